@@ -1,0 +1,41 @@
+# Front Desk — the two commands a new user needs are `make run` and `make test`.
+#   make deps      install what is missing (Debian packages, npm packages, tauri-driver); idempotent
+#   make build     build the UI and the app (no installs)
+#   make run       deps + build + start the app on the embedded demo server
+#   make test      every check, stopping at the first failure
+#   make bench     benchmarks, one JSON object per figure
+#   make bindings  regenerate the UI's TypeScript types from the Rust types
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+export CARGO_TERM_COLOR ?= never
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+export FRONTDESK_BIN := $(TARGET_DIR)/debug/frontdesk
+
+.PHONY: deps build run test bench bindings ui-build clean
+
+deps:
+	@scripts/deps.sh
+
+ui-build:
+	@cd ui && npm run --silent build -- --logLevel warn
+
+build: ui-build
+	cargo build -p frontdesk
+
+run: deps build
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+bench: ui-build
+	cargo bench -p practice-studio-server --bench health --quiet 2>/dev/null | grep '^{'
+
+bindings: ui-build
+	FRONTDESK_UPDATE_BINDINGS=1 cargo test -p frontdesk --test shell typescript_bindings_match_the_rust_types -- --quiet
+
+clean:
+	cargo clean
+	rm -rf ui/dist ui/node_modules tests/e2e/node_modules

@@ -1,0 +1,219 @@
+//! The desk: the one object the shells (Tauri window, browser mode) talk to.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use practice_studio::{Client, ClientError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, RwLock};
+use ts_rs::TS;
+
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError, ConfigKey};
+
+/// How long a status check waits for the API before calling it unreachable.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Which shell shows the desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Surface {
+    /// The Tauri desktop window.
+    Window,
+    /// `frontdesk serve`: the same UI in a browser on this machine.
+    Browser,
+}
+
+/// Why the API could not be used. Deliberately without the API's address or raw error text: the
+/// UI never learns where the API lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiProblem {
+    /// No connection could be made (network down, server stopped, name not found).
+    NoConnection,
+    /// The server did not answer in time.
+    Timeout,
+    /// The server answered with an error status.
+    ServerError,
+    /// The server answered something that is not the Practice Studio API.
+    NotPracticeStudio,
+}
+
+impl From<&ClientError> for ApiProblem {
+    fn from(error: &ClientError) -> Self {
+        match error {
+            ClientError::Network(_) | ClientError::InvalidBaseUrl { .. } => ApiProblem::NoConnection,
+            ClientError::Timeout(_) => ApiProblem::Timeout,
+            ClientError::UnexpectedStatus { .. } => ApiProblem::ServerError,
+            ClientError::Decode { .. } => ApiProblem::NotPracticeStudio,
+        }
+    }
+}
+
+/// The desk's link to the Practice Studio API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ApiState {
+    /// No API URL is configured yet: the first-run screen asks for one.
+    NotConfigured,
+    /// The last check reached the API.
+    #[serde(rename_all = "camelCase")]
+    Connected {
+        server_version: String,
+        /// The server runs on demo data.
+        demo: bool,
+    },
+    /// The last check did not reach the API.
+    Unreachable { problem: ApiProblem },
+}
+
+/// What the status bar and the start screen show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    /// The desk's version.
+    pub version: String,
+    pub surface: Surface,
+    /// The date the desk treats as today.
+    pub today: NaiveDate,
+    pub api: ApiState,
+    /// Whether the API address may be changed from the desk (not locked by the administrator).
+    pub api_url_editable: bool,
+}
+
+/// What the core tells the UI without being asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeskEvent {
+    /// The link to the API changed (came up, went down, was configured).
+    ConnectionChanged { api: ApiState },
+}
+
+/// What a desk operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the API address is not usable: {0}")]
+    InvalidApiUrl(#[source] ClientError),
+}
+
+/// How to build a [`Desk`].
+pub struct DeskOptions {
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub surface: Surface,
+}
+
+/// The front desk's use cases. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Desk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RwLock<Config>,
+    api: RwLock<Option<Client>>,
+    clock: Arc<dyn Clock>,
+    surface: Surface,
+    events: broadcast::Sender<DeskEvent>,
+    last_api_state: RwLock<ApiState>,
+}
+
+impl Desk {
+    /// A desk over the given configuration. A configured but malformed API URL is an error here,
+    /// before any window opens.
+    pub fn new(options: DeskOptions) -> Result<Self, CoreError> {
+        let api = match options.config.api_url() {
+            Some(url) => Some(Client::new(url).map_err(CoreError::InvalidApiUrl)?),
+            None => None,
+        };
+        let (events, _) = broadcast::channel(256);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config: RwLock::new(options.config),
+                api: RwLock::new(api),
+                clock: options.clock,
+                surface: options.surface,
+                events,
+                last_api_state: RwLock::new(ApiState::NotConfigured),
+            }),
+        })
+    }
+
+    /// Events for the UI, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<DeskEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The desk's state, with a fresh check of the API (at most a few seconds).
+    pub async fn app_status(&self) -> AppStatus {
+        let api = self.check_api().await;
+        let config = self.inner.config.read().await;
+        AppStatus {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            surface: self.inner.surface,
+            today: self.inner.clock.today(),
+            api,
+            api_url_editable: !matches!(
+                config.setting(ConfigKey::ApiUrl).source,
+                crate::config::Source::Managed { locked: true, .. }
+            ),
+        }
+    }
+
+    /// First run: the person at the desk names the API. The address is checked, saved in the
+    /// user's configuration file, and used from now on.
+    pub async fn configure_api(&self, api_url: &str) -> Result<AppStatus, CoreError> {
+        let client = Client::new(api_url.trim()).map_err(CoreError::InvalidApiUrl)?;
+        self.inner
+            .config
+            .write()
+            .await
+            .save_user_value(ConfigKey::ApiUrl, api_url)?;
+        *self.inner.api.write().await = Some(client);
+        tracing::info!("API address configured");
+        Ok(self.app_status().await)
+    }
+
+    /// Checks the API now; tells subscribers when the answer differs from the last one.
+    pub async fn check_api(&self) -> ApiState {
+        let client = self.inner.api.read().await.clone();
+        let state = match client {
+            None => ApiState::NotConfigured,
+            Some(client) => match client.with_timeout(STATUS_TIMEOUT).health().await {
+                Ok(health) => ApiState::Connected {
+                    server_version: health.version,
+                    demo: health.demo,
+                },
+                Err(error) => {
+                    tracing::debug!(retryable = error.is_retryable(), "API check failed");
+                    ApiState::Unreachable {
+                        problem: ApiProblem::from(&error),
+                    }
+                }
+            },
+        };
+        let mut last = self.inner.last_api_state.write().await;
+        if *last != state {
+            *last = state.clone();
+            // No subscriber is fine: the next one asks for the status itself.
+            let _ = self.inner.events.send(DeskEvent::ConnectionChanged { api: state.clone() });
+        }
+        state
+    }
+
+    /// Keeps checking the API every `every`, so the status bar notices an outage on its own.
+    pub fn spawn_connection_watch(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let desk = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                desk.check_api().await;
+            }
+        })
+    }
+}

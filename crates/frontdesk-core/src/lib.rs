@@ -1,0 +1,16 @@
+//! # frontdesk-core
+//!
+//! What the front desk does, independent of how it is shown: configuration, the clock, the
+//! connection to the Practice Studio API, and (as they arrive) lookup, registration, booking,
+//! records, invoices and the sync engine, over `frontdesk-store` and the `practice-studio` SDK.
+//!
+//! It must never depend on Tauri or any UI: the desktop shell and the browser mode both call the
+//! same [`Desk`] methods, and its tests run in a plain `#[tokio::test]`. Start reading at [`Desk`].
+
+pub mod clock;
+pub mod config;
+mod desk;
+
+pub use clock::{Clock, PinnedDayClock, SystemClock};
+pub use config::{Config, ConfigError, ConfigKey, ConfigLayers};
+pub use desk::{ApiProblem, ApiState, AppStatus, CoreError, Desk, DeskEvent, DeskOptions, Surface};

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what Front Desk needs and is missing: Debian packages, npm packages, tauri-driver.
+# Idempotent, and quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  # building the app (Tauri on Linux)
+  build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev librsvg2-dev
+  libayatana-appindicator3-dev libxdo-dev mold
+  # running it: a Secret Service for the keychain when the desktop has none
+  dbus-x11 gnome-keyring
+  # testing it: a virtual display, WebKit's WebDriver, Debian's Chromium, Python venvs
+  xvfb xauth webkit2gtk-driver chromium python3-venv
+)
+
+say() { printf 'deps: %s\n' "$*"; }
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "these Debian packages are missing and there is no apt-get to install them:"
+    say "  ${missing[*]}"
+    exit 1
+  fi
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    say "these Debian packages are missing: ${missing[*]}"
+    say "install them as root: apt-get install ${missing[*]}"
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+for tool in cargo node npm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    say "$tool is missing: Front Desk needs the Rust toolchain (rustup) and Node.js 20 with npm"
+    exit 1
+  fi
+done
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  if command -v rustup >/dev/null 2>&1; then
+    say "adding rustfmt and clippy"
+    rustup component add rustfmt clippy >/dev/null
+  else
+    say "cargo fmt and cargo clippy are missing (rustup component add rustfmt clippy)"
+    exit 1
+  fi
+fi
+
+# npm packages, from the committed lockfiles; redone only when a lockfile changed.
+for dir in ui tests/e2e; do
+  stamp="$dir/node_modules/.frontdesk-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    say "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+done
+
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  say "cargo install tauri-driver"
+  cargo install tauri-driver --locked --quiet
+fi

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make test`: every check of the project, in order, stopping at the first failure; each stage's
+# duration is printed as it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+export FRONTDESK_BIN=${FRONTDESK_BIN:-$target_dir/debug/frontdesk}
+mkdir -p target/e2e-artifacts
+started=$(date +%s)
+
+stage() {
+  local name=$1
+  shift
+  local t0
+  t0=$(date +%s)
+  printf '\n=== %s\n' "$name"
+  "$@"
+  printf '=== %s: ok in %ss\n' "$name" "$(($(date +%s) - t0))"
+}
+
+stage "format (cargo fmt --check)" cargo fmt --all --check
+# The app embeds the built UI, so the UI is built before anything compiles the app.
+stage "UI build" bash -c 'cd ui && npm run --silent build -- --logLevel warn'
+stage "clippy (warnings denied)" cargo clippy --workspace --all-targets --quiet -- -D warnings
+stage "Rust tests" cargo test --workspace
+stage "TypeScript bindings match the Rust types" \
+  cargo test --quiet -p frontdesk --test shell typescript_bindings_match_the_rust_types
+stage "UI type check" bash -c 'cd ui && npm run --silent typecheck'
+stage "UI unit tests (Vitest)" bash -c 'cd ui && npm test --silent'
+stage "end-to-end type check" bash -c 'cd tests/e2e && npm run --silent typecheck'
+stage "end-to-end: browser mode (Playwright, Debian chromium)" bash -c 'cd tests/e2e && npx playwright test'
+stage "end-to-end: real window (tauri-driver, Xvfb)" \
+  xvfb-run -a -s "-screen 0 1366x768x24" dbus-run-session -- bash -c 'cd tests/e2e && node --test --test-reporter=spec window/'
+
+printf '\nAll checks passed in %ss. Screenshots: target/e2e-artifacts/\n' "$(($(date +%s) - started))"

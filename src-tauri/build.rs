@@ -1,0 +1,11 @@
+fn main() {
+    // Declaring the app's commands lets the capability file allow exactly these and nothing else.
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(&["run_command"]));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        panic!(
+            "tauri build step failed: {error:#}\n\
+             (the UI must be built first: `make build` runs `npm run build` in ui/ before cargo)"
+        );
+    }
+}

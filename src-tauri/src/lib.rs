@@ -1,0 +1,121 @@
+//! # frontdesk (the desktop shell)
+//!
+//! The Tauri window and the browser mode (`frontdesk serve`) around `frontdesk-core`. Both shells
+//! expose the same commands ([`commands::dispatch`]) and the same events; neither holds business
+//! logic: a command parses its arguments, calls one core function, and maps the error.
+//!
+//! The shell owns what is specific to running on a desk: the command line and configuration
+//! layers, the data directory lock, the embedded demo server (cargo feature `demo`), the window,
+//! and the loopback-only browser mode. Start reading at [`main`].
+
+pub mod bindings;
+pub mod browser;
+pub mod cli;
+pub mod commands;
+#[cfg(feature = "demo")]
+mod demo;
+mod window;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use frontdesk_core::{Clock, Config, ConfigKey, Desk, DeskOptions, PinnedDayClock, Surface, SystemClock};
+use frontdesk_store::DataDir;
+
+use crate::cli::{Cli, Mode};
+
+/// How often a running desk checks that the API is still there.
+const CONNECTION_WATCH: Duration = Duration::from_secs(5);
+
+/// The `frontdesk` binary.
+pub fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("frontdesk: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The Tauri context, with the UI embedded. Generated in one place so the UI is embedded once and
+/// shared by the window and browser mode.
+pub(crate) fn context() -> tauri::Context {
+    tauri::generate_context!()
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
+        .unwrap_or_else(|_| "info,tower_http=warn,tao=warn,wry=warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
+    let mut config = Config::load(&cli.config_layers()).context("reading the configuration")?;
+    if cli.print_config {
+        print!("{}", config.render());
+        return Ok(());
+    }
+    let mode = cli.mode()?;
+    let data_dir = DataDir::open(cli.data_dir()?).context("opening the data directory")?;
+    tracing::info!(namespace = data_dir.namespace(), "desk data directory ready");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("frontdesk")
+        .build()
+        .context("starting the async runtime")?;
+    tauri::async_runtime::set(runtime.handle().clone());
+
+    // Held for the whole run: dropping it stops the embedded server.
+    #[cfg(feature = "demo")]
+    let _demo_server = if cli.demo {
+        let server = runtime.block_on(demo::start(cli.demo_today))?;
+        config
+            .set_runtime(ConfigKey::ApiUrl, &server.url(), "embedded demo server")
+            .context("--demo needs its own API address")?;
+        Some(server)
+    } else {
+        None
+    };
+    #[cfg(not(feature = "demo"))]
+    if cli.demo {
+        anyhow::bail!(
+            "this build has no embedded demo server (built without the `demo` feature); \
+             use --api-url or the configuration file"
+        );
+    }
+
+    let clock: Arc<dyn Clock> = match cli.demo_today {
+        Some(day) => Arc::new(PinnedDayClock::new(day)),
+        None => Arc::new(SystemClock),
+    };
+    let surface = match mode {
+        Mode::Window => Surface::Window,
+        Mode::Browser(_) => Surface::Browser,
+    };
+    let desk = Desk::new(DeskOptions {
+        config,
+        clock,
+        surface,
+    })
+    .context("starting the desk")?;
+    let _watch = {
+        let _guard = runtime.enter();
+        desk.spawn_connection_watch(CONNECTION_WATCH)
+    };
+
+    match mode {
+        Mode::Window => window::run(desk),
+        Mode::Browser(options) => runtime.block_on(browser::serve(desk, options)),
+    }
+}

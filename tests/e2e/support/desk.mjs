@@ -1,0 +1,66 @@
+// Shared by both end-to-end suites: where the app binary is, where screenshots go, and how to start
+// `frontdesk serve` in a private home directory.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, "../../..");
+
+/** The `frontdesk` binary `make test` built (FRONTDESK_BIN), or the default debug build. */
+export const frontdeskBin =
+  process.env.FRONTDESK_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(repoRoot, "target"), "debug", "frontdesk");
+
+/** Screenshots and logs of the end-to-end runs. */
+export const artifactsDir = join(repoRoot, "target", "e2e-artifacts");
+mkdirSync(artifactsDir, { recursive: true });
+
+/** A Monday, so the demo shows a full clinic day whatever the calendar says. */
+export const DEMO_TODAY = "2026-11-23";
+
+/** A fresh HOME with XDG directories, so no user configuration leaks into a test. */
+export function privateHome() {
+  const home = mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
+  return {
+    home,
+    env: {
+      ...process.env,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, "config"),
+      XDG_DATA_HOME: join(home, "data"),
+      FRONTDESK_API_URL: "",
+    },
+  };
+}
+
+/**
+ * Starts `frontdesk serve --demo` and resolves with its printed address once it listens.
+ * @param {string[]} extraArgs
+ * @returns {Promise<{ url: string, origin: string, stop: () => void }>}
+ */
+export function startServe(extraArgs = []) {
+  const { home, env } = privateHome();
+  delete env.FRONTDESK_API_URL;
+  const child = spawn(
+    frontdeskBin,
+    ["serve", "--demo", "--demo-today", DEMO_TODAY, "--port", "0", "--data-dir", join(home, "desk"), ...extraArgs],
+    { env, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolvePromise, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`frontdesk serve printed no address: ${seen}`)), 30_000);
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`frontdesk serve exited with ${code}: ${seen}`)));
+    child.stdout.on("data", (chunk) => {
+      seen += chunk.toString();
+      const match = seen.match(/http:\/\/127\.0\.0\.1:\d+\/\?key=[0-9a-f]+/);
+      if (match) {
+        clearTimeout(timer);
+        const url = match[0];
+        resolvePromise({ url, origin: url.split("/?")[0] ?? url, stop: () => child.kill("SIGTERM") });
+      }
+    });
+  });
+}

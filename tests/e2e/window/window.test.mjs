@@ -1,0 +1,90 @@
+// The real window: `frontdesk --demo` under Xvfb, driven through tauri-driver and WebKitWebDriver
+// (WebDriver classic). Run by `make test` inside xvfb-run and dbus-run-session.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { remote } from "webdriverio";
+import { artifactsDir, DEMO_TODAY, frontdeskBin, privateHome } from "../support/desk.mjs";
+
+/** @returns {Promise<number>} a port free at the time of asking */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** @param {number} port */
+async function waitForDriver(port) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/status`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("tauri-driver did not start");
+}
+
+/** @type {import("node:child_process").ChildProcess | undefined} */
+let driver;
+/** @type {WebdriverIO.Browser | undefined} */
+let browser;
+
+before(async () => {
+  assert.ok(process.env.DISPLAY, "run under xvfb-run (make test does)");
+  const { home, env } = privateHome();
+  delete env.FRONTDESK_API_URL;
+  const port = await freePort();
+  const nativePort = await freePort();
+  driver = spawn(
+    "tauri-driver",
+    ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
+    { env, stdio: ["ignore", "inherit", "inherit"] },
+  );
+  await waitForDriver(port);
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "warn",
+    capabilities: {
+      // @ts-expect-error tauri-driver's own capability, unknown to WebdriverIO's types
+      "tauri:options": {
+        application: frontdeskBin,
+        args: ["--demo", "--demo-today", DEMO_TODAY, "--data-dir", join(home, "desk")],
+      },
+      "wdio:enforceWebDriverClassic": true,
+    },
+  });
+});
+
+after(async () => {
+  await browser?.deleteSession().catch(() => {});
+  driver?.kill("SIGTERM");
+});
+
+test("the window shows the app version and that it is connected to the demo server", async () => {
+  assert.ok(browser);
+  const status = await browser.$('[data-testid="connection-status"]');
+  await status.waitForExist({ timeout: 60_000 });
+  await browser.waitUntil(async () => (await status.getText()) === "Connected to demo server", {
+    timeout: 30_000,
+    timeoutMsg: "the window never said it was connected to the demo server",
+  });
+  const version = await browser.$('[data-testid="app-version"]').getText();
+  assert.match(version, /^Front Desk \d+\.\d+\.\d+/);
+  const heading = await browser.$("h1").getText();
+  assert.match(heading, /Monday, November 23, 2026/);
+  assert.equal(await browser.$("*=Desktop window").isExisting(), true);
+  await browser.saveScreenshot(join(artifactsDir, "window-start.png"));
+});
