@@ -16,7 +16,8 @@ fn metadata() -> Metadata {
 fn normal_closure(meta: &Metadata, root: &str) -> BTreeSet<String> {
     let resolve = meta.resolve.as_ref().expect("resolved graph");
     let nodes: HashMap<&PackageId, _> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
-    let packages: HashMap<&PackageId, &Package> = meta.packages.iter().map(|p| (&p.id, p)).collect();
+    let packages: HashMap<&PackageId, &Package> =
+        meta.packages.iter().map(|p| (&p.id, p)).collect();
     let root_id = meta
         .workspace_packages()
         .into_iter()
@@ -58,7 +59,10 @@ fn declared(meta: &Metadata, name: &str) -> Vec<String> {
 fn the_server_never_depends_on_a_frontdesk_crate() {
     let meta = metadata();
     let closure = normal_closure(&meta, "practice-studio-server");
-    let offenders: Vec<_> = closure.iter().filter(|n| n.starts_with("frontdesk")).collect();
+    let offenders: Vec<_> = closure
+        .iter()
+        .filter(|n| n.starts_with("frontdesk"))
+        .collect();
     assert!(offenders.is_empty(), "server depends on {offenders:?}");
 }
 
@@ -87,7 +91,14 @@ fn the_server_uses_the_sdk_without_its_http_client() {
 fn the_store_has_no_http_client() {
     let meta = metadata();
     let closure = normal_closure(&meta, "frontdesk-store");
-    for http in ["reqwest", "hyper", "ureq", "isahc", "surf", "practice-studio"] {
+    for http in [
+        "reqwest",
+        "hyper",
+        "ureq",
+        "isahc",
+        "surf",
+        "practice-studio",
+    ] {
         assert!(!closure.contains(http), "frontdesk-store pulls in {http}");
     }
 }
@@ -100,7 +111,10 @@ fn the_core_has_no_tauri_and_no_ui() {
         .iter()
         .filter(|n| n.starts_with("tauri") || *n == "wry" || *n == "tao")
         .collect();
-    assert!(offenders.is_empty(), "frontdesk-core pulls in {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "frontdesk-core pulls in {offenders:?}"
+    );
 }
 
 #[test]
@@ -125,7 +139,13 @@ fn the_shell_links_the_server_only_through_the_demo_feature() {
         .iter()
         .find(|d| d.name == "practice-studio-server" && d.kind == DependencyKind::Normal)
         .expect("the shell declares the demo server");
-    assert!(server.optional, "practice-studio-server must be optional in src-tauri");
+    assert!(
+        server.optional,
+        "practice-studio-server must be optional in src-tauri"
+    );
     let demo = shell.features.get("demo").expect("a `demo` feature");
-    assert!(demo.iter().any(|f| f == "dep:practice-studio-server"), "{demo:?}");
+    assert!(
+        demo.iter().any(|f| f == "dep:practice-studio-server"),
+        "{demo:?}"
+    );
 }

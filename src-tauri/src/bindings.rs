@@ -46,7 +46,11 @@ fn commands_ts(cfg: &ts_rs::Config) -> String {
         let (args, result) = ((spec.args)(cfg), (spec.result)(cfg));
         imports.insert(args.clone());
         imports.insert(result.clone());
-        let _ = writeln!(body, "  {}: {{ args: {args}; result: {result} }};", spec.name);
+        let _ = writeln!(
+            body,
+            "  {}: {{ args: {args}; result: {result} }};",
+            spec.name
+        );
     }
     let mut out = String::from(
         "// Generated from src-tauri/src/commands.rs by `make bindings`. Do not edit.\n",
@@ -54,9 +58,13 @@ fn commands_ts(cfg: &ts_rs::Config) -> String {
     for name in &imports {
         let _ = writeln!(out, "import type {{ {name} }} from \"./{name}\";");
     }
-    out.push_str("\n/** Every desk command: its arguments and its result. */\nexport interface Commands {\n");
+    out.push_str(
+        "\n/** Every desk command: its arguments and its result. */\nexport interface Commands {\n",
+    );
     out.push_str(&body);
-    out.push_str("}\n\nexport type CommandName = keyof Commands;\n\nexport const COMMAND_NAMES = [");
+    out.push_str(
+        "}\n\nexport type CommandName = keyof Commands;\n\nexport const COMMAND_NAMES = [",
+    );
     let names: Vec<String> = COMMANDS.iter().map(|c| format!("\"{}\"", c.name)).collect();
     out.push_str(&names.join(", "));
     out.push_str("] as const satisfies readonly CommandName[];\n");

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -45,10 +46,15 @@ impl UiAssets {
     /// The UI embedded in this binary.
     pub fn embedded() -> Self {
         let context = crate::context();
-        let files = context
-            .assets()
-            .iter()
-            .map(|(path, bytes)| (normalise(&path), bytes.into_owned()))
+        let assets = context.assets();
+        // `iter` yields the stored (compressed) bytes; `get` decompresses, so iterate for names.
+        let names: Vec<String> = assets.iter().map(|(path, _)| path.into_owned()).collect();
+        let files = names
+            .into_iter()
+            .filter_map(|name| {
+                let bytes = assets.get(&tauri::utils::assets::AssetKey::from(name.as_str()))?;
+                Some((normalise(&name), bytes.into_owned()))
+            })
             .collect();
         Self {
             files: Arc::new(files),
@@ -103,12 +109,28 @@ pub fn new_key() -> String {
 /// Serves until Ctrl+C or SIGTERM.
 pub async fn serve(desk: Desk, options: BrowserOptions) -> anyhow::Result<()> {
     let listener = bind(options.ip, options.port).await?;
-    let addr = listener.local_addr().context("reading the listening address")?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
     let key = new_key();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let state = BrowserState::new(desk, key.clone(), addr.port(), UiAssets::embedded(), stop_rx);
-    println!("Front Desk browser mode: http://{addr}/?key={key}");
-    println!("Open that address in a browser on this machine. Press Ctrl+C to stop.");
+    let state = BrowserState::new(
+        desk,
+        key.clone(),
+        addr.port(),
+        UiAssets::embedded(),
+        stop_rx,
+    );
+    // Written, not `println!`ed: a closed stdout (a supervisor that read the address and left)
+    // must not stop the desk.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "Front Desk browser mode: http://{addr}/?key={key}");
+    let _ = writeln!(
+        stdout,
+        "Open that address in a browser on this machine. Press Ctrl+C to stop."
+    );
+    let _ = stdout.flush();
+    drop(stdout);
     tracing::info!(port = addr.port(), "browser mode listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
@@ -123,7 +145,9 @@ async fn bind(ip: IpAddr, port: Option<u16>) -> anyhow::Result<TcpListener> {
     match port {
         Some(port) => TcpListener::bind(SocketAddr::new(ip, port))
             .await
-            .with_context(|| format!("cannot listen on {ip}:{port}; choose another --port, or omit it")),
+            .with_context(|| {
+                format!("cannot listen on {ip}:{port}; choose another --port, or omit it")
+            }),
         None => match TcpListener::bind(SocketAddr::new(ip, PREFERRED_PORT)).await {
             Ok(listener) => Ok(listener),
             Err(error) => {
@@ -192,9 +216,18 @@ fn url_key(query: &str) -> Option<String> {
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Patient data must not linger in the browser's cache.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -234,7 +267,11 @@ async fn events(
         .filter_map(|item| async move {
             // A lagging browser skips what it missed; it re-reads the status on the next event.
             let event = item.ok()?;
-            Event::default().event("desk").json_data(&event).ok().map(Ok)
+            Event::default()
+                .event("desk")
+                .json_data(&event)
+                .ok()
+                .map(Ok)
         })
         .take_until(Box::pin(stopped));
     Sse::new(stream).keep_alive(KeepAlive::default())

@@ -102,7 +102,11 @@ impl Cli {
             (ConfigKey::LockMinutes, "--lock-minutes", &self.lock_minutes),
             (ConfigKey::UpdateUrl, "--update-url", &self.update_url),
             (ConfigKey::Proxy, "--proxy", &self.proxy),
-            (ConfigKey::ExtraCaFile, "--extra-ca-file", &self.extra_ca_file),
+            (
+                ConfigKey::ExtraCaFile,
+                "--extra-ca-file",
+                &self.extra_ca_file,
+            ),
         ]
         .into_iter()
         .filter_map(|(key, flag, value)| {
@@ -154,7 +158,9 @@ pub fn loopback_only(bind: &str) -> anyhow::Result<IpAddr> {
     let ip = match bind.trim() {
         "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
         other => other.parse::<IpAddr>().map_err(|_| {
-            anyhow::anyhow!("--bind {other:?} is not an IP address; browser mode listens on 127.0.0.1 only")
+            anyhow::anyhow!(
+                "--bind {other:?} is not an IP address; browser mode listens on 127.0.0.1 only"
+            )
         })?,
     };
     if ip != IpAddr::V4(Ipv4Addr::LOCALHOST) {
@@ -174,7 +180,14 @@ mod tests {
     fn browser_mode_refuses_every_address_but_loopback() {
         assert!(loopback_only("127.0.0.1").is_ok());
         assert!(loopback_only("localhost").is_ok());
-        for bad in ["0.0.0.0", "::", "192.168.1.10", "10.0.0.1", "::1", "example.org"] {
+        for bad in [
+            "0.0.0.0",
+            "::",
+            "192.168.1.10",
+            "10.0.0.1",
+            "::1",
+            "example.org",
+        ] {
             let error = loopback_only(bad).expect_err(bad).to_string();
             assert!(error.contains("127.0.0.1"), "{bad}: {error}");
         }
@@ -201,8 +214,17 @@ mod tests {
 
     #[test]
     fn demo_and_api_url_exclude_each_other() {
-        assert!(Cli::try_parse_from(["frontdesk", "--demo", "--api-url", "https://x.example"]).is_err());
+        assert!(
+            Cli::try_parse_from(["frontdesk", "--demo", "--api-url", "https://x.example"]).is_err()
+        );
         assert!(Cli::try_parse_from(["frontdesk", "serve", "--demo-today", "2026-11-23"]).is_err());
-        assert!(Cli::try_parse_from(["frontdesk", "serve", "--demo", "--demo-today", "2026-11-23"]).is_ok());
+        assert!(Cli::try_parse_from([
+            "frontdesk",
+            "serve",
+            "--demo",
+            "--demo-today",
+            "2026-11-23"
+        ])
+        .is_ok());
     }
 }

@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use frontdesk_core::{Clock, Config, ConfigKey, Desk, DeskOptions, PinnedDayClock, Surface, SystemClock};
+use frontdesk_core::{
+    Clock, Config, ConfigKey, Desk, DeskOptions, PinnedDayClock, Surface, SystemClock,
+};
 use frontdesk_store::DataDir;
 
 use crate::cli::{Cli, Mode};
@@ -67,7 +69,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let mode = cli.mode()?;
     let data_dir = DataDir::open(cli.data_dir()?).context("opening the data directory")?;
-    tracing::info!(namespace = data_dir.namespace(), "desk data directory ready");
+    tracing::info!(
+        namespace = data_dir.namespace(),
+        "desk data directory ready"
+    );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

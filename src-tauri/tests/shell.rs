@@ -39,8 +39,11 @@ impl Serve {
             .spawn()
             .expect("frontdesk starts");
         let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("reads the address line");
+        reader.read_line(&mut line).expect("reads the address line");
+        // Keep reading, as a terminal would, so the desk never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -57,7 +60,6 @@ impl Serve {
     fn origin(&self) -> String {
         self.url.split("/?").next().expect("origin").to_owned()
     }
-
 }
 
 impl Drop for Serve {
@@ -194,7 +196,10 @@ async fn browser_mode_streams_desk_events() {
         .cookie_store(true)
         .build()
         .expect("client");
-    assert_eq!(browser.get(&serve.url).send().await.expect("page").status(), 200);
+    assert_eq!(
+        browser.get(&serve.url).send().await.expect("page").status(),
+        200
+    );
     let response = browser
         .get(format!("{}/api/events", serve.origin()))
         .send()
@@ -242,7 +247,10 @@ fn an_explicit_port_in_use_is_a_clear_error() {
     let out = output(&["serve", "--demo", "--port", &port], home.path());
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&port) && stderr.contains("--port"), "{stderr}");
+    assert!(
+        stderr.contains(&port) && stderr.contains("--port"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -260,13 +268,25 @@ fn two_desks_cannot_share_one_data_directory() {
     let data = home.path().join("desk-a");
     let data = data.to_str().expect("utf-8 path");
     let _first = Serve::start(&["--demo", "--port", "0", "--data-dir", data]);
-    let out = output(&["serve", "--demo", "--port", "0", "--data-dir", data], home.path());
+    let out = output(
+        &["serve", "--demo", "--port", "0", "--data-dir", data],
+        home.path(),
+    );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("in use by another Front Desk process"), "{stderr}");
+    assert!(
+        stderr.contains("in use by another Front Desk process"),
+        "{stderr}"
+    );
     // Another directory is another desk, side by side.
     let other = home.path().join("desk-b");
-    let _second = Serve::start(&["--demo", "--port", "0", "--data-dir", other.to_str().expect("utf-8")]);
+    let _second = Serve::start(&[
+        "--demo",
+        "--port",
+        "0",
+        "--data-dir",
+        other.to_str().expect("utf-8"),
+    ]);
 }
 
 #[test]
@@ -276,13 +296,21 @@ fn print_config_shows_each_value_and_its_source() {
     std::fs::create_dir_all(&user).expect("mkdir");
     std::fs::write(user.join("config.toml"), "lock_minutes = 12\n").expect("write");
     let out = Command::new(BIN)
-        .args(["--print-config", "--proxy", "http://proxy.clinic.example:3128"])
+        .args([
+            "--print-config",
+            "--proxy",
+            "http://proxy.clinic.example:3128",
+        ])
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join("config"))
         .env("FRONTDESK_API_URL", "https://ps.clinic.example")
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = String::from_utf8_lossy(&out.stdout);
     let line = |key: &str| {
         shown

@@ -72,9 +72,10 @@ impl ConfigKey {
         match self {
             ConfigKey::ClientId => Some("frontdesk"),
             ConfigKey::LockMinutes => Some("5"),
-            ConfigKey::ApiUrl | ConfigKey::UpdateUrl | ConfigKey::Proxy | ConfigKey::ExtraCaFile => {
-                None
-            }
+            ConfigKey::ApiUrl
+            | ConfigKey::UpdateUrl
+            | ConfigKey::Proxy
+            | ConfigKey::ExtraCaFile => None,
         }
     }
 
@@ -135,20 +136,36 @@ fn validate_url(raw: &str, schemes: &[&str]) -> Result<String, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Default,
-    Managed { path: PathBuf, locked: bool },
-    User { path: PathBuf },
-    Env { var: String },
-    Flag { flag: String },
+    Managed {
+        path: PathBuf,
+        locked: bool,
+    },
+    User {
+        path: PathBuf,
+    },
+    Env {
+        var: String,
+    },
+    Flag {
+        flag: String,
+    },
     /// Set by the running desk itself (the embedded demo server's address).
-    Runtime { why: &'static str },
+    Runtime {
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Default => f.write_str("default"),
-            Source::Managed { path, locked: true } => write!(f, "managed, locked: {}", path.display()),
-            Source::Managed { path, locked: false } => write!(f, "managed: {}", path.display()),
+            Source::Managed { path, locked: true } => {
+                write!(f, "managed, locked: {}", path.display())
+            }
+            Source::Managed {
+                path,
+                locked: false,
+            } => write!(f, "managed: {}", path.display()),
             Source::User { path } => write!(f, "user: {}", path.display()),
             Source::Env { var } => write!(f, "environment: {var}"),
             Source::Flag { flag } => write!(f, "flag: {flag}"),
@@ -453,9 +470,17 @@ impl Config {
         for key in ConfigKey::ALL {
             let setting = self.setting(key);
             let value = setting.value.as_deref().unwrap_or("(not set)");
-            out.push_str(&format!("{:<14} = {:<40} # {}\n", key.name(), value, setting.source));
+            out.push_str(&format!(
+                "{:<14} = {:<40} # {}\n",
+                key.name(),
+                value,
+                setting.source
+            ));
             for ignored in &setting.ignored {
-                out.push_str(&format!("{:<14}   {:<40} # ignored (locked): {}\n", "", "", ignored));
+                out.push_str(&format!(
+                    "{:<14}   {:<40} # ignored (locked): {}\n",
+                    "", "", ignored
+                ));
             }
         }
         out
@@ -525,7 +550,10 @@ mod tests {
     fn flag(key: ConfigKey, value: &str) -> (ConfigKey, (String, String)) {
         (
             key,
-            (format!("--{}", key.name().replace('_', "-")), value.to_owned()),
+            (
+                format!("--{}", key.name().replace('_', "-")),
+                value.to_owned(),
+            ),
         )
     }
 
@@ -535,7 +563,10 @@ mod tests {
         assert_eq!(config.client_id(), "frontdesk");
         assert_eq!(config.lock_minutes(), 5);
         assert_eq!(config.api_url(), None);
-        assert_eq!(config.setting(ConfigKey::LockMinutes).source, Source::Default);
+        assert_eq!(
+            config.setting(ConfigKey::LockMinutes).source,
+            Source::Default
+        );
     }
 
     #[test]
@@ -573,13 +604,18 @@ mod tests {
         layers
             .env
             .insert("FRONTDESK_API_URL".into(), "https://env.example".into());
-        layers.flags.extend([flag(ConfigKey::ApiUrl, "https://flag.example")]);
+        layers
+            .flags
+            .extend([flag(ConfigKey::ApiUrl, "https://flag.example")]);
         let mut config = Config::load(&layers).expect("loads");
         assert_eq!(config.api_url(), Some("https://locked.example"));
         assert_eq!(config.setting(ConfigKey::ApiUrl).ignored.len(), 3);
         let shown = config.render();
         assert!(shown.contains("managed, locked:"), "{shown}");
-        assert!(shown.contains("ignored (locked): flag: --api-url"), "{shown}");
+        assert!(
+            shown.contains("ignored (locked): flag: --api-url"),
+            "{shown}"
+        );
         assert!(matches!(
             config.set_runtime(ConfigKey::ApiUrl, "http://127.0.0.1:1", "demo"),
             Err(ConfigError::Locked { .. })
@@ -596,7 +632,10 @@ mod tests {
         let files = Files::new();
         let error = Config::load(&files.layers("", "lock_minutes = 0\n")).expect_err("invalid");
         let message = error.to_string();
-        assert!(message.contains("user.toml") && message.contains("lock_minutes"), "{message}");
+        assert!(
+            message.contains("user.toml") && message.contains("lock_minutes"),
+            "{message}"
+        );
 
         let error = Config::load(&files.layers("api_ulr = \"https://x.example\"\n", ""))
             .expect_err("unknown key");

@@ -43,7 +43,9 @@ pub enum ApiProblem {
 impl From<&ClientError> for ApiProblem {
     fn from(error: &ClientError) -> Self {
         match error {
-            ClientError::Network(_) | ClientError::InvalidBaseUrl { .. } => ApiProblem::NoConnection,
+            ClientError::Network(_) | ClientError::InvalidBaseUrl { .. } => {
+                ApiProblem::NoConnection
+            }
             ClientError::Timeout(_) => ApiProblem::Timeout,
             ClientError::UnexpectedStatus { .. } => ApiProblem::ServerError,
             ClientError::Decode { .. } => ApiProblem::NotPracticeStudio,
@@ -199,7 +201,10 @@ impl Desk {
         if *last != state {
             *last = state.clone();
             // No subscriber is fine: the next one asks for the status itself.
-            let _ = self.inner.events.send(DeskEvent::ConnectionChanged { api: state.clone() });
+            let _ = self
+                .inner
+                .events
+                .send(DeskEvent::ConnectionChanged { api: state.clone() });
         }
         state
     }

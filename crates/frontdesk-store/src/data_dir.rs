@@ -107,10 +107,12 @@ fn create_private_dir(path: &Path) -> Result<(), StoreError> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(path).map_err(|source| StoreError::CreateDir {
-        path: path.to_owned(),
-        source,
-    })
+    builder
+        .create(path)
+        .map_err(|source| StoreError::CreateDir {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -122,7 +124,10 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let first = DataDir::open(tmp.path().join("desk")).expect("first opens");
         let second = DataDir::open(tmp.path().join("desk"));
-        assert!(matches!(second, Err(StoreError::InUse { .. })), "{second:?}");
+        assert!(
+            matches!(second, Err(StoreError::InUse { .. })),
+            "{second:?}"
+        );
         drop(first);
         DataDir::open(tmp.path().join("desk")).expect("free again once the first closes");
     }
@@ -148,7 +153,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = DataDir::open(tmp.path().join("desk")).expect("opens");
-        let mode = fs::metadata(dir.path()).expect("metadata").permissions().mode();
+        let mode = fs::metadata(dir.path())
+            .expect("metadata")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
     }
 

@@ -50,9 +50,7 @@ async fn binding_an_address_in_use_is_a_clear_error() {
         Err(error) => error,
     };
     assert!(
-        error
-            .to_string()
-            .contains(&first.local_addr().to_string()),
+        error.to_string().contains(&first.local_addr().to_string()),
         "{error}"
     );
 }
@@ -60,7 +58,13 @@ async fn binding_an_address_in_use_is_a_clear_error() {
 #[tokio::test]
 async fn the_command_line_serves_demo_health_on_the_requested_address() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_practice-studio-server"))
-        .args(["--demo", "--bind", "127.0.0.1:0", "--demo-today", "2026-11-24"])
+        .args([
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--demo-today",
+            "2026-11-24",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

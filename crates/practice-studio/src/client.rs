@@ -50,7 +50,10 @@ impl Client {
         };
         let mut base = url::Url::parse(base_url).map_err(|e| invalid(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(invalid(format!("scheme {:?} is not http or https", base.scheme())));
+            return Err(invalid(format!(
+                "scheme {:?} is not http or https",
+                base.scheme()
+            )));
         }
         if base.host_str().is_none() {
             return Err(invalid("it names no host".into()));
