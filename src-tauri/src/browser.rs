@@ -176,7 +176,7 @@ async fn require_key(State(state): State<BrowserState>, request: Request, next: 
     let from_query = request
         .uri()
         .query()
-        .and_then(|q| url_key(q))
+        .and_then(url_key)
         .is_some_and(|k| matches(&k));
     let from_cookie = request
         .headers()
