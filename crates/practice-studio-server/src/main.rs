@@ -29,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
         )
         // Logs go to stderr; stdout carries only the start-up line a supervisor or test reads.
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let today = cli.demo_today.map_or(Today::System, Today::Fixed);

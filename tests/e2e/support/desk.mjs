@@ -23,14 +23,15 @@ export const DEMO_TODAY = "2026-11-23";
 /** A fresh HOME with XDG directories, so no user configuration leaks into a test. */
 export function privateHome() {
   const home = mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
+  // The developer's own API address must not reach the demo desk under test.
+  const { FRONTDESK_API_URL: _ignored, ...inherited } = process.env;
   return {
     home,
     env: {
-      ...process.env,
+      ...inherited,
       HOME: home,
       XDG_CONFIG_HOME: join(home, "config"),
       XDG_DATA_HOME: join(home, "data"),
-      FRONTDESK_API_URL: "",
     },
   };
 }
@@ -42,7 +43,6 @@ export function privateHome() {
  */
 export function startServe(extraArgs = []) {
   const { home, env } = privateHome();
-  delete env.FRONTDESK_API_URL;
   const child = spawn(
     frontdeskBin,
     ["serve", "--demo", "--demo-today", DEMO_TODAY, "--port", "0", "--data-dir", join(home, "desk"), ...extraArgs],
