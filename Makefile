@@ -30,8 +30,9 @@ run: deps build
 test:
 	@scripts/test.sh
 
-bench: ui-build
-	cargo bench -p practice-studio-server --bench health --quiet 2>/dev/null | grep '^{'
+# Build progress goes to stderr; stdout carries only the figures.
+bench:
+	cargo bench -p practice-studio-server --bench health --quiet | grep '^{'
 
 bindings: ui-build
 	FRONTDESK_UPDATE_BINDINGS=1 cargo test -p frontdesk --test shell typescript_bindings_match_the_rust_types -- --quiet
