@@ -1,6 +1,4 @@
-//! Domain rules shared by the server and the desk, so both give the same verdict offline and online.
-//!
-//! Pure functions only: no I/O, no clock (callers pass "now"), no randomness.
+//! Spans of time: the shape of an appointment or a free slot, and whether two clash.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

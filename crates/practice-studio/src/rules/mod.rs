@@ -1,0 +1,9 @@
+//! Domain rules shared by the server and the desk, so both give the same verdict offline and online.
+//!
+//! Pure functions only: no I/O, no clock (callers pass "today"), no randomness.
+
+mod patient;
+mod time;
+
+pub use patient::{validate_new_patient, Problems, ValidPatient};
+pub use time::{TimeSpan, TimeSpanError};
