@@ -87,19 +87,54 @@ fn the_server_uses_the_sdk_without_its_http_client() {
     assert!(!declared(&meta, "practice-studio-server").contains(&"reqwest".to_owned()));
 }
 
+/// A package's normal dependencies as Cargo resolves them when building that package alone
+/// (`cargo tree -p`). `cargo metadata` resolves features for the whole workspace at once, so the
+/// SDK's `client` feature that the core turns on would put the HTTP stack under the store too,
+/// although a build of the store never links it.
+fn closure_built_alone(package: &str) -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "-p", package, "-e", "normal", "--prefix", "none"])
+        .args(["--format", "{p}", "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn the_store_has_no_http_client() {
-    let meta = metadata();
-    let closure = normal_closure(&meta, "frontdesk-store");
-    for http in [
-        "reqwest",
-        "hyper",
-        "ureq",
-        "isahc",
-        "surf",
-        "practice-studio",
-    ] {
+    let closure = closure_built_alone("frontdesk-store");
+    // The store may use the SDK's wire model, never its HTTP client.
+    assert!(closure.contains("sqlx"), "the tree was read: {closure:?}");
+    for http in ["reqwest", "hyper", "ureq", "isahc", "surf"] {
         assert!(!closure.contains(http), "frontdesk-store pulls in {http}");
+    }
+    let meta = metadata();
+    let store = meta
+        .workspace_packages()
+        .into_iter()
+        .find(|p| p.name.as_str() == "frontdesk-store")
+        .expect("store package");
+    if let Some(sdk) = store
+        .dependencies
+        .iter()
+        .find(|d| d.name == "practice-studio" && d.kind == DependencyKind::Normal)
+    {
+        assert!(
+            !sdk.features.iter().any(|f| f == "client"),
+            "the store enables the SDK's client feature: {:?}",
+            sdk.features
+        );
     }
 }
 

@@ -5,9 +5,37 @@
 //! on one machine (two `--data-dir`s) never share anything, keychain entries included: each data
 //! directory has its own [`DataDir::namespace`].
 //!
-//! This crate never talks to the network and never sees a token: keys are handed to it.
-//! Start reading at [`DataDir::open`].
+//! The cache ([`Store`]) is SQLCipher: the whole file, its WAL included, is encrypted with a raw
+//! 256-bit key the caller supplies. It holds patients (with the search index of [`search`]),
+//! the outbox and the conflict list, attachments, and sync state. The audit log of PHI views
+//! ([`AuditLog`]) is a second encrypted database that [`Store::wipe`] leaves in place.
+//!
+//! This crate never talks to the network and never sees a token: keys are handed to it, and it
+//! logs no patient's name, date of birth, phone or email.
+//! Start reading at [`DataDir::open`], then [`Store::open`] and [`Store::search_patients`].
 
+mod attachments;
+mod audit;
 mod data_dir;
+mod db;
+mod duplicates;
+mod error;
+mod outbox;
+mod patients;
+pub mod search;
+mod store;
+mod text;
 
+pub use attachments::{Attachment, NewAttachment};
+pub use audit::{AuditAction, AuditEntry, AuditLog, AUDIT_FILE};
 pub use data_dir::{DataDir, StoreError};
+pub use duplicates::{
+    DuplicateField, DuplicateProbe, FieldMatch, Likeness, PossibleDuplicate,
+    DEFAULT_DUPLICATE_THRESHOLD,
+};
+pub use error::CacheError;
+pub use outbox::{
+    Conflict, ConflictKind, EntityKind, NewOutboxEntry, OutboxEntry, OutboxState, Refusal,
+};
+pub use search::{MatchSpan, PatientHit, SearchField};
+pub use store::{Store, StoreOptions, CACHE_FILE};

@@ -1,0 +1,155 @@
+//! The audit log of PHI views: its own encrypted database, which wiping the cache leaves alone.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqlitePool;
+
+use crate::db;
+use crate::error::{query, CacheError};
+use crate::DataDir;
+
+/// The audit log's file name inside the data directory.
+pub const AUDIT_FILE: &str = "audit.db";
+
+static AUDIT_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/audit");
+
+/// What was looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    ViewedPatient,
+    ViewedRecord,
+    ViewedAttachment,
+    ViewedInvoice,
+}
+
+impl AuditAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ViewedPatient => "viewed_patient",
+            Self::ViewedRecord => "viewed_record",
+            Self::ViewedAttachment => "viewed_attachment",
+            Self::ViewedInvoice => "viewed_invoice",
+        }
+    }
+
+    fn parse(seq: i64, s: &str) -> Result<Self, CacheError> {
+        match s {
+            "viewed_patient" => Ok(Self::ViewedPatient),
+            "viewed_record" => Ok(Self::ViewedRecord),
+            "viewed_attachment" => Ok(Self::ViewedAttachment),
+            "viewed_invoice" => Ok(Self::ViewedInvoice),
+            other => Err(CacheError::CorruptField {
+                what: "audit entry",
+                id: seq.to_string(),
+                field: "action",
+                value: other.to_owned(),
+            }),
+        }
+    }
+}
+
+/// One recorded view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub user_id: String,
+    pub action: AuditAction,
+    /// `patient`, `record`… and the id of what was viewed (never its content).
+    pub entity_kind: String,
+    pub entity_id: String,
+}
+
+/// The append-only log of who viewed which patient's data.
+#[derive(Debug)]
+pub struct AuditLog {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl AuditLog {
+    /// Opens (creating if needed) the audit log in `dir`, encrypted with `key`.
+    pub async fn open(dir: &DataDir, key: [u8; 32]) -> Result<Self, CacheError> {
+        let path = dir.path().join(AUDIT_FILE);
+        let pool = db::open_writer(&path, &key, &AUDIT_MIGRATIONS).await?;
+        Ok(Self { pool, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records that `user_id` viewed `entity_kind` `entity_id` now.
+    pub async fn append(
+        &self,
+        user_id: &str,
+        action: AuditAction,
+        entity_kind: &str,
+        entity_id: &str,
+    ) -> Result<AuditEntry, CacheError> {
+        let at = Utc::now();
+        let at_text = at.to_rfc3339();
+        let action_text = action.as_str();
+        let seq = sqlx::query_scalar!(
+            r#"INSERT INTO audit_log (at, user_id, action, entity_kind, entity_id)
+               VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq AS "seq!: i64""#,
+            at_text,
+            user_id,
+            action_text,
+            entity_kind,
+            entity_id
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query("append to the audit log"))?;
+        Ok(AuditEntry {
+            seq,
+            at,
+            user_id: user_id.to_owned(),
+            action,
+            entity_kind: entity_kind.to_owned(),
+            entity_id: entity_id.to_owned(),
+        })
+    }
+
+    /// The most recent entries, newest first.
+    pub async fn recent(&self, limit: u32) -> Result<Vec<AuditEntry>, CacheError> {
+        let limit = i64::from(limit);
+        let rows = sqlx::query!(
+            r#"SELECT seq AS "seq!: i64", at, user_id, action, entity_kind, entity_id
+               FROM audit_log ORDER BY seq DESC LIMIT ?1"#,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("read the audit log"))?;
+        rows.into_iter()
+            .map(|r| {
+                let at = DateTime::parse_from_rfc3339(&r.at)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| CacheError::CorruptField {
+                        what: "audit entry",
+                        id: r.seq.to_string(),
+                        field: "at",
+                        value: r.at.clone(),
+                    })?;
+                Ok(AuditEntry {
+                    seq: r.seq,
+                    at,
+                    user_id: r.user_id,
+                    action: AuditAction::parse(r.seq, &r.action)?,
+                    entity_kind: r.entity_kind,
+                    entity_id: r.entity_id,
+                })
+            })
+            .collect()
+    }
+
+    /// Closes the log's connection.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,450 @@
+//! The outbox: writes made on this desk, waiting to be sent, and the conflicts the server
+//! refused. Nothing here is ever dropped silently: an entry is sent, or it becomes a conflict.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{Sqlite, Transaction};
+
+use crate::error::{query, CacheError};
+use crate::Store;
+
+/// What kind of thing an outbox entry changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Patient,
+    Appointment,
+    Payment,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Patient => "patient",
+            Self::Appointment => "appointment",
+            Self::Payment => "payment",
+        }
+    }
+
+    fn parse(seq: i64, s: &str) -> Result<Self, CacheError> {
+        match s {
+            "patient" => Ok(Self::Patient),
+            "appointment" => Ok(Self::Appointment),
+            "payment" => Ok(Self::Payment),
+            other => Err(corrupt(seq, "entity_kind", other)),
+        }
+    }
+}
+
+/// Where an outbox entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Not yet accepted by the server.
+    Pending,
+    /// Accepted; kept so a late event carrying its request id is recognised as ours.
+    Sent,
+    /// Refused; see the conflict list.
+    Conflict,
+}
+
+impl OutboxState {
+    fn parse(seq: i64, s: &str) -> Result<Self, CacheError> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "sent" => Ok(Self::Sent),
+            "conflict" => Ok(Self::Conflict),
+            other => Err(corrupt(seq, "state", other)),
+        }
+    }
+}
+
+fn corrupt(seq: i64, field: &'static str, value: &str) -> CacheError {
+    CacheError::CorruptField {
+        what: "outbox entry",
+        id: seq.to_string(),
+        field,
+        value: value.to_owned(),
+    }
+}
+
+/// A write to queue for the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutboxEntry {
+    /// Sent as `Idempotency-Key`; the same key on a resend makes the server replay its answer.
+    pub idempotency_key: String,
+    /// Sent as `X-Request-ID`; events caused by the write carry it back.
+    pub request_id: String,
+    /// The user who made the change (shown on the conflict list, and whose credentials send it).
+    pub author: String,
+    pub entity_kind: EntityKind,
+    pub entity_id: String,
+    /// What to do, in the core's words (`create`, `update`, `cancel`, `check_in`…).
+    pub operation: String,
+    /// The request body.
+    pub payload: serde_json::Value,
+}
+
+/// A queued write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    /// Order of the writes on this desk.
+    pub seq: i64,
+    pub idempotency_key: String,
+    pub request_id: String,
+    pub author: String,
+    pub entity_kind: EntityKind,
+    pub entity_id: String,
+    pub operation: String,
+    pub payload: serde_json::Value,
+    pub state: OutboxState,
+    /// How many times sending was tried.
+    pub attempts: i64,
+    pub created: DateTime<Utc>,
+}
+
+/// Why the server refused a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// 403: the author's role may not do this.
+    Forbidden,
+    /// 404 / 410: deleted elsewhere.
+    Gone,
+    /// 409: a clash or a stale version; the server's current data is kept beside ours.
+    Clash,
+    /// 400 / 422: the server's validation said no.
+    Invalid,
+    /// Anything else (including an answer that never became readable).
+    Other,
+}
+
+impl ConflictKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::Gone => "gone",
+            Self::Clash => "clash",
+            Self::Invalid => "invalid",
+            Self::Other => "other",
+        }
+    }
+
+    fn parse(id: i64, s: &str) -> Result<Self, CacheError> {
+        match s {
+            "forbidden" => Ok(Self::Forbidden),
+            "gone" => Ok(Self::Gone),
+            "clash" => Ok(Self::Clash),
+            "invalid" => Ok(Self::Invalid),
+            "other" => Ok(Self::Other),
+            other => Err(CacheError::CorruptField {
+                what: "conflict",
+                id: id.to_string(),
+                field: "kind",
+                value: other.to_owned(),
+            }),
+        }
+    }
+}
+
+/// What the server answered when it refused a write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub kind: ConflictKind,
+    /// For a person: what happened.
+    pub message: String,
+    pub server_status: Option<u16>,
+    /// The server's body (its error details, or its current version of the entity).
+    pub server_body: Option<serde_json::Value>,
+}
+
+/// A refused write waiting for a person to resolve it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub id: i64,
+    pub entry: OutboxEntry,
+    pub refusal: Refusal,
+    pub created: DateTime<Utc>,
+}
+
+struct EntryRow {
+    seq: i64,
+    idempotency_key: String,
+    request_id: String,
+    author: String,
+    entity_kind: String,
+    entity_id: String,
+    operation: String,
+    payload: String,
+    state: String,
+    attempts: i64,
+    created: String,
+}
+
+impl EntryRow {
+    fn into_entry(self) -> Result<OutboxEntry, CacheError> {
+        let seq = self.seq;
+        Ok(OutboxEntry {
+            seq,
+            idempotency_key: self.idempotency_key,
+            request_id: self.request_id,
+            author: self.author,
+            entity_kind: EntityKind::parse(seq, &self.entity_kind)?,
+            entity_id: self.entity_id,
+            operation: self.operation,
+            payload: serde_json::from_str(&self.payload).map_err(|source| CacheError::Corrupt {
+                what: "outbox entry",
+                id: seq.to_string(),
+                source,
+            })?,
+            state: OutboxState::parse(seq, &self.state)?,
+            attempts: self.attempts,
+            created: parse_time("outbox entry", seq, "created", &self.created)?,
+        })
+    }
+}
+
+fn parse_time(
+    what: &'static str,
+    id: i64,
+    field: &'static str,
+    s: &str,
+) -> Result<DateTime<Utc>, CacheError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| CacheError::CorruptField {
+            what,
+            id: id.to_string(),
+            field,
+            value: s.to_owned(),
+        })
+}
+
+impl Store {
+    /// Queues a write. When this returns, the entry is on disk (synchronous=FULL commit).
+    pub async fn enqueue(&self, entry: &NewOutboxEntry) -> Result<OutboxEntry, CacheError> {
+        let mut tx = self.begin_write("enqueue a write").await?;
+        let stored = Self::enqueue_in(&mut tx, entry).await?;
+        tx.commit().await.map_err(query("enqueue a write"))?;
+        Ok(stored)
+    }
+
+    /// Queues a write inside a larger transaction (the local change and its entry together).
+    pub(crate) async fn enqueue_in(
+        tx: &mut Transaction<'static, Sqlite>,
+        entry: &NewOutboxEntry,
+    ) -> Result<OutboxEntry, CacheError> {
+        let now = Utc::now();
+        let created = now.to_rfc3339();
+        let kind = entry.entity_kind.as_str();
+        let payload =
+            serde_json::to_string(&entry.payload).map_err(|source| CacheError::Encode {
+                what: "outbox entry",
+                id: entry.idempotency_key.clone(),
+                source,
+            })?;
+        let seq = sqlx::query_scalar!(
+            r#"INSERT INTO outbox (idempotency_key, request_id, author, entity_kind, entity_id,
+                   operation, payload, state, created, updated)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)
+               RETURNING seq AS "seq!: i64""#,
+            entry.idempotency_key,
+            entry.request_id,
+            entry.author,
+            kind,
+            entry.entity_id,
+            entry.operation,
+            payload,
+            created
+        )
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|source| match &source {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                CacheError::DuplicateIdempotencyKey {
+                    key: entry.idempotency_key.clone(),
+                }
+            }
+            _ => CacheError::Query {
+                operation: "enqueue a write",
+                source,
+            },
+        })?;
+        Ok(OutboxEntry {
+            seq,
+            idempotency_key: entry.idempotency_key.clone(),
+            request_id: entry.request_id.clone(),
+            author: entry.author.clone(),
+            entity_kind: entry.entity_kind,
+            entity_id: entry.entity_id.clone(),
+            operation: entry.operation.clone(),
+            payload: entry.payload.clone(),
+            state: OutboxState::Pending,
+            attempts: 0,
+            created: now,
+        })
+    }
+
+    /// Pending entries, oldest first (the order they must be sent in).
+    pub async fn pending_writes(&self, limit: u32) -> Result<Vec<OutboxEntry>, CacheError> {
+        let limit = i64::from(limit);
+        sqlx::query_as!(
+            EntryRow,
+            r#"SELECT seq AS "seq!: i64", idempotency_key, request_id, author, entity_kind,
+                   entity_id, operation, payload, state, attempts, created
+               FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1"#,
+            limit
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(query("list pending writes"))?
+        .into_iter()
+        .map(EntryRow::into_entry)
+        .collect()
+    }
+
+    /// How many writes wait to be sent.
+    pub async fn pending_count(&self) -> Result<i64, CacheError> {
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM outbox WHERE state = 'pending'"#)
+            .fetch_one(&self.readers)
+            .await
+            .map_err(query("count pending writes"))
+    }
+
+    /// Counts a send attempt that will be retried (network error, 429, 503…).
+    pub async fn record_attempt(&self, seq: i64) -> Result<(), CacheError> {
+        let mut tx = self.begin_write("record a send attempt").await?;
+        let now = Utc::now().to_rfc3339();
+        let done = sqlx::query!(
+            "UPDATE outbox SET attempts = attempts + 1, updated = ?2
+             WHERE seq = ?1 AND state = 'pending'",
+            seq,
+            now
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(query("record a send attempt"))?;
+        if done.rows_affected() == 0 {
+            return Err(CacheError::NotPending { seq });
+        }
+        tx.commit().await.map_err(query("record a send attempt"))
+    }
+
+    /// Marks a pending entry as accepted by the server.
+    pub async fn mark_sent(&self, seq: i64) -> Result<(), CacheError> {
+        let mut tx = self.begin_write("mark a write sent").await?;
+        let now = Utc::now().to_rfc3339();
+        let done = sqlx::query!(
+            "UPDATE outbox SET state = 'sent', attempts = attempts + 1, updated = ?2
+             WHERE seq = ?1 AND state = 'pending'",
+            seq,
+            now
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(query("mark a write sent"))?;
+        if done.rows_affected() == 0 {
+            return Err(CacheError::NotPending { seq });
+        }
+        tx.commit().await.map_err(query("mark a write sent"))
+    }
+
+    /// Moves a pending entry to the conflict list, with the server's answer, in one transaction.
+    pub async fn move_to_conflicts(&self, seq: i64, refusal: &Refusal) -> Result<i64, CacheError> {
+        let mut tx = self.begin_write("move a write to the conflicts").await?;
+        let now = Utc::now().to_rfc3339();
+        let done = sqlx::query!(
+            "UPDATE outbox SET state = 'conflict', updated = ?2 WHERE seq = ?1 AND state = 'pending'",
+            seq,
+            now
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(query("move a write to the conflicts"))?;
+        if done.rows_affected() == 0 {
+            return Err(CacheError::NotPending { seq });
+        }
+        let kind = refusal.kind.as_str();
+        let status = refusal.server_status.map(i64::from);
+        let body = refusal
+            .server_body
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|source| CacheError::Encode {
+                what: "conflict",
+                id: seq.to_string(),
+                source,
+            })?;
+        let id = sqlx::query_scalar!(
+            r#"INSERT INTO conflicts (outbox_seq, kind, message, server_status, server_body, created)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id AS "id!: i64""#,
+            seq,
+            kind,
+            refusal.message,
+            status,
+            body,
+            now
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(query("move a write to the conflicts"))?;
+        tx.commit()
+            .await
+            .map_err(query("move a write to the conflicts"))?;
+        tracing::info!(seq, kind, "write moved to the conflict list");
+        Ok(id)
+    }
+
+    /// The conflict list, oldest first.
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>, CacheError> {
+        let rows = sqlx::query!(
+            r#"SELECT c.id AS "id!: i64", c.kind, c.message, c.server_status, c.server_body,
+                   c.created AS "conflict_created!: String",
+                   o.seq AS "seq!: i64", o.idempotency_key, o.request_id, o.author, o.entity_kind,
+                   o.entity_id, o.operation, o.payload, o.state, o.attempts, o.created
+               FROM conflicts c JOIN outbox o ON o.seq = c.outbox_seq ORDER BY c.id"#
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(query("list conflicts"))?;
+        rows.into_iter()
+            .map(|r| {
+                let entry = EntryRow {
+                    seq: r.seq,
+                    idempotency_key: r.idempotency_key,
+                    request_id: r.request_id,
+                    author: r.author,
+                    entity_kind: r.entity_kind,
+                    entity_id: r.entity_id,
+                    operation: r.operation,
+                    payload: r.payload,
+                    state: r.state,
+                    attempts: r.attempts,
+                    created: r.created,
+                }
+                .into_entry()?;
+                let server_body = r
+                    .server_body
+                    .map(|b| serde_json::from_str(&b))
+                    .transpose()
+                    .map_err(|source| CacheError::Corrupt {
+                        what: "conflict",
+                        id: r.id.to_string(),
+                        source,
+                    })?;
+                Ok(Conflict {
+                    id: r.id,
+                    entry,
+                    refusal: Refusal {
+                        kind: ConflictKind::parse(r.id, &r.kind)?,
+                        message: r.message,
+                        server_status: r.server_status.and_then(|s| u16::try_from(s).ok()),
+                        server_body,
+                    },
+                    created: parse_time("conflict", r.id, "created", &r.conflict_created)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,801 @@
+//! Patient search as a receptionist types: names in any order and with typos, MRN, id, phone in
+//! any format, date of birth in three formats; best match first, then the most recent visit.
+//!
+//! How a name query runs: each typed word gets candidate name tokens from three indexes kept in
+//! the encrypted database — a prefix range over distinct tokens, FTS5 trigrams over them
+//! (substrings), and a SymSpell deletion table (typos: "jonh" shares no trigram with "john",
+//! but both lose a letter to "jon"). The word with the fewest patients behind its tokens drives:
+//! its postings are read most-recent-visit first, and every other word is checked against the
+//! name carried in each posting, so the patients table is touched only for the final page.
+//! One- and two-character words read a prefix index directly.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use practice_studio::model::{PatientId, PatientStatus};
+use serde::Serialize;
+use sqlx::pool::PoolConnection;
+use sqlx::{Row, Sqlite};
+
+use crate::error::{query, CacheError};
+use crate::patients::parse_status;
+use crate::text::{self, NameToken};
+use crate::Store;
+
+/// The most results one search returns.
+pub const MAX_RESULTS: usize = 200;
+/// Postings read for the driving word when other words must also match: past this many, the
+/// remaining (least recently seen) patients are not considered. Bounds the worst case.
+const MULTI_WORD_BUDGET: usize = 4_000;
+/// Distinct tokens considered for one typed word.
+const TOKENS_PER_WORD: usize = 64;
+
+/// Which field of a result a highlighted span is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SearchField {
+    Id,
+    Mrn,
+    FirstName,
+    LastName,
+    DateOfBirth,
+    Phone,
+}
+
+/// A part of a result's field that matched the query, in `char`s of the field as returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchSpan {
+    pub field: SearchField,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One patient found by [`Store::search_patients`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientHit {
+    pub id: PatientId,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: NaiveDate,
+    pub mrn: String,
+    pub phone: Option<String>,
+    pub status: PatientStatus,
+    pub last_visit: Option<DateTime<Utc>>,
+    /// 2 for an exact id or MRN; otherwise 0..=1, how well the words matched.
+    pub score: f64,
+    pub spans: Vec<MatchSpan>,
+}
+
+/// A typed word, normalised like stored name tokens.
+#[derive(Debug, Clone)]
+pub(crate) struct Term {
+    pub text: String,
+    pub chars: usize,
+    pub typos: usize,
+}
+
+impl Term {
+    pub(crate) fn new(text: String) -> Self {
+        let chars = text.chars().count();
+        Self {
+            typos: text::typo_budget(chars),
+            chars,
+            text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum TermMatch {
+    Exact,
+    Prefix,
+    Infix,
+    Typo,
+}
+
+/// How well one typed word matches one name token (both normalised), if at all.
+pub(crate) fn match_term(term: &Term, token: &str) -> Option<(TermMatch, f64)> {
+    if token == term.text {
+        return Some((TermMatch::Exact, 1.0));
+    }
+    if token.starts_with(&term.text) {
+        // From three letters on, the closer completion ranks first ("smi": Smith before
+        // Smithers); one or two letters say too little, and the most recent visit decides.
+        if term.chars < 3 {
+            return Some((TermMatch::Prefix, 0.85));
+        }
+        let ratio = term.chars as f64 / token.chars().count().max(1) as f64;
+        return Some((TermMatch::Prefix, 0.8 + 0.15 * ratio));
+    }
+    if term.typos > 0 {
+        let distance = text::typo_distance(&term.text, token);
+        if distance <= term.typos {
+            let likeness = text::similarity(&term.text, token);
+            return Some((
+                TermMatch::Typo,
+                0.45 + 0.3 * likeness - 0.05 * (distance as f64 - 1.0),
+            ));
+        }
+    }
+    if term.chars >= 3 && token.contains(&term.text) {
+        return Some((TermMatch::Infix, 0.55));
+    }
+    None
+}
+
+/// The best match of a word among a name's tokens.
+fn best_match(term: &Term, name_key: &str) -> Option<f64> {
+    name_key
+        .split(' ')
+        .filter_map(|token| match_term(term, token).map(|(_, s)| s))
+        .fold(None, |best: Option<f64>, s| {
+            Some(best.map_or(s, |b| b.max(s)))
+        })
+}
+
+/// What the typed text asks for.
+#[derive(Debug, Clone)]
+enum Plan {
+    DateOfBirth(NaiveDate),
+    /// Phone digits (at most the last ten).
+    Phone(String),
+    Names {
+        terms: Vec<Term>,
+        date_of_birth: Option<NaiveDate>,
+    },
+}
+
+fn plan(q: &str) -> Plan {
+    if let Some(date) = text::parse_date(q) {
+        return Plan::DateOfBirth(date);
+    }
+    let phone_like = q
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '-' | '+' | '.' | '/'));
+    let digits = text::digits(q);
+    if phone_like && digits.len() >= 4 {
+        let tail = if digits.len() > 10 {
+            digits[digits.len() - 10..].to_owned()
+        } else {
+            digits
+        };
+        return Plan::Phone(tail);
+    }
+    let mut terms = Vec::new();
+    let mut date_of_birth = None;
+    for chunk in q.split(|c: char| c.is_whitespace() || c == ',') {
+        if chunk.is_empty() {
+            continue;
+        }
+        if let Some(date) = text::parse_date(chunk) {
+            date_of_birth = Some(date);
+            continue;
+        }
+        for token in text::name_tokens(chunk) {
+            // Names carry no digits; a number among words was an id or MRN, tried exactly.
+            if !token.text.chars().any(|c| c.is_ascii_digit()) {
+                terms.push(Term::new(token.text));
+            }
+        }
+    }
+    Plan::Names {
+        terms,
+        date_of_birth,
+    }
+}
+
+/// A patient found before ranking.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    pk: i64,
+    score: f64,
+    recency: i64,
+}
+
+/// A name token that may be what a typed word meant.
+#[derive(Debug, Clone, Copy)]
+struct CandidateToken {
+    id: i64,
+    score: f64,
+    /// How many patients carry it.
+    patients: i64,
+}
+
+/// A posting read from the index: a patient and the name it carries.
+struct Posting {
+    pk: i64,
+    recency: i64,
+    name_key: String,
+}
+
+type Conn = PoolConnection<Sqlite>;
+
+impl Store {
+    /// Finds patients as a receptionist types: see the module documentation. At most `limit`
+    /// results (capped at [`MAX_RESULTS`]): exact id/MRN first, then the best match, then the
+    /// most recent visit.
+    pub async fn search_patients(
+        &self,
+        typed: &str,
+        limit: usize,
+    ) -> Result<Vec<PatientHit>, CacheError> {
+        let limit = limit.clamp(1, MAX_RESULTS);
+        let q = typed.trim();
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self
+            .readers
+            .acquire()
+            .await
+            .map_err(query("search patients"))?;
+        let mut found: HashMap<i64, Found> = HashMap::new();
+        let mut keep = |f: Found| {
+            found
+                .entry(f.pk)
+                .and_modify(|e| {
+                    if f.score > e.score {
+                        *e = f;
+                    }
+                })
+                .or_insert(f);
+        };
+
+        let exact = exact_ids(&mut conn, q).await?;
+        for f in &exact {
+            keep(*f);
+        }
+        let plan = plan(q);
+        match &plan {
+            Plan::DateOfBirth(date) => {
+                for p in by_date_of_birth(&mut conn, *date, limit).await? {
+                    keep(Found {
+                        pk: p.pk,
+                        score: 1.0,
+                        recency: p.recency,
+                    });
+                }
+            }
+            Plan::Phone(digits) => {
+                for f in by_phone(&mut conn, digits).await? {
+                    keep(f);
+                }
+            }
+            Plan::Names {
+                terms,
+                date_of_birth,
+            } => {
+                for f in by_names(&mut conn, terms, *date_of_birth, limit).await? {
+                    keep(f);
+                }
+            }
+        }
+
+        let mut ranked: Vec<Found> = found.into_values().collect();
+        ranked.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(b.recency.cmp(&a.recency))
+                .then(a.pk.cmp(&b.pk))
+        });
+        ranked.truncate(limit);
+        let hits = load_hits(&mut conn, &ranked).await?;
+        Ok(hits
+            .into_iter()
+            .map(|mut hit| {
+                hit.spans = spans(&hit, q, &plan, exact.iter().any(|e| e.score > 1.0));
+                hit
+            })
+            .collect())
+    }
+}
+
+/// A whole typed text equal to a patient's id or MRN.
+async fn exact_ids(conn: &mut Conn, q: &str) -> Result<Vec<Found>, CacheError> {
+    if q.contains(char::is_whitespace) || !q.chars().any(|c| c.is_ascii_digit()) {
+        return Ok(Vec::new());
+    }
+    let upper = q.to_uppercase();
+    let mrn = text::mrn_key(q);
+    let rows = sqlx::query!(
+        r#"SELECT pk AS "pk!: i64", recency FROM patients
+           WHERE id = ?1 OR id = ?2 OR mrn_key = ?3"#,
+        q,
+        upper,
+        mrn
+    )
+    .fetch_all(&mut **conn)
+    .await
+    .map_err(query("search patients by id"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Found {
+            pk: r.pk,
+            score: 2.0,
+            recency: r.recency,
+        })
+        .collect())
+}
+
+async fn by_date_of_birth(
+    conn: &mut Conn,
+    date: NaiveDate,
+    limit: usize,
+) -> Result<Vec<Posting>, CacheError> {
+    let date = date.format("%Y-%m-%d").to_string();
+    let limit = limit as i64;
+    let rows = sqlx::query!(
+        r#"SELECT pk AS "pk!: i64", recency, name_key FROM patients
+           WHERE date_of_birth = ?1 ORDER BY recency DESC LIMIT ?2"#,
+        date,
+        limit
+    )
+    .fetch_all(&mut **conn)
+    .await
+    .map_err(query("search patients by date of birth"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Posting {
+            pk: r.pk,
+            recency: r.recency,
+            name_key: r.name_key,
+        })
+        .collect())
+}
+
+async fn by_phone(conn: &mut Conn, digits: &str) -> Result<Vec<Found>, CacheError> {
+    let low: String = digits.chars().rev().collect();
+    // ':' sorts right after '9': every reversed number starting with these digits.
+    let high = format!("{low}:");
+    let rows = sqlx::query!(
+        r#"SELECT pk AS "pk!: i64", recency, phone_rev AS "phone_rev!: String" FROM patients
+           WHERE phone_rev >= ?1 AND phone_rev < ?2 ORDER BY recency DESC LIMIT ?3"#,
+        low,
+        high,
+        MULTI_WORD_BUDGET as i64
+    )
+    .fetch_all(&mut **conn)
+    .await
+    .map_err(query("search patients by phone"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Found {
+            pk: r.pk,
+            score: if r.phone_rev == low { 1.0 } else { 0.8 },
+            recency: r.recency,
+        })
+        .collect())
+}
+
+/// Candidate tokens for a word of three or more characters, with the patients behind each.
+async fn tokens_for(conn: &mut Conn, term: &Term) -> Result<Vec<CandidateToken>, CacheError> {
+    let mut tokens: HashMap<i64, (f64, i64)> = HashMap::new();
+    let mut consider = |id: i64, token: &str, patients: i64| {
+        if let Some((_, score)) = match_term(term, token) {
+            tokens.insert(id, (score, patients));
+        }
+    };
+    let high = format!("{}\u{10FFFF}", term.text);
+    let prefixed = sqlx::query!(
+        r#"SELECT token_id AS "token_id!: i64", token, patients FROM name_tokens
+           WHERE token >= ?1 AND token < ?2 LIMIT 512"#,
+        term.text,
+        high
+    )
+    .fetch_all(&mut **conn)
+    .await
+    .map_err(query("search name tokens"))?;
+    for r in prefixed {
+        consider(r.token_id, &r.token, r.patients);
+    }
+    if term.typos > 0 {
+        let variants: Vec<String> =
+            text::deletions(&term.text, term.typos, text::DELETION_MIN_CHARS)
+                .into_iter()
+                .collect();
+        let variants = serde_json::to_string(&variants).map_err(|source| CacheError::Encode {
+            what: "search",
+            id: String::new(),
+            source,
+        })?;
+        let near = sqlx::query!(
+            r#"SELECT DISTINCT t.token_id AS "token_id!: i64", t.token, t.patients
+               FROM name_token_deletes d JOIN name_tokens t ON t.token_id = d.token_id
+               WHERE d.variant IN (SELECT value FROM json_each(?1))"#,
+            variants
+        )
+        .fetch_all(&mut **conn)
+        .await
+        .map_err(query("search name tokens for typos"))?;
+        for r in near {
+            consider(r.token_id, &r.token, r.patients);
+        }
+    }
+    // FTS5 virtual tables are invisible to sqlx's offline query checker, so this one
+    // statement is unchecked. The word is letters and digits only; quoting makes it a phrase.
+    let infix = sqlx::query(
+        "SELECT t.token_id, t.token, t.patients
+         FROM name_tokens_fts f JOIN name_tokens t ON t.token_id = f.rowid
+         WHERE name_tokens_fts MATCH ?1 LIMIT 512",
+    )
+    .bind(format!("\"{}\"", term.text.replace('"', "")))
+    .fetch_all(&mut **conn)
+    .await
+    .map_err(query("search name tokens by substring"))?;
+    for r in infix {
+        let id: i64 = r
+            .try_get(0)
+            .map_err(query("search name tokens by substring"))?;
+        let token: String = r
+            .try_get(1)
+            .map_err(query("search name tokens by substring"))?;
+        let patients: i64 = r
+            .try_get(2)
+            .map_err(query("search name tokens by substring"))?;
+        consider(id, &token, patients);
+    }
+    let mut tokens: Vec<CandidateToken> = tokens
+        .into_iter()
+        .map(|(id, (score, patients))| CandidateToken {
+            id,
+            score,
+            patients,
+        })
+        .collect();
+    tokens.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.patients.cmp(&a.patients))
+    });
+    tokens.truncate(TOKENS_PER_WORD);
+    Ok(tokens)
+}
+
+/// How many patients carry a name token starting with this 1–2 character prefix.
+async fn prefix_weight(conn: &mut Conn, term: &Term) -> Result<i64, CacheError> {
+    let high = format!("{}\u{10FFFF}", term.text);
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(patients), 0) AS "n!: i64" FROM name_tokens
+           WHERE token >= ?1 AND token < ?2"#,
+        term.text,
+        high
+    )
+    .fetch_one(&mut **conn)
+    .await
+    .map_err(query("search name prefixes"))
+}
+
+async fn by_names(
+    conn: &mut Conn,
+    terms: &[Term],
+    date_of_birth: Option<NaiveDate>,
+    limit: usize,
+) -> Result<Vec<Found>, CacheError> {
+    if terms.is_empty() {
+        return match date_of_birth {
+            Some(date) => Ok(by_date_of_birth(conn, date, limit)
+                .await?
+                .into_iter()
+                .map(|p| Found {
+                    pk: p.pk,
+                    score: 1.0,
+                    recency: p.recency,
+                })
+                .collect()),
+            None => Ok(Vec::new()),
+        };
+    }
+    let single = terms.len() == 1 && date_of_birth.is_none();
+    let postings = if let Some(date) = date_of_birth {
+        // A date of birth narrows to a few dozen patients: check the names on those.
+        by_date_of_birth(conn, date, MULTI_WORD_BUDGET).await?
+    } else {
+        // The word with the fewest patients behind it drives.
+        let mut driver: Option<(usize, i64, Vec<CandidateToken>)> = None;
+        for (i, term) in terms.iter().enumerate() {
+            let (weight, tokens) = if term.chars < 3 {
+                (prefix_weight(conn, term).await?, Vec::new())
+            } else {
+                let tokens = tokens_for(conn, term).await?;
+                (tokens.iter().map(|t| t.patients).sum(), tokens)
+            };
+            if weight == 0 {
+                // Nobody carries this word: nothing can match all words.
+                return Ok(Vec::new());
+            }
+            if driver.as_ref().is_none_or(|(_, w, _)| weight < *w) {
+                driver = Some((i, weight, tokens));
+            }
+        }
+        let Some((index, _, tokens)) = driver else {
+            return Ok(Vec::new());
+        };
+        let per_token = if single { limit } else { MULTI_WORD_BUDGET };
+        let term = &terms[index];
+        if term.chars < 3 {
+            prefix_postings(conn, term, per_token).await?
+        } else {
+            token_postings(conn, &tokens, per_token).await?
+        }
+    };
+    let mut found = Vec::new();
+    'posting: for p in postings {
+        let mut total = 0.0;
+        for term in terms {
+            match best_match(term, &p.name_key) {
+                Some(score) => total += score,
+                None => continue 'posting,
+            }
+        }
+        found.push(Found {
+            pk: p.pk,
+            score: total / terms.len() as f64,
+            recency: p.recency,
+        });
+    }
+    Ok(found)
+}
+
+/// Patients carrying any of these tokens, each token's most recent `per_token`, at most
+/// [`MULTI_WORD_BUDGET`] rows in all.
+async fn token_postings(
+    conn: &mut Conn,
+    tokens: &[CandidateToken],
+    per_token: usize,
+) -> Result<Vec<Posting>, CacheError> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One round trip for all tokens: a UNION ALL of per-token ranges, each read backwards by
+    // recency and cut at its limit. Built at run time (the number of tokens varies), so
+    // unchecked by sqlx; every value is bound.
+    let mut sql = String::new();
+    let mut budget = MULTI_WORD_BUDGET;
+    let mut binds: Vec<(i64, i64)> = Vec::new();
+    for token in tokens {
+        if budget == 0 {
+            break;
+        }
+        let take = per_token
+            .min(budget)
+            .min(usize::try_from(token.patients).unwrap_or(0));
+        if take == 0 {
+            continue;
+        }
+        budget -= take;
+        if !sql.is_empty() {
+            sql.push_str(" UNION ALL ");
+        }
+        let n = binds.len() * 2;
+        let _ = write!(
+            sql,
+            "SELECT * FROM (SELECT patient_pk, recency, name_key FROM name_postings \
+             WHERE token_id = ?{} ORDER BY recency DESC LIMIT ?{})",
+            n + 1,
+            n + 2
+        );
+        binds.push((token.id, take as i64));
+    }
+    if binds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut statement = sqlx::query(&sql);
+    for (id, take) in binds {
+        statement = statement.bind(id).bind(take);
+    }
+    let rows = statement
+        .fetch_all(&mut **conn)
+        .await
+        .map_err(query("read name postings"))?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Posting {
+                pk: r.try_get(0).map_err(query("read name postings"))?,
+                recency: r.try_get(1).map_err(query("read name postings"))?,
+                name_key: r.try_get(2).map_err(query("read name postings"))?,
+            })
+        })
+        .collect()
+}
+
+/// Patients with a name token starting with a 1–2 character word, most recent first, plus
+/// those whose token is exactly that word (so "Li" is not lost among the "Lin"s).
+async fn prefix_postings(
+    conn: &mut Conn,
+    term: &Term,
+    take: usize,
+) -> Result<Vec<Posting>, CacheError> {
+    let take = take as i64;
+    let exact = sqlx::query!(
+        r#"SELECT patient_pk AS "pk!: i64", recency, name_key FROM name_postings
+           WHERE token_id = (SELECT token_id FROM name_tokens WHERE token = ?1)
+           ORDER BY recency DESC LIMIT ?2"#,
+        term.text,
+        take
+    )
+    .fetch_all(&mut **conn)
+    .await
+    .map_err(query("read name postings"))?;
+    let prefixed = sqlx::query!(
+        r#"SELECT patient_pk AS "pk!: i64", recency, name_key FROM name_prefixes
+           WHERE prefix = ?1 ORDER BY recency DESC LIMIT ?2"#,
+        term.text,
+        take
+    )
+    .fetch_all(&mut **conn)
+    .await
+    .map_err(query("read name prefixes"))?;
+    Ok(exact
+        .into_iter()
+        .map(|r| Posting {
+            pk: r.pk,
+            recency: r.recency,
+            name_key: r.name_key,
+        })
+        .chain(prefixed.into_iter().map(|r| Posting {
+            pk: r.pk,
+            recency: r.recency,
+            name_key: r.name_key,
+        }))
+        .collect())
+}
+
+async fn load_hits(conn: &mut Conn, ranked: &[Found]) -> Result<Vec<PatientHit>, CacheError> {
+    if ranked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pks: Vec<i64> = ranked.iter().map(|f| f.pk).collect();
+    let pks_json = serde_json::to_string(&pks).map_err(|source| CacheError::Encode {
+        what: "search",
+        id: String::new(),
+        source,
+    })?;
+    let rows = sqlx::query!(
+        r#"SELECT pk AS "pk!: i64", id, mrn, first_name, last_name, date_of_birth, phone,
+               status, last_visit
+           FROM patients WHERE pk IN (SELECT value FROM json_each(?1))"#,
+        pks_json
+    )
+    .fetch_all(&mut **conn)
+    .await
+    .map_err(query("load search results"))?;
+    let mut by_pk: HashMap<i64, _> = rows.into_iter().map(|r| (r.pk, r)).collect();
+    let mut hits = Vec::with_capacity(ranked.len());
+    for f in ranked {
+        let Some(r) = by_pk.remove(&f.pk) else {
+            continue;
+        };
+        let date_of_birth =
+            NaiveDate::parse_from_str(&r.date_of_birth, "%Y-%m-%d").map_err(|_| {
+                CacheError::CorruptField {
+                    what: "patient",
+                    id: r.id.clone(),
+                    field: "date_of_birth",
+                    value: r.date_of_birth.clone(),
+                }
+            })?;
+        let last_visit = r
+            .last_visit
+            .as_deref()
+            .map(|t| {
+                DateTime::parse_from_rfc3339(t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| CacheError::CorruptField {
+                        what: "patient",
+                        id: r.id.clone(),
+                        field: "last_visit",
+                        value: t.to_owned(),
+                    })
+            })
+            .transpose()?;
+        hits.push(PatientHit {
+            status: parse_status(&r.id, &r.status)?,
+            id: PatientId(r.id),
+            first_name: r.first_name,
+            last_name: r.last_name,
+            date_of_birth,
+            mrn: r.mrn,
+            phone: r.phone,
+            last_visit,
+            score: f.score,
+            spans: Vec::new(),
+        });
+    }
+    Ok(hits)
+}
+
+/// Where the typed text shows in a result, for highlighting.
+fn spans(hit: &PatientHit, q: &str, plan: &Plan, any_exact: bool) -> Vec<MatchSpan> {
+    let mut spans = Vec::new();
+    if any_exact {
+        if hit.id.as_str().eq_ignore_ascii_case(q) {
+            spans.push(whole(SearchField::Id, hit.id.as_str()));
+        }
+        if !hit.mrn.is_empty() && text::mrn_key(&hit.mrn) == text::mrn_key(q) {
+            spans.push(whole(SearchField::Mrn, &hit.mrn));
+        }
+    }
+    match plan {
+        Plan::DateOfBirth(_) => spans.push(MatchSpan {
+            field: SearchField::DateOfBirth,
+            start: 0,
+            end: 10,
+        }),
+        Plan::Phone(digits) => {
+            if let Some(phone) = &hit.phone {
+                let positions: Vec<usize> = phone
+                    .chars()
+                    .enumerate()
+                    .filter(|(_, c)| c.is_ascii_digit())
+                    .map(|(i, _)| i)
+                    .collect();
+                let n = digits.len().min(positions.len());
+                if let (Some(first), Some(last)) =
+                    (positions.get(positions.len() - n), positions.last())
+                {
+                    spans.push(MatchSpan {
+                        field: SearchField::Phone,
+                        start: *first,
+                        end: last + 1,
+                    });
+                }
+            }
+        }
+        Plan::Names {
+            terms,
+            date_of_birth,
+        } => {
+            if date_of_birth.is_some() {
+                spans.push(MatchSpan {
+                    field: SearchField::DateOfBirth,
+                    start: 0,
+                    end: 10,
+                });
+            }
+            let first = text::name_tokens(&hit.first_name);
+            let last = text::name_tokens(&hit.last_name);
+            for term in terms {
+                let best = first
+                    .iter()
+                    .map(|t| (SearchField::FirstName, t))
+                    .chain(last.iter().map(|t| (SearchField::LastName, t)))
+                    .filter_map(|(field, token)| {
+                        match_term(term, &token.text)
+                            .map(|(kind, score)| (field, token, kind, score))
+                    })
+                    .max_by(|a, b| a.3.total_cmp(&b.3));
+                if let Some((field, token, kind, _)) = best {
+                    if let Some((start, end)) = token_span(term, token, kind) {
+                        spans.push(MatchSpan { field, start, end });
+                    }
+                }
+            }
+        }
+    }
+    spans.sort_by_key(|s| (s.field as u8, s.start));
+    spans.dedup();
+    spans
+}
+
+fn token_span(term: &Term, token: &NameToken, kind: TermMatch) -> Option<(usize, usize)> {
+    match kind {
+        TermMatch::Exact | TermMatch::Typo => token.whole_span(),
+        TermMatch::Prefix => token.span_of_first(term.chars),
+        TermMatch::Infix => {
+            let byte = token.text.find(&term.text)?;
+            let start = token.text[..byte].chars().count();
+            token.span_of(start, start + term.chars)
+        }
+    }
+}
+
+fn whole(field: SearchField, value: &str) -> MatchSpan {
+    MatchSpan {
+        field,
+        start: 0,
+        end: value.chars().count(),
+    }
+}

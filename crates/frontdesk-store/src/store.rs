@@ -1,0 +1,143 @@
+//! The encrypted cache: one writer connection, a pool of readers, WAL.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{Sqlite, Transaction};
+
+use crate::db;
+use crate::error::{query, CacheError};
+use crate::DataDir;
+
+/// The cache's file name inside the data directory.
+pub const CACHE_FILE: &str = "cache.db";
+
+static CACHE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/cache");
+
+/// How the cache is set up.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The most attachment bytes kept; the least recently used are evicted beyond it.
+    pub attachment_cap_bytes: u64,
+    /// Read connections (searches run on these, never waiting on a write).
+    pub readers: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            attachment_cap_bytes: 512 * 1024 * 1024,
+            readers: 4,
+        }
+    }
+}
+
+/// A desk's encrypted local cache (SQLCipher). Every write goes through one connection in a
+/// `BEGIN IMMEDIATE` transaction; reads use a separate pool and never wait for a writer (WAL).
+#[derive(Debug)]
+pub struct Store {
+    pub(crate) writer: SqlitePool,
+    pub(crate) readers: SqlitePool,
+    path: PathBuf,
+    pub(crate) options: StoreOptions,
+}
+
+impl Store {
+    /// Opens (creating if needed) the cache in `dir`, encrypted with `key`. The key is the
+    /// caller's to keep (the app holds it in the OS keychain); it is never written anywhere.
+    /// A key other than the one the cache was created with fails with [`CacheError::WrongKey`].
+    pub async fn open(dir: &DataDir, key: [u8; 32]) -> Result<Self, CacheError> {
+        Self::open_with(dir, key, StoreOptions::default()).await
+    }
+
+    /// [`Store::open`] with explicit options.
+    pub async fn open_with(
+        dir: &DataDir,
+        key: [u8; 32],
+        options: StoreOptions,
+    ) -> Result<Self, CacheError> {
+        let path = dir.path().join(CACHE_FILE);
+        let writer = db::open_writer(&path, &key, &CACHE_MIGRATIONS).await?;
+        let readers = db::open_readers(&path, &key, options.readers.max(1)).await?;
+        tracing::debug!("cache opened");
+        Ok(Self {
+            writer,
+            readers,
+            path,
+            options,
+        })
+    }
+
+    /// The database file's path (its `-wal` and `-shm` files sit beside it).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes the cache and deletes it with its WAL and shared-memory files ("remove this
+    /// device's data"). The audit log, a separate database, is left alone.
+    pub async fn wipe(self) -> Result<(), CacheError> {
+        self.readers.close().await;
+        self.writer.close().await;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = self.path.clone().into_os_string();
+            name.push(suffix);
+            let file = PathBuf::from(name);
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CacheError::Remove { path: file, source }),
+            }
+        }
+        tracing::info!("cache wiped");
+        Ok(())
+    }
+
+    /// Starts a write. `BEGIN IMMEDIATE` takes the write lock up front, so a transaction never
+    /// fails half-way on a lock it could not upgrade.
+    pub(crate) async fn begin_write(
+        &self,
+        operation: &'static str,
+    ) -> Result<Transaction<'static, Sqlite>, CacheError> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(query(operation))
+    }
+
+    /// The value last stored under `key` (a change-feed cursor, a first-sync checkpoint…).
+    pub async fn sync_state(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let row = sqlx::query!("SELECT value FROM sync_state WHERE key = ?1", key)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(query("read sync state"))?;
+        Ok(row.map(|r| r.value))
+    }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub async fn set_sync_state(&self, key: &str, value: &str) -> Result<(), CacheError> {
+        let mut tx = self.begin_write("store sync state").await?;
+        Self::set_sync_state_in(&mut tx, key, value).await?;
+        tx.commit().await.map_err(query("store sync state"))
+    }
+
+    /// Stores sync state inside a larger write (an applied event and its cursor commit together).
+    pub(crate) async fn set_sync_state_in(
+        tx: &mut Transaction<'static, Sqlite>,
+        key: &str,
+        value: &str,
+    ) -> Result<(), CacheError> {
+        let now = Utc::now().to_rfc3339();
+        sqlx::query!(
+            "INSERT INTO sync_state (key, value, updated) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+            key,
+            value,
+            now
+        )
+        .execute(&mut **tx)
+        .await
+        .map_err(query("store sync state"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,733 @@
+//! The encrypted cache on real SQLCipher files in temporary directories.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use frontdesk_store::{
+    AuditAction, AuditLog, CacheError, ConflictKind, DataDir, DuplicateField, DuplicateProbe,
+    EntityKind, Likeness, NewAttachment, NewOutboxEntry, OutboxState, Refusal, SearchField, Store,
+    StoreOptions, AUDIT_FILE, CACHE_FILE,
+};
+use practice_studio::model::{
+    Address, ContactInfo, Gender, Patient, PatientId, PatientLinks, PatientStatus,
+};
+use tempfile::TempDir;
+
+const KEY: [u8; 32] = [7; 32];
+
+fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 9, 0, 0)
+        .single()
+        .expect("valid instant")
+}
+
+fn patient(n: u32, first: &str, last: &str, dob: (i32, u32, u32), phone: &str) -> Patient {
+    let id = PatientId(format!("PAT-{n:05}"));
+    Patient {
+        links: PatientLinks::for_patient(&id),
+        id,
+        mrn: format!("MRN{n:06}"),
+        first_name: first.to_owned(),
+        last_name: last.to_owned(),
+        date_of_birth: NaiveDate::from_ymd_opt(dob.0, dob.1, dob.2).expect("valid date"),
+        gender: Gender::U,
+        status: PatientStatus::Active,
+        contact_info: ContactInfo {
+            email: Some(format!("{}.{}@example.org", first.to_lowercase(), n)),
+            phone: Some(phone.to_owned()),
+            address: Some(Address {
+                line1: format!("{n} Main Street"),
+                line2: None,
+                city: "Springfield".to_owned(),
+                state: "IL".to_owned(),
+                postal_code: "62701".to_owned(),
+                country: None,
+            }),
+        },
+        insurance: None,
+        emergency_contact: None,
+        preferred_language: None,
+        preferred_pharmacy: None,
+        allergies: Some(Vec::new()),
+        version: 1,
+        created: at(2024, 1, 1),
+        updated: at(2024, 1, 1),
+    }
+}
+
+/// The demo practice: names chosen so that typos, prefixes and orders can be told apart.
+fn demo() -> Vec<Patient> {
+    vec![
+        patient(1, "John", "Smith", (1984, 3, 7), "(217) 555-0143"),
+        patient(2, "Joan", "Smithers", (1990, 11, 20), "217-555-0199"),
+        patient(3, "Jonathan", "Smith", (1975, 6, 1), "+1 312 555 7788"),
+        patient(4, "Mary-Jane", "O'Brien", (2001, 2, 14), "312.555.1212"),
+        patient(
+            5,
+            "Zebulon",
+            "Quackenbush",
+            (1962, 12, 31),
+            "(773) 555-0000",
+        ),
+        patient(6, "Li", "Wong", (1999, 9, 9), "773 555 4321"),
+        patient(7, "Linda", "Lindqvist", (1988, 4, 4), "773 555 9876"),
+    ]
+}
+
+async fn open(dir: &TempDir) -> (DataDir, Store) {
+    let data = DataDir::open(dir.path().join("desk")).expect("data dir");
+    let store = Store::open(&data, KEY).await.expect("store opens");
+    (data, store)
+}
+
+async fn with_demo(dir: &TempDir) -> (DataDir, Store) {
+    let (data, store) = open(dir).await;
+    let patients = demo();
+    // Recent visits differ so that ties are ordered: higher number, more recent visit.
+    let seen: Vec<_> = patients
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p, Some(at(2025, 1, 1 + i as u32))))
+        .collect();
+    store.upsert_patients_seen(&seen).await.expect("upsert");
+    (data, store)
+}
+
+fn ids(hits: &[frontdesk_store::PatientHit]) -> Vec<&str> {
+    hits.iter().map(|h| h.id.as_str()).collect()
+}
+
+// ---- encryption, keys, wipe ----
+
+#[tokio::test]
+async fn the_database_file_contains_none_of_the_patients_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, store) = with_demo(&dir).await;
+    store
+        .put_attachment(&NewAttachment {
+            id: "ATT-1".into(),
+            patient_id: Some("PAT-00005".into()),
+            content_type: "text/plain".into(),
+            bytes: b"Zebulon Quackenbush, referral letter".to_vec(),
+        })
+        .await
+        .expect("attachment");
+    let path = store.path().to_owned();
+    // Read while open (the WAL holds the latest pages) and after closing.
+    let mut files = vec![];
+    for suffix in ["", "-wal"] {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        if let Ok(bytes) = std::fs::read(&p) {
+            files.push(bytes);
+        }
+    }
+    drop(store);
+    files.push(std::fs::read(data.path().join(CACHE_FILE)).expect("read db"));
+    assert!(files.iter().map(Vec::len).sum::<usize>() > 10_000);
+    for bytes in &files {
+        assert!(
+            !bytes.starts_with(b"SQLite format 3"),
+            "plain SQLite header"
+        );
+        let lower = bytes.to_ascii_lowercase();
+        for name in [
+            "zebulon",
+            "quackenbush",
+            "smithers",
+            "lindqvist",
+            "jonathan",
+            "obrien",
+        ] {
+            assert!(
+                !lower.windows(name.len()).any(|w| w == name.as_bytes()),
+                "{name} found in the raw file"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_key_fails_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, store) = with_demo(&dir).await;
+    drop(store);
+    let err = Store::open(&data, [8; 32]).await.expect_err("wrong key");
+    assert!(matches!(err, CacheError::WrongKey { .. }), "{err:?}");
+    assert!(err.to_string().contains("key does not open"), "{err}");
+    // The right key still opens it, with the data intact.
+    let store = Store::open(&data, KEY).await.expect("right key");
+    assert_eq!(store.patient_count().await.expect("count"), 7);
+}
+
+#[tokio::test]
+async fn wipe_removes_the_database_its_wal_and_shm_and_keeps_the_audit_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, store) = with_demo(&dir).await;
+    let audit = AuditLog::open(&data, KEY).await.expect("audit");
+    audit
+        .append("u-1", AuditAction::ViewedPatient, "patient", "PAT-00001")
+        .await
+        .expect("append");
+    let db = data.path().join(CACHE_FILE);
+    let sidecar = |s: &str| data.path().join(format!("{CACHE_FILE}{s}"));
+    assert!(db.exists() && sidecar("-wal").exists() && sidecar("-shm").exists());
+    store.wipe().await.expect("wipe");
+    assert!(!db.exists(), "database left");
+    assert!(!sidecar("-wal").exists(), "WAL left");
+    assert!(!sidecar("-shm").exists(), "SHM left");
+    assert!(data.path().join(AUDIT_FILE).exists());
+    assert_eq!(audit.recent(10).await.expect("audit survives").len(), 1);
+    // A fresh, empty cache opens in its place.
+    let store = Store::open(&data, KEY).await.expect("reopen");
+    assert_eq!(store.patient_count().await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn the_audit_log_lists_views_newest_first_and_refuses_a_wrong_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = DataDir::open(dir.path().join("desk")).expect("data dir");
+    let audit = AuditLog::open(&data, KEY).await.expect("audit");
+    audit
+        .append("u-1", AuditAction::ViewedPatient, "patient", "PAT-00001")
+        .await
+        .expect("append");
+    audit
+        .append("u-2", AuditAction::ViewedRecord, "record", "REC-9")
+        .await
+        .expect("append");
+    let recent = audit.recent(10).await.expect("list");
+    assert_eq!(recent.len(), 2);
+    assert_eq!(recent[0].user_id, "u-2");
+    assert_eq!(recent[0].action, AuditAction::ViewedRecord);
+    assert_eq!(recent[1].entity_id, "PAT-00001");
+    assert!(recent[0].seq > recent[1].seq);
+    audit.close().await;
+    let err = AuditLog::open(&data, [9; 32]).await.expect_err("wrong key");
+    assert!(matches!(err, CacheError::WrongKey { .. }), "{err:?}");
+}
+
+// ---- patients ----
+
+#[tokio::test]
+async fn patients_round_trip_and_an_update_replaces_what_search_finds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    let id = PatientId::from("PAT-00005");
+    let stored = store.patient(&id).await.expect("get").expect("present");
+    assert_eq!(stored, demo()[4]);
+
+    let mut renamed = stored.clone();
+    renamed.last_name = "Quill".into();
+    renamed.version = 2;
+    store
+        .upsert_patients(&[renamed.clone()])
+        .await
+        .expect("update");
+    assert_eq!(store.patient(&id).await.expect("get"), Some(renamed));
+    assert!(store
+        .search_patients("quackenbush", 10)
+        .await
+        .expect("search")
+        .is_empty());
+    assert_eq!(
+        ids(&store.search_patients("quill", 10).await.expect("search")),
+        ["PAT-00005"]
+    );
+    // The update kept the visit recorded before.
+    let hit = &store.search_patients("quill", 10).await.expect("search")[0];
+    assert_eq!(hit.last_visit, Some(at(2025, 1, 5)));
+
+    assert!(store.delete_patient(&id).await.expect("delete"));
+    assert!(!store.delete_patient(&id).await.expect("delete again"));
+    assert_eq!(store.patient(&id).await.expect("get"), None);
+    assert!(store
+        .search_patients("zebulon", 10)
+        .await
+        .expect("search")
+        .is_empty());
+    assert_eq!(store.patient_count().await.expect("count"), 6);
+}
+
+#[tokio::test]
+async fn the_last_version_of_a_patient_in_a_batch_wins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    let a = patient(1, "Ada", "Lovelace", (1815, 12, 10), "555-0001");
+    let mut b = a.clone();
+    b.first_name = "Augusta".into();
+    store.upsert_patients(&[a, b]).await.expect("batch");
+    assert_eq!(store.patient_count().await.expect("count"), 1);
+    let kept = store
+        .patient(&PatientId::from("PAT-00001"))
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(kept.first_name, "Augusta");
+    assert!(store
+        .search_patients("ada", 5)
+        .await
+        .expect("search")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn sync_state_is_kept_across_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = DataDir::open(dir.path().join("desk")).expect("data dir");
+    let store = Store::open(&data, KEY).await.expect("open");
+    assert_eq!(store.sync_state("events").await.expect("get"), None);
+    store.set_sync_state("events", "c-41").await.expect("set");
+    store.set_sync_state("events", "c-42").await.expect("set");
+    drop(store);
+    let store = Store::open(&data, KEY).await.expect("reopen");
+    assert_eq!(
+        store.sync_state("events").await.expect("get").as_deref(),
+        Some("c-42")
+    );
+}
+
+// ---- outbox ----
+
+fn write(n: u32) -> NewOutboxEntry {
+    NewOutboxEntry {
+        idempotency_key: format!("idem-{n}"),
+        request_id: format!("req-{n}"),
+        author: "u-reception".into(),
+        entity_kind: EntityKind::Patient,
+        entity_id: format!("PAT-{n:05}"),
+        operation: "update".into(),
+        payload: serde_json::json!({ "n": n }),
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_keeps_writes_in_order_until_sent_or_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = DataDir::open(dir.path().join("desk")).expect("data dir");
+    let store = Store::open(&data, KEY).await.expect("open");
+    let first = store.enqueue(&write(1)).await.expect("enqueue");
+    let second = store.enqueue(&write(2)).await.expect("enqueue");
+    let third = store.enqueue(&write(3)).await.expect("enqueue");
+    assert!(first.seq < second.seq && second.seq < third.seq);
+    let dup = store.enqueue(&write(1)).await.expect_err("same key twice");
+    assert!(
+        matches!(dup, CacheError::DuplicateIdempotencyKey { .. }),
+        "{dup:?}"
+    );
+
+    // Durable: a reopened store still has them.
+    drop(store);
+    let store = Store::open(&data, KEY).await.expect("reopen");
+    let pending = store.pending_writes(10).await.expect("pending");
+    assert_eq!(pending, vec![first.clone(), second.clone(), third.clone()]);
+
+    store.record_attempt(first.seq).await.expect("attempt");
+    store.mark_sent(first.seq).await.expect("sent");
+    assert!(matches!(
+        store.mark_sent(first.seq).await,
+        Err(CacheError::NotPending { .. })
+    ));
+    let refusal = Refusal {
+        kind: ConflictKind::Clash,
+        message: "version mismatch".into(),
+        server_status: Some(409),
+        server_body: Some(serde_json::json!({ "version": 7 })),
+    };
+    store
+        .move_to_conflicts(second.seq, &refusal)
+        .await
+        .expect("conflict");
+    let pending = store.pending_writes(10).await.expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].seq, third.seq);
+    assert_eq!(store.pending_count().await.expect("count"), 1);
+
+    let conflicts = store.conflicts().await.expect("conflicts");
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].entry.seq, second.seq);
+    assert_eq!(conflicts[0].entry.state, OutboxState::Conflict);
+    assert_eq!(conflicts[0].entry.author, "u-reception");
+    assert_eq!(conflicts[0].refusal, refusal);
+}
+
+// ---- attachments ----
+
+#[tokio::test]
+async fn attachments_over_the_cap_evict_the_least_recently_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = DataDir::open(dir.path().join("desk")).expect("data dir");
+    let options = StoreOptions {
+        attachment_cap_bytes: 100,
+        ..StoreOptions::default()
+    };
+    let store = Store::open_with(&data, KEY, options).await.expect("open");
+    let file = |id: &str, fill: u8| NewAttachment {
+        id: id.into(),
+        patient_id: None,
+        content_type: "application/pdf".into(),
+        bytes: vec![fill; 40],
+    };
+    assert!(store
+        .put_attachment(&file("a", 1))
+        .await
+        .expect("a")
+        .is_empty());
+    assert!(store
+        .put_attachment(&file("b", 2))
+        .await
+        .expect("b")
+        .is_empty());
+    // Reading a makes b the least recently used.
+    assert_eq!(
+        store.attachment("a").await.expect("get").expect("a").bytes,
+        vec![1; 40]
+    );
+    assert_eq!(store.put_attachment(&file("c", 3)).await.expect("c"), ["b"]);
+    assert_eq!(store.attachment("b").await.expect("get"), None);
+    assert!(store.attachment("a").await.expect("get").is_some());
+    assert_eq!(store.attachment_bytes().await.expect("sum"), 80);
+    let too_big = NewAttachment {
+        bytes: vec![0; 101],
+        ..file("d", 4)
+    };
+    assert!(matches!(
+        store.put_attachment(&too_big).await,
+        Err(CacheError::AttachmentTooLarge {
+            size: 101,
+            cap: 100,
+            ..
+        })
+    ));
+    assert_eq!(store.attachment_bytes().await.expect("sum"), 80);
+}
+
+// ---- search ----
+
+#[tokio::test]
+async fn names_are_found_in_any_order_with_the_last_word_as_a_prefix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    let hits = store.search_patients("smith jo", 10).await.expect("search");
+    // Exact "smith" beats the prefix "smithers"; among equals the more recent visit leads.
+    assert_eq!(ids(&hits), ["PAT-00001", "PAT-00003", "PAT-00002"]);
+    assert_eq!(
+        ids(&store
+            .search_patients("john smith", 10)
+            .await
+            .expect("search"))[0],
+        "PAT-00001"
+    );
+    assert_eq!(
+        ids(&store
+            .search_patients("Smith, John", 10)
+            .await
+            .expect("search"))[0],
+        "PAT-00001"
+    );
+    let spans = &hits[0].spans;
+    assert!(spans
+        .iter()
+        .any(|s| s.field == SearchField::LastName && (s.start, s.end) == (0, 5)));
+    assert!(spans
+        .iter()
+        .any(|s| s.field == SearchField::FirstName && (s.start, s.end) == (0, 2)));
+}
+
+#[tokio::test]
+async fn a_typo_in_each_name_part_still_finds_the_patient() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    for typed in [
+        "Jonh Smiht",
+        "jhon smith",
+        "john smtih",
+        "Zebulun Quakenbush",
+        "lnida",
+    ] {
+        let hits = store.search_patients(typed, 10).await.expect("search");
+        assert!(!hits.is_empty(), "{typed} found nothing");
+        let expected = match typed {
+            "Zebulun Quakenbush" => "PAT-00005",
+            "lnida" => "PAT-00007",
+            _ => "PAT-00001",
+        };
+        assert_eq!(hits[0].id.as_str(), expected, "{typed}: {:?}", ids(&hits));
+        assert!(hits[0].score < 1.0, "a typo is not an exact match");
+    }
+    // A typo span covers the whole word it matched.
+    let hit = &store.search_patients("jonh", 10).await.expect("search")[0];
+    assert!(hit
+        .spans
+        .iter()
+        .any(|s| s.field == SearchField::FirstName && (s.start, s.end) == (0, 4)));
+}
+
+#[tokio::test]
+async fn one_and_two_letters_find_names_starting_with_them_most_recent_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    // "li": the patient named exactly Li first, then Linda Lindqvist.
+    assert_eq!(
+        ids(&store.search_patients("li", 10).await.expect("search")),
+        ["PAT-00006", "PAT-00007"]
+    );
+    // "j": John, Joan, Jonathan and Mary-Jane, the most recent visit first.
+    assert_eq!(
+        ids(&store.search_patients("j", 10).await.expect("search")),
+        ["PAT-00004", "PAT-00003", "PAT-00002", "PAT-00001"]
+    );
+    assert_eq!(
+        ids(&store.search_patients("q", 10).await.expect("search")),
+        ["PAT-00005"]
+    );
+}
+
+#[tokio::test]
+async fn apostrophes_hyphens_and_substrings_match_as_typed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    for typed in ["obrien", "O'Brien", "o brien jane", "mary jane", "ckenb"] {
+        let hits = store.search_patients(typed, 10).await.expect("search");
+        let expected = if typed == "ckenb" {
+            "PAT-00005"
+        } else {
+            "PAT-00004"
+        };
+        assert_eq!(ids(&hits).first().copied(), Some(expected), "{typed}");
+    }
+    let hit = &store.search_patients("ckenb", 10).await.expect("search")[0];
+    // "Quackenbush": "ckenb" is chars 3..8.
+    assert_eq!(
+        hit.spans
+            .iter()
+            .find(|s| s.field == SearchField::LastName)
+            .map(|s| (s.start, s.end)),
+        Some((3, 8))
+    );
+}
+
+#[tokio::test]
+async fn an_exact_mrn_or_id_comes_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    for typed in ["MRN000003", "mrn-000003", "PAT-00003", "pat-00003"] {
+        let hits = store.search_patients(typed, 10).await.expect("search");
+        assert_eq!(ids(&hits).first().copied(), Some("PAT-00003"), "{typed}");
+        assert!(hits[0].score > 1.0);
+    }
+    let hit = &store
+        .search_patients("PAT-00003", 10)
+        .await
+        .expect("search")[0];
+    assert!(hit.spans.iter().any(|s| s.field == SearchField::Id));
+    let hit = &store
+        .search_patients("MRN000003", 10)
+        .await
+        .expect("search")[0];
+    assert!(hit.spans.iter().any(|s| s.field == SearchField::Mrn));
+}
+
+#[tokio::test]
+async fn a_phone_is_found_whatever_its_punctuation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    for typed in [
+        "2175550143",
+        "(217) 555-0143",
+        "+1 217 555 0143",
+        "217.555.0143",
+        "555-0143",
+    ] {
+        let hits = store.search_patients(typed, 10).await.expect("search");
+        assert_eq!(ids(&hits), ["PAT-00001"], "{typed}");
+    }
+    // A suffix shared by two numbers finds both; the full number scores higher.
+    let hits = store.search_patients("0143", 10).await.expect("search");
+    assert_eq!(ids(&hits), ["PAT-00001"]);
+    let hits = store
+        .search_patients("+13125557788", 10)
+        .await
+        .expect("search");
+    assert_eq!(ids(&hits), ["PAT-00003"]);
+    assert_eq!(hits[0].score, 1.0);
+    let span = hits[0]
+        .spans
+        .iter()
+        .find(|s| s.field == SearchField::Phone)
+        .expect("phone span");
+    // "+1 312 555 7788": the last ten digits run from char 3 to the end.
+    assert_eq!((span.start, span.end), (3, 15));
+}
+
+#[tokio::test]
+async fn a_date_of_birth_is_found_in_all_three_formats() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    for typed in ["1984-03-07", "03/07/1984", "07.03.1984"] {
+        let hits = store.search_patients(typed, 10).await.expect("search");
+        assert_eq!(ids(&hits), ["PAT-00001"], "{typed}");
+        assert!(hits[0]
+            .spans
+            .iter()
+            .any(|s| s.field == SearchField::DateOfBirth));
+    }
+    // With a name, the date narrows it.
+    assert_eq!(
+        ids(&store
+            .search_patients("smith 06/01/1975", 10)
+            .await
+            .expect("search")),
+        ["PAT-00003"]
+    );
+    assert!(store
+        .search_patients("smithers 1984-03-07", 10)
+        .await
+        .expect("search")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_recent_visit_moves_a_patient_up_among_equal_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    assert_eq!(
+        ids(&store.search_patients("smith", 10).await.expect("search"))[..2],
+        ["PAT-00003", "PAT-00001"]
+    );
+    store
+        .record_visits(&[(PatientId::from("PAT-00001"), at(2025, 6, 1))])
+        .await
+        .expect("visit");
+    let hits = store.search_patients("smith", 10).await.expect("search");
+    assert_eq!(ids(&hits)[..2], ["PAT-00001", "PAT-00003"]);
+    assert_eq!(hits[0].last_visit, Some(at(2025, 6, 1)));
+    // An older visit changes nothing.
+    store
+        .record_visits(&[(PatientId::from("PAT-00001"), at(2020, 1, 1))])
+        .await
+        .expect("visit");
+    let hits = store.search_patients("smith", 10).await.expect("search");
+    assert_eq!(hits[0].last_visit, Some(at(2025, 6, 1)));
+}
+
+#[tokio::test]
+async fn nonsense_finds_nobody() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    for typed in ["", "   ", "xqzv", "smith xqzv", "1999-01-01", "9999"] {
+        assert!(
+            store
+                .search_patients(typed, 10)
+                .await
+                .expect("search")
+                .is_empty(),
+            "{typed}"
+        );
+    }
+}
+
+// ---- duplicates ----
+
+#[tokio::test]
+async fn a_duplicate_is_explained_field_by_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    let probe = DuplicateProbe {
+        first_name: "Jon".into(),
+        last_name: "Smith".into(),
+        date_of_birth: NaiveDate::from_ymd_opt(1984, 3, 7),
+        phone: Some("217 555 0143".into()),
+        email: Some("JOHN.1@example.org".into()),
+        address: None,
+        except: None,
+    };
+    let found = store
+        .possible_duplicates(&probe, 0.75)
+        .await
+        .expect("duplicates");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let dup = &found[0];
+    assert_eq!(dup.patient.id.as_str(), "PAT-00001");
+    assert!(dup.score > 0.9 && dup.score < 1.0, "{}", dup.score);
+    let field = |f: DuplicateField| dup.fields.iter().find(|m| m.field == f).copied();
+    assert_eq!(
+        field(DuplicateField::Name).map(|m| m.likeness),
+        Some(Likeness::Similar)
+    );
+    assert_eq!(
+        field(DuplicateField::DateOfBirth).map(|m| m.likeness),
+        Some(Likeness::Same)
+    );
+    assert_eq!(
+        field(DuplicateField::Phone).map(|m| m.likeness),
+        Some(Likeness::Same)
+    );
+    assert_eq!(
+        field(DuplicateField::Email).map(|m| m.likeness),
+        Some(Likeness::Same)
+    );
+    assert_eq!(
+        field(DuplicateField::Address),
+        None,
+        "not given, not listed"
+    );
+}
+
+#[tokio::test]
+async fn swapped_names_and_birth_dates_still_look_like_the_same_person() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    let probe = DuplicateProbe {
+        first_name: "Quackenbush".into(),
+        last_name: "Zebulon".into(),
+        date_of_birth: NaiveDate::from_ymd_opt(1962, 12, 31),
+        ..DuplicateProbe::default()
+    };
+    let found = store.possible_duplicates(&probe, 0.75).await.expect("dups");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].fields[0].likeness, Likeness::Swapped);
+
+    let probe = DuplicateProbe {
+        first_name: "John".into(),
+        last_name: "Smith".into(),
+        date_of_birth: NaiveDate::from_ymd_opt(1984, 7, 3),
+        ..DuplicateProbe::default()
+    };
+    let found = store.possible_duplicates(&probe, 0.75).await.expect("dups");
+    assert_eq!(
+        found.first().map(|d| d.patient.id.as_str()),
+        Some("PAT-00001")
+    );
+    assert_eq!(found[0].fields[1].likeness, Likeness::Swapped);
+}
+
+#[tokio::test]
+async fn the_threshold_decides_and_a_patient_is_not_their_own_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = with_demo(&dir).await;
+    // Same phone as John Smith, nothing else alike: a family member, not a duplicate.
+    let probe = DuplicateProbe {
+        first_name: "Martha".into(),
+        last_name: "Kowalski".into(),
+        date_of_birth: NaiveDate::from_ymd_opt(2010, 5, 5),
+        phone: Some("(217) 555-0143".into()),
+        ..DuplicateProbe::default()
+    };
+    assert!(store
+        .possible_duplicates(&probe, 0.75)
+        .await
+        .expect("dups")
+        .is_empty());
+    let low = store.possible_duplicates(&probe, 0.1).await.expect("dups");
+    assert_eq!(low.len(), 1);
+    assert!(low[0].score < 0.75);
+    assert_eq!(low[0].fields[0].likeness, Likeness::Different);
+
+    let existing = demo()[0].clone();
+    let edited = DuplicateProbe::of(&existing);
+    assert!(store
+        .possible_duplicates(&edited, 0.5)
+        .await
+        .expect("dups")
+        .iter()
+        .all(|d| d.patient.id != existing.id));
+}
