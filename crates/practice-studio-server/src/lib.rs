@@ -9,11 +9,24 @@
 //! Start reading at [`Server::builder`], which tests and the desk's demo mode use to run a server on
 //! a loopback port; `main.rs` is the command line around it.
 
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod error;
+mod http;
+mod idempotency;
+mod patients;
+pub mod ratelimit;
 mod routes;
+pub mod storage;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
+use storage::Storage as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -47,14 +60,23 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot open the database: {0}")]
+    Storage(#[from] storage::StorageError),
+    #[error("cannot create a temporary database: {0}")]
+    TempDatabase(#[source] std::io::Error),
 }
 
 /// Settings of one server instance.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerBuilder {
     bind: String,
     demo: bool,
     today: Today,
+    clock: Option<Arc<dyn clock::Clock>>,
+    database: Option<PathBuf>,
+    demo_seed: u64,
+    demo_patients: u64,
+    settings: app::Settings,
 }
 
 impl Default for ServerBuilder {
@@ -63,6 +85,11 @@ impl Default for ServerBuilder {
             bind: "127.0.0.1:0".into(),
             demo: false,
             today: Today::System,
+            clock: None,
+            database: None,
+            demo_seed: 1,
+            demo_patients: 2_000,
+            settings: app::Settings::default(),
         }
     }
 }
@@ -87,12 +114,52 @@ impl ServerBuilder {
     /// Serve generated demo data.
     pub fn demo(mut self, demo: bool) -> Self {
         self.demo = demo;
+        self.settings.demo = demo;
         self
     }
 
     /// Where "today" comes from.
     pub fn today(mut self, today: Today) -> Self {
         self.today = today;
+        self
+    }
+
+    /// A clock for the whole server (tests move it by hand); overrides [`Self::today`].
+    pub fn clock(mut self, clock: Arc<dyn clock::Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The SQLite database file; without one the server uses a temporary file that is removed
+    /// when it stops.
+    pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
+        self.database = Some(path.into());
+        self
+    }
+
+    /// Seed of the generated demo data.
+    pub fn demo_seed(mut self, seed: u64) -> Self {
+        self.demo_seed = seed;
+        self
+    }
+
+    /// How many patients the demo generates (2,000 by default).
+    pub fn demo_patients(mut self, count: u64) -> Self {
+        self.demo_patients = count;
+        self
+    }
+
+    /// Lifetime of access tokens.
+    pub fn token_ttl(mut self, ttl: chrono::Duration) -> Self {
+        self.settings.token_ttl = ttl;
+        self
+    }
+
+    /// Every other tunable (lockouts, idempotency retention, unlimited clients).
+    pub fn settings(mut self, settings: app::Settings) -> Self {
+        let demo = self.settings.demo;
+        self.settings = settings;
+        self.settings.demo = demo;
         self
     }
 
@@ -108,9 +175,41 @@ impl ServerBuilder {
             addr: self.bind.clone(),
             source,
         })?;
-        let state = routes::AppState {
-            demo: self.demo,
-            today: self.today,
+        let clock: Arc<dyn clock::Clock> = match (self.clock, self.today) {
+            (Some(clock), _) => clock,
+            (None, Today::Fixed(day)) => Arc::new(clock::PinnedDayClock(day)),
+            (None, Today::System) => Arc::new(clock::SystemClock),
+        };
+        let (db_path, temp_dir) = match self.database {
+            Some(path) => (path, None),
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("practice-studio-")
+                    .tempdir()
+                    .map_err(StartError::TempDatabase)?;
+                (dir.path().join("practice-studio.db"), Some(dir))
+            }
+        };
+        let storage = storage::SqliteStorage::open(&db_path).await?;
+        if self.demo && storage.count_patients().await? == 0 {
+            let started = std::time::Instant::now();
+            demo::seed_identities(&storage, clock.now()).await?;
+            let count =
+                demo::seed_patients(&storage, self.demo_seed, self.demo_patients, clock.today())
+                    .await?;
+            tracing::info!(
+                patients = count,
+                seconds = started.elapsed().as_secs_f64(),
+                "demo data generated"
+            );
+        }
+        let mut settings = self.settings;
+        settings.demo = self.demo;
+        let state = app::AppState {
+            storage: Arc::new(storage),
+            clock,
+            limiter: Arc::new(ratelimit::RateLimiter::default()),
+            settings: Arc::new(settings),
         };
         let app = routes::router(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -128,6 +227,7 @@ impl ServerBuilder {
             local_addr,
             stop: Some(stop_tx),
             task,
+            _temp_dir: temp_dir,
         })
     }
 }
@@ -137,6 +237,8 @@ pub struct RunningServer {
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    // Removed (with the demo database in it) when the server is dropped.
+    _temp_dir: Option<tempfile::TempDir>,
 }
 
 impl RunningServer {

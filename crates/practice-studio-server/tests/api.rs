@@ -1,4 +1,6 @@
-//! Integration tests: the real server on a loopback port, spoken to through the SDK.
+//! Integration tests: the real server on a loopback port, spoken to over HTTP (and the SDK).
+
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -99,4 +101,829 @@ fn demo_today_without_demo_is_refused() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--demo"), "{stderr}");
+}
+
+use serde_json::Value;
+use support::{bearer, envelope, reference_new_patient, Api};
+
+#[tokio::test]
+async fn client_credentials_tokens_have_exactly_the_reference_shape() {
+    let api = Api::demo(10).await;
+    let response = api
+        .token_response(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "integration-premium"),
+            ("client_secret", "demo-secret"),
+            ("scope", "read:patients write:appointments"),
+        ])
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.expect("json");
+    let keys: Vec<&str> = body
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["access_token", "expires_in", "scope", "token_type"]);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], "read:patients write:appointments");
+}
+
+#[tokio::test]
+async fn oauth_errors_follow_rfc_6749() {
+    let api = Api::demo(10).await;
+    type Form<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Form, u16, &str); 6] = [
+        (
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "integration-premium"),
+                ("client_secret", "wrong"),
+            ],
+            401,
+            "invalid_client",
+        ),
+        (
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "frontdesk"),
+            ],
+            400,
+            "unauthorized_client",
+        ),
+        (
+            &[("grant_type", "teleport"), ("client_id", "frontdesk")],
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "integration-standard"),
+                ("client_secret", "demo-secret"),
+                ("scope", "admin:users"),
+            ],
+            400,
+            "invalid_scope",
+        ),
+        (
+            &[
+                ("grant_type", "password"),
+                ("client_id", "frontdesk"),
+                ("username", "reception@demo.clinic"),
+                ("password", "nope"),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", "frontdesk"),
+                ("refresh_token", "ps_rt_unknown"),
+            ],
+            400,
+            "invalid_grant",
+        ),
+    ];
+    for (form, status, code) in cases {
+        let response = api.token_response(form).await;
+        assert_eq!(response.status(), status, "{form:?}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], code, "{form:?}: {body}");
+        assert!(body["error_description"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn user_tokens_carry_at_most_the_role_s_scopes_and_refresh_rotates() {
+    let api = Api::demo(10).await;
+    let response = api
+        .token_response(&[
+            ("grant_type", "password"),
+            ("client_id", "frontdesk"),
+            ("username", "reception@demo.clinic"),
+            ("password", "demo-password"),
+        ])
+        .await;
+    let body: Value = response.json().await.expect("json");
+    let scope = body["scope"].as_str().expect("scope");
+    assert!(
+        scope.contains("write:appointments") && !scope.contains("read:records"),
+        "{scope}"
+    );
+    let refresh = body["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    let asked_records = api
+        .token_response(&[
+            ("grant_type", "password"),
+            ("client_id", "frontdesk"),
+            ("username", "reception@demo.clinic"),
+            ("password", "demo-password"),
+            ("scope", "read:records"),
+        ])
+        .await;
+    assert_eq!(asked_records.status(), 400);
+
+    let refreshed = api
+        .token_response(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "frontdesk"),
+            ("refresh_token", &refresh),
+        ])
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    let refreshed: Value = refreshed.json().await.expect("json");
+    let new_access = refreshed["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    // The old refresh token is spent; using it again ends the whole sign-in.
+    let reuse = api
+        .token_response(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "frontdesk"),
+            ("refresh_token", &refresh),
+        ])
+        .await;
+    assert_eq!(reuse.status(), 400);
+    let after_reuse = api.get("/api/v1/me", &bearer(&new_access)).await;
+    envelope(after_reuse, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_user_for_a_while() {
+    let api = Api::demo(10).await;
+    let attempt = |password: &'static str| {
+        let api = &api;
+        async move {
+            api.token_response(&[
+                ("grant_type", "password"),
+                ("client_id", "frontdesk"),
+                ("username", "billing@demo.clinic"),
+                ("password", password),
+            ])
+            .await
+            .status()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("wrong-password").await, 400);
+    }
+    assert_eq!(
+        attempt("demo-password").await,
+        400,
+        "locked even with the right password"
+    );
+    api.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(attempt("demo-password").await, 200);
+}
+
+#[tokio::test]
+async fn credentials_missing_bad_expired_revoked_or_short_of_scope_are_refused() {
+    let api = Api::demo(10).await;
+    let none = api
+        .http
+        .get(api.url("/api/v1/patients"))
+        .send()
+        .await
+        .expect("answers");
+    assert!(none.headers().contains_key("www-authenticate"));
+    envelope(none, 401, "unauthorized").await;
+    envelope(
+        api.get("/api/v1/patients", "Bearer ps_at_forged").await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    envelope(
+        api.get("/api/v1/patients", "Basic abc").await,
+        401,
+        "unauthorized",
+    )
+    .await;
+
+    let billing = api.user_token("billing@demo.clinic").await;
+    assert_eq!(
+        api.get("/api/v1/patients", &bearer(&billing))
+            .await
+            .status(),
+        200
+    );
+    let post = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", bearer(&billing))
+        .json(&reference_new_patient())
+        .send()
+        .await
+        .expect("answers");
+    envelope(post, 403, "forbidden").await;
+
+    let key = api.get("/api/v1/patients", "ApiKey demo-api-key").await;
+    assert_eq!(key.status(), 200);
+    let key_post = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", "ApiKey demo-api-key")
+        .json(&reference_new_patient())
+        .send()
+        .await
+        .expect("answers");
+    envelope(key_post, 403, "forbidden").await;
+    envelope(
+        api.get("/api/v1/patients", "ApiKey wrong-key").await,
+        401,
+        "unauthorized",
+    )
+    .await;
+
+    let revoked = api.user_token("reception@demo.clinic").await;
+    let revoke = api
+        .http
+        .post(api.url("/oauth/revoke"))
+        .form(&[("token", revoked.as_str()), ("client_id", "frontdesk")])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(revoke.status(), 200);
+    envelope(
+        api.get("/api/v1/patients", &bearer(&revoked)).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+
+    let expiring = api.client_token("integration-premium").await;
+    assert_eq!(
+        api.get("/api/v1/me", &bearer(&expiring)).await.status(),
+        200
+    );
+    api.clock.advance(chrono::Duration::seconds(3601));
+    envelope(
+        api.get("/api/v1/me", &bearer(&expiring)).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn me_names_the_user_role_scopes_client_and_tier() {
+    let api = Api::demo(10).await;
+    let token = api.user_token("clinician@demo.clinic").await;
+    let me: Value = api
+        .get("/api/v1/me", &bearer(&token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["user"]["email"], "clinician@demo.clinic");
+    assert_eq!(me["user"]["role"], "clinician");
+    assert_eq!(me["client"], "frontdesk");
+    assert_eq!(me["tier"], "premium");
+    assert!(me["scopes"]
+        .as_array()
+        .expect("scopes")
+        .iter()
+        .any(|s| s == "read:records"));
+    let key: Value = api
+        .get("/api/v1/me", "ApiKey demo-api-key")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(key["user"].is_null());
+    assert_eq!(key["tier"], "standard");
+}
+
+#[tokio::test]
+async fn the_patient_list_pages_sorts_filters_and_expands() {
+    let api = Api::demo(250).await;
+    let auth = bearer(&api.client_token("integration-premium").await);
+    let page: Value = api
+        .get("/api/v1/patients", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["total"], 250);
+    assert_eq!(page["limit"], 20);
+    assert_eq!(page["offset"], 0);
+    let patients = page["patients"].as_array().expect("patients");
+    assert_eq!(patients.len(), 20);
+    assert!(
+        patients[0].get("allergies").is_none(),
+        "summaries carry no allergies"
+    );
+    assert!(patients[0]["_links"]["self"]["href"]
+        .as_str()
+        .expect("href")
+        .starts_with("/api/v1/patients/PAT-"));
+    let names: Vec<(String, String)> = patients
+        .iter()
+        .map(|p| {
+            (
+                p["lastName"].as_str().unwrap_or("").to_lowercase(),
+                p["firstName"].as_str().unwrap_or("").to_lowercase(),
+            )
+        })
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+
+    // Paging by creation order visits every patient exactly once.
+    let mut seen = std::collections::BTreeSet::new();
+    for offset in (0..250).step_by(100) {
+        let page: Value = api
+            .get(
+                &format!("/api/v1/patients?sort=created&limit=100&offset={offset}"),
+                &auth,
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        for p in page["patients"].as_array().expect("patients") {
+            assert!(seen.insert(p["id"].as_str().expect("id").to_owned()));
+        }
+    }
+    assert_eq!(seen.len(), 250);
+
+    let full: Value = api
+        .get("/api/v1/patients?expand=full&limit=5", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(full["patients"][0]["allergies"].is_array());
+
+    let deceased: Value = api
+        .get("/api/v1/patients?status=deceased&limit=100", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(deceased["patients"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .all(|p| p["status"] == "deceased"));
+
+    let first = &patients[0];
+    let search = format!(
+        "/api/v1/patients?search={}%20{}",
+        first["firstName"].as_str().expect("first"),
+        first["lastName"].as_str().expect("last")
+    );
+    let found: Value = api.get(&search, &auth).await.json().await.expect("json");
+    assert!(found["patients"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|p| p["id"] == first["id"]));
+    let by_mrn: Value = api
+        .get(
+            &format!(
+                "/api/v1/patients?search={}",
+                first["mrn"].as_str().expect("mrn")
+            ),
+            &auth,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(by_mrn["total"], 1);
+
+    let bad = api
+        .get(
+            "/api/v1/patients?limit=101&sort=shoe&order=up&status=gone",
+            &auth,
+        )
+        .await;
+    let error = envelope(bad, 400, "invalid_request").await;
+    let fields: Vec<&str> = error["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["limit", "sort", "order", "status"]);
+}
+
+#[tokio::test]
+async fn a_registered_patient_can_be_read_back_with_its_version() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let created = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .json(&reference_new_patient())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_eq!(created.headers()["etag"], "\"1\"");
+    let body: Value = created.json().await.expect("json");
+    assert_eq!(
+        location,
+        format!("/api/v1/patients/{}", body["id"].as_str().expect("id"))
+    );
+    assert_eq!(body["version"], 1);
+    assert!(body["mrn"].as_str().expect("mrn").starts_with("MRN-"));
+    let read = api.get(&location, &auth).await;
+    assert_eq!(read.headers()["etag"], "\"1\"");
+    let read: Value = read.json().await.expect("json");
+    assert_eq!(read["firstName"], "Jane");
+    assert_eq!(read["contactInfo"]["address"]["postalCode"], "62702");
+    envelope(
+        api.get("/api/v1/patients/PAT-00000", &auth).await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_patients_are_refused_with_every_problem_listed() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let mut body = reference_new_patient();
+    body["dateOfBirth"] = "2099-01-01".into();
+    body["contactInfo"]["email"] = "nobody-at-example".into();
+    body["gender"] = "Q".into();
+    let response = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    let error = envelope(response, 400, "invalid_request").await;
+    assert_eq!(error["message"], "Validation failed for one or more fields");
+    let details = error["details"].as_array().expect("details");
+    assert!(details.contains(
+        &serde_json::json!({"field": "dateOfBirth", "issue": "must be a valid date in the past"})
+    ));
+    assert!(details.contains(
+        &serde_json::json!({"field": "contactInfo.email", "issue": "must be a valid email address"})
+    ));
+    assert!(details.iter().any(|d| d["field"] == "gender"));
+
+    let wrong_type = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .header("Content-Type", "text/plain")
+        .body(reference_new_patient().to_string())
+        .send()
+        .await
+        .expect("answers");
+    envelope(wrong_type, 415, "unsupported_media_type").await;
+    let not_json = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .header("Content-Type", "application/json")
+        .body("{\"firstName\": ")
+        .send()
+        .await
+        .expect("answers");
+    envelope(not_json, 400, "invalid_request").await;
+    let nested = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .json(&serde_json::json!({"firstName": "A", "lastName": "B", "dateOfBirth": "1970-01-01", "gender": "F", "contactInfo": {"address": {"line1": 5}}}))
+        .send()
+        .await
+        .expect("answers");
+    let error = envelope(nested, 400, "invalid_request").await;
+    assert_eq!(error["details"][0]["field"], "contactInfo.address.line1");
+    let too_big = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .header("Content-Type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .expect("answers");
+    envelope(too_big, 413, "payload_too_large").await;
+    let html_only = api
+        .http
+        .get(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .expect("answers");
+    envelope(html_only, 406, "not_acceptable").await;
+}
+
+#[tokio::test]
+async fn updates_merge_one_level_and_refuse_stale_versions() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let mut new = reference_new_patient();
+    new["contactInfo"]["address"]["line2"] = "Apt 4B".into();
+    let created: Value = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .json(&new)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let path = format!("/api/v1/patients/{}", created["id"].as_str().expect("id"));
+    // The reference's Update Patient example.
+    let update = serde_json::json!({
+      "contactInfo": { "phone": "555-111-3333",
+        "address": { "line1": "789 Maple Dr", "city": "Springfield", "state": "IL", "postalCode": "62703", "country": "USA" } },
+      "insurance": { "primary": { "provider": "United Healthcare", "memberId": "UHC87654321", "groupNumber": "UHG123456" } }
+    });
+    let updated = api
+        .http
+        .put(api.url(&path))
+        .header("Authorization", &auth)
+        .header("If-Match", "\"1\"")
+        .json(&update)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(updated.status(), 200);
+    assert_eq!(updated.headers()["etag"], "\"2\"");
+    let updated: Value = updated.json().await.expect("json");
+    assert_eq!(updated["version"], 2);
+    assert_eq!(updated["contactInfo"]["address"]["line1"], "789 Maple Dr");
+    assert!(updated["contactInfo"]["address"].get("line2").is_none());
+    assert_eq!(updated["contactInfo"]["email"], "jane.smith@example.com");
+    assert_eq!(
+        updated["insurance"]["primary"]["provider"],
+        "United Healthcare"
+    );
+
+    let stale = api
+        .http
+        .put(api.url(&path))
+        .header("Authorization", &auth)
+        .header("If-Match", "\"1\"")
+        .json(&serde_json::json!({"preferredLanguage": "Spanish"}))
+        .send()
+        .await
+        .expect("answers");
+    let error = envelope(stale, 409, "conflict").await;
+    assert_eq!(error["details"][0]["field"], "If-Match");
+    let read_only = api
+        .http
+        .put(api.url(&path))
+        .header("Authorization", &auth)
+        .json(&serde_json::json!({"id": "PAT-1", "version": 9}))
+        .send()
+        .await
+        .expect("answers");
+    envelope(read_only, 400, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn a_retried_post_with_the_same_key_creates_one_patient() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let post = |body: Value, key: &'static str| {
+        let api = &api;
+        let auth = auth.clone();
+        async move {
+            api.http
+                .post(api.url("/api/v1/patients"))
+                .header("Authorization", auth)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .expect("answers")
+        }
+    };
+    let first = post(reference_new_patient(), "key-1").await;
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.expect("json");
+    let again = post(reference_new_patient(), "key-1").await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert!(again.headers().contains_key("location"));
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(first["id"], again["id"]);
+    let list: Value = api
+        .get("/api/v1/patients?search=jane%20smith", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let janes = list["patients"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|p| p["contactInfo"]["email"] == "jane.smith@example.com")
+        .count();
+    assert_eq!(janes, 1);
+
+    let mut other = reference_new_patient();
+    other["firstName"] = "Janet".into();
+    let error = envelope(post(other, "key-1").await, 422, "unprocessable_entity").await;
+    assert_eq!(error["details"][0]["field"], "Idempotency-Key");
+
+    // A PUT retried after its first try succeeded replays instead of conflicting with itself.
+    let path = format!("/api/v1/patients/{}", first["id"].as_str().expect("id"));
+    let put = || async {
+        api.http
+            .put(api.url(&path))
+            .header("Authorization", &auth)
+            .header("Idempotency-Key", "put-1")
+            .header("If-Match", "\"1\"")
+            .json(&serde_json::json!({"preferredLanguage": "Spanish"}))
+            .send()
+            .await
+            .expect("answers")
+    };
+    assert_eq!(put().await.status(), 200);
+    let retried = put().await;
+    assert_eq!(retried.status(), 200);
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
+}
+
+#[tokio::test]
+async fn request_and_correlation_ids_are_echoed_or_made() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.client_token("integration-premium").await);
+    let mine = api
+        .http
+        .get(api.url("/api/v1/patients/PAT-0"))
+        .header("Authorization", &auth)
+        .header("X-Request-ID", "desk-42")
+        .header("X-Correlation-ID", "visit-7")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(mine.headers()["x-correlation-id"], "visit-7");
+    let error = envelope(mine, 404, "not_found").await;
+    assert_eq!(error["request_id"], "desk-42");
+    let made = api.get("/api/v1/patients", &auth).await;
+    let id = made.headers()["x-request-id"].to_str().expect("ascii");
+    assert!(id.starts_with("req-"), "{id}");
+    envelope(
+        api.get("/api/v1/nothing-here", &auth).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let wrong_method = api
+        .http
+        .delete(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .expect("answers");
+    envelope(wrong_method, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn a_standard_caller_gets_a_burst_of_ten_then_429_with_retry_after() {
+    let api = Api::demo(5).await;
+    let mut last = None;
+    for i in 0..10 {
+        let response = api.get("/api/v1/me", "ApiKey demo-api-key").await;
+        assert_eq!(response.status(), 200, "request {i}");
+        assert_eq!(response.headers()["x-ratelimit-limit"], "100");
+        last = Some(
+            response.headers()["x-ratelimit-remaining"]
+                .to_str()
+                .expect("ascii")
+                .to_owned(),
+        );
+    }
+    assert_eq!(last.as_deref(), Some("0"));
+    let refused = api.get("/api/v1/me", "ApiKey demo-api-key").await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(refused.headers().contains_key("x-ratelimit-reset"));
+    envelope(refused, 429, "too_many_requests").await;
+    api.clock.advance(chrono::Duration::milliseconds(600));
+    assert_eq!(
+        api.get("/api/v1/me", "ApiKey demo-api-key").await.status(),
+        200
+    );
+    // Another caller has its own bucket.
+    let other = bearer(&api.client_token("integration-standard").await);
+    assert_eq!(api.get("/api/v1/me", &other).await.status(), 200);
+}
+
+#[test]
+fn logs_name_routes_but_never_tokens_or_patient_details() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_practice-studio-server"))
+        .args(["--demo", "--demo-patients", "5", "--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("start-up line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("address")
+        .to_owned();
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        text
+    });
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let token = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(format!("{url}/oauth/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "frontdesk"),
+                ("username", "reception@demo.clinic"),
+                ("password", "demo-password"),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let token = token["access_token"].as_str().expect("token").to_owned();
+        let mut patient = reference_new_patient();
+        patient["firstName"] = "Zebulon".into();
+        patient["lastName"] = "Quixotely".into();
+        patient["dateOfBirth"] = "1961-07-04".into();
+        patient["contactInfo"]["phone"] = "555-246-8135".into();
+        patient["contactInfo"]["email"] = "zeb.quixotely@example.com".into();
+        let created: Value = http
+            .post(format!("{url}/api/v1/patients"))
+            .bearer_auth(&token)
+            .json(&patient)
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("json");
+        let id = created["id"].as_str().expect("id").to_owned();
+        let _ = http
+            .get(format!("{url}/api/v1/patients/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await;
+        let _ = http
+            .get(format!("{url}/api/v1/patients?search=Quixotely"))
+            .bearer_auth(&token)
+            .send()
+            .await;
+        let _ = http
+            .get(format!("{url}/api/v1/patients"))
+            .header("Authorization", "ApiKey demo-api-key")
+            .send()
+            .await;
+        token
+    });
+    child.kill().expect("stop");
+    let _ = child.wait();
+    let log = log.join().expect("log reader");
+    assert!(log.contains("route=\"/api/v1/patients/{id}\""), "{log}");
+    for secret in [
+        token.as_str(),
+        "demo-password",
+        "demo-api-key",
+        "Zebulon",
+        "Quixotely",
+        "1961-07-04",
+        "555-246-8135",
+        "zeb.quixotely",
+        "reception@demo.clinic",
+    ] {
+        assert!(!log.contains(secret), "the log contains {secret:?}");
+    }
 }

@@ -128,7 +128,10 @@ impl Check {
 }
 
 /// Checks a new patient (or an updated one, after the update was merged into it).
-pub fn validate_new_patient(input: &NewPatient, today: NaiveDate) -> Result<ValidPatient, Problems> {
+pub fn validate_new_patient(
+    input: &NewPatient,
+    today: NaiveDate,
+) -> Result<ValidPatient, Problems> {
     let mut check = Check {
         problems: Vec::new(),
     };
@@ -318,7 +321,10 @@ mod tests {
         ] {
             assert!(fields.contains(&field), "{field} missing from {fields:?}");
         }
-        let dob = problems.iter().find(|p| p.field == "dateOfBirth").expect("dob");
+        let dob = problems
+            .iter()
+            .find(|p| p.field == "dateOfBirth")
+            .expect("dob");
         assert_eq!(dob.issue, "must be a valid date in the past");
         let email = problems
             .iter()
@@ -338,7 +344,13 @@ mod tests {
 
     #[test]
     fn phones_in_common_shapes_are_accepted() {
-        for phone in ["555-123-4567", "(555) 123-4567", "+1 555 123 4567", "5551234567", "555.123.4567"] {
+        for phone in [
+            "555-123-4567",
+            "(555) 123-4567",
+            "+1 555 123 4567",
+            "5551234567",
+            "555.123.4567",
+        ] {
             assert!(is_phone(phone), "{phone}");
         }
         for phone in ["555-1234", "555-123-45678", "call me", "2-555-123-4567"] {

@@ -1,0 +1,52 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::clock::Clock;
+use crate::ratelimit::RateLimiter;
+use crate::storage::Storage;
+
+/// Tunables a deployment (or a test) may change.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub demo: bool,
+    /// Lifetime of access tokens.
+    pub token_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_ttl: Duration,
+    /// Wrong passwords in a row before a user is locked.
+    pub max_failed_logins: i64,
+    /// How long such a lock lasts.
+    pub lockout: Duration,
+    /// How long a finished `Idempotency-Key` is remembered (longer than a desk stays offline).
+    pub idempotency_retention: Duration,
+    /// How long a running request holds its key before a retry may take it over (a crash).
+    pub idempotency_lease: Duration,
+    /// Rate limits are not enforced for these client ids (benchmarks).
+    pub unlimited_clients: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            demo: false,
+            token_ttl: Duration::hours(1),
+            refresh_ttl: Duration::days(30),
+            max_failed_logins: 5,
+            lockout: Duration::minutes(15),
+            idempotency_retention: Duration::days(30),
+            idempotency_lease: Duration::seconds(30),
+            unlimited_clients: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub clock: Arc<dyn Clock>,
+    pub limiter: Arc<RateLimiter>,
+    pub settings: Arc<Settings>,
+}

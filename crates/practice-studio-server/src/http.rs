@@ -1,0 +1,345 @@
+//! Cross-cutting HTTP concerns: request and correlation ids, the per-request log line, panics,
+//! authentication with rate limits, content negotiation, and the JSON body extractor.
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::auth::{secret_hash, CredentialKind, Principal, UserRef};
+use crate::error::{ApiError, REQUEST_ID};
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// A client's id is used when it is 1–128 visible ASCII characters; otherwise one is made.
+fn usable_id(value: Option<&HeaderValue>) -> Option<String> {
+    let text = value?.to_str().ok()?;
+    (!text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| text.to_owned())
+}
+
+fn new_request_id() -> String {
+    let bytes: [u8; 12] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("req-{hex}")
+}
+
+/// Outermost layer: request id, correlation id, and one log line per request (request id, route
+/// template, status, latency). Never the path's values, a query, a header or a body: those carry
+/// tokens and patient data.
+pub async fn request_context(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = usable_id(request.headers().get(&X_REQUEST_ID)).unwrap_or_else(new_request_id);
+    let correlation_id = usable_id(request.headers().get(&X_CORRELATION_ID));
+    let method = request.method().clone();
+    let mut response = REQUEST_ID
+        .scope(request_id.clone(), next.run(request))
+        .await;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(X_REQUEST_ID, value);
+    }
+    if let Some(correlation_id) = &correlation_id {
+        if let Ok(value) = HeaderValue::from_str(correlation_id) {
+            headers.insert(X_CORRELATION_ID, value);
+        }
+    }
+    tracing::info!(
+        request_id,
+        correlation_id = correlation_id.as_deref().unwrap_or("-"),
+        %method,
+        route,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    response
+}
+
+/// Route layer: hands the matched route template to [`request_context`] for its log line.
+pub async fn remember_route(request: Request, next: Next) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(matched) = matched {
+        response.extensions_mut().insert(matched);
+    }
+    response
+}
+
+/// Turns a panic into the 500 envelope; the panic's text stays in the log.
+pub fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let text = cause
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| cause.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".into());
+    ApiError::internal(format!("panic: {text}")).into_response()
+}
+
+/// The API produces JSON: an `Accept` that excludes it is 406.
+pub async fn negotiate_json(request: Request, next: Next) -> Response {
+    if let Some(accept) = request.headers().get(header::ACCEPT) {
+        let accepts = accept.to_str().map(accepts_json).unwrap_or(false);
+        if !accepts {
+            return ApiError::NotAcceptable(
+                "this route produces application/json; the Accept header excludes it".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn accepts_json(accept: &str) -> bool {
+    accept.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
+        });
+        !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+    })
+}
+
+/// Authenticates the caller (Bearer token or legacy `ApiKey`), applies its rate limit, and
+/// passes the [`Principal`] to the handler. Every API response carries the rate-limit headers.
+pub async fn authenticate(
+    State(app): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let principal = match principal_of(&app, request.headers()).await {
+        Ok(principal) => principal,
+        Err(error) => return error.into_response(),
+    };
+    let unlimited = app
+        .settings
+        .unlimited_clients
+        .contains(&principal.client_id);
+    let decision = app.limiter.check(
+        &principal.bucket,
+        principal.rate_per_minute,
+        app.clock.now(),
+    );
+    let mut response = if decision.allowed || unlimited {
+        request.extensions_mut().insert(principal);
+        next.run(request).await
+    } else {
+        ApiError::TooManyRequests {
+            retry_after: decision.retry_after,
+        }
+        .into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(decision.limit));
+    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(decision.remaining));
+    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(decision.reset));
+    response
+}
+
+async fn principal_of(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let missing = || {
+        ApiError::Unauthorized("authentication required: send a Bearer token or an API key".into())
+    };
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?
+        .to_str()
+        .map_err(|_| missing())?;
+    let (scheme, credential) = value.split_once(' ').ok_or_else(missing)?;
+    let credential = credential.trim();
+    let invalid = || ApiError::Unauthorized("the credential is invalid, expired or revoked".into());
+    let now = app.clock.now();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        let token = app
+            .storage
+            .token(&secret_hash(credential))
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(invalid)?;
+        if token.revoked
+            || token.expires_at <= now
+            || token.kind != crate::storage::TokenKind::Access
+        {
+            return Err(invalid());
+        }
+        let client = app
+            .storage
+            .client(&token.client_id)
+            .await
+            .map_err(ApiError::internal)?
+            .filter(|c| c.active)
+            .ok_or_else(invalid)?;
+        let user = match &token.user_id {
+            Some(user_id) => {
+                let user = app
+                    .storage
+                    .user_by_id(user_id)
+                    .await
+                    .map_err(ApiError::internal)?
+                    .filter(|u| u.active)
+                    .ok_or_else(invalid)?;
+                Some(UserRef {
+                    id: user.id,
+                    name: user.name,
+                    email: user.email,
+                    role: user.role,
+                })
+            }
+            None => None,
+        };
+        let bucket = match &user {
+            Some(user) => format!("client:{}:user:{}", client.id, user.id),
+            None => format!("client:{}", client.id),
+        };
+        Ok(Principal {
+            client_id: client.id,
+            user,
+            scopes: token.scopes,
+            tier: client.tier,
+            rate_per_minute: client.rate_per_minute,
+            kind: CredentialKind::Bearer,
+            bucket,
+        })
+    } else if scheme.eq_ignore_ascii_case("apikey") {
+        let key = app
+            .storage
+            .api_key_by_hash(&secret_hash(credential))
+            .await
+            .map_err(ApiError::internal)?
+            .filter(|k| !k.revoked)
+            .ok_or_else(invalid)?;
+        Ok(Principal {
+            client_id: format!("api-key:{}", key.id),
+            user: None,
+            scopes: key.scopes,
+            tier: key.tier,
+            rate_per_minute: key.rate_per_minute,
+            kind: CredentialKind::ApiKey,
+            bucket: format!("key:{}", key.id),
+        })
+    } else {
+        Err(missing())
+    }
+}
+
+/// A JSON request body: `Content-Type: application/json` (else 415), at most the body limit
+/// (else 413), well-formed JSON of the right shape (else 400 naming the field).
+pub struct ApiJson<T>(pub T, pub Bytes);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let media = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                media == "application/json" || media == "application/merge-patch+json"
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge("the request body is too large".into())
+                } else {
+                    ApiError::invalid_field("body", "could not be read")
+                }
+            })?;
+        let value = parse_json(&bytes)?;
+        Ok(ApiJson(value, bytes))
+    }
+}
+
+/// Parses JSON, naming the field at fault (`contactInfo.address.postalCode`) when one is.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let field = if path == "." || path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        };
+        // serde's message names the expected type, never the value sent: no patient data.
+        let issue = match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "is not well-formed JSON".to_owned()
+            }
+            _ => strip_position(&inner.to_string()),
+        };
+        ApiError::invalid_field(&field, issue)
+    })
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_headers_that_allow_json() {
+        assert!(accepts_json("application/json"));
+        assert!(accepts_json("text/html, */*;q=0.1"));
+        assert!(accepts_json("application/*"));
+        assert!(!accepts_json("text/html"));
+        assert!(!accepts_json("application/json;q=0"));
+        assert!(!accepts_json("application/xml, text/csv"));
+    }
+
+    #[test]
+    fn request_ids_must_be_short_visible_ascii() {
+        assert_eq!(
+            usable_id(Some(&HeaderValue::from_static("abc-123"))).as_deref(),
+            Some("abc-123")
+        );
+        assert_eq!(
+            usable_id(Some(&HeaderValue::from_static("has space"))),
+            None
+        );
+        let long = "x".repeat(129);
+        assert_eq!(
+            usable_id(Some(&HeaderValue::from_str(&long).expect("ascii"))),
+            None
+        );
+    }
+}

@@ -1,0 +1,447 @@
+//! `/api/v1/patients`: list, read, register, update.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::{DateTime, NaiveDate, Utc};
+use practice_studio::model::{ErrorDetail, NewPatient, Patient, PatientList, PatientStatus};
+use practice_studio::rules::validate_new_patient;
+use serde_json::{Map, Value};
+
+use crate::app::AppState;
+use crate::auth::{Principal, Scope};
+use crate::error::ApiError;
+use crate::http::{parse_json, ApiJson};
+use crate::idempotency::{self, Begin};
+use crate::storage::{PatientQuery, PatientSort, UpdateOutcome};
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+
+/// Fields a client can never set.
+const READ_ONLY: [&str; 6] = ["id", "mrn", "version", "created", "updated", "_links"];
+/// Objects an update merges into one level deep (RFC 7396); everything inside them, and every
+/// other field, is replaced whole.
+const MERGED: [&str; 2] = ["contactInfo", "insurance"];
+
+fn detail(field: &str, issue: &str) -> ErrorDetail {
+    ErrorDetail {
+        field: field.into(),
+        issue: issue.into(),
+    }
+}
+
+fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool), ApiError> {
+    let mut problems = Vec::new();
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                problems.push(detail("limit", "must be a whole number from 1 to 100"));
+                DEFAULT_LIMIT
+            }
+        },
+    };
+    let offset = match params.get("offset") {
+        None => 0,
+        Some(v) => v.parse::<u64>().unwrap_or_else(|_| {
+            problems.push(detail("offset", "must be a whole number, 0 or more"));
+            0
+        }),
+    };
+    let sort = match params.get("sort").map(String::as_str) {
+        None | Some("name") => PatientSort::Name,
+        Some("dob") => PatientSort::Dob,
+        Some("created") => PatientSort::Created,
+        Some("updated") => PatientSort::Updated,
+        Some(_) => {
+            problems.push(detail("sort", "must be one of name, dob, created, updated"));
+            PatientSort::Name
+        }
+    };
+    let descending = match params.get("order").map(String::as_str) {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => {
+            problems.push(detail("order", "must be asc or desc"));
+            false
+        }
+    };
+    let status = match params.get("status").map(String::as_str) {
+        None => None,
+        Some("active") => Some(PatientStatus::Active),
+        Some("inactive") => Some(PatientStatus::Inactive),
+        Some("deceased") => Some(PatientStatus::Deceased),
+        Some(_) => {
+            problems.push(detail(
+                "status",
+                "must be one of active, inactive, deceased",
+            ));
+            None
+        }
+    };
+    let updated_since = match params.get("updated_since") {
+        None => None,
+        Some(v) => match parse_instant(v) {
+            Some(t) => Some(t),
+            None => {
+                problems.push(detail(
+                    "updated_since",
+                    "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
+                ));
+                None
+            }
+        },
+    };
+    let full = match params.get("expand").map(String::as_str) {
+        None => false,
+        Some("full") => true,
+        Some(_) => {
+            problems.push(detail("expand", "must be full"));
+            false
+        }
+    };
+    let search = params
+        .get("search")
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    if search.as_ref().is_some_and(|s| s.chars().count() > 100) {
+        problems.push(detail("search", "must be at most 100 characters"));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    Ok((
+        PatientQuery {
+            search,
+            status,
+            updated_since,
+            sort,
+            descending,
+            limit,
+            offset,
+        },
+        full,
+    ))
+}
+
+fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
+}
+
+/// The reference's list items carry the summary: no emergency contact, language, pharmacy,
+/// allergies or secondary insurance.
+fn summary(mut patient: Patient) -> Patient {
+    patient.emergency_contact = None;
+    patient.preferred_language = None;
+    patient.preferred_pharmacy = None;
+    patient.allergies = None;
+    if let Some(insurance) = patient.insurance.as_mut() {
+        insurance.secondary = None;
+    }
+    patient
+}
+
+fn with_etag(mut response: Response, version: i64) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// `GET /api/v1/patients`.
+pub async fn list(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<PatientList>, ApiError> {
+    principal.require(Scope::ReadPatients)?;
+    let (query, full) = parse_query(&params)?;
+    let (total, patients) = app
+        .storage
+        .list_patients(&query)
+        .await
+        .map_err(ApiError::internal)?;
+    let patients = if full {
+        patients
+    } else {
+        patients.into_iter().map(summary).collect()
+    };
+    Ok(Json(PatientList {
+        total,
+        limit: query.limit,
+        offset: query.offset,
+        patients,
+    }))
+}
+
+/// `GET /api/v1/patients/{id}`.
+pub async fn get(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::ReadPatients)?;
+    let patient = app
+        .storage
+        .patient(&id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::NotFound(format!("no patient {id}")))?;
+    let version = patient.version;
+    Ok(with_etag(Json(patient).into_response(), version))
+}
+
+/// `POST /api/v1/patients`: 201 with `Location`.
+pub async fn create(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    ApiJson(body, bytes): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::WritePatients)?;
+    let claim = match idempotency::begin(
+        &app,
+        &principal,
+        &headers,
+        "POST",
+        "/api/v1/patients",
+        &bytes,
+    )
+    .await?
+    {
+        Begin::Replay(response) => return Ok(response),
+        Begin::Run(claim) => Some(claim),
+        Begin::Untracked => None,
+    };
+    let result = async {
+        reject_read_only(&body)?;
+        let input: NewPatient = parse_json(&bytes)?;
+        let valid = validate_new_patient(&input, app.clock.today()).map_err(ApiError::invalid)?;
+        app.storage
+            .create_patient(&valid, app.clock.now(), claim.as_ref())
+            .await
+            .map_err(ApiError::internal)
+    }
+    .await;
+    match result {
+        Ok(patient) => {
+            let location = patient.links.self_.href.clone();
+            let version = patient.version;
+            let mut response = (StatusCode::CREATED, Json(patient)).into_response();
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            Ok(with_etag(response, version))
+        }
+        Err(error) => {
+            idempotency::abandon(&app, claim.as_ref()).await;
+            Err(error)
+        }
+    }
+}
+
+/// `PUT /api/v1/patients/{id}`: JSON Merge Patch one level into `contactInfo` and `insurance`,
+/// honouring `If-Match`.
+pub async fn update(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(patch, bytes): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::WritePatients)?;
+    let path = format!("/api/v1/patients/{id}");
+    // The key is checked before If-Match: a retried PUT replays its first answer rather than
+    // conflicting with the version its own first try created.
+    let claim = match idempotency::begin(&app, &principal, &headers, "PUT", &path, &bytes).await? {
+        Begin::Replay(response) => return Ok(response),
+        Begin::Run(claim) => Some(claim),
+        Begin::Untracked => None,
+    };
+    let result = async {
+        let expected = if_match(&headers)?;
+        let Value::Object(patch) = patch else {
+            return Err(ApiError::invalid_field("body", "must be a JSON object"));
+        };
+        reject_read_only(&Value::Object(patch.clone()))?;
+        let current = app
+            .storage
+            .patient(&id)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::NotFound(format!("no patient {id}")))?;
+        let merged = merge_patch(&current, &patch)?;
+        let input: NewPatient = parse_json(merged.to_string().as_bytes())?;
+        let valid = validate_new_patient(&input, app.clock.today()).map_err(ApiError::invalid)?;
+        match app
+            .storage
+            .update_patient(&id, &valid, expected, app.clock.now(), claim.as_ref())
+            .await
+            .map_err(ApiError::internal)?
+        {
+            UpdateOutcome::Updated(patient) => Ok(*patient),
+            UpdateOutcome::NotFound => Err(ApiError::NotFound(format!("no patient {id}"))),
+            UpdateOutcome::VersionMismatch { current } => Err(ApiError::Conflict {
+                message: format!(
+                    "the patient changed since version {}; it is now version {current}",
+                    expected.unwrap_or(0)
+                ),
+                details: vec![detail("If-Match", "does not match the current version")],
+                retry_after: None,
+            }),
+        }
+    }
+    .await;
+    match result {
+        Ok(patient) => {
+            let version = patient.version;
+            Ok(with_etag(Json(patient).into_response(), version))
+        }
+        Err(error) => {
+            idempotency::abandon(&app, claim.as_ref()).await;
+            Err(error)
+        }
+    }
+}
+
+fn reject_read_only(body: &Value) -> Result<(), ApiError> {
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    };
+    let problems: Vec<ErrorDetail> = READ_ONLY
+        .iter()
+        .filter(|field| object.contains_key(**field))
+        .map(|field| detail(field, "is read-only"))
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(problems))
+    }
+}
+
+/// `If-Match: "3"` (or `W/"3"`, or `3`) → 3; absent → no check; anything else → 400.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::invalid_field("If-Match", "must be the patient's version, e.g. \"3\"")
+        })
+}
+
+/// Applies the patch to the patient's writable fields (see [`MERGED`]).
+fn merge_patch(current: &Patient, patch: &Map<String, Value>) -> Result<Value, ApiError> {
+    let mut target = serde_json::to_value(current).map_err(ApiError::internal)?;
+    let Value::Object(object) = &mut target else {
+        return Err(ApiError::internal(
+            "a patient did not serialise to an object",
+        ));
+    };
+    for field in READ_ONLY {
+        object.remove(field);
+    }
+    for (key, value) in patch {
+        match (MERGED.contains(&key.as_str()), value) {
+            (_, Value::Null) => {
+                object.remove(key);
+            }
+            (true, Value::Object(inner)) => {
+                let slot = object
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
+                }
+                if let Value::Object(existing) = slot {
+                    for (inner_key, inner_value) in inner {
+                        if inner_value.is_null() {
+                            existing.remove(inner_key);
+                        } else {
+                            existing.insert(inner_key.clone(), inner_value.clone());
+                        }
+                    }
+                }
+            }
+            (_, value) => {
+                object.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patient() -> Patient {
+        serde_json::from_value(serde_json::json!({
+            "id": "PAT-12345", "mrn": "MRN-67890", "firstName": "John", "lastName": "Doe",
+            "dateOfBirth": "1980-05-15", "gender": "M",
+            "contactInfo": { "email": "john.doe@example.com", "phone": "555-123-4567",
+              "address": { "line1": "123 Main St", "line2": "Apt 4B", "city": "Springfield",
+                           "state": "IL", "postalCode": "62701", "country": "USA" } },
+            "insurance": { "primary": { "provider": "Blue Cross", "memberId": "BC987654321", "groupNumber": "GRP123456" },
+                           "secondary": { "provider": "Medicare", "memberId": "MED12345", "groupNumber": "" } },
+            "allergies": [],
+            "created": "2022-03-15T14:30:00Z", "updated": "2023-01-20T09:45:00Z",
+            "_links": { "self": {"href": "/api/v1/patients/PAT-12345"},
+                        "appointments": {"href": "/api/v1/patients/PAT-12345/appointments"},
+                        "records": {"href": "/api/v1/patients/PAT-12345/records"} }
+        }))
+        .expect("the reference example parses")
+    }
+
+    #[test]
+    fn the_reference_update_leaves_no_stale_apartment_and_keeps_other_fields() {
+        // The Update Patient example of the API reference.
+        let patch = serde_json::json!({
+            "contactInfo": { "phone": "555-111-3333",
+              "address": { "line1": "789 Maple Dr", "city": "Springfield", "state": "IL",
+                           "postalCode": "62703", "country": "USA" } },
+            "insurance": { "primary": { "provider": "United Healthcare", "memberId": "UHC87654321", "groupNumber": "UHG123456" } }
+        });
+        let merged = merge_patch(&patient(), patch.as_object().expect("object")).expect("merges");
+        assert_eq!(merged["contactInfo"]["address"]["line1"], "789 Maple Dr");
+        assert!(
+            merged["contactInfo"]["address"].get("line2").is_none(),
+            "stale Apt 4B"
+        );
+        assert_eq!(merged["contactInfo"]["email"], "john.doe@example.com");
+        assert_eq!(merged["contactInfo"]["phone"], "555-111-3333");
+        assert_eq!(
+            merged["insurance"]["primary"]["provider"],
+            "United Healthcare"
+        );
+        assert_eq!(merged["insurance"]["secondary"]["provider"], "Medicare");
+        assert!(merged.get("id").is_none() && merged.get("_links").is_none());
+    }
+
+    #[test]
+    fn null_clears_a_field() {
+        let patch = serde_json::json!({ "contactInfo": { "email": null }, "insurance": null });
+        let merged = merge_patch(&patient(), patch.as_object().expect("object")).expect("merges");
+        assert!(merged["contactInfo"].get("email").is_none());
+        assert!(merged.get("insurance").is_none());
+    }
+}
