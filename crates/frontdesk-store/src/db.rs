@@ -30,7 +30,9 @@ pub(crate) async fn open_writer(
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a committed outbox entry survives a power cut, not only a crash.
-        .synchronous(SqliteSynchronous::Full);
+        .synchronous(SqliteSynchronous::Full)
+        // Index pages touched by a batch of patients stay decrypted in memory between batches.
+        .pragma("cache_size", "-65536");
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)

@@ -371,7 +371,14 @@ async fn by_phone(conn: &mut Conn, digits: &str) -> Result<Vec<Found>, CacheErro
 }
 
 /// Candidate tokens for a word of three or more characters, with the patients behind each.
-async fn tokens_for(conn: &mut Conn, term: &Term) -> Result<Vec<CandidateToken>, CacheError> {
+///
+/// With `enough`, when the word's exact and prefix tokens already carry that many patients,
+/// typo and substring tokens are not looked up: they score lower and could not make the page.
+async fn tokens_for(
+    conn: &mut Conn,
+    term: &Term,
+    enough: Option<i64>,
+) -> Result<Vec<CandidateToken>, CacheError> {
     let mut tokens: HashMap<i64, (f64, i64)> = HashMap::new();
     let mut consider = |id: i64, token: &str, patients: i64| {
         if let Some((_, score)) = match_term(term, token) {
@@ -388,10 +395,13 @@ async fn tokens_for(conn: &mut Conn, term: &Term) -> Result<Vec<CandidateToken>,
     .fetch_all(&mut **conn)
     .await
     .map_err(query("search name tokens"))?;
+    let mut prefixed_patients = 0;
     for r in prefixed {
+        prefixed_patients += r.patients;
         consider(r.token_id, &r.token, r.patients);
     }
-    if term.typos > 0 {
+    let lower_scores_needed = enough.is_none_or(|enough| prefixed_patients < enough);
+    if term.typos > 0 && lower_scores_needed {
         let variants: Vec<String> =
             text::deletions(&term.text, term.typos, text::DELETION_MIN_CHARS)
                 .into_iter()
@@ -413,6 +423,9 @@ async fn tokens_for(conn: &mut Conn, term: &Term) -> Result<Vec<CandidateToken>,
         for r in near {
             consider(r.token_id, &r.token, r.patients);
         }
+    }
+    if !lower_scores_needed {
+        return Ok(ranked(tokens));
     }
     // FTS5 virtual tables are invisible to sqlx's offline query checker, so this one
     // statement is unchecked. The word is letters and digits only; quoting makes it a phrase.
@@ -437,6 +450,12 @@ async fn tokens_for(conn: &mut Conn, term: &Term) -> Result<Vec<CandidateToken>,
             .map_err(query("search name tokens by substring"))?;
         consider(id, &token, patients);
     }
+    Ok(ranked(tokens))
+}
+
+/// Candidate tokens best first, the most common first among equals, at most
+/// [`TOKENS_PER_WORD`].
+fn ranked(tokens: HashMap<i64, (f64, i64)>) -> Vec<CandidateToken> {
     let mut tokens: Vec<CandidateToken> = tokens
         .into_iter()
         .map(|(id, (score, patients))| CandidateToken {
@@ -451,7 +470,7 @@ async fn tokens_for(conn: &mut Conn, term: &Term) -> Result<Vec<CandidateToken>,
             .then(b.patients.cmp(&a.patients))
     });
     tokens.truncate(TOKENS_PER_WORD);
-    Ok(tokens)
+    tokens
 }
 
 /// How many patients carry a name token starting with this 1–2 character prefix.
@@ -499,7 +518,8 @@ async fn by_names(
             let (weight, tokens) = if term.chars < 3 {
                 (prefix_weight(conn, term).await?, Vec::new())
             } else {
-                let tokens = tokens_for(conn, term).await?;
+                let enough = single.then_some(limit as i64);
+                let tokens = tokens_for(conn, term, enough).await?;
                 (tokens.iter().map(|t| t.patients).sum(), tokens)
             };
             if weight == 0 {
@@ -515,6 +535,11 @@ async fn by_names(
         };
         let per_token = if single { limit } else { MULTI_WORD_BUDGET };
         let term = &terms[index];
+        let tokens = if single {
+            enough_for_a_page(tokens, limit)
+        } else {
+            tokens
+        };
         if term.chars < 3 {
             prefix_postings(conn, term, per_token).await?
         } else {
@@ -537,6 +562,25 @@ async fn by_names(
         });
     }
     Ok(found)
+}
+
+/// For a one-word search: the best tokens (already sorted best first) down to the first score
+/// at which they carry a page of patients, and any others with that same score (they tie, and
+/// the visit decides). Lower-scoring tokens could not make the page.
+fn enough_for_a_page(tokens: Vec<CandidateToken>, limit: usize) -> Vec<CandidateToken> {
+    let mut carried = 0;
+    let mut cutoff = None;
+    for token in &tokens {
+        carried += token.patients;
+        if carried >= limit as i64 {
+            cutoff = Some(token.score);
+            break;
+        }
+    }
+    match cutoff {
+        Some(cutoff) => tokens.into_iter().filter(|t| t.score >= cutoff).collect(),
+        None => tokens,
+    }
 }
 
 /// Patients carrying any of these tokens, each token's most recent `per_token`, at most
