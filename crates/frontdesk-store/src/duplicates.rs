@@ -116,7 +116,8 @@ impl Store {
             let date = date.format("%Y-%m-%d").to_string();
             bodies.extend(
                 sqlx::query_scalar!(
-                    "SELECT body FROM patients WHERE date_of_birth = ?1 LIMIT ?2",
+                    "SELECT b.body FROM patients p JOIN patient_bodies b ON b.pk = p.pk
+                     WHERE p.date_of_birth = ?1 LIMIT ?2",
                     date,
                     CANDIDATES_PER_SOURCE
                 )
@@ -128,7 +129,8 @@ impl Store {
         if let Some(key) = probe.phone.as_deref().and_then(text::phone_rev) {
             bodies.extend(
                 sqlx::query_scalar!(
-                    "SELECT body FROM patients WHERE phone_rev = ?1 LIMIT ?2",
+                    "SELECT b.body FROM patients p JOIN patient_bodies b ON b.pk = p.pk
+                     WHERE p.phone_rev = ?1 LIMIT ?2",
                     key,
                     CANDIDATES_PER_SOURCE
                 )
@@ -140,7 +142,8 @@ impl Store {
         if let Some(email) = probe.email.as_deref().map(|e| e.trim().to_lowercase()) {
             bodies.extend(
                 sqlx::query_scalar!(
-                    "SELECT body FROM patients WHERE email_key = ?1 LIMIT ?2",
+                    "SELECT b.body FROM patients p JOIN patient_bodies b ON b.pk = p.pk
+                     WHERE p.email_key = ?1 LIMIT ?2",
                     email,
                     CANDIDATES_PER_SOURCE
                 )
@@ -157,7 +160,8 @@ impl Store {
             })?;
             bodies.extend(
                 sqlx::query_scalar!(
-                    "SELECT body FROM patients WHERE id IN (SELECT value FROM json_each(?1))",
+                    "SELECT b.body FROM patients p JOIN patient_bodies b ON b.pk = p.pk
+                     WHERE p.id IN (SELECT value FROM json_each(?1))",
                     ids
                 )
                 .fetch_all(&self.readers)

@@ -101,10 +101,13 @@ impl Store {
     /// The cached patient with this id.
     pub async fn patient(&self, id: &PatientId) -> Result<Option<Patient>, CacheError> {
         let id = id.as_str();
-        let row = sqlx::query!("SELECT body FROM patients WHERE id = ?1", id)
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(query("read patient"))?;
+        let row = sqlx::query!(
+            "SELECT b.body FROM patients p JOIN patient_bodies b ON b.pk = p.pk WHERE p.id = ?1",
+            id
+        )
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(query("read patient"))?;
         row.map(|r| {
             serde_json::from_str(&r.body).map_err(|source| CacheError::Corrupt {
                 what: "patient",
@@ -239,28 +242,30 @@ pub(crate) async fn upsert_in(
         &rows.iter().map(|r| r.id).collect::<Vec<_>>(),
     )?;
     let old = sqlx::query!(
-        r#"SELECT pk AS "pk!: i64", id, name_key, recency FROM patients
-           WHERE id IN (SELECT value FROM json_each(?1))"#,
+        r#"SELECT pk AS "pk!: i64", id, name_key, recency,
+               json_array(id, first_name, last_name, date_of_birth, mrn, phone, status,
+                   last_visit) AS "card!: String"
+           FROM patients WHERE id IN (SELECT value FROM json_each(?1))"#,
         ids
     )
     .fetch_all(&mut **tx)
     .await
     .map_err(query("store patients"))?;
-    let mut old: HashMap<String, (i64, String, i64)> = old
+    let mut old: HashMap<String, (String, i64, String)> = old
         .into_iter()
-        .map(|r| (r.id, (r.pk, r.name_key, r.recency)))
+        .map(|r| (r.id, (r.name_key, r.recency, r.card)))
         .collect();
 
     let json = encode("patients", &rows)?;
     let stored = sqlx::query!(
         r#"INSERT INTO patients (id, mrn, mrn_key, first_name, last_name, name_key, date_of_birth,
                phone, phone_rev, email_key, postal_code, status, version, updated, last_visit,
-               recency, body)
+               recency)
            SELECT value ->> 'id', value ->> 'mrn', value ->> 'mrn_key', value ->> 'first_name',
                value ->> 'last_name', value ->> 'name_key', value ->> 'date_of_birth',
                value ->> 'phone', value ->> 'phone_rev', value ->> 'email_key',
                value ->> 'postal_code', value ->> 'status', value ->> 'version',
-               value ->> 'updated', value ->> 'last_visit', value ->> 'recency', value ->> 'body'
+               value ->> 'updated', value ->> 'last_visit', value ->> 'recency'
            FROM json_each(?1) WHERE true
            ON CONFLICT (id) DO UPDATE SET
                mrn = excluded.mrn, mrn_key = excluded.mrn_key, first_name = excluded.first_name,
@@ -272,12 +277,25 @@ pub(crate) async fn upsert_in(
                last_visit = coalesce(excluded.last_visit, patients.last_visit),
                recency = CASE WHEN excluded.last_visit IS NULL THEN patients.recency
                               ELSE excluded.recency END,
-               pending = 0, body = excluded.body
+               pending = 0
            RETURNING pk AS "pk!: i64", id AS "id!: String", name_key AS "name_key!: String",
-               recency AS "recency!: i64""#,
+               recency AS "recency!: i64",
+               json_array(id, first_name, last_name, date_of_birth, mrn, phone, status,
+                   last_visit) AS "card!: String""#,
         json
     )
     .fetch_all(&mut **tx)
+    .await
+    .map_err(query("store patients"))?;
+
+    sqlx::query!(
+        "INSERT INTO patient_bodies (pk, body)
+         SELECT p.pk, j.value ->> 'body' FROM json_each(?1) AS j
+         JOIN patients AS p ON p.id = j.value ->> 'id' WHERE true
+         ON CONFLICT (pk) DO UPDATE SET body = excluded.body",
+        json
+    )
+    .execute(&mut **tx)
     .await
     .map_err(query("store patients"))?;
 
@@ -287,8 +305,13 @@ pub(crate) async fn upsert_in(
             let before = old.remove(&row.id);
             let after = (row.name_key, row.recency);
             match before {
-                Some((_, name_key, recency)) if name_key == after.0 && recency == after.1 => None,
-                Some((_, name_key, recency)) => Some(IndexChange {
+                // Nothing search shows or ranks by changed: the index stays as it is.
+                Some((name_key, recency, card))
+                    if name_key == after.0 && recency == after.1 && card == row.card =>
+                {
+                    None
+                }
+                Some((name_key, recency, _)) => Some(IndexChange {
                     pk: row.pk,
                     old: Some((name_key, recency)),
                     new: Some(after),
@@ -440,8 +463,11 @@ async fn apply_index_changes(
     if !added_postings.is_empty() {
         let json = encode("name postings", &added_postings)?;
         sqlx::query!(
-            "INSERT OR IGNORE INTO name_postings (token_id, recency, patient_pk, name_key)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)",
+            "INSERT OR IGNORE INTO name_postings (token_id, recency, patient_pk, name_key, card)
+             SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3,
+                 json_array(p.id, p.first_name, p.last_name, p.date_of_birth, p.mrn, p.phone,
+                     p.status, p.last_visit)
+             FROM json_each(?1) AS j JOIN patients AS p ON p.pk = j.value ->> 2",
             json
         )
         .execute(&mut **tx)

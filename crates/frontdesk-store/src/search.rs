@@ -9,6 +9,7 @@
 //! name carried in each posting, so the patients table is touched only for the final page.
 //! One- and two-character words read a prefix index directly.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -188,11 +189,13 @@ fn plan(q: &str) -> Plan {
 }
 
 /// A patient found before ranking.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Found {
     pk: i64,
     score: f64,
     recency: i64,
+    /// The result card when the index carried it (see `name_postings`).
+    card: Option<String>,
 }
 
 /// A name token that may be what a typed word meant.
@@ -209,6 +212,7 @@ struct Posting {
     pk: i64,
     recency: i64,
     name_key: String,
+    card: Option<String>,
 }
 
 type Conn = PoolConnection<Sqlite>;
@@ -233,20 +237,20 @@ impl Store {
             .await
             .map_err(query("search patients"))?;
         let mut found: HashMap<i64, Found> = HashMap::new();
-        let mut keep = |f: Found| {
-            found
-                .entry(f.pk)
-                .and_modify(|e| {
-                    if f.score > e.score {
-                        *e = f;
-                    }
-                })
-                .or_insert(f);
+        let mut keep = |f: Found| match found.entry(f.pk) {
+            Entry::Occupied(mut e) => {
+                if f.score > e.get().score {
+                    e.insert(f);
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(f);
+            }
         };
 
         let exact = exact_ids(&mut conn, q).await?;
         for f in &exact {
-            keep(*f);
+            keep(f.clone());
         }
         let plan = plan(q);
         match &plan {
@@ -256,6 +260,7 @@ impl Store {
                         pk: p.pk,
                         score: 1.0,
                         recency: p.recency,
+                        card: None,
                     });
                 }
             }
@@ -316,6 +321,7 @@ async fn exact_ids(conn: &mut Conn, q: &str) -> Result<Vec<Found>, CacheError> {
             pk: r.pk,
             score: 2.0,
             recency: r.recency,
+            card: None,
         })
         .collect())
 }
@@ -342,6 +348,7 @@ async fn by_date_of_birth(
             pk: r.pk,
             recency: r.recency,
             name_key: r.name_key,
+            card: None,
         })
         .collect())
 }
@@ -366,6 +373,7 @@ async fn by_phone(conn: &mut Conn, digits: &str) -> Result<Vec<Found>, CacheErro
             pk: r.pk,
             score: if r.phone_rev == low { 1.0 } else { 0.8 },
             recency: r.recency,
+            card: None,
         })
         .collect())
 }
@@ -502,6 +510,7 @@ async fn by_names(
                     pk: p.pk,
                     score: 1.0,
                     recency: p.recency,
+                    card: None,
                 })
                 .collect()),
             None => Ok(Vec::new()),
@@ -559,6 +568,7 @@ async fn by_names(
             pk: p.pk,
             score: total / terms.len() as f64,
             recency: p.recency,
+            card: p.card,
         });
     }
     Ok(found)
@@ -616,7 +626,7 @@ async fn token_postings(
         let n = binds.len() * 2;
         let _ = write!(
             sql,
-            "SELECT * FROM (SELECT patient_pk, recency, name_key FROM name_postings \
+            "SELECT * FROM (SELECT patient_pk, recency, name_key, card FROM name_postings \
              WHERE token_id = ?{} ORDER BY recency DESC LIMIT ?{})",
             n + 1,
             n + 2
@@ -640,6 +650,7 @@ async fn token_postings(
                 pk: r.try_get(0).map_err(query("read name postings"))?,
                 recency: r.try_get(1).map_err(query("read name postings"))?,
                 name_key: r.try_get(2).map_err(query("read name postings"))?,
+                card: Some(r.try_get(3).map_err(query("read name postings"))?),
             })
         })
         .collect()
@@ -654,7 +665,7 @@ async fn prefix_postings(
 ) -> Result<Vec<Posting>, CacheError> {
     let take = take as i64;
     let exact = sqlx::query!(
-        r#"SELECT patient_pk AS "pk!: i64", recency, name_key FROM name_postings
+        r#"SELECT patient_pk AS "pk!: i64", recency, name_key, card FROM name_postings
            WHERE token_id = (SELECT token_id FROM name_tokens WHERE token = ?1)
            ORDER BY recency DESC LIMIT ?2"#,
         term.text,
@@ -678,77 +689,143 @@ async fn prefix_postings(
             pk: r.pk,
             recency: r.recency,
             name_key: r.name_key,
+            card: Some(r.card),
         })
         .chain(prefixed.into_iter().map(|r| Posting {
             pk: r.pk,
             recency: r.recency,
             name_key: r.name_key,
+            card: None,
         }))
         .collect())
 }
 
+/// A result as stored: what the index's card carries, or the same columns from `patients`.
+struct CardFields {
+    id: String,
+    first_name: String,
+    last_name: String,
+    date_of_birth: String,
+    mrn: String,
+    phone: Option<String>,
+    status: String,
+    last_visit: Option<String>,
+}
+
+type Card = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
 async fn load_hits(conn: &mut Conn, ranked: &[Found]) -> Result<Vec<PatientHit>, CacheError> {
-    if ranked.is_empty() {
-        return Ok(Vec::new());
+    let missing: Vec<i64> = ranked
+        .iter()
+        .filter(|f| f.card.is_none())
+        .map(|f| f.pk)
+        .collect();
+    let mut by_pk: HashMap<i64, CardFields> = HashMap::new();
+    if !missing.is_empty() {
+        let pks_json = serde_json::to_string(&missing).map_err(|source| CacheError::Encode {
+            what: "search",
+            id: String::new(),
+            source,
+        })?;
+        let rows = sqlx::query!(
+            r#"SELECT pk AS "pk!: i64", id, mrn, first_name, last_name, date_of_birth, phone,
+                   status, last_visit
+               FROM patients WHERE pk IN (SELECT value FROM json_each(?1))"#,
+            pks_json
+        )
+        .fetch_all(&mut **conn)
+        .await
+        .map_err(query("load search results"))?;
+        for r in rows {
+            by_pk.insert(
+                r.pk,
+                CardFields {
+                    id: r.id,
+                    first_name: r.first_name,
+                    last_name: r.last_name,
+                    date_of_birth: r.date_of_birth,
+                    mrn: r.mrn,
+                    phone: r.phone,
+                    status: r.status,
+                    last_visit: r.last_visit,
+                },
+            );
+        }
     }
-    let pks: Vec<i64> = ranked.iter().map(|f| f.pk).collect();
-    let pks_json = serde_json::to_string(&pks).map_err(|source| CacheError::Encode {
-        what: "search",
-        id: String::new(),
-        source,
-    })?;
-    let rows = sqlx::query!(
-        r#"SELECT pk AS "pk!: i64", id, mrn, first_name, last_name, date_of_birth, phone,
-               status, last_visit
-           FROM patients WHERE pk IN (SELECT value FROM json_each(?1))"#,
-        pks_json
-    )
-    .fetch_all(&mut **conn)
-    .await
-    .map_err(query("load search results"))?;
-    let mut by_pk: HashMap<i64, _> = rows.into_iter().map(|r| (r.pk, r)).collect();
     let mut hits = Vec::with_capacity(ranked.len());
     for f in ranked {
-        let Some(r) = by_pk.remove(&f.pk) else {
-            continue;
-        };
-        let date_of_birth =
-            NaiveDate::parse_from_str(&r.date_of_birth, "%Y-%m-%d").map_err(|_| {
-                CacheError::CorruptField {
-                    what: "patient",
-                    id: r.id.clone(),
-                    field: "date_of_birth",
-                    value: r.date_of_birth.clone(),
+        let fields = match &f.card {
+            Some(card) => {
+                let c: Card = serde_json::from_str(card).map_err(|source| CacheError::Corrupt {
+                    what: "search card of patient",
+                    id: f.pk.to_string(),
+                    source,
+                })?;
+                CardFields {
+                    id: c.0,
+                    first_name: c.1,
+                    last_name: c.2,
+                    date_of_birth: c.3,
+                    mrn: c.4,
+                    phone: c.5,
+                    status: c.6,
+                    last_visit: c.7,
                 }
-            })?;
-        let last_visit = r
-            .last_visit
-            .as_deref()
-            .map(|t| {
-                DateTime::parse_from_rfc3339(t)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| CacheError::CorruptField {
-                        what: "patient",
-                        id: r.id.clone(),
-                        field: "last_visit",
-                        value: t.to_owned(),
-                    })
-            })
-            .transpose()?;
-        hits.push(PatientHit {
-            status: parse_status(&r.id, &r.status)?,
-            id: PatientId(r.id),
-            first_name: r.first_name,
-            last_name: r.last_name,
-            date_of_birth,
-            mrn: r.mrn,
-            phone: r.phone,
-            last_visit,
-            score: f.score,
-            spans: Vec::new(),
-        });
+            }
+            None => match by_pk.remove(&f.pk) {
+                Some(fields) => fields,
+                None => continue,
+            },
+        };
+        hits.push(hit(fields, f.score)?);
     }
     Ok(hits)
+}
+
+fn hit(r: CardFields, score: f64) -> Result<PatientHit, CacheError> {
+    let date_of_birth = NaiveDate::parse_from_str(&r.date_of_birth, "%Y-%m-%d").map_err(|_| {
+        CacheError::CorruptField {
+            what: "patient",
+            id: r.id.clone(),
+            field: "date_of_birth",
+            value: r.date_of_birth.clone(),
+        }
+    })?;
+    let last_visit = r
+        .last_visit
+        .as_deref()
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| CacheError::CorruptField {
+                    what: "patient",
+                    id: r.id.clone(),
+                    field: "last_visit",
+                    value: t.to_owned(),
+                })
+        })
+        .transpose()?;
+    Ok(PatientHit {
+        status: parse_status(&r.id, &r.status)?,
+        id: PatientId(r.id),
+        first_name: r.first_name,
+        last_name: r.last_name,
+        date_of_birth,
+        mrn: r.mrn,
+        phone: r.phone,
+        last_visit,
+        score,
+        spans: Vec::new(),
+    })
 }
 
 /// Where the typed text shows in a result, for highlighting.

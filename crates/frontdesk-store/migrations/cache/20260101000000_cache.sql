@@ -25,8 +25,13 @@ CREATE TABLE patients (
     -- last_visit as Unix seconds (0 when never): ties in search go to the most recent visit
     recency       INTEGER NOT NULL DEFAULT 0,
     -- 1 while a local change waits in the outbox
-    pending       INTEGER NOT NULL DEFAULT 0,
-    body          TEXT    NOT NULL
+    pending       INTEGER NOT NULL DEFAULT 0
+);
+-- The full objects apart from the columns search reads: search rows stay small, many to a
+-- page, so a result page costs few page decryptions.
+CREATE TABLE patient_bodies (
+    pk   INTEGER PRIMARY KEY REFERENCES patients (pk) ON DELETE CASCADE,
+    body TEXT    NOT NULL
 );
 CREATE INDEX patients_mrn_key ON patients (mrn_key);
 CREATE INDEX patients_dob ON patients (date_of_birth, recency);
@@ -61,12 +66,15 @@ CREATE TRIGGER name_tokens_fts_delete AFTER DELETE ON name_tokens BEGIN
     INSERT INTO name_tokens_fts (name_tokens_fts, rowid, token) VALUES ('delete', old.token_id, old.token);
 END;
 -- Which patients carry a token, most recent visit last in key order (read backwards). The
--- patient's name_key rides along so other query words are checked without touching `patients`.
+-- patient's name_key rides along so other query words are checked without touching `patients`,
+-- and so does the result card (a JSON array of what a result shows): a page of results is then
+-- a few adjacent rows here, not twenty scattered pages of `patients` to decrypt.
 CREATE TABLE name_postings (
     token_id   INTEGER NOT NULL,
     recency    INTEGER NOT NULL,
     patient_pk INTEGER NOT NULL,
     name_key   TEXT    NOT NULL,
+    card       TEXT    NOT NULL,
     PRIMARY KEY (token_id, recency, patient_pk)
 ) WITHOUT ROWID;
 -- One- and two-character prefixes of every name token: the first keystrokes find the most
