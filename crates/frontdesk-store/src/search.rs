@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use practice_studio::model::{PatientId, PatientStatus};
 use serde::Serialize;
 use sqlx::pool::PoolConnection;
-use sqlx::{Row, Sqlite};
+use sqlx::Sqlite;
 
 use crate::error::{query, CacheError};
 use crate::patients::parse_status;
@@ -217,6 +217,20 @@ struct Posting {
 
 type Conn = PoolConnection<Sqlite>;
 
+/// Search queries return their rows as one JSON array in a single row: sqlx's SQLite driver
+/// hands every row from its worker thread to the caller separately (several µs each), which
+/// for the thousands of postings a multi-word search may read costs more than the query.
+fn rows<T: serde::de::DeserializeOwned>(
+    json: &str,
+    what: &'static str,
+) -> Result<Vec<T>, CacheError> {
+    serde_json::from_str(json).map_err(|source| CacheError::Corrupt {
+        what,
+        id: String::new(),
+        source,
+    })
+}
+
 impl Store {
     /// Finds patients as a receptionist types: see the module documentation. At most `limit`
     /// results (capped at [`MAX_RESULTS`]): exact id/MRN first, then the best match, then the
@@ -333,21 +347,23 @@ async fn by_date_of_birth(
 ) -> Result<Vec<Posting>, CacheError> {
     let date = date.format("%Y-%m-%d").to_string();
     let limit = limit as i64;
-    let rows = sqlx::query!(
-        r#"SELECT pk AS "pk!: i64", recency, name_key FROM patients
-           WHERE date_of_birth = ?1 ORDER BY recency DESC LIMIT ?2"#,
+    let json = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_array(pk, recency, name_key)) AS "rows!: String"
+           FROM (SELECT pk, recency, name_key FROM patients
+                 WHERE date_of_birth = ?1 ORDER BY recency DESC LIMIT ?2)"#,
         date,
         limit
     )
-    .fetch_all(&mut **conn)
+    .fetch_one(&mut **conn)
     .await
     .map_err(query("search patients by date of birth"))?;
-    Ok(rows
+    let found: Vec<(i64, i64, String)> = rows(&json, "search by date of birth")?;
+    Ok(found
         .into_iter()
-        .map(|r| Posting {
-            pk: r.pk,
-            recency: r.recency,
-            name_key: r.name_key,
+        .map(|(pk, recency, name_key)| Posting {
+            pk,
+            recency,
+            name_key,
             card: None,
         })
         .collect())
@@ -357,22 +373,25 @@ async fn by_phone(conn: &mut Conn, digits: &str) -> Result<Vec<Found>, CacheErro
     let low: String = digits.chars().rev().collect();
     // ':' sorts right after '9': every reversed number starting with these digits.
     let high = format!("{low}:");
-    let rows = sqlx::query!(
-        r#"SELECT pk AS "pk!: i64", recency, phone_rev AS "phone_rev!: String" FROM patients
-           WHERE phone_rev >= ?1 AND phone_rev < ?2 ORDER BY recency DESC LIMIT ?3"#,
+    let budget = MULTI_WORD_BUDGET as i64;
+    let json = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_array(pk, recency, phone_rev)) AS "rows!: String"
+           FROM (SELECT pk, recency, phone_rev FROM patients
+                 WHERE phone_rev >= ?1 AND phone_rev < ?2 ORDER BY recency DESC LIMIT ?3)"#,
         low,
         high,
-        MULTI_WORD_BUDGET as i64
+        budget
     )
-    .fetch_all(&mut **conn)
+    .fetch_one(&mut **conn)
     .await
     .map_err(query("search patients by phone"))?;
-    Ok(rows
+    let found: Vec<(i64, i64, String)> = rows(&json, "search by phone")?;
+    Ok(found
         .into_iter()
-        .map(|r| Found {
-            pk: r.pk,
-            score: if r.phone_rev == low { 1.0 } else { 0.8 },
-            recency: r.recency,
+        .map(|(pk, recency, phone_rev)| Found {
+            pk,
+            score: if phone_rev == low { 1.0 } else { 0.8 },
+            recency,
             card: None,
         })
         .collect())
@@ -394,19 +413,20 @@ async fn tokens_for(
         }
     };
     let high = format!("{}\u{10FFFF}", term.text);
-    let prefixed = sqlx::query!(
-        r#"SELECT token_id AS "token_id!: i64", token, patients FROM name_tokens
-           WHERE token >= ?1 AND token < ?2 LIMIT 512"#,
+    let json = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_array(token_id, token, patients)) AS "rows!: String"
+           FROM (SELECT token_id, token, patients FROM name_tokens
+                 WHERE token >= ?1 AND token < ?2 LIMIT 512)"#,
         term.text,
         high
     )
-    .fetch_all(&mut **conn)
+    .fetch_one(&mut **conn)
     .await
     .map_err(query("search name tokens"))?;
     let mut prefixed_patients = 0;
-    for r in prefixed {
-        prefixed_patients += r.patients;
-        consider(r.token_id, &r.token, r.patients);
+    for (id, token, patients) in rows::<(i64, String, i64)>(&json, "name tokens")? {
+        prefixed_patients += patients;
+        consider(id, &token, patients);
     }
     let lower_scores_needed = enough.is_none_or(|enough| prefixed_patients < enough);
     if term.typos > 0 && lower_scores_needed {
@@ -419,17 +439,18 @@ async fn tokens_for(
             id: String::new(),
             source,
         })?;
-        let near = sqlx::query!(
-            r#"SELECT DISTINCT t.token_id AS "token_id!: i64", t.token, t.patients
-               FROM name_token_deletes d JOIN name_tokens t ON t.token_id = d.token_id
-               WHERE d.variant IN (SELECT value FROM json_each(?1))"#,
+        let json = sqlx::query_scalar!(
+            r#"SELECT json_group_array(json_array(token_id, token, patients)) AS "rows!: String"
+               FROM (SELECT DISTINCT t.token_id, t.token, t.patients
+                     FROM name_token_deletes d JOIN name_tokens t ON t.token_id = d.token_id
+                     WHERE d.variant IN (SELECT value FROM json_each(?1)))"#,
             variants
         )
-        .fetch_all(&mut **conn)
+        .fetch_one(&mut **conn)
         .await
         .map_err(query("search name tokens for typos"))?;
-        for r in near {
-            consider(r.token_id, &r.token, r.patients);
+        for (id, token, patients) in rows::<(i64, String, i64)>(&json, "name tokens")? {
+            consider(id, &token, patients);
         }
     }
     if !lower_scores_needed {
@@ -437,25 +458,16 @@ async fn tokens_for(
     }
     // FTS5 virtual tables are invisible to sqlx's offline query checker, so this one
     // statement is unchecked. The word is letters and digits only; quoting makes it a phrase.
-    let infix = sqlx::query(
-        "SELECT t.token_id, t.token, t.patients
-         FROM name_tokens_fts f JOIN name_tokens t ON t.token_id = f.rowid
-         WHERE name_tokens_fts MATCH ?1 LIMIT 512",
+    let json: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(t.token_id, t.token, t.patients))
+         FROM (SELECT rowid FROM name_tokens_fts WHERE name_tokens_fts MATCH ?1 LIMIT 512) f
+         JOIN name_tokens t ON t.token_id = f.rowid",
     )
     .bind(format!("\"{}\"", term.text.replace('"', "")))
-    .fetch_all(&mut **conn)
+    .fetch_one(&mut **conn)
     .await
     .map_err(query("search name tokens by substring"))?;
-    for r in infix {
-        let id: i64 = r
-            .try_get(0)
-            .map_err(query("search name tokens by substring"))?;
-        let token: String = r
-            .try_get(1)
-            .map_err(query("search name tokens by substring"))?;
-        let patients: i64 = r
-            .try_get(2)
-            .map_err(query("search name tokens by substring"))?;
+    for (id, token, patients) in rows::<(i64, String, i64)>(&json, "name tokens")? {
         consider(id, &token, patients);
     }
     Ok(ranked(tokens))
@@ -636,24 +648,27 @@ async fn token_postings(
     if binds.is_empty() {
         return Ok(Vec::new());
     }
-    let mut statement = sqlx::query(&sql);
+    let sql = format!(
+        "SELECT json_group_array(json_array(patient_pk, recency, name_key, card)) FROM ({sql})"
+    );
+    let mut statement = sqlx::query_scalar(&sql);
     for (id, take) in binds {
         statement = statement.bind(id).bind(take);
     }
-    let rows = statement
-        .fetch_all(&mut **conn)
+    let json: String = statement
+        .fetch_one(&mut **conn)
         .await
         .map_err(query("read name postings"))?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Posting {
-                pk: r.try_get(0).map_err(query("read name postings"))?,
-                recency: r.try_get(1).map_err(query("read name postings"))?,
-                name_key: r.try_get(2).map_err(query("read name postings"))?,
-                card: Some(r.try_get(3).map_err(query("read name postings"))?),
-            })
+    let found: Vec<(i64, i64, String, String)> = rows(&json, "name postings")?;
+    Ok(found
+        .into_iter()
+        .map(|(pk, recency, name_key, card)| Posting {
+            pk,
+            recency,
+            name_key,
+            card: Some(card),
         })
-        .collect()
+        .collect())
 }
 
 /// Patients with a name token starting with a 1–2 character word, most recent first, plus
@@ -664,39 +679,32 @@ async fn prefix_postings(
     take: usize,
 ) -> Result<Vec<Posting>, CacheError> {
     let take = take as i64;
-    let exact = sqlx::query!(
-        r#"SELECT patient_pk AS "pk!: i64", recency, name_key, card FROM name_postings
-           WHERE token_id = (SELECT token_id FROM name_tokens WHERE token = ?1)
-           ORDER BY recency DESC LIMIT ?2"#,
+    let json = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_array(pk, recency, name_key, card)) AS "rows!: String"
+           FROM (
+               SELECT * FROM (
+                   SELECT patient_pk AS pk, recency, name_key, card FROM name_postings
+                   WHERE token_id = (SELECT token_id FROM name_tokens WHERE token = ?1)
+                   ORDER BY recency DESC LIMIT ?2)
+               UNION ALL
+               SELECT * FROM (
+                   SELECT patient_pk AS pk, recency, name_key, NULL AS card FROM name_prefixes
+                   WHERE prefix = ?1 ORDER BY recency DESC LIMIT ?2))"#,
         term.text,
         take
     )
-    .fetch_all(&mut **conn)
-    .await
-    .map_err(query("read name postings"))?;
-    let prefixed = sqlx::query!(
-        r#"SELECT patient_pk AS "pk!: i64", recency, name_key FROM name_prefixes
-           WHERE prefix = ?1 ORDER BY recency DESC LIMIT ?2"#,
-        term.text,
-        take
-    )
-    .fetch_all(&mut **conn)
+    .fetch_one(&mut **conn)
     .await
     .map_err(query("read name prefixes"))?;
-    Ok(exact
+    let found: Vec<(i64, i64, String, Option<String>)> = rows(&json, "name prefixes")?;
+    Ok(found
         .into_iter()
-        .map(|r| Posting {
-            pk: r.pk,
-            recency: r.recency,
-            name_key: r.name_key,
-            card: Some(r.card),
+        .map(|(pk, recency, name_key, card)| Posting {
+            pk,
+            recency,
+            name_key,
+            card,
         })
-        .chain(prefixed.into_iter().map(|r| Posting {
-            pk: r.pk,
-            recency: r.recency,
-            name_key: r.name_key,
-            card: None,
-        }))
         .collect())
 }
 
