@@ -10,7 +10,7 @@ use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::AppState;
-use crate::auth::{format_scopes, oauth, Principal};
+use crate::auth::{authorize, format_scopes, oauth, Principal};
 use crate::error::ApiError;
 use crate::http;
 use crate::patients;
@@ -37,6 +37,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(http::remember_route));
     Router::new()
         .route("/health", get(health))
+        .route(
+            "/oauth/authorize",
+            get(authorize::show).post(authorize::submit),
+        )
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
         .route_layer(middleware::from_fn(http::remember_route))

@@ -927,3 +927,249 @@ fn logs_name_routes_but_never_tokens_or_patient_details() {
         assert!(!log.contains(secret), "the log contains {secret:?}");
     }
 }
+
+/// A browser's view of the sign-in page: cookies kept, redirects not followed.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().expect("value").to_owned()
+}
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+async fn sign_in_page(api: &Api, browser: &reqwest::Client, extra: &str) -> reqwest::Response {
+    browser
+        .get(api.url(&format!(
+            "/oauth/authorize?response_type=code&client_id=frontdesk&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2Fcallback&state=st-99{extra}"
+        )))
+        .send()
+        .await
+        .expect("page")
+}
+
+#[tokio::test]
+async fn the_browser_sign_in_returns_a_code_that_pkce_exchanges_once() {
+    let api = Api::demo(5).await;
+    let browser = browser();
+    let page = sign_in_page(
+        &api,
+        &browser,
+        &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+    )
+    .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("Sign in to Practice Studio") && html.contains("type=\"password\""));
+    let csrf = hidden(&html, "csrf_token");
+    let form = |password: &'static str, csrf: String| {
+        vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", "frontdesk".to_owned()),
+            ("redirect_uri", "http://127.0.0.1:53682/callback".to_owned()),
+            ("state", "st-99".to_owned()),
+            ("code_challenge", CHALLENGE.to_owned()),
+            ("code_challenge_method", "S256".to_owned()),
+            ("csrf_token", csrf),
+            ("email", "clinician@demo.clinic".to_owned()),
+            ("password", password.to_owned()),
+            ("decision", "allow".to_owned()),
+        ]
+    };
+    let wrong = browser
+        .post(api.url("/oauth/authorize"))
+        .form(&form("nope", csrf.clone()))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong
+        .text()
+        .await
+        .expect("html")
+        .contains("Wrong email or password"));
+    // Without the page's cookie (a forged form), nothing happens.
+    let forged = reqwest::Client::new()
+        .post(api.url("/oauth/authorize"))
+        .form(&form("demo-password", csrf.clone()))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(forged.status(), 400);
+
+    let signed_in = browser
+        .post(api.url("/oauth/authorize"))
+        .form(&form("demo-password", csrf))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(signed_in.status(), 303);
+    let location =
+        url::Url::parse(signed_in.headers()["location"].to_str().expect("ascii")).expect("url");
+    assert_eq!(location.host_str(), Some("127.0.0.1"));
+    assert_eq!(location.port(), Some(53682));
+    let pairs: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(pairs["state"], "st-99");
+    let code = pairs["code"].clone();
+
+    let exchange = |verifier: &'static str| {
+        let api = &api;
+        let code = code.clone();
+        async move {
+            api.token_response(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", "frontdesk"),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:53682/callback"),
+                ("code_verifier", verifier),
+            ])
+            .await
+        }
+    };
+    let tokens = exchange(VERIFIER).await;
+    assert_eq!(tokens.status(), 200);
+    let tokens: Value = tokens.json().await.expect("json");
+    assert!(tokens["scope"]
+        .as_str()
+        .expect("scope")
+        .contains("read:records"));
+    assert!(tokens["refresh_token"].is_string());
+    let me: Value = api
+        .get(
+            "/api/v1/me",
+            &bearer(tokens["access_token"].as_str().expect("token")),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["user"]["email"], "clinician@demo.clinic");
+    // A code is good once.
+    assert_eq!(exchange(VERIFIER).await.status(), 400);
+}
+
+#[tokio::test]
+async fn a_wrong_verifier_fails_and_a_missing_challenge_is_refused() {
+    let api = Api::demo(5).await;
+    let browser = browser();
+    let no_pkce = sign_in_page(&api, &browser, "").await;
+    assert_eq!(no_pkce.status(), 303);
+    let location = no_pkce.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        location.contains("error=invalid_request") && location.contains("state=st-99"),
+        "{location}"
+    );
+    let plain = sign_in_page(
+        &api,
+        &browser,
+        &format!("&code_challenge={CHALLENGE}&code_challenge_method=plain"),
+    )
+    .await;
+    assert!(plain.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .contains("error=invalid_request"));
+
+    let page = sign_in_page(
+        &api,
+        &browser,
+        &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+    )
+    .await;
+    let csrf = hidden(&page.text().await.expect("html"), "csrf_token");
+    let response = browser
+        .post(api.url("/oauth/authorize"))
+        .form(&[
+            ("response_type", "code"),
+            ("client_id", "frontdesk"),
+            ("redirect_uri", "http://127.0.0.1:53682/callback"),
+            ("state", "st-99"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("csrf_token", &csrf),
+            ("email", "reception@demo.clinic"),
+            ("password", "demo-password"),
+        ])
+        .send()
+        .await
+        .expect("answers");
+    let location =
+        url::Url::parse(response.headers()["location"].to_str().expect("ascii")).expect("url");
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .expect("code")
+        .1
+        .into_owned();
+    let wrong = api
+        .token_response(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "frontdesk"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:53682/callback"),
+            (
+                "code_verifier",
+                "not-the-verifier-not-the-verifier-0123456789",
+            ),
+        ])
+        .await;
+    assert_eq!(wrong.status(), 400);
+    let body: Value = wrong.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_foreign_redirect_or_unknown_client_is_shown_not_redirected() {
+    let api = Api::demo(5).await;
+    let browser = browser();
+    for query in [
+        "response_type=code&client_id=frontdesk&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&state=s",
+        "response_type=code&client_id=nobody&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcb&state=s",
+        "response_type=code&client_id=integration-premium&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcb&state=s",
+    ] {
+        let response = browser.get(api.url(&format!("/oauth/authorize?{query}"))).send().await.expect("answers");
+        assert_eq!(response.status(), 400, "{query}");
+        assert!(response.headers().get("location").is_none());
+    }
+    let denied_page = sign_in_page(
+        &api,
+        &browser,
+        &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+    )
+    .await;
+    let csrf = hidden(&denied_page.text().await.expect("html"), "csrf_token");
+    let denied = browser
+        .post(api.url("/oauth/authorize"))
+        .form(&[
+            ("response_type", "code"),
+            ("client_id", "frontdesk"),
+            ("redirect_uri", "http://127.0.0.1:53682/callback"),
+            ("state", "st-99"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("csrf_token", &csrf),
+            ("decision", "deny"),
+        ])
+        .send()
+        .await
+        .expect("answers");
+    let location = denied.headers()["location"].to_str().expect("ascii");
+    assert!(
+        location.contains("error=access_denied") && location.contains("state=st-99"),
+        "{location}"
+    );
+}

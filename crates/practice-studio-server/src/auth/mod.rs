@@ -1,8 +1,10 @@
 //! Who is calling, and what they may do: scopes, roles, tiers, credentials and the principal
 //! every API handler receives.
 
+pub mod authorize;
 pub mod oauth;
 pub mod password;
+pub(crate) mod signin;
 
 use std::collections::BTreeSet;
 use std::fmt;

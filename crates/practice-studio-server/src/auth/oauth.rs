@@ -27,7 +27,7 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(code: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &'static str, description: impl Into<String>) -> Self {
         let status = match code {
             "invalid_client" => StatusCode::UNAUTHORIZED,
             "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
@@ -140,7 +140,10 @@ async fn authenticate_client(
     }
 }
 
-fn granted_scopes(requested: Option<&str>, allowed: &Scopes) -> Result<Scopes, OAuthError> {
+pub(crate) fn granted_scopes(
+    requested: Option<&str>,
+    allowed: &Scopes,
+) -> Result<Scopes, OAuthError> {
     match requested {
         None => Ok(allowed.clone()),
         Some(text) => {
@@ -219,40 +222,24 @@ async fn password_grant(
 ) -> Result<TokenResponse, OAuthError> {
     let username = required(params, "username")?;
     let password_text = required(params, "password")?;
-    let now = app.clock.now();
-    let wrong = || OAuthError::new("invalid_grant", "wrong username or password");
-    let Some(user) = app
-        .storage
-        .user_by_email(username)
-        .await
-        .map_err(OAuthError::internal)?
-        .filter(|u| u.active)
-    else {
-        // Spend the same time as a real check, so timing does not reveal who has an account.
-        let _ = password::verify(password_text, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-        return Err(wrong());
+    let user = match super::signin::check_password(app, username, password_text).await {
+        Ok(user) => user,
+        Err(super::signin::SignInError::Wrong) => {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "wrong username or password",
+            ))
+        }
+        Err(super::signin::SignInError::Locked) => {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "this account is locked after repeated wrong passwords; try again later",
+            ))
+        }
+        Err(super::signin::SignInError::Internal(error)) => {
+            return Err(OAuthError::internal(error))
+        }
     };
-    if user.locked_until.is_some_and(|until| until > now) {
-        return Err(OAuthError::new(
-            "invalid_grant",
-            "this account is locked after repeated wrong passwords; try again later",
-        ));
-    }
-    if !password::verify(password_text, &user.password_hash) {
-        app.storage
-            .record_login_failure(
-                &user.id,
-                app.settings.max_failed_logins,
-                now + app.settings.lockout,
-            )
-            .await
-            .map_err(OAuthError::internal)?;
-        return Err(wrong());
-    }
-    app.storage
-        .record_login_success(&user.id)
-        .await
-        .map_err(OAuthError::internal)?;
     let allowed: Scopes = user
         .role
         .scopes()
@@ -365,7 +352,7 @@ async fn refresh_grant(
     .await
 }
 
-async fn issue(
+pub(crate) async fn issue(
     app: &AppState,
     client: &ClientRecord,
     user_id: Option<&str>,
