@@ -31,9 +31,12 @@ pub(crate) async fn open_writer(
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a committed outbox entry survives a power cut, not only a crash.
         .synchronous(SqliteSynchronous::Full)
-        // Index pages touched by a batch of patients stay decrypted in memory between batches.
-        .pragma("cache_size", "-65536");
+        // Up to 256 MiB of decrypted pages: a first sync inserts into the search indexes at
+        // random places, and every page evicted must be re-read and decrypted by the next batch.
+        // A desk's usual cache (tens of thousands of patients) never grows that far.
+        .pragma("cache_size", "-262144");
     let pool = SqlitePoolOptions::new()
+        .test_before_acquire(false)
         .max_connections(1)
         .min_connections(1)
         .idle_timeout(None)
@@ -67,6 +70,9 @@ pub(crate) async fn open_readers(
         // 64 MiB of decrypted pages per reader: SQLCipher decrypts on every cache miss.
         .pragma("cache_size", "-65536");
     SqlitePoolOptions::new()
+        // A local file does not drop connections; pinging before every search would cost a
+        // round trip to the connection's thread each time.
+        .test_before_acquire(false)
         .max_connections(connections)
         .min_connections(1)
         .idle_timeout(None)

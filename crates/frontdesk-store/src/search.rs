@@ -529,7 +529,13 @@ async fn by_names(
         };
     }
     let single = terms.len() == 1 && date_of_birth.is_none();
-    let postings = if let Some(date) = date_of_birth {
+    let exact_page = match terms {
+        [term] if single && term.chars >= 3 => exact_token_page(conn, term, limit).await?,
+        _ => None,
+    };
+    let postings = if let Some(page) = exact_page {
+        page
+    } else if let Some(date) = date_of_birth {
         // A date of birth narrows to a few dozen patients: check the names on those.
         by_date_of_birth(conn, date, MULTI_WORD_BUDGET).await?
     } else {
@@ -584,6 +590,46 @@ async fn by_names(
         });
     }
     Ok(found)
+}
+
+/// For a one-word search, in one round trip: the most recently seen patients carrying exactly
+/// that word, if they fill a page. Nothing else scores as high (only this token matches
+/// exactly), so that page is the answer: a full last or first name, the commonest search,
+/// needs no candidate tokens at all.
+async fn exact_token_page(
+    conn: &mut Conn,
+    term: &Term,
+    limit: usize,
+) -> Result<Option<Vec<Posting>>, CacheError> {
+    let limit = limit as i64;
+    let row = sqlx::query!(
+        r#"SELECT t.patients AS "patients!: i64",
+               (SELECT json_group_array(json_array(patient_pk, recency, name_key, card))
+                FROM (SELECT patient_pk, recency, name_key, card FROM name_postings
+                      WHERE token_id = t.token_id ORDER BY recency DESC LIMIT ?2))
+               AS "rows!: String"
+           FROM name_tokens t WHERE t.token = ?1"#,
+        term.text,
+        limit
+    )
+    .fetch_optional(&mut **conn)
+    .await
+    .map_err(query("read name postings"))?;
+    let Some(row) = row.filter(|r| r.patients >= limit) else {
+        return Ok(None);
+    };
+    let found: Vec<(i64, i64, String, String)> = rows(&row.rows, "name postings")?;
+    Ok(Some(
+        found
+            .into_iter()
+            .map(|(pk, recency, name_key, card)| Posting {
+                pk,
+                recency,
+                name_key,
+                card: Some(card),
+            })
+            .collect(),
+    ))
 }
 
 /// For a one-word search: the best tokens (already sorted best first) down to the first score

@@ -20,7 +20,8 @@ static CACHE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/
 pub struct StoreOptions {
     /// The most attachment bytes kept; the least recently used are evicted beyond it.
     pub attachment_cap_bytes: u64,
-    /// Read connections (searches run on these, never waiting on a write).
+    /// Read connections (searches run on these, never waiting on a write). Each keeps its own
+    /// cache of decrypted pages, so a few warm readers beat many cold ones; desks have 2–4 cores.
     pub readers: u32,
 }
 
@@ -28,7 +29,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             attachment_cap_bytes: 512 * 1024 * 1024,
-            readers: 4,
+            readers: 2,
         }
     }
 }

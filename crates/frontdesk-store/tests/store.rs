@@ -732,3 +732,43 @@ async fn the_threshold_decides_and_a_patient_is_not_their_own_duplicate() {
         .iter()
         .all(|d| d.patient.id != existing.id));
 }
+
+#[tokio::test]
+async fn a_common_surname_lists_its_most_recently_seen_patients_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    let smiths: Vec<Patient> = (1..=30)
+        .map(|n| patient(n, "Alex", "Smith", (1980, 1, 1), "555-0100"))
+        .collect();
+    let mut seen: Vec<_> = smiths
+        .iter()
+        .enumerate()
+        // Visits in a scrambled order, so the answer is not insertion order.
+        .map(|(i, p)| {
+            (
+                p,
+                Some(at(2024, 1 + (i as u32 * 7) % 12, 1 + (i as u32 * 11) % 28)),
+            )
+        })
+        .collect();
+    let smithers = patient(99, "Alex", "Smithers", (1980, 1, 1), "555-0199");
+    seen.push((&smithers, Some(at(2025, 12, 31))));
+    store.upsert_patients_seen(&seen).await.expect("upsert");
+
+    let hits = store.search_patients("smith", 5).await.expect("search");
+    let mut expected: Vec<_> = seen[..30]
+        .iter()
+        .map(|(p, visit)| (visit.expect("visit"), p.id.as_str()))
+        .collect();
+    expected.sort_by(|a, b| b.cmp(a));
+    // Smithers, seen last of all, still comes after every exact Smith.
+    assert_eq!(
+        ids(&hits),
+        expected.iter().take(5).map(|e| e.1).collect::<Vec<_>>()
+    );
+    assert!(hits.iter().all(|h| h.score == 1.0));
+    assert_eq!(
+        ids(&store.search_patients("smith", 31).await.expect("search"))[30],
+        "PAT-00099"
+    );
+}
