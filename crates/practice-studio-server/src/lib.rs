@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 mod http;
 mod idempotency;
+pub mod openapi;
 mod patients;
 pub mod ratelimit;
 mod routes;

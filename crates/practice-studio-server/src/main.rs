@@ -1,6 +1,6 @@
 //! `practice-studio-server`: the Practice Studio API on one address, and its admin commands.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -42,6 +42,9 @@ struct ServeArgs {
     /// The date the demo treats as today (YYYY-MM-DD), so demos and tests see a chosen weekday.
     #[arg(long, value_name = "YYYY-MM-DD", requires = "demo")]
     demo_today: Option<NaiveDate>,
+    /// Lift the rate limit for this client id (benchmarks and API fuzzing); repeatable.
+    #[arg(long = "unlimited-client", value_name = "CLIENT_ID")]
+    unlimited_clients: Vec<String>,
     /// Lifetime of access tokens, in seconds.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u32).range(60..=86_400))]
     token_ttl: u32,
@@ -145,6 +148,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .demo_seed(args.demo_seed)
         .demo_patients(args.demo_patients)
         .today(today)
+        .settings(practice_studio_server::app::Settings {
+            unlimited_clients: args.unlimited_clients.clone(),
+            ..Default::default()
+        })
         .token_ttl(chrono::Duration::seconds(i64::from(args.token_ttl)));
     if let Some(database) = &args.database {
         builder = builder.database(database);
@@ -153,14 +160,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .start()
         .await
         .with_context(|| format!("starting the Practice Studio server on {}", args.bind))?;
-    println!(
+    // Written, not `println!`ed: a supervisor that read the address and closed the pipe must not
+    // stop the server.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
         "Practice Studio server listening on {}{}",
         server.url(),
         if args.demo { " (demo data)" } else { "" }
     );
     if args.demo {
-        println!("{}", demo::identities_text());
+        let _ = writeln!(stdout, "{}", demo::identities_text());
     }
+    let _ = stdout.flush();
+    drop(stdout);
     server
         .serve_until_signal()
         .await

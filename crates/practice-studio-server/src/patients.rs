@@ -16,6 +16,8 @@ use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::http::{parse_json, ApiJson};
 use crate::idempotency::{self, Begin};
+#[allow(unused_imports)] // named in the OpenAPI annotations
+use crate::openapi::PatientPatch;
 use crate::storage::{PatientQuery, PatientSort, UpdateOutcome};
 
 const DEFAULT_LIMIT: u32 = 20;
@@ -34,7 +36,39 @@ fn detail(field: &str, issue: &str) -> ErrorDetail {
     }
 }
 
+/// Sort keys of the patient list (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only: the query is parsed by hand to list every problem at once
+pub enum SortField {
+    Name,
+    Dob,
+    Created,
+    Updated,
+}
+
+/// Sort order of the patient list (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+/// What `expand` may ask for (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+pub enum Expand {
+    Full,
+}
+
 fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool), ApiError> {
+    let params: HashMap<&str, &str> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut problems = Vec::new();
     let limit = match params.get("limit") {
         None => DEFAULT_LIMIT,
@@ -48,12 +82,19 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
     };
     let offset = match params.get("offset") {
         None => 0,
-        Some(v) => v.parse::<u64>().unwrap_or_else(|_| {
-            problems.push(detail("offset", "must be a whole number, 0 or more"));
-            0
-        }),
+        // Bounded by i64 so the database can take it.
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => n as u64,
+            _ => {
+                problems.push(detail(
+                    "offset",
+                    "must be a whole number from 0 to 9223372036854775807",
+                ));
+                0
+            }
+        },
     };
-    let sort = match params.get("sort").map(String::as_str) {
+    let sort = match params.get("sort").copied() {
         None | Some("name") => PatientSort::Name,
         Some("dob") => PatientSort::Dob,
         Some("created") => PatientSort::Created,
@@ -63,7 +104,7 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
             PatientSort::Name
         }
     };
-    let descending = match params.get("order").map(String::as_str) {
+    let descending = match params.get("order").copied() {
         None | Some("asc") => false,
         Some("desc") => true,
         Some(_) => {
@@ -71,7 +112,7 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
             false
         }
     };
-    let status = match params.get("status").map(String::as_str) {
+    let status = match params.get("status").copied() {
         None => None,
         Some("active") => Some(PatientStatus::Active),
         Some("inactive") => Some(PatientStatus::Inactive),
@@ -97,7 +138,7 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
             }
         },
     };
-    let full = match params.get("expand").map(String::as_str) {
+    let full = match params.get("expand").copied() {
         None => false,
         Some("full") => true,
         Some(_) => {
@@ -162,6 +203,25 @@ fn with_etag(mut response: Response, version: i64) -> Response {
 }
 
 /// `GET /api/v1/patients`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients",
+    tag = "Patients",
+    summary = "List patients",
+    description = "Pages through patients in a total order (ties broken by id). `sort=created` is append-only, so a client paging through everything while others edit misses nothing.",
+    params(
+        ("search" = Option<String>, Query, description = "Search term for patient name, id or MRN (every word must match)"),
+        ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
+        ("offset" = Option<i64>, Query, description = "Pagination offset", minimum = 0),
+        ("sort" = Option<SortField>, Query, description = "Field to sort by"),
+        ("order" = Option<SortOrder>, Query, description = "Sort order"),
+        ("status" = Option<PatientStatus>, Query, description = "Filter by patient status"),
+        ("updated_since" = Option<String>, Query, description = "Extension: only patients updated at or after this instant (RFC 3339) or date"),
+        ("expand" = Option<Expand>, Query, description = "Extension: `full` returns list items as full detail objects"),
+    ),
+    responses((status = 200, description = "A page of patients", body = PatientList)),
+    security(("bearer" = ["read:patients"]), ("apiKey" = []))
+)]
 pub async fn list(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -188,6 +248,15 @@ pub async fn list(
 }
 
 /// `GET /api/v1/patients/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients/{patient_id}",
+    tag = "Patients",
+    summary = "Get patient details",
+    params(("patient_id" = String, Path, description = "Practice Studio patient ID")),
+    responses((status = 200, description = "The patient; `ETag` carries its version", body = Patient)),
+    security(("bearer" = ["read:patients"]), ("apiKey" = []))
+)]
 pub async fn get(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -205,6 +274,16 @@ pub async fn get(
 }
 
 /// `POST /api/v1/patients`: 201 with `Location`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/patients",
+    tag = "Patients",
+    summary = "Create patient",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Extension: a retry with the same key replays the first response")),
+    request_body(content = NewPatient, content_type = "application/json"),
+    responses((status = 201, description = "The new patient; `Location` names it", body = Patient)),
+    security(("bearer" = ["write:patients"]))
+)]
 pub async fn create(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -255,6 +334,21 @@ pub async fn create(
 
 /// `PUT /api/v1/patients/{id}`: JSON Merge Patch one level into `contactInfo` and `insurance`,
 /// honouring `If-Match`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/patients/{patient_id}",
+    tag = "Patients",
+    summary = "Update patient",
+    description = "Include only fields to update. Semantics are JSON Merge Patch (RFC 7396) one level into `contactInfo` and `insurance`: fields sent change, `null` clears, and `address`, `insurance.primary`, `insurance.secondary`, `emergencyContact`, `preferredPharmacy` and `allergies` are replaced whole, so a new address without `line2` leaves no stale apartment.",
+    params(
+        ("patient_id" = String, Path, description = "Practice Studio patient ID"),
+        ("If-Match" = Option<String>, Header, description = "Extension: the version the change is based on; 409 when the patient changed since"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Extension: a retry with the same key replays the first response"),
+    ),
+    request_body(content = PatientPatch, content_type = "application/json"),
+    responses((status = 200, description = "Full patient object with updated fields", body = Patient)),
+    security(("bearer" = ["write:patients"]))
+)]
 pub async fn update(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,

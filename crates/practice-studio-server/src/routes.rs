@@ -6,13 +6,13 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use practice_studio::model::{Health, HealthStatus};
-use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::AppState;
-use crate::auth::{authorize, format_scopes, oauth, Principal};
+use crate::auth::{authorize, oauth, CredentialKind, Principal};
 use crate::error::ApiError;
 use crate::http;
+use crate::openapi::{Me, MeUser};
 use crate::patients;
 
 /// Largest request body the API accepts.
@@ -37,6 +37,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(http::remember_route));
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi_json))
         .route(
             "/oauth/authorize",
             get(authorize::show).post(authorize::submit),
@@ -53,7 +54,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health(State(state): State<AppState>) -> Json<Health> {
+#[utoipa::path(get, path = "/health", tag = "Service", summary = "Health",
+    responses((status = 200, description = "The service is up", body = Health)), security(()))]
+pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: HealthStatus::Ok,
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -63,17 +66,36 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
 }
 
 /// `GET /api/v1/me` (extension): who the credential belongs to and what it may do.
-async fn me(Extension(principal): Extension<Principal>) -> impl IntoResponse {
-    Json(json!({
-        "user": principal.user.as_ref().map(|u| json!({
-            "id": u.id, "name": u.name, "email": u.email, "role": u.role,
-        })),
-        "client": principal.client_id,
-        "tier": principal.tier,
-        "rateLimitPerMinute": principal.rate_per_minute,
-        "scopes": format_scopes(&principal.scopes).split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-        "authentication": principal.kind,
-    }))
+#[utoipa::path(get, path = "/api/v1/me", tag = "Identity", summary = "The caller",
+    description = "Who the credential belongs to (user id, name, role), its scopes, client and tier. Needs only a valid credential.",
+    responses((status = 200, description = "The caller", body = crate::openapi::Me)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Json<Me> {
+    Json(Me {
+        user: principal.user.as_ref().map(|u| MeUser {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            role: u.role.as_str().to_owned(),
+        }),
+        client: principal.client_id.clone(),
+        tier: principal.tier.as_str().to_owned(),
+        rate_limit_per_minute: principal.rate_per_minute,
+        scopes: principal
+            .scopes
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        authentication: match principal.kind {
+            CredentialKind::Bearer => "bearer",
+            CredentialKind::ApiKey => "api_key",
+        }
+        .to_owned(),
+    })
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(crate::openapi::document())
 }
 
 async fn not_found() -> ApiError {

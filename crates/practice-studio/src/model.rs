@@ -7,6 +7,7 @@ use ts_rs::TS;
 
 /// Answer of `GET /health`: whether the service is up and which build answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     /// `"ok"` while the service can serve requests.
@@ -22,6 +23,7 @@ pub struct Health {
 
 /// Whether the service can serve requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     Ok,
@@ -32,6 +34,7 @@ macro_rules! id_newtype {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub String);
 
@@ -81,12 +84,14 @@ id_newtype!(
 
 /// A hypermedia link (`{"href": "/api/v1/…"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     pub href: String,
 }
 
 /// The `_links` of a patient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatientLinks {
     #[serde(rename = "self")]
     #[ts(rename = "self")]
@@ -113,6 +118,7 @@ impl PatientLinks {
 
 /// Administrative sex as the reference spells it: `M`, `F`, `O` (other) or `U` (unknown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Gender {
     M,
     F,
@@ -122,6 +128,7 @@ pub enum Gender {
 
 /// Whether a patient is current (an extension: the reference's `status` filter implies it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PatientStatus {
     #[default]
@@ -132,6 +139,7 @@ pub enum PatientStatus {
 
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     pub line1: String,
@@ -148,6 +156,7 @@ pub struct Address {
 
 /// How to reach a patient.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ContactInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,6 +172,7 @@ pub struct ContactInfo {
 
 /// One insurance policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InsurancePolicy {
     pub provider: String,
@@ -174,6 +184,7 @@ pub struct InsurancePolicy {
 
 /// A patient's insurance.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Insurance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -186,6 +197,7 @@ pub struct Insurance {
 
 /// Whom to call in an emergency.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EmergencyContact {
     pub name: String,
@@ -195,6 +207,7 @@ pub struct EmergencyContact {
 
 /// The pharmacy a patient prefers.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Pharmacy {
     pub id: String,
@@ -204,6 +217,7 @@ pub struct Pharmacy {
 
 /// A recorded allergy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Allergy {
     pub allergen: String,
@@ -216,6 +230,7 @@ pub struct Allergy {
 /// A patient as the API returns it. List items carry the reference's summary fields unless the
 /// list was asked for `expand=full`; the detail view always carries everything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Patient {
     pub id: PatientId,
@@ -257,6 +272,7 @@ pub struct Patient {
 
 /// The list envelope of `GET /api/v1/patients`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PatientList {
     pub total: u64,
@@ -267,12 +283,16 @@ pub struct PatientList {
 
 /// The body of `POST /api/v1/patients`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewPatient {
     pub first_name: String,
     pub last_name: String,
     /// `YYYY-MM-DD`; validated as a real date in the past.
+    #[cfg_attr(feature = "openapi", schema(value_type = NaiveDate, format = Date))]
     pub date_of_birth: String,
+    /// `M`, `F`, `O` or `U`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Gender))]
     pub gender: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -298,6 +318,7 @@ pub struct NewPatient {
 
 /// One field's problem in an error envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Dotted path of the field, e.g. `contactInfo.email`.
     pub field: String,
@@ -306,6 +327,7 @@ pub struct ErrorDetail {
 
 /// The body of every non-2xx API response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
@@ -317,6 +339,7 @@ pub struct ErrorBody {
 
 /// `{"error": {…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }

@@ -250,6 +250,22 @@ fn sign_in_form(
 }
 
 /// `GET /oauth/authorize`: the sign-in page.
+#[utoipa::path(get, path = "/oauth/authorize", tag = "OAuth", summary = "Sign-in page (authorization code flow)",
+    params(
+        ("response_type" = String, Query, description = "code"),
+        ("client_id" = String, Query),
+        ("redirect_uri" = String, Query, description = "A loopback http URI, any port (RFC 8252)"),
+        ("scope" = Option<String>, Query),
+        ("state" = Option<String>, Query, description = "Echoed back with the code"),
+        ("code_challenge" = Option<String>, Query, description = "PKCE S256 challenge; required for public clients"),
+        ("code_challenge_method" = Option<String>, Query, description = "S256"),
+    ),
+    responses(
+        (status = 200, description = "The sign-in page", content_type = "text/html", body = String),
+        (status = 303, description = "Back to the client with error and state"),
+        (status = 400, description = "The client or redirect URI is not acceptable (shown, never redirected)", content_type = "text/html", body = String),
+    ),
+    security(()))]
 pub async fn show(State(app): State<AppState>, Query(params): Query<Params>) -> Response {
     let request = match check_request(&app, &params).await {
         Ok(request) => request,
@@ -280,6 +296,14 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// `POST /oauth/authorize`: the submitted sign-in form.
+#[utoipa::path(post, path = "/oauth/authorize", tag = "OAuth", summary = "Submit the sign-in form",
+    request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the client with code and state, or error and state"),
+        (status = 400, description = "Forged or expired form", content_type = "text/html", body = String),
+        (status = 401, description = "Wrong email or password: the page again", content_type = "text/html", body = String),
+    ),
+    security(()))]
 pub async fn submit(
     State(app): State<AppState>,
     headers: HeaderMap,

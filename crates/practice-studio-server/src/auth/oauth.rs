@@ -64,8 +64,17 @@ impl IntoResponse for OAuthError {
     }
 }
 
+/// The body of an OAuth error (RFC 6749 §5.2).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `unsupported_grant_type` or `invalid_scope`.
+    pub error: String,
+    pub error_description: String,
+}
+
 /// The token response, exactly as the reference shows it (plus `refresh_token` for user grants).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -160,6 +169,15 @@ pub(crate) fn granted_scopes(
 }
 
 /// `POST /oauth/token`.
+#[utoipa::path(post, path = "/oauth/token", tag = "OAuth", summary = "Obtain access tokens",
+    description = "grant_type client_credentials (confidential clients), password (trusted applications), authorization_code (with PKCE code_verifier; required for public clients) or refresh_token (rotating: a reused refresh token ends its sign-in). Client authentication by HTTP Basic or client_id/client_secret in the body; the public desk client `frontdesk` has no secret.",
+    request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens", body = TokenResponse),
+        (status = 400, description = "RFC 6749 error", body = OAuthErrorBody),
+        (status = 401, description = "invalid_client", body = OAuthErrorBody),
+    ),
+    security(()))]
 pub async fn token(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -410,6 +428,14 @@ pub(crate) async fn issue(
 
 /// `POST /oauth/revoke` (RFC 7009): always 200 for an authenticated client, whether or not the
 /// token was known, so the answer reveals nothing.
+#[utoipa::path(post, path = "/oauth/revoke", tag = "OAuth", summary = "Revoke a token (RFC 7009)",
+    request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked (or unknown: the answer reveals nothing)"),
+        (status = 400, description = "RFC 6749 error", body = OAuthErrorBody),
+        (status = 401, description = "invalid_client", body = OAuthErrorBody),
+    ),
+    security(()))]
 pub async fn revoke(
     State(app): State<AppState>,
     headers: HeaderMap,
