@@ -30,13 +30,17 @@ run: deps build
 test:
 	@scripts/test.sh
 
-# Build progress goes to stderr; stdout carries only the figures.
+# Build progress goes to stderr; stdout carries only the figures. Prism (for the comparison) is
+# installed into bench/ on first use.
 bench:
+	@[ -x bench/node_modules/.bin/prism ] || (cd bench && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 	cargo bench -p practice-studio-server --bench health --quiet | grep '^{'
+	cargo bench -p practice-studio-server --bench patients --quiet | grep '^{'
+	cargo bench -p frontdesk-store --bench search --quiet | grep '^{'
 
 bindings: ui-build
 	FRONTDESK_UPDATE_BINDINGS=1 cargo test -p frontdesk --test shell typescript_bindings_match_the_rust_types -- --quiet
 
 clean:
 	cargo clean
-	rm -rf ui/dist ui/node_modules tests/e2e/node_modules
+	rm -rf ui/dist ui/node_modules tests/e2e/node_modules bench/node_modules .venv

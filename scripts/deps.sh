@@ -10,8 +10,9 @@ DEBIAN_PACKAGES=(
   libayatana-appindicator3-dev libxdo-dev mold
   # running it: a Secret Service for the keychain when the desktop has none
   dbus-x11 gnome-keyring
-  # testing it: a virtual display, WebKit's WebDriver, Debian's Chromium, Python venvs
-  xvfb xauth webkit2gtk-driver chromium python3-venv
+  # testing it: a virtual display, WebKit's WebDriver, Debian's Chromium, Python venvs (the API
+  # fuzzer), the sqlite3 shell (regenerating the store's checked-query data), curl
+  xvfb xauth webkit2gtk-driver chromium python3-venv sqlite3 curl
 )
 
 say() { printf 'deps: %s\n' "$*"; }
@@ -69,6 +70,14 @@ for dir in ui tests/e2e; do
     cp "$dir/package-lock.json" "$stamp"
   fi
 done
+
+# Schemathesis (API fuzzing in `make test`), pinned, in a project venv.
+SCHEMATHESIS_VERSION=4.32.5
+if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  say "python venv with schemathesis $SCHEMATHESIS_VERSION"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 
 if ! command -v tauri-driver >/dev/null 2>&1; then
   say "cargo install tauri-driver"

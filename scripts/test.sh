@@ -25,6 +25,8 @@ stage "format (cargo fmt --check)" cargo fmt --all --check
 stage "UI build" bash -c 'cd ui && npm run --silent build -- --logLevel warn'
 stage "clippy (warnings denied)" cargo clippy --workspace --all-targets --quiet -- -D warnings
 stage "Rust tests" cargo test --workspace
+stage "API fuzzing (schemathesis on /openapi.json)" \
+  env API_FUZZ_SECONDS="${API_FUZZ_SECONDS:-150}" scripts/api-fuzz.sh
 stage "TypeScript bindings match the Rust types" \
   cargo test --quiet -p frontdesk --test shell typescript_bindings_match_the_rust_types
 stage "UI type check" bash -c 'cd ui && npm run --silent typecheck'

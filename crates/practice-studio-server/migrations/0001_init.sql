@@ -70,7 +70,10 @@ CREATE TABLE patients (
     updated TEXT NOT NULL,
     -- lower-cased "first last id mrn", what `search` matches
     search_text TEXT NOT NULL,
-    body TEXT NOT NULL
+    -- the full patient as the API returns it, and the list summary: lists are served from these
+    -- without parsing a row
+    body TEXT NOT NULL,
+    summary TEXT NOT NULL
 );
 CREATE INDEX patients_name ON patients (last_name COLLATE NOCASE, first_name COLLATE NOCASE, id);
 CREATE INDEX patients_dob ON patients (date_of_birth, id);

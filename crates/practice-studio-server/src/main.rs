@@ -45,6 +45,10 @@ struct ServeArgs {
     /// Lift the rate limit for this client id (benchmarks and API fuzzing); repeatable.
     #[arg(long = "unlimited-client", value_name = "CLIENT_ID")]
     unlimited_clients: Vec<String>,
+    /// Seconds a running request holds its Idempotency-Key before a retry may take it over (after
+    /// a crash the request never finished).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    idempotency_lease: u32,
     /// Lifetime of access tokens, in seconds.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u32).range(60..=86_400))]
     token_ttl: u32,
@@ -150,6 +154,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .today(today)
         .settings(practice_studio_server::app::Settings {
             unlimited_clients: args.unlimited_clients.clone(),
+            idempotency_lease: chrono::Duration::seconds(i64::from(args.idempotency_lease)),
             ..Default::default()
         })
         .token_ttl(chrono::Duration::seconds(i64::from(args.token_ttl)));

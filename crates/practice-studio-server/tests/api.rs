@@ -1173,3 +1173,311 @@ async fn a_foreign_redirect_or_unknown_client_is_shown_not_redirected() {
         "{location}"
     );
 }
+
+/// The server binary on a database file, started and killed by the test.
+struct ServerProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl ServerProcess {
+    fn start(database: &std::path::Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_practice-studio-server"))
+            .args([
+                "--demo",
+                "--demo-patients",
+                "5",
+                "--bind",
+                "127.0.0.1:0",
+                "--idempotency-lease",
+                "1",
+            ])
+            .arg("--database")
+            .arg(database)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server binary starts");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("start-up line");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        Self { child, url }
+    }
+
+    /// `kill -9`: no graceful shutdown, requests cut wherever they are.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends until the server gives a final answer (2xx), riding out a dead server and keys held by
+/// requests that died with it.
+async fn send_until_done(request: impl Fn() -> reqwest::RequestBuilder) -> Value {
+    for _ in 0..100 {
+        match request().send().await {
+            Ok(response) if response.status().is_success() => {
+                return response.json().await.expect("json");
+            }
+            Ok(response) if response.status() == 409 => {
+                // The key is still held by the request that died: its lease runs out.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            Ok(response) => panic!(
+                "unexpected {}: {:?}",
+                response.status(),
+                response.text().await
+            ),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    panic!("no final answer after 100 tries");
+}
+
+#[tokio::test]
+async fn writes_retried_across_server_crashes_take_effect_exactly_once() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = dir.path().join("ps.db");
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let mut server = ServerProcess::start(&database);
+    let token: Value = http
+        .post(format!("{}/oauth/token", server.url))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "frontdesk"),
+            ("username", "reception@demo.clinic"),
+            ("password", "demo-password"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let auth = bearer(token["access_token"].as_str().expect("token"));
+    let mut base = reference_new_patient();
+    base["lastName"] = "Crashtarget".into();
+    let target: Value = http
+        .post(format!("{}/api/v1/patients", server.url))
+        .header("Authorization", &auth)
+        .json(&base)
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let target_id = target["id"].as_str().expect("id").to_owned();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261126);
+    const ROUNDS: usize = 12;
+    const POSTS: usize = 4;
+    for round in 0..ROUNDS {
+        let url = server.url.clone();
+        let post = |i: usize| {
+            let mut body = reference_new_patient();
+            body["lastName"] = format!(
+                "Crash{}x{}",
+                (b'a' + round as u8) as char,
+                (b'a' + i as u8) as char
+            )
+            .into();
+            let (http, url, auth) = (http.clone(), url.clone(), auth.clone());
+            move || {
+                http.post(format!("{url}/api/v1/patients"))
+                    .header("Authorization", &auth)
+                    .header("Idempotency-Key", format!("crash-post-{round}-{i}"))
+                    .json(&body)
+            }
+        };
+        let put = {
+            let (http, url, auth, id) =
+                (http.clone(), url.clone(), auth.clone(), target_id.clone());
+            move || {
+                http.put(format!("{url}/api/v1/patients/{id}"))
+                    .header("Authorization", &auth)
+                    .header("Idempotency-Key", format!("crash-put-{round}"))
+                    .header("If-Match", format!("\"{}\"", round + 1))
+                    .json(&serde_json::json!({ "preferredLanguage": format!("Language {round}") }))
+            }
+        };
+        // Fire the round's writes, and kill the server somewhere in the middle of them.
+        let in_flight: Vec<_> = (0..POSTS)
+            .map(|i| tokio::spawn(post(i)().send()))
+            .chain(std::iter::once(tokio::spawn(put().send())))
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(rng.random_range(0..12))).await;
+        server.kill();
+        for request in in_flight {
+            let _ = request.await;
+        }
+        server = ServerProcess::start(&database);
+        // Retries go to the restarted server: rebuild the requests for its address.
+        let url = server.url.clone();
+        for i in 0..POSTS {
+            let mut body = reference_new_patient();
+            body["lastName"] = format!(
+                "Crash{}x{}",
+                (b'a' + round as u8) as char,
+                (b'a' + i as u8) as char
+            )
+            .into();
+            let (http, url, auth) = (http.clone(), url.clone(), auth.clone());
+            send_until_done(move || {
+                http.post(format!("{url}/api/v1/patients"))
+                    .header("Authorization", &auth)
+                    .header("Idempotency-Key", format!("crash-post-{round}-{i}"))
+                    .json(&body)
+            })
+            .await;
+        }
+        let (http2, url2, auth2, id2) =
+            (http.clone(), url.clone(), auth.clone(), target_id.clone());
+        let updated = send_until_done(move || {
+            http2
+                .put(format!("{url2}/api/v1/patients/{id2}"))
+                .header("Authorization", &auth2)
+                .header("Idempotency-Key", format!("crash-put-{round}"))
+                .header("If-Match", format!("\"{}\"", round + 1))
+                .json(&serde_json::json!({ "preferredLanguage": format!("Language {round}") }))
+        })
+        .await;
+        assert_eq!(
+            updated["version"],
+            round as i64 + 2,
+            "round {round}: the PUT applied once"
+        );
+    }
+    for round in 0..ROUNDS {
+        for i in 0..POSTS {
+            let name = format!(
+                "Crash{}x{}",
+                (b'a' + round as u8) as char,
+                (b'a' + i as u8) as char
+            );
+            let found: Value = http
+                .get(format!("{}/api/v1/patients?search={name}", server.url))
+                .header("Authorization", &auth)
+                .send()
+                .await
+                .expect("search")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(found["total"], 1, "{name} exists exactly once");
+        }
+    }
+    let target: Value = http
+        .get(format!("{}/api/v1/patients/{target_id}", server.url))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .expect("read")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(target["version"], ROUNDS as i64 + 1);
+    server.kill();
+}
+
+#[tokio::test]
+async fn every_route_answers_each_kind_of_credential_as_its_scopes_say() {
+    let api = Api::demo(5).await;
+    // Credentials that will have expired: issued, then the clock moves past their lifetime.
+    let expired = api.client_token("integration-premium").await;
+    api.clock.advance(chrono::Duration::hours(2));
+    let revoked = api.user_token("reception@demo.clinic").await;
+    api.http
+        .post(api.url("/oauth/revoke"))
+        .form(&[("token", revoked.as_str()), ("client_id", "frontdesk")])
+        .send()
+        .await
+        .expect("revoke");
+    let lacking = {
+        let response = api
+            .token_response(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "integration-premium"),
+                ("client_secret", "demo-secret"),
+                ("scope", "read:providers"),
+            ])
+            .await;
+        let body: Value = response.json().await.expect("json");
+        body["access_token"].as_str().expect("token").to_owned()
+    };
+    let admin = api.user_token("admin@demo.clinic").await;
+    let existing: Value = api
+        .get("/api/v1/patients?limit=1", &bearer(&admin))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = existing["patients"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let patient_path = format!("/api/v1/patients/{id}");
+    // (method, path, body, whether an API key with read scopes may call it)
+    let routes: Vec<(&str, String, Option<Value>, bool)> = vec![
+        ("GET", "/api/v1/me".into(), None, true),
+        ("GET", "/api/v1/patients".into(), None, true),
+        ("GET", patient_path.clone(), None, true),
+        (
+            "POST",
+            "/api/v1/patients".into(),
+            Some(reference_new_patient()),
+            false,
+        ),
+        (
+            "PUT",
+            patient_path.clone(),
+            Some(serde_json::json!({"preferredLanguage": "Polish"})),
+            false,
+        ),
+    ];
+    let credentials: Vec<(&str, Option<String>)> = vec![
+        ("none", None),
+        ("bad", Some("Bearer ps_at_not-a-token".into())),
+        ("expired", Some(bearer(&expired))),
+        ("revoked", Some(bearer(&revoked))),
+        ("lacking scope", Some(bearer(&lacking))),
+        ("api key", Some("ApiKey demo-api-key".into())),
+        ("right scope", Some(bearer(&admin))),
+    ];
+    for (method, path, body, key_may) in &routes {
+        for (kind, auth) in &credentials {
+            let mut request = match *method {
+                "GET" => api.http.get(api.url(path)),
+                "POST" => api.http.post(api.url(path)),
+                _ => api.http.put(api.url(path)),
+            };
+            if let Some(auth) = auth {
+                request = request.header("Authorization", auth);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let status = request.send().await.expect("answers").status().as_u16();
+            let me = path == "/api/v1/me";
+            let expected = match *kind {
+                "none" | "bad" | "expired" | "revoked" => 401,
+                "lacking scope" if me => 200,
+                "lacking scope" => 403,
+                "api key" if *key_may => 200,
+                "api key" => 403,
+                _ if *method == "POST" => 201,
+                _ => 200,
+            };
+            assert_eq!(status, expected, "{method} {path} with {kind} credentials");
+        }
+    }
+}

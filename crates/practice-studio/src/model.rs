@@ -270,6 +270,22 @@ pub struct Patient {
     pub links: PatientLinks,
 }
 
+impl Patient {
+    /// The list item of the reference: without emergency contact, language, pharmacy, allergies
+    /// or secondary insurance (`expand=full` lists return the whole patient).
+    pub fn summary(&self) -> Patient {
+        let mut summary = self.clone();
+        summary.emergency_contact = None;
+        summary.preferred_language = None;
+        summary.preferred_pharmacy = None;
+        summary.allergies = None;
+        if let Some(insurance) = summary.insurance.as_mut() {
+            insurance.secondary = None;
+        }
+        summary
+    }
+}
+
 /// The list envelope of `GET /api/v1/patients`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

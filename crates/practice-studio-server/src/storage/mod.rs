@@ -203,7 +203,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn purge_idempotency_keys(&self, older_than: DateTime<Utc>) -> Result<u64>;
 
     // --- patients ---
-    async fn list_patients(&self, query: &PatientQuery) -> Result<(u64, Vec<Patient>)>;
+    /// A page of patients as stored JSON (summaries, or full objects when `full`), and the total.
+    async fn list_patients(
+        &self,
+        query: &PatientQuery,
+        full: bool,
+    ) -> Result<(u64, Vec<Box<serde_json::value::RawValue>>)>;
     async fn patient(&self, id: &str) -> Result<Option<Patient>>;
     /// Creates the patient and, in the same transaction, stores the response for its key.
     async fn create_patient(

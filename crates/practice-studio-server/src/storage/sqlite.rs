@@ -534,7 +534,11 @@ impl Storage for SqliteStorage {
         Ok(done.rows_affected())
     }
 
-    async fn list_patients(&self, query: &PatientQuery) -> Result<(u64, Vec<Patient>)> {
+    async fn list_patients(
+        &self,
+        query: &PatientQuery,
+        full: bool,
+    ) -> Result<(u64, Vec<Box<serde_json::value::RawValue>>)> {
         let mut filters: Vec<&str> = Vec::new();
         let mut binds: Vec<String> = Vec::new();
         let terms: Vec<String> = query
@@ -585,8 +589,10 @@ impl Storage for SqliteStorage {
             count = count.bind(bind);
         }
         let total = count.fetch_one(&self.readers).await? as u64;
-        let page_sql =
-            format!("SELECT body FROM patients {where_clause} ORDER BY {order} LIMIT ? OFFSET ?");
+        let column = if full { "body" } else { "summary" };
+        let page_sql = format!(
+            "SELECT {column} FROM patients {where_clause} ORDER BY {order} LIMIT ? OFFSET ?"
+        );
         let mut page = sqlx::query_scalar::<_, String>(&page_sql);
         for bind in &binds {
             page = page.bind(bind);
@@ -596,9 +602,10 @@ impl Storage for SqliteStorage {
             .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
             .fetch_all(&self.readers)
             .await?;
+        // Stored JSON goes out as it is: checked to be JSON, never parsed into a patient.
         let patients = bodies
-            .iter()
-            .map(|b| Self::patient_from_body(b))
+            .into_iter()
+            .map(|b| serde_json::value::RawValue::from_string(b).map_err(corrupt("patient json")))
             .collect::<Result<Vec<_>>>()?;
         Ok((total, patients))
     }
@@ -665,7 +672,7 @@ impl Storage for SqliteStorage {
         let patient = Self::render_patient(id, &mrn, valid, version + 1, created, now.max(created));
         sqlx::query(
             "UPDATE patients SET first_name = ?, last_name = ?, date_of_birth = ?, status = ?, \
-             version = ?, updated = ?, search_text = ?, body = ? WHERE id = ?",
+             version = ?, updated = ?, search_text = ?, body = ?, summary = ? WHERE id = ?",
         )
         .bind(&patient.first_name)
         .bind(&patient.last_name)
@@ -675,6 +682,7 @@ impl Storage for SqliteStorage {
         .bind(ts(patient.updated))
         .bind(Self::search_text(&patient))
         .bind(serde_json::to_string(&patient).map_err(corrupt("patient"))?)
+        .bind(serde_json::to_string(&patient.summary()).map_err(corrupt("patient"))?)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -726,7 +734,7 @@ async fn insert_patient_row(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO patients (seq, id, mrn, first_name, last_name, date_of_birth, status, version, \
-         created, updated, search_text, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         created, updated, search_text, body, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(seq)
     .bind(patient.id.as_str())
@@ -740,6 +748,7 @@ async fn insert_patient_row(
     .bind(ts(patient.updated))
     .bind(SqliteStorage::search_text(patient))
     .bind(serde_json::to_string(patient).map_err(corrupt("patient"))?)
+    .bind(serde_json::to_string(&patient.summary()).map_err(corrupt("patient"))?)
     .execute(tx)
     .await?;
     Ok(())
