@@ -243,8 +243,8 @@ fn phone(rng: &mut ChaCha8Rng) -> String {
     )
 }
 
-/// One generated patient, with when it was registered.
-pub fn patient(rng: &mut ChaCha8Rng, today: NaiveDate) -> (ValidPatient, DateTime<Utc>) {
+/// One generated patient.
+pub fn patient(rng: &mut ChaCha8Rng, today: NaiveDate) -> ValidPatient {
     let female = rng.random_bool(0.52);
     let gender = if rng.random_bool(0.01) {
         Gender::O
@@ -317,11 +317,7 @@ pub fn patient(rng: &mut ChaCha8Rng, today: NaiveDate) -> (ValidPatient, DateTim
         2..=7 => PatientStatus::Inactive,
         _ => PatientStatus::Active,
     };
-    let registered = (today - Duration::days(rng.random_range(1..3650)))
-        .and_hms_opt(rng.random_range(8..18), rng.random_range(0..60), 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
-    let valid = ValidPatient {
+    ValidPatient {
         first_name: (*first).into(),
         last_name: (*last).into(),
         date_of_birth,
@@ -362,11 +358,12 @@ pub fn patient(rng: &mut ChaCha8Rng, today: NaiveDate) -> (ValidPatient, DateTim
             phone: phone(rng),
         }),
         allergies,
-    };
-    (valid, registered)
+    }
 }
 
-/// Generates `count` patients from `seed` and stores them in batches.
+/// Generates `count` patients from `seed` and stores them in batches, registered over the ten
+/// years before `today` in id order. Batches are generated as they are stored, so a million
+/// patients never sit in memory at once.
 pub async fn seed_patients(
     storage: &dyn Storage,
     seed: u64,
@@ -375,13 +372,18 @@ pub async fn seed_patients(
 ) -> Result<u64, StorageError> {
     const BATCH: u64 = 5_000;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut generated: Vec<(ValidPatient, DateTime<Utc>)> =
-        (0..count).map(|_| patient(&mut rng, today)).collect();
-    // Registered in time order, so ids grow with registration dates.
-    generated.sort_by_key(|(_, at)| *at);
+    let first_day = today - Duration::days(3650);
+    let start = first_day.and_hms_opt(8, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
+    let span_seconds = 3650 * 86_400 - 86_400;
     let mut done = 0;
-    for batch in generated.chunks(BATCH as usize) {
-        done += storage.bulk_insert_patients(batch).await?;
+    while done < count {
+        let batch: Vec<(ValidPatient, DateTime<Utc>)> = (done..count.min(done + BATCH))
+            .map(|i| {
+                let at = start + Duration::seconds((i as i64 * span_seconds) / count.max(1) as i64);
+                (patient(&mut rng, today), at)
+            })
+            .collect();
+        done += storage.bulk_insert_patients(&batch).await?;
     }
     Ok(done)
 }
@@ -409,7 +411,7 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         for _ in 0..500 {
-            let (valid, _) = patient(&mut rng, today);
+            let valid = patient(&mut rng, today);
             let input: practice_studio::model::NewPatient =
                 serde_json::from_value(serde_json::json!({
                     "firstName": valid.first_name, "lastName": valid.last_name,
