@@ -278,15 +278,52 @@ fn two_desks_cannot_share_one_data_directory() {
         stderr.contains("in use by another Front Desk process"),
         "{stderr}"
     );
-    // Another directory is another desk, side by side.
-    let other = home.path().join("desk-b");
-    let _second = Serve::start(&[
-        "--demo",
-        "--port",
-        "0",
-        "--data-dir",
-        other.to_str().expect("utf-8"),
-    ]);
+}
+
+#[tokio::test]
+async fn two_desks_with_their_own_data_directories_share_one_api() {
+    let api = practice_studio_server::Server::builder()
+        .demo(true)
+        .demo_patients(5)
+        .start()
+        .await
+        .expect("api");
+    let home = tempfile::tempdir().expect("tempdir");
+    let desks: Vec<Serve> = ["desk-a", "desk-b"]
+        .iter()
+        .map(|name| {
+            let dir = home.path().join(name);
+            Serve::start(&[
+                "--api-url",
+                &api.url(),
+                "--port",
+                "0",
+                "--data-dir",
+                dir.to_str().expect("utf-8"),
+            ])
+        })
+        .collect();
+    assert_ne!(desks[0].origin(), desks[1].origin());
+    for desk in &desks {
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        assert_eq!(
+            browser.get(&desk.url).send().await.expect("page").status(),
+            200
+        );
+        let status: serde_json::Value = browser
+            .post(format!("{}/api/commands/app_status", desk.origin()))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("command")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(status["api"]["state"], "connected", "{status}");
+    }
 }
 
 #[test]

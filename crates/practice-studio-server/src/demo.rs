@@ -373,7 +373,10 @@ pub async fn seed_patients(
     const BATCH: u64 = 5_000;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let first_day = today - Duration::days(3650);
-    let start = first_day.and_hms_opt(8, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
+    let start = first_day
+        .and_hms_opt(8, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_default();
     let span_seconds = 3650 * 86_400 - 86_400;
     let mut done = 0;
     while done < count {

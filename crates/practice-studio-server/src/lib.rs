@@ -212,6 +212,7 @@ impl ServerBuilder {
             limiter: Arc::new(ratelimit::RateLimiter::default()),
             settings: Arc::new(settings),
         };
+        let purge = tokio::spawn(purge_idempotency_keys(state.clone()));
         let app = routes::router(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -219,9 +220,11 @@ impl ServerBuilder {
                 // A dropped sender also stops the server: nothing can ask for it any more.
                 let _ = stop_rx.await;
             };
-            axum::serve(listener, app)
+            let served = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
-                .await
+                .await;
+            purge.abort();
+            served
         });
         tracing::info!(%local_addr, demo = self.demo, "practice studio server listening");
         Ok(RunningServer {
@@ -276,6 +279,20 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+    }
+}
+
+/// Forgets finished idempotency keys older than the retention, once an hour.
+async fn purge_idempotency_keys(state: app::AppState) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        ticker.tick().await;
+        let cutoff = state.clock.now() - state.settings.idempotency_retention;
+        match state.storage.purge_idempotency_keys(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "expired idempotency keys forgotten"),
+            Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
         }
     }
 }

@@ -49,6 +49,9 @@ struct ServeArgs {
     /// a crash the request never finished).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
     idempotency_lease: u32,
+    /// Days a finished Idempotency-Key is remembered (longer than a desk may stay offline).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    idempotency_retention_days: u32,
     /// Lifetime of access tokens, in seconds.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u32).range(60..=86_400))]
     token_ttl: u32,
@@ -155,6 +158,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .settings(practice_studio_server::app::Settings {
             unlimited_clients: args.unlimited_clients.clone(),
             idempotency_lease: chrono::Duration::seconds(i64::from(args.idempotency_lease)),
+            idempotency_retention: chrono::Duration::days(i64::from(
+                args.idempotency_retention_days,
+            )),
             ..Default::default()
         })
         .token_ttl(chrono::Duration::seconds(i64::from(args.token_ttl)));

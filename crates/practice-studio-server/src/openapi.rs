@@ -59,9 +59,6 @@ impl PartialSchema for PatientPatch {
 
 impl ToSchema for PatientPatch {}
 
-/// How long a finished `Idempotency-Key` is remembered, published in the document.
-pub const IDEMPOTENCY_RETENTION_DAYS: i64 = 30;
-
 struct Security;
 
 impl Modify for Security {
@@ -144,11 +141,11 @@ fn error_response(description: &str) -> Value {
     })
 }
 
-/// The whole document, as served.
-pub fn document() -> Value {
+/// The whole document, as served by a server that keeps finished idempotency keys this long.
+pub fn document(idempotency_retention: chrono::Duration) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|_| json!({}));
     doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
-    doc["info"]["x-idempotency-key-retention-days"] = json!(IDEMPOTENCY_RETENTION_DAYS);
+    doc["info"]["x-idempotency-key-retention-days"] = json!(idempotency_retention.num_days());
     doc["info"]["x-rate-limits"] = json!({
         "description": "A token bucket (GCRA) per client and user for user tokens, per client for client credentials, per key for API keys. Burst: 10% of the per-minute limit. X-RateLimit-Reset is when the bucket is full again (Unix seconds).",
         "standard": 100, "premium": 1000, "enterprise": "set per client"

@@ -94,8 +94,10 @@ pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Json<Me> {
     })
 }
 
-async fn openapi_json() -> impl IntoResponse {
-    Json(crate::openapi::document())
+async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    Json(crate::openapi::document(
+        state.settings.idempotency_retention,
+    ))
 }
 
 async fn not_found() -> ApiError {

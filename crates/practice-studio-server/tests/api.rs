@@ -1481,3 +1481,62 @@ async fn every_route_answers_each_kind_of_credential_as_its_scopes_say() {
         }
     }
 }
+
+#[tokio::test]
+async fn finished_idempotency_keys_are_forgotten_after_the_retention() {
+    use practice_studio_server::storage::{
+        ClaimOutcome, IdempotencyClaim, SqliteStorage, Storage, StoredResponse,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = SqliteStorage::open(&dir.path().join("ps.db"))
+        .await
+        .expect("opens");
+    let claim = IdempotencyClaim {
+        scope: "client:x".into(),
+        key: "k1".into(),
+    };
+    let t0 = chrono::Utc::now();
+    let lease = t0 + chrono::Duration::seconds(30);
+    let outcome = storage
+        .claim_idempotency_key(&claim, "POST", "/api/v1/patients", "h", t0, lease)
+        .await
+        .expect("claim");
+    assert!(matches!(outcome, ClaimOutcome::Claimed));
+    storage
+        .finish_idempotency_key(
+            &claim,
+            &StoredResponse {
+                status: 201,
+                location: None,
+                etag: None,
+                body: "{}".into(),
+            },
+        )
+        .await
+        .expect("finish");
+    let again = storage
+        .claim_idempotency_key(&claim, "POST", "/api/v1/patients", "h", t0, lease)
+        .await
+        .expect("claim");
+    assert!(matches!(again, ClaimOutcome::Replay(_)));
+    // Kept while younger than the retention, forgotten after it.
+    assert_eq!(
+        storage
+            .purge_idempotency_keys(t0 - chrono::Duration::days(1))
+            .await
+            .expect("purge"),
+        0
+    );
+    assert_eq!(
+        storage
+            .purge_idempotency_keys(t0 + chrono::Duration::days(30))
+            .await
+            .expect("purge"),
+        1
+    );
+    let fresh = storage
+        .claim_idempotency_key(&claim, "POST", "/api/v1/patients", "h", t0, lease)
+        .await
+        .expect("claim");
+    assert!(matches!(fresh, ClaimOutcome::Claimed));
+}
