@@ -3,6 +3,7 @@
 //! Pure functions only: no I/O, no clock (callers pass "today"), no randomness.
 
 mod patient;
+pub mod slots;
 mod time;
 
 pub use patient::{validate_new_patient, Problems, ValidPatient};
