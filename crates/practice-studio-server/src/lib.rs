@@ -11,8 +11,10 @@
 
 pub mod app;
 pub mod auth;
+mod clinic;
 pub mod clock;
 pub mod demo;
+pub mod demo_clinic;
 pub mod error;
 mod http;
 mod idempotency;
@@ -195,6 +197,7 @@ impl ServerBuilder {
         if self.demo && storage.count_patients().await? == 0 {
             let started = std::time::Instant::now();
             demo::seed_identities(&storage, clock.now()).await?;
+            demo_clinic::seed(&storage, self.demo_seed, clock.today()).await?;
             let count =
                 demo::seed_patients(&storage, self.demo_seed, self.demo_patients, clock.today())
                     .await?;

@@ -10,9 +10,12 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use practice_studio::model::{
-    Address, Allergy, ContactInfo, EmergencyContact, ErrorBody, ErrorDetail, ErrorEnvelope, Gender,
-    Health, HealthStatus, Insurance, InsurancePolicy, Link, NewPatient, Patient, PatientId,
-    PatientLinks, PatientList, PatientStatus, Pharmacy,
+    Address, Allergy, AppointmentType, AppointmentTypeList, ContactInfo, DayHours,
+    EmergencyContact, ErrorBody, ErrorDetail, ErrorEnvelope, ExceptionKind, Gender, Health,
+    HealthStatus, Insurance, InsurancePolicy, Link, Location, LocationAddress, LocationId,
+    LocationLinks, LocationList, LocationRef, LocationSchedule, NewPatient, Patient, PatientId,
+    PatientLinks, PatientList, PatientStatus, Pharmacy, Provider, ProviderId, ProviderLinks,
+    ProviderList, ScheduleException, Slot, SlotList, WeeklySchedule,
 };
 
 /// `GET /api/v1/me`.
@@ -96,6 +99,12 @@ impl Modify for Security {
         crate::patients::get,
         crate::patients::create,
         crate::patients::update,
+        crate::clinic::list_locations,
+        crate::clinic::get_location,
+        crate::clinic::appointment_types,
+        crate::clinic::list_providers,
+        crate::clinic::get_provider,
+        crate::clinic::slots,
         crate::auth::oauth::token,
         crate::auth::oauth::revoke,
         crate::auth::authorize::show,
@@ -107,19 +116,27 @@ impl Modify for Security {
         PatientId, PatientLinks, PatientList, PatientStatus, Pharmacy, Me, MeUser,
         crate::auth::oauth::TokenResponse, crate::auth::oauth::OAuthErrorBody,
         crate::patients::SortField, crate::patients::SortOrder, crate::patients::Expand,
+        AppointmentType, AppointmentTypeList, DayHours, ExceptionKind, Location, LocationAddress,
+        LocationLinks, LocationList, LocationRef, LocationSchedule, Provider, ProviderId,
+        ProviderLinks, ProviderList, ScheduleException, Slot, SlotList, WeeklySchedule, LocationId,
     )),
     modifiers(&Security),
     tags(
         (name = "Patients", description = "Patient endpoints"),
         (name = "OAuth", description = "OAuth 2.0 (RFC 6749, 7009, 7636, 8252)"),
         (name = "Identity", description = "Who is calling"),
+        (name = "Clinic", description = "Locations, providers, appointment types and free slots"),
         (name = "Service", description = "Service health"),
     )
 )]
 struct ApiDoc;
 
 /// Operations and fields the reference does not have, and why we added them.
-const EXTENSIONS: [(&str, &str, &str); 5] = [
+const EXTENSIONS: [(&str, &str, &str); 9] = [
+    ("/api/v1/locations", "get", "Hours are wall-clock times at a location; clients need each location's time zone to show and book a day."),
+    ("/api/v1/locations/{location_id}", "get", "Every location a provider or appointment names can be read."),
+    ("/api/v1/appointment-types", "get", "Appointment `type` is free text in the reference; a catalogue with default durations and colours lets every client book and show types alike."),
+    ("/api/v1/providers/{provider_id}/slots", "get", "\"Next free slot\" must give the same answer on every client; the server computes it with the same shared rules the desk uses offline."),
     ("/api/v1/me", "get", "The desk needs the user's role and scopes to offer only what they may do, and a name for its audit log."),
     ("/oauth/revoke", "post", "Signing out must end a token's life at once (RFC 7009)."),
     ("/oauth/authorize", "get", "The reference lists the authorization code flow but not its sign-in page; this is it (RFC 6749 §4.1, PKCE per RFC 7636, loopback redirects per RFC 8252)."),

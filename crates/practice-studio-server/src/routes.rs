@@ -13,7 +13,7 @@ use crate::auth::{authorize, oauth, CredentialKind, Principal};
 use crate::error::ApiError;
 use crate::http;
 use crate::openapi::{Me, MeUser};
-use crate::patients;
+use crate::{clinic, patients};
 
 /// Largest request body the API accepts.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -29,6 +29,12 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/patients/{id}",
             get(patients::get).put(patients::update),
         )
+        .route("/api/v1/locations", get(clinic::list_locations))
+        .route("/api/v1/locations/{id}", get(clinic::get_location))
+        .route("/api/v1/appointment-types", get(clinic::appointment_types))
+        .route("/api/v1/providers", get(clinic::list_providers))
+        .route("/api/v1/providers/{id}", get(clinic::get_provider))
+        .route("/api/v1/providers/{id}/slots", get(clinic::slots))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             http::authenticate,

@@ -1540,3 +1540,250 @@ async fn finished_idempotency_keys_are_forgotten_after_the_retention() {
         .expect("claim");
     assert!(matches!(fresh, ClaimOutcome::Claimed));
 }
+
+#[tokio::test]
+async fn locations_and_the_appointment_type_catalogue_are_listed() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let list: Value = api
+        .get("/api/v1/locations", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["total"], 3);
+    let first = &list["locations"][0];
+    assert_eq!(first["id"], "LOC-789");
+    assert_eq!(first["name"], "Main Clinic");
+    assert_eq!(first["timeZone"], "America/Chicago");
+    let one = api.get("/api/v1/locations/LOC-456", &auth).await;
+    assert_eq!(one.headers()["etag"], "\"1\"");
+    let one: Value = one.json().await.expect("json");
+    assert_eq!(one["_links"]["self"]["href"], "/api/v1/locations/LOC-456");
+    envelope(
+        api.get("/api/v1/locations/LOC-0", &auth).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let types: Value = api
+        .get("/api/v1/appointment-types", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let names: Vec<&str> = types["appointmentTypes"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"Follow-up") && names.contains(&"New Patient"),
+        "{names:?}"
+    );
+    assert!(types["appointmentTypes"][0]["defaultDuration"]
+        .as_u64()
+        .is_some_and(|m| m > 0));
+}
+
+#[tokio::test]
+async fn providers_filter_by_specialty_location_and_availability() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("billing@demo.clinic").await);
+    let all: Value = api
+        .get("/api/v1/providers", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(all["total"], 12);
+    let sarah = &all["providers"][0];
+    assert_eq!(sarah["id"], "PROV-54321");
+    assert_eq!(sarah["specialty"], "Family Medicine");
+    assert!(sarah["schedule"]["monday"]["start"].is_string());
+    assert_eq!(
+        sarah["_links"]["appointments"]["href"],
+        "/api/v1/providers/PROV-54321/appointments"
+    );
+    let family: Value = api
+        .get("/api/v1/providers?specialty=family%20medicine", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(family["providers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .all(|p| p["specialty"] == "Family Medicine"));
+    assert!(family["total"].as_u64().expect("total") >= 3);
+    let north: Value = api
+        .get("/api/v1/providers?location_id=LOC-456", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(north["providers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .all(|p| p["locations"]
+            .as_array()
+            .expect("locations")
+            .iter()
+            .any(|l| l["id"] == "LOC-456")));
+    let available: Value = api
+        .get("/api/v1/providers?available=true&limit=100", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let unavailable: Value = api
+        .get("/api/v1/providers?available=false&limit=100", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        available["total"].as_u64().expect("n") + unavailable["total"].as_u64().expect("n"),
+        12
+    );
+    assert!(
+        unavailable["providers"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|p| p["active"] == false),
+        "the provider who left is not available"
+    );
+    let page: Value = api
+        .get("/api/v1/providers?limit=5&offset=10", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["providers"].as_array().expect("list").len(), 2);
+    let bad = api
+        .get("/api/v1/providers?available=maybe&limit=0", &auth)
+        .await;
+    let error = envelope(bad, 400, "invalid_request").await;
+    assert_eq!(error["details"].as_array().expect("details").len(), 2);
+    envelope(
+        api.get("/api/v1/providers/PROV-0", &auth).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let narrow = api
+        .token_response(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "integration-premium"),
+            ("client_secret", "demo-secret"),
+            ("scope", "read:patients"),
+        ])
+        .await;
+    let narrow: Value = narrow.json().await.expect("json");
+    let narrow = bearer(narrow["access_token"].as_str().expect("token"));
+    envelope(
+        api.get("/api/v1/providers", &narrow).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        api.get("/api/v1/providers", "ApiKey demo-api-key")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn slots_follow_local_hours_breaks_and_the_week() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let provider: Value = api
+        .get("/api/v1/providers/PROV-54321", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let start = provider["locationSchedules"][0]["hours"]["monday"]["start"]
+        .as_str()
+        .expect("start")
+        .to_owned();
+    // Monday 23 November 2026 to Saturday 28 November, 30-minute visits at the Main Clinic.
+    let list: Value = api
+        .get("/api/v1/providers/PROV-54321/slots?date_from=2026-11-23&date_to=2026-11-28&duration=30&location_id=LOC-789", &auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let slots = list["slots"].as_array().expect("slots");
+    assert_eq!(list["total"].as_u64(), Some(slots.len() as u64));
+    assert!(!slots.is_empty());
+    let first = slots[0]["startTime"].as_str().expect("start");
+    // Chicago is UTC−6 in November: 08:00 local is 14:00 UTC.
+    let expected_hour = if start == "08:00" { "14:00" } else { "15:00" };
+    assert!(
+        first.starts_with(&format!("2026-11-23T{expected_hour}")),
+        "{first}"
+    );
+    for slot in slots {
+        let start = chrono::DateTime::parse_from_rfc3339(slot["startTime"].as_str().expect("s"))
+            .expect("time");
+        let local = start.with_timezone(&chrono_tz::America::Chicago);
+        let minutes = local.format("%H:%M").to_string();
+        assert!(
+            !("12:00".."13:00").contains(&minutes.as_str()),
+            "a slot in lunch: {local}"
+        );
+        assert_ne!(local.format("%a").to_string(), "Sat");
+        if local.format("%a").to_string() == "Fri" {
+            assert!(
+                minutes.as_str() < "12:00",
+                "Friday afternoons are off: {local}"
+            );
+        }
+        assert_eq!(slot["providerId"], "PROV-54321");
+        assert_eq!(slot["locationId"], "LOC-789");
+    }
+    let missing = api.get("/api/v1/providers/PROV-54321/slots", &auth).await;
+    let error = envelope(missing, 400, "invalid_request").await;
+    let fields: Vec<&str> = error["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["date_from", "date_to"]);
+    let backwards = api
+        .get(
+            "/api/v1/providers/PROV-54321/slots?date_from=2026-11-23&date_to=2026-11-20",
+            &auth,
+        )
+        .await;
+    envelope(backwards, 400, "invalid_request").await;
+    let too_long = api
+        .get(
+            "/api/v1/providers/PROV-54321/slots?date_from=2026-11-23&date_to=2027-03-01",
+            &auth,
+        )
+        .await;
+    envelope(too_long, 400, "invalid_request").await;
+    let elsewhere = api
+        .get("/api/v1/providers/PROV-54321/slots?date_from=2026-11-23&date_to=2026-11-23&location_id=LOC-123", &auth)
+        .await;
+    envelope(elsewhere, 422, "unprocessable_entity").await;
+    envelope(
+        api.get(
+            "/api/v1/providers/PROV-1/slots?date_from=2026-11-23&date_to=2026-11-23",
+            &auth,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+}

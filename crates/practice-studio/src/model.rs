@@ -5,6 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod clinic;
+
+pub use clinic::*;
+
 /// Answer of `GET /health`: whether the service is up and which build answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -358,4 +362,33 @@ pub struct ErrorBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
+}
+
+/// Answer of `GET /api/v1/me` (an extension): who the credential belongs to and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// The signed-in user; `null` for client credentials and API keys.
+    pub user: Option<MeUser>,
+    /// The OAuth client (or `api-key:<id>`).
+    pub client: String,
+    /// `standard`, `premium` or `enterprise`.
+    pub tier: String,
+    pub rate_limit_per_minute: u32,
+    pub scopes: Vec<String>,
+    /// `bearer` or `api_key`.
+    pub authentication: String,
+}
+
+/// The user behind a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MeUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    /// `reception`, `clinician`, `billing` or `admin`.
+    pub role: String,
 }

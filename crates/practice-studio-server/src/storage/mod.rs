@@ -5,7 +5,7 @@ mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use practice_studio::model::{Patient, PatientStatus};
+use practice_studio::model::{AppointmentType, Location, Patient, PatientStatus, Provider};
 use practice_studio::rules::ValidPatient;
 
 pub use sqlite::SqliteStorage;
@@ -230,6 +230,14 @@ pub trait Storage: Send + Sync + 'static {
     async fn bulk_insert_patients(&self, patients: &[(ValidPatient, DateTime<Utc>)])
         -> Result<u64>;
     async fn count_patients(&self) -> Result<u64>;
+
+    // --- the clinic: locations, providers, appointment types ---
+    async fn locations(&self) -> Result<Vec<Location>>;
+    async fn providers(&self) -> Result<Vec<Provider>>;
+    async fn appointment_types(&self) -> Result<Vec<AppointmentType>>;
+    async fn insert_location(&self, location: &Location) -> Result<()>;
+    async fn insert_provider(&self, provider: &Provider) -> Result<()>;
+    async fn insert_appointment_type(&self, kind: &AppointmentType) -> Result<()>;
 }
 
 /// The response an idempotent create or update stores with its effect.

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use practice_studio::model::{Patient, PatientId, PatientLinks, PatientStatus};
+use practice_studio::model::{
+    AppointmentType, Location, Patient, PatientId, PatientLinks, PatientStatus, Provider,
+};
 use practice_studio::rules::ValidPatient;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -724,6 +726,77 @@ impl Storage for SqliteStorage {
             .fetch_one(&self.readers)
             .await?;
         Ok(n as u64)
+    }
+
+    async fn locations(&self) -> Result<Vec<Location>> {
+        self.read_all("SELECT body FROM locations ORDER BY position, id")
+            .await
+    }
+
+    async fn providers(&self) -> Result<Vec<Provider>> {
+        self.read_all("SELECT body FROM providers ORDER BY position, id")
+            .await
+    }
+
+    async fn appointment_types(&self) -> Result<Vec<AppointmentType>> {
+        self.read_all("SELECT body FROM appointment_types ORDER BY position, name")
+            .await
+    }
+
+    async fn insert_location(&self, location: &Location) -> Result<()> {
+        self.insert_body("locations", location.id.as_str(), location)
+            .await
+    }
+
+    async fn insert_provider(&self, provider: &Provider) -> Result<()> {
+        self.insert_body("providers", provider.id.as_str(), provider)
+            .await
+    }
+
+    async fn insert_appointment_type(&self, kind: &AppointmentType) -> Result<()> {
+        self.insert_body("appointment_types", &kind.name, kind)
+            .await
+    }
+}
+
+impl SqliteStorage {
+    async fn read_all<T: serde::de::DeserializeOwned>(&self, sql: &'static str) -> Result<Vec<T>> {
+        let bodies = sqlx::query_scalar::<_, String>(sql)
+            .fetch_all(&self.readers)
+            .await?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(corrupt("stored resource")))
+            .collect()
+    }
+
+    /// Appends a resource to one of the small tables, keeping insertion order.
+    async fn insert_body<T: serde::Serialize>(
+        &self,
+        table: &'static str,
+        key: &str,
+        value: &T,
+    ) -> Result<()> {
+        let key_column = if table == "appointment_types" {
+            "name"
+        } else {
+            "id"
+        };
+        let sql = format!(
+            "INSERT INTO {table} ({key_column}, position, body) \
+             VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM {table}), ?)"
+        );
+        let result = sqlx::query(&sql)
+            .bind(key)
+            .bind(serde_json::to_string(value).map_err(corrupt("resource"))?)
+            .execute(&self.writer)
+            .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StorageError::Duplicate(format!("{table} {key}")))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use chrono::{
 use chrono_tz::Tz;
 
 use super::TimeSpan;
+use crate::model::{DayHours, ExceptionKind, LocationId, Provider, WeeklySchedule};
 
 /// Opening hours on one day of the week, local wall-clock time; several per day are allowed
 /// (a split shift).
@@ -167,6 +168,78 @@ pub fn check_booking(availability: &Availability<'_>, wanted: &TimeSpan) -> Resu
     } else {
         Err(Clash::OutsideHours)
     }
+}
+
+/// `"08:30"` → 08:30.
+pub fn parse_hhmm(text: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
+}
+
+/// The sessions of a weekly schedule in the reference's shape. Malformed or empty days are
+/// skipped (the server validates schedules when they are written).
+pub fn sessions_of(schedule: &WeeklySchedule) -> Vec<Session> {
+    let days: [(Weekday, &Option<DayHours>); 7] = [
+        (Weekday::Mon, &schedule.monday),
+        (Weekday::Tue, &schedule.tuesday),
+        (Weekday::Wed, &schedule.wednesday),
+        (Weekday::Thu, &schedule.thursday),
+        (Weekday::Fri, &schedule.friday),
+        (Weekday::Sat, &schedule.saturday),
+        (Weekday::Sun, &schedule.sunday),
+    ];
+    days.into_iter()
+        .filter_map(|(weekday, hours)| {
+            let hours = hours.as_ref()?;
+            let (start, end) = (parse_hhmm(&hours.start)?, parse_hhmm(&hours.end)?);
+            (start < end).then_some(Session {
+                weekday,
+                start,
+                end,
+            })
+        })
+        .collect()
+}
+
+/// A provider's sessions, breaks and exceptions at one location, ready for [`Availability`].
+pub fn provider_at(
+    provider: &Provider,
+    location: &LocationId,
+) -> (Vec<Session>, Vec<(NaiveTime, NaiveTime)>, Vec<Exception>) {
+    let Some(at) = provider
+        .location_schedules
+        .iter()
+        .find(|s| &s.location_id == location)
+    else {
+        return (Vec::new(), Vec::new(), Vec::new());
+    };
+    let breaks = at
+        .breaks
+        .iter()
+        .filter_map(|b| Some((parse_hhmm(&b.start)?, parse_hhmm(&b.end)?)))
+        .collect();
+    let exceptions = provider
+        .schedule_exceptions
+        .iter()
+        .filter(|e| e.location_id.as_ref().is_none_or(|l| l == location))
+        .filter_map(|e| {
+            let part = match (e.start.as_deref(), e.end.as_deref()) {
+                (Some(start), Some(end)) => Some((parse_hhmm(start)?, parse_hhmm(end)?)),
+                _ => None,
+            };
+            Some(match e.kind {
+                ExceptionKind::TimeOff => Exception::TimeOff { date: e.date, part },
+                ExceptionKind::Extra => {
+                    let (start, end) = part?;
+                    Exception::Extra {
+                        date: e.date,
+                        start,
+                        end,
+                    }
+                }
+            })
+        })
+        .collect();
+    (sessions_of(&at.hours), breaks, exceptions)
 }
 
 /// Sorted, non-overlapping union of spans.

@@ -1,0 +1,385 @@
+//! Locations, providers, the appointment-type catalogue and free slots.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
+use practice_studio::model::{
+    AppointmentTypeList, ErrorDetail, Location, LocationId, LocationList, Provider, ProviderList,
+    Slot, SlotList,
+};
+use practice_studio::rules::slots::{free_slots, provider_at, Availability};
+
+use crate::app::AppState;
+use crate::auth::{Principal, Scope};
+use crate::error::ApiError;
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+/// Longest span one slot request may cover.
+const MAX_SLOT_DAYS: i64 = 62;
+/// Slots start on this grid (or on the appointment's own length, when shorter).
+const SLOT_GRID_MINUTES: i64 = 15;
+/// What "available" means in the provider list: a free slot of this length within a week.
+const AVAILABLE_MINUTES: i64 = 30;
+
+fn detail(field: &str, issue: &str) -> ErrorDetail {
+    ErrorDetail {
+        field: field.into(),
+        issue: issue.into(),
+    }
+}
+
+fn paging(params: &HashMap<String, String>, problems: &mut Vec<ErrorDetail>) -> (u32, u64) {
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                problems.push(detail("limit", "must be a whole number from 1 to 100"));
+                DEFAULT_LIMIT
+            }
+        },
+    };
+    let offset = match params.get("offset") {
+        None => 0,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => n as u64,
+            _ => {
+                problems.push(detail(
+                    "offset",
+                    "must be a whole number from 0 to 9223372036854775807",
+                ));
+                0
+            }
+        },
+    };
+    (limit, offset)
+}
+
+fn page<T: Clone>(items: &[T], limit: u32, offset: u64) -> Vec<T> {
+    items
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(limit as usize)
+        .cloned()
+        .collect()
+}
+
+fn with_etag(value: impl serde::Serialize, version: i64) -> Response {
+    let mut response = Json(value).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// `GET /api/v1/locations` (extension).
+#[utoipa::path(get, path = "/api/v1/locations", tag = "Clinic", summary = "List locations",
+    params(
+        ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
+        ("offset" = Option<i64>, Query, description = "Pagination offset", minimum = 0),
+    ),
+    responses((status = 200, description = "Locations with their time zones", body = LocationList)),
+    security(("bearer" = ["read:providers"]), ("apiKey" = [])))]
+pub async fn list_locations(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<LocationList>, ApiError> {
+    principal.require(Scope::ReadProviders)?;
+    let mut problems = Vec::new();
+    let (limit, offset) = paging(&params, &mut problems);
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let all = app.storage.locations().await.map_err(ApiError::internal)?;
+    Ok(Json(LocationList {
+        total: all.len() as u64,
+        limit,
+        offset,
+        locations: page(&all, limit, offset),
+    }))
+}
+
+/// `GET /api/v1/locations/{id}` (extension).
+#[utoipa::path(get, path = "/api/v1/locations/{location_id}", tag = "Clinic", summary = "Get a location",
+    params(("location_id" = String, Path, description = "Location ID")),
+    responses((status = 200, description = "The location", body = Location)),
+    security(("bearer" = ["read:providers"]), ("apiKey" = [])))]
+pub async fn get_location(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::ReadProviders)?;
+    let location = find_location(&app, &id).await?;
+    let version = location.version;
+    Ok(with_etag(location, version))
+}
+
+async fn find_location(app: &AppState, id: &str) -> Result<Location, ApiError> {
+    app.storage
+        .locations()
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .find(|l| l.id.as_str() == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no location {id}")))
+}
+
+async fn find_provider(app: &AppState, id: &str) -> Result<Provider, ApiError> {
+    app.storage
+        .providers()
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .find(|p| p.id.as_str() == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no provider {id}")))
+}
+
+/// `GET /api/v1/appointment-types` (extension).
+#[utoipa::path(get, path = "/api/v1/appointment-types", tag = "Clinic", summary = "The appointment-type catalogue",
+    responses((status = 200, description = "Names, default durations and colours", body = AppointmentTypeList)),
+    security(("bearer" = ["read:providers"]), ("apiKey" = [])))]
+pub async fn appointment_types(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Json<AppointmentTypeList>, ApiError> {
+    principal.require(Scope::ReadProviders)?;
+    let all = app
+        .storage
+        .appointment_types()
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(AppointmentTypeList {
+        total: all.len() as u64,
+        appointment_types: all,
+    }))
+}
+
+/// Free slots of one provider at one location between two dates (inclusive).
+fn slots_for(
+    provider: &Provider,
+    location: &Location,
+    from: NaiveDate,
+    to: NaiveDate,
+    minutes: i64,
+) -> Result<Vec<Slot>, ApiError> {
+    let zone: Tz = location.time_zone.parse().map_err(|_| {
+        ApiError::internal(format!("location {} has an unknown time zone", location.id))
+    })?;
+    let (sessions, breaks, exceptions) = provider_at(provider, &location.id);
+    // Appointments arrive with the booking routes; until then no provider has a booking.
+    let availability = Availability {
+        zone,
+        sessions: &sessions,
+        breaks: &breaks,
+        exceptions: &exceptions,
+        booked: &[],
+    };
+    let step = Duration::minutes(SLOT_GRID_MINUTES.min(minutes));
+    Ok(
+        free_slots(&availability, from, to, Duration::minutes(minutes), step)
+            .into_iter()
+            .map(|span| Slot {
+                start_time: span.start,
+                end_time: span.end,
+                provider_id: provider.id.clone(),
+                location_id: location.id.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// `GET /api/v1/providers`.
+#[utoipa::path(get, path = "/api/v1/providers", tag = "Clinic", summary = "Get providers",
+    params(
+        ("specialty" = Option<String>, Query, description = "Filter by specialty"),
+        ("location_id" = Option<String>, Query, description = "Filter by location"),
+        ("available" = Option<bool>, Query, description = "Filter by availability: a free 30-minute slot in the next 7 days"),
+        ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
+        ("offset" = Option<i64>, Query, description = "Pagination offset", minimum = 0),
+    ),
+    responses((status = 200, description = "Providers", body = ProviderList)),
+    security(("bearer" = ["read:providers"]), ("apiKey" = [])))]
+pub async fn list_providers(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<ProviderList>, ApiError> {
+    principal.require(Scope::ReadProviders)?;
+    let mut problems = Vec::new();
+    let (limit, offset) = paging(&params, &mut problems);
+    let available = match params.get("available").map(String::as_str) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            problems.push(detail("available", "must be true or false"));
+            None
+        }
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let locations = app.storage.locations().await.map_err(ApiError::internal)?;
+    let today = app.clock.today();
+    let week_end = today + Duration::days(6);
+    let mut matching = Vec::new();
+    for provider in app.storage.providers().await.map_err(ApiError::internal)? {
+        if let Some(specialty) = params.get("specialty") {
+            if !provider.specialty.eq_ignore_ascii_case(specialty.trim()) {
+                continue;
+            }
+        }
+        if let Some(location_id) = params.get("location_id") {
+            if !provider
+                .locations
+                .iter()
+                .any(|l| l.id.as_str() == location_id)
+            {
+                continue;
+            }
+        }
+        if let Some(wanted) = available {
+            let mut free = false;
+            if provider.active {
+                for location in locations
+                    .iter()
+                    .filter(|l| provider.locations.iter().any(|r| r.id == l.id))
+                {
+                    if !slots_for(&provider, location, today, week_end, AVAILABLE_MINUTES)?
+                        .is_empty()
+                    {
+                        free = true;
+                        break;
+                    }
+                }
+            }
+            if free != wanted {
+                continue;
+            }
+        }
+        matching.push(provider);
+    }
+    Ok(Json(ProviderList {
+        total: matching.len() as u64,
+        limit,
+        offset,
+        providers: page(&matching, limit, offset),
+    }))
+}
+
+/// `GET /api/v1/providers/{id}`.
+#[utoipa::path(get, path = "/api/v1/providers/{provider_id}", tag = "Clinic", summary = "Get a provider",
+    params(("provider_id" = String, Path, description = "Provider ID")),
+    responses((status = 200, description = "The provider with hours, breaks and exceptions", body = Provider)),
+    security(("bearer" = ["read:providers"]), ("apiKey" = [])))]
+pub async fn get_provider(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::ReadProviders)?;
+    let provider = find_provider(&app, &id).await?;
+    let version = provider.version;
+    Ok(with_etag(provider, version))
+}
+
+/// `GET /api/v1/providers/{id}/slots` (extension).
+#[utoipa::path(get, path = "/api/v1/providers/{provider_id}/slots", tag = "Clinic", summary = "Free slots",
+    description = "Free slots computed by the shared rules from the provider's hours at the location (in its time zone), breaks, exceptions and bookings. Slots start on a 15-minute grid.",
+    params(
+        ("provider_id" = String, Path, description = "Provider ID"),
+        ("date_from" = NaiveDate, Query, description = "First day (YYYY-MM-DD, the location's calendar)"),
+        ("date_to" = NaiveDate, Query, description = "Last day, inclusive; at most 62 days after date_from"),
+        ("duration" = Option<u32>, Query, description = "Minutes (default 30)", minimum = 5, maximum = 480),
+        ("location_id" = Option<String>, Query, description = "Location (default: the provider's first)"),
+    ),
+    responses((status = 200, description = "Free slots", body = SlotList)),
+    security(("bearer" = ["read:providers"]), ("apiKey" = [])))]
+pub async fn slots(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<SlotList>, ApiError> {
+    principal.require(Scope::ReadProviders)?;
+    let mut problems = Vec::new();
+    let mut date = |name: &str| match params.get(name).map(|v| v.parse::<NaiveDate>()) {
+        Some(Ok(date)) => Some(date),
+        Some(Err(_)) => {
+            problems.push(detail(name, "must be a date (YYYY-MM-DD)"));
+            None
+        }
+        None => {
+            problems.push(detail(name, "is required"));
+            None
+        }
+    };
+    let (from, to) = (date("date_from"), date("date_to"));
+    let minutes = match params.get("duration") {
+        None => 30,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (5..=480).contains(&n) => n,
+            _ => {
+                problems.push(detail(
+                    "duration",
+                    "must be a whole number of minutes from 5 to 480",
+                ));
+                30
+            }
+        },
+    };
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            problems.push(detail("date_to", "must not be before date_from"));
+        } else if (to - from).num_days() > MAX_SLOT_DAYS {
+            problems.push(detail("date_to", "must be at most 62 days after date_from"));
+        }
+    }
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(ApiError::invalid(problems));
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let provider = find_provider(&app, &id).await?;
+    let location_id = match params.get("location_id") {
+        Some(l) => LocationId(l.clone()),
+        None => provider
+            .locations
+            .first()
+            .map(|l| l.id.clone())
+            .ok_or_else(|| ApiError::Unprocessable {
+                message: format!("provider {id} works at no location"),
+                details: vec![detail("location_id", "the provider has no location")],
+            })?,
+    };
+    if !provider.locations.iter().any(|l| l.id == location_id) {
+        return Err(ApiError::Unprocessable {
+            message: format!("provider {id} does not work at {location_id}"),
+            details: vec![detail(
+                "location_id",
+                "is not one of the provider's locations",
+            )],
+        });
+    }
+    let location = find_location(&app, location_id.as_str()).await?;
+    let slots = if provider.active {
+        slots_for(&provider, &location, from, to, minutes)?
+    } else {
+        Vec::new()
+    };
+    Ok(Json(SlotList {
+        provider_id: provider.id,
+        duration: minutes as u32,
+        total: slots.len() as u64,
+        slots,
+    }))
+}
