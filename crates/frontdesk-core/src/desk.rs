@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use practice_studio::{Client, ClientError};
+use practice_studio::client::{Client, Error as ClientError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, RwLock};
 use ts_rs::TS;
@@ -43,12 +43,10 @@ pub enum ApiProblem {
 impl From<&ClientError> for ApiProblem {
     fn from(error: &ClientError) -> Self {
         match error {
-            ClientError::Network(_) | ClientError::InvalidBaseUrl { .. } => {
-                ApiProblem::NoConnection
-            }
-            ClientError::Timeout(_) => ApiProblem::Timeout,
-            ClientError::UnexpectedStatus { .. } => ApiProblem::ServerError,
+            ClientError::Network(_) | ClientError::Config { .. } => ApiProblem::NoConnection,
+            ClientError::Timeout { .. } => ApiProblem::Timeout,
             ClientError::Decode { .. } => ApiProblem::NotPracticeStudio,
+            _ => ApiProblem::ServerError,
         }
     }
 }

@@ -5,17 +5,79 @@
 //! * [`model`] — the wire model (serde, camelCase as in the API reference);
 //! * [`rules`] — domain rules that the server and the desk must apply identically (validation,
 //!   appointment clashes, slot arithmetic). Pure functions: no I/O, no clock, no randomness;
-//! * `client` (cargo feature `client`) — the async HTTP client the desk and integrators use.
+//! * [`webhook`] — how webhook deliveries are signed and verified (the scheme, with a worked
+//!   example);
+//! * `client` (cargo feature `client`) — the async HTTP client the desk and integrators use:
+//!   typed routes, OAuth2 and API keys, retries, the rate-limit budget, pagination.
 //!
-//! This crate never touches the disk: whatever a caller wants kept (tokens, caches) it keeps itself.
+//! This crate never touches the disk: whatever a caller wants kept (tokens, caches) it keeps itself
+//! (the one exception is an extra CA file, read once when a client is built, and only if asked).
 //! The server links this crate without the `client` feature, so the wire model never drags an HTTP
-//! client into it. Start reading at [`model`].
+//! client into it. Start reading at [`model`], then `client::Client`.
+//!
+//! ## Listing patients
+//!
+//! ```no_run
+//! # #[cfg(feature = "client")]
+//! # async fn example() -> Result<(), practice_studio::client::Error> {
+//! use futures_util::TryStreamExt as _;
+//! use practice_studio::client::{Auth, Client, PatientQuery, Priority};
+//! use practice_studio::model::PatientStatus;
+//!
+//! let client = Client::builder("https://api.practicestudio.example")
+//!     .auth(Auth::client_credentials("integration-premium", "demo-secret"))
+//!     .build()?;
+//!
+//! // One page: the first 50 active patients whose name starts with "smi".
+//! let page = client
+//!     .patients()
+//!     .list(&PatientQuery::new().search("smi").status(PatientStatus::Active).limit(50))
+//!     .await?;
+//! println!("{} of {} patients", page.patients.len(), page.total);
+//!
+//! // Every patient, 100 a page, as a background crawl within the rate limit.
+//! let everyone: Vec<_> = client
+//!     .patients()
+//!     .all(&PatientQuery::new(), Priority::Background)
+//!     .try_collect()
+//!     .await?;
+//!
+//! // Change one, refusing if someone else changed it first.
+//! if let Some(patient) = everyone.first() {
+//!     let patch = serde_json::json!({ "contactInfo": { "phone": "555-111-3333" } });
+//!     client
+//!         .patients()
+//!         .update(&patient.id, &patch)
+//!         .if_match(patient.version)
+//!         .await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Verifying a webhook
+//!
+//! ```
+//! use practice_studio::webhook;
+//!
+//! # let (header, body) = (
+//! #     "t=1614556800,v1=b0970793b9244452ad5c0f3384b18f1a24be1353fe4d5a99025c91fc98ea95f6",
+//! #     br#"{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"request_id":"req-abc-123"}"#,
+//! # );
+//! # let now = chrono::DateTime::from_timestamp(1614556800, 0).unwrap();
+//! // `header` is the X-PracticeStudio-Signature value, `body` the raw request body.
+//! match webhook::verify(&["whsec_demo"], header, body, now, webhook::DEFAULT_TOLERANCE) {
+//!     Ok(event) => println!("{} {}", event.event, event.data["id"]),
+//!     Err(refused) => eprintln!("ignoring a delivery: {refused}"),
+//! }
+//! ```
 
 pub mod model;
 pub mod rules;
+pub mod webhook;
 
 #[cfg(feature = "client")]
 pub mod client;
 
 #[cfg(feature = "client")]
-pub use client::{Client, ClientError};
+pub use client::{Client, Error};
