@@ -69,8 +69,14 @@ pub struct RateLimitStatus {
     pub reserve: u32,
 }
 
-/// How long a request waits while the first answer (the one that tells the limit) is awaited.
-const PROBE_WAIT: Duration = Duration::from_millis(20);
+/// Why a request may not go yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// The first request is out to learn the limit; wait for its answer (an event, not a time).
+    Probe,
+    /// The bucket has room again after this long.
+    For(Duration),
+}
 
 #[derive(Debug)]
 struct Bucket {
@@ -116,6 +122,7 @@ struct State {
 pub(crate) struct Budget {
     policy: BudgetPolicy,
     state: Mutex<State>,
+    probe_done: tokio::sync::Notify,
 }
 
 /// Permission to send one request. Dropping the ticket of the probe lets the others go.
@@ -128,6 +135,7 @@ impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         if self.probe {
             self.budget.lock().probing = false;
+            self.budget.probe_done.notify_waiters();
         }
     }
 }
@@ -142,7 +150,13 @@ impl Budget {
                 last_interactive: now,
                 probing: false,
             }),
+            probe_done: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Resolves when the request that learns the limit has been answered (or failed).
+    pub(crate) fn probe_answered(&self) -> tokio::sync::futures::Notified<'_> {
+        self.probe_done.notified()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -167,7 +181,7 @@ impl Budget {
         &self,
         priority: Priority,
         now: DateTime<Utc>,
-    ) -> Result<Ticket<'_>, Duration> {
+    ) -> Result<Ticket<'_>, Wait> {
         let mut state = self.lock();
         if priority == Priority::Interactive {
             state.last_interactive = state.last_interactive.max(now);
@@ -179,7 +193,7 @@ impl Budget {
             });
         }
         let reserve = match &state.bucket {
-            None if state.probing => return Err(PROBE_WAIT),
+            None if state.probing => return Err(Wait::Probe),
             None => {
                 state.probing = true;
                 return Ok(Ticket {
@@ -193,13 +207,17 @@ impl Budget {
             },
         };
         let Some(bucket) = state.bucket.as_mut() else {
-            return Err(PROBE_WAIT);
+            return Err(Wait::Probe);
         };
         let tat = bucket.tat.max(now);
         // GCRA: a request fits when, after it, `reserve` whole cells are still free.
         let allow_at = tat + bucket.cells(1) - bucket.cells(bucket.burst) + bucket.cells(reserve);
         if now < allow_at {
-            return Err((allow_at - now).to_std().unwrap_or(PROBE_WAIT));
+            return Err(Wait::For(
+                (allow_at - now)
+                    .to_std()
+                    .unwrap_or(Duration::from_millis(1)),
+            ));
         }
         bucket.tat = tat + bucket.cells(1);
         Ok(Ticket {
@@ -278,7 +296,7 @@ mod tests {
             .expect("the first request goes");
         assert_eq!(
             budget.try_acquire(Priority::Interactive, t0()).err(),
-            Some(PROBE_WAIT)
+            Some(Wait::Probe)
         );
         budget.observe(&headers(100, 9), t0());
         drop(probe);
@@ -305,13 +323,13 @@ mod tests {
             .try_acquire(Priority::Interactive, t0())
             .err()
             .expect("empty");
-        assert_eq!(wait, Duration::from_millis(600));
+        assert_eq!(wait, Wait::For(Duration::from_millis(600)));
         // Background waits for the reserve to refill as well: 3 cells.
         let wait = budget
             .try_acquire(Priority::Background, t0())
             .err()
             .expect("reserve");
-        assert_eq!(wait, Duration::from_millis(1800));
+        assert_eq!(wait, Wait::For(Duration::from_millis(1800)));
     }
 
     #[test]
@@ -340,7 +358,7 @@ mod tests {
             .try_acquire(Priority::Interactive, t0() + ms(100))
             .err()
             .expect("empty");
-        assert_eq!(wait, Duration::from_millis(600));
+        assert_eq!(wait, Wait::For(Duration::from_millis(600)));
     }
 
     #[test]
@@ -369,7 +387,7 @@ mod tests {
             .try_acquire(Priority::Background, t0())
             .err()
             .expect("empty");
-        assert_eq!(wait, Duration::from_secs(10));
+        assert_eq!(wait, Wait::For(Duration::from_secs(10)));
         assert!(budget
             .try_acquire(Priority::Background, t0() + chrono::Duration::seconds(10))
             .is_ok());

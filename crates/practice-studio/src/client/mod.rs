@@ -53,7 +53,7 @@ pub use retry::RetryPolicy;
 
 use crate::model::{Health, Link, Me};
 use auth::{Credential, Endpoints, TokenManager};
-use budget::{Budget, Ticket};
+use budget::{Budget, Ticket, Wait};
 use clock::{chrono_duration, until};
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -126,7 +126,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Ignore proxies, the environment's included.
+    /// Ignore the environment's proxies (a proxy set with [`Self::proxy`] still applies).
     pub fn no_proxy(mut self) -> Self {
         self.no_proxy = true;
         self
@@ -160,14 +160,15 @@ impl ClientBuilder {
             // The client follows no redirect: a 3xx from the API is an error to see, and a
             // redirect must never carry the Authorization header elsewhere.
             .redirect(reqwest::redirect::Policy::none());
+        // `no_proxy` drops the environment's proxies; an explicit one still applies after it.
+        if self.no_proxy {
+            http = http.no_proxy();
+        }
         if let Some(proxy) = &self.proxy {
             // The URL may hold a password: the reason never repeats it.
             let proxy = reqwest::Proxy::all(proxy)
                 .map_err(|_| Error::config("proxy", "not a usable proxy URL"))?;
             http = http.proxy(proxy);
-        }
-        if self.no_proxy {
-            http = http.no_proxy();
         }
         let mut bundles = self.extra_ca_pem;
         for path in &self.extra_ca_files {
@@ -598,7 +599,15 @@ impl Client {
             let now = inner.clock.now();
             match inner.budget.try_acquire(priority, now) {
                 Ok(ticket) => return Ok(ticket),
-                Err(wait) => {
+                Err(Wait::Probe) => {
+                    // A real-time cap as well, in case the answer came between the check and here.
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(50),
+                        inner.budget.probe_answered(),
+                    )
+                    .await;
+                }
+                Err(Wait::For(wait)) => {
                     if now + chrono_duration(wait) > deadline {
                         return Err(Error::RateLimited {
                             retry_after: Some(wait),
