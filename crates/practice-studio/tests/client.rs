@@ -731,7 +731,8 @@ async fn slow_answers_time_out_per_try_and_the_deadline_holds() {
     let error = client.me().await.expect_err("always slow");
     let took = started.elapsed();
     assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
-    assert!(took < Duration::from_millis(2000), "{took:?}");
+    // The deadline is 1.5 s; the slack is for a loaded machine, not for another try.
+    assert!(took < Duration::from_millis(2500), "{took:?}");
     assert!(took >= Duration::from_millis(1000), "{took:?}");
 }
 

@@ -52,7 +52,8 @@ impl From<String> for Secret {
 }
 
 /// The tokens of one sign-in. Serializable so the caller can keep them (the desk keeps them in the
-/// OS keychain); `Debug` shows neither token.
+/// OS keychain): serializing writes both tokens in clear, so only ever into such a store.
+/// `Debug` shows neither token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tokens {
     pub access_token: Secret,
