@@ -841,3 +841,41 @@ async fn requests_go_through_a_configured_proxy() {
     assert!(seen[0].absolute, "sent in proxy form");
     assert_eq!(seen[0].path, "/api/v1/me");
 }
+
+#[tokio::test]
+async fn an_unattended_crawl_runs_within_ten_percent_of_the_rate_limit_ceiling() {
+    // 30 pages for a standard integration (100 a minute: one request per 600 ms after a burst of
+    // 10). The fastest the server allows is (pages − burst) × 600 ms; the budget may add its
+    // reserve, which shrinks to one cell when nobody has used the client for two minutes.
+    let api = TestServer::demo(3_000).await;
+    let proxy = FaultProxy::start(&api.url()).await;
+    let client = api
+        .builder_at(proxy.url())
+        .auth(integration("standard"))
+        .build()
+        .expect("client");
+    api.clock.advance(Duration::from_secs(121));
+    let started = api.clock.now();
+    let crawled: Vec<_> = client
+        .patients()
+        .all(&PatientQuery::new(), Priority::Background)
+        .try_collect()
+        .await
+        .expect("crawl");
+    let took = (api.clock.now() - started)
+        .to_std()
+        .expect("forward in time");
+    assert_eq!(crawled.len(), 3_000);
+    let pages = proxy.seen().len();
+    assert_eq!(pages, 30);
+    assert!(proxy.statuses().iter().all(|s| *s == Some(200)), "no 429");
+    let floor = Duration::from_millis(600) * (pages as u32 - 10);
+    let ratio = took.as_secs_f64() / floor.as_secs_f64();
+    assert!(
+        (1.0..=1.10).contains(&ratio),
+        "{took:?} against {floor:?}: {ratio}"
+    );
+    // One reserved cell costs one 600 ms wait (21 / 20); the attended reserve of two cells would
+    // make it 22 / 20.
+    assert!(ratio < 1.08, "the reserve did not shrink: {ratio}");
+}
