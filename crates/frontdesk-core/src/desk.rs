@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use practice_studio::client::{Client, Error as ClientError};
+use practice_studio::client::{Client, Error as ClientError, RetryPolicy};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, RwLock};
 use ts_rs::TS;
@@ -182,7 +182,13 @@ impl Desk {
         let client = self.inner.api.read().await.clone();
         let state = match client {
             None => ApiState::NotConfigured,
-            Some(client) => match client.with_timeout(STATUS_TIMEOUT).health().await {
+            // One try: the connection watch checks again soon anyway.
+            Some(client) => match client
+                .with_retry(RetryPolicy::never())
+                .with_timeout(STATUS_TIMEOUT)
+                .health()
+                .await
+            {
                 Ok(health) => ApiState::Connected {
                     server_version: health.version,
                     demo: health.demo,
