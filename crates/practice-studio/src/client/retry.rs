@@ -15,9 +15,11 @@ pub struct RetryPolicy {
     /// The first back-off's ceiling; each later one doubles, up to `max_delay`.
     pub base_delay: Duration,
     pub max_delay: Duration,
-    /// How long one try may take before it counts as a timeout.
+    /// How long one try may take before it counts as a timeout (real time: it bounds the
+    /// network, whatever clock the client runs on).
     pub attempt_timeout: Duration,
-    /// How long the whole call may take, waits for the rate-limit budget and back-offs included.
+    /// How long the whole call may take, waits for the rate-limit budget and back-offs included
+    /// (on the client's [`Clock`](super::Clock), which is the machine's unless a test injects one).
     pub deadline: Duration,
 }
 
