@@ -26,7 +26,9 @@ token=$(curl -sf -X POST "$url/oauth/token" \
 # `positive_data_acceptance` is left out: the API's rules are stricter than JSON Schema can say
 # (a date of birth in the past, a US phone number, an Idempotency-Key never reused with another
 # body), so schema-valid requests are rightly refused with 400 or 422. Every other check runs,
-# server errors and response-schema conformance among them.
+# server errors and response-schema conformance among them. One worker: with two, schemathesis
+# 4.32.5 once failed inside its own coverage phase (a KeyError in its source cache) on a fresh
+# clone, a race in the tool rather than a finding about the API.
 timeout 600 "$st" run "$url/openapi.json" \
   --header "Authorization: Bearer $token" \
   --include-path-regex '^/(api/|health)' \
@@ -34,6 +36,6 @@ timeout 600 "$st" run "$url/openapi.json" \
   --exclude-checks positive_data_acceptance \
   --max-examples "${API_FUZZ_EXAMPLES:-40}" \
   --max-time "${API_FUZZ_SECONDS:-240}" \
-  --workers 2 \
+  --workers 1 \
   --seed 20261126 \
   --no-color
