@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
 use practice_studio::client::{
-    Auth, BudgetPolicy, Client, Error, MemoryTokenStore, PatientQuery, Priority, RetryPolicy,
-    SignInError,
+    Auth, BudgetPolicy, Client, Error, MemoryTokenStore, PatientQuery, Priority, ProviderQuery,
+    RetryPolicy, SignInError, SlotQuery,
 };
-use practice_studio::model::{NewPatient, PatientId, PatientStatus};
+use practice_studio::model::{LocationId, NewPatient, PatientId, PatientStatus, ProviderId};
 use support::{integration, reception, Fault, FaultProxy, TestServer};
 
 fn new_patient(last_name: &str) -> NewPatient {
@@ -878,4 +878,68 @@ async fn an_unattended_crawl_runs_within_ten_percent_of_the_rate_limit_ceiling()
     // One reserved cell costs one 600 ms wait (21 / 20); the attended reserve of two cells would
     // make it 22 / 20.
     assert!(ratio < 1.08, "the reserve did not shrink: {ratio}");
+}
+
+#[tokio::test]
+async fn the_clinic_routes_list_locations_providers_types_and_slots() {
+    let api = TestServer::demo(5).await;
+    let client = api.client(reception());
+    let clinic = client.clinic();
+    let locations = clinic.locations().await.expect("locations");
+    assert_eq!(locations.total, 3);
+    let main = clinic
+        .location(&LocationId("LOC-789".into()))
+        .await
+        .expect("one location");
+    assert_eq!(main.time_zone, "America/Chicago");
+    assert!(matches!(
+        clinic.location(&LocationId("LOC-../patients".into())).await,
+        Err(Error::NotFound { .. })
+    ));
+    let types = clinic.appointment_types().await.expect("types");
+    assert!(types
+        .appointment_types
+        .iter()
+        .any(|t| t.name == "Follow-up"));
+    let family = clinic
+        .providers(&ProviderQuery::new().specialty("Family Medicine").limit(50))
+        .await
+        .expect("providers");
+    assert!(family.total >= 3);
+    assert!(family
+        .providers
+        .iter()
+        .all(|p| p.specialty == "Family Medicine"));
+    let sarah = clinic
+        .provider(&ProviderId("PROV-54321".into()))
+        .await
+        .expect("provider");
+    assert_eq!(sarah.last_name, "Johnson");
+    // The server's today, on the test's clock; a week from it holds working days.
+    let from = api.clock.now().date_naive();
+    let slots = clinic
+        .slots(
+            &sarah.id,
+            &SlotQuery::new(from, from + chrono::Duration::days(6))
+                .minutes(30)
+                .location(LocationId("LOC-789".into())),
+        )
+        .await
+        .expect("slots");
+    assert_eq!(slots.duration, 30);
+    assert!(!slots.slots.is_empty(), "a working week has free slots");
+    assert!(slots
+        .slots
+        .iter()
+        .all(|s| s.provider_id == sarah.id && (s.end_time - s.start_time).num_minutes() == 30));
+    let refused = clinic
+        .slots(
+            &sarah.id,
+            &SlotQuery::new(from, from - chrono::Duration::days(1)),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(Error::Api { status: 400, .. })),
+        "{refused:?}"
+    );
 }

@@ -21,6 +21,7 @@
 
 mod auth;
 mod budget;
+mod clinic;
 mod clock;
 mod error;
 mod loopback;
@@ -46,6 +47,7 @@ pub use auth::{
     DEFAULT_SIGN_IN_WAIT,
 };
 pub use budget::{BudgetPolicy, Priority, RateLimitStatus};
+pub use clinic::{Clinic, ProviderQuery, SlotQuery};
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, Problem, SignInError};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
@@ -318,6 +320,11 @@ impl Client {
     /// The patient routes.
     pub fn patients(&self) -> Patients<'_> {
         Patients { client: self }
+    }
+
+    /// Locations, providers, appointment types and free slots.
+    pub fn clinic(&self) -> Clinic<'_> {
+        Clinic { client: self }
     }
 
     /// `GET` a `_links` href, e.g. `client.follow::<Patient>(&patient.links.self_)`. Only hrefs on
