@@ -301,7 +301,10 @@ pub async fn get_provider(
         ("duration" = Option<u32>, Query, description = "Minutes (default 30)", minimum = 5, maximum = 480),
         ("location_id" = Option<String>, Query, description = "Location (default: the provider's first)"),
     ),
-    responses((status = 200, description = "Free slots", body = SlotList)),
+    responses(
+        (status = 200, description = "Free slots", body = SlotList),
+        (status = 422, description = "The provider does not work at that location (or at any)", body = practice_studio::model::ErrorEnvelope),
+    ),
     security(("bearer" = ["read:providers"]), ("apiKey" = [])))]
 pub async fn slots(
     State(app): State<AppState>,
