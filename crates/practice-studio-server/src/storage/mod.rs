@@ -203,12 +203,9 @@ pub trait Storage: Send + Sync + 'static {
     async fn purge_idempotency_keys(&self, older_than: DateTime<Utc>) -> Result<u64>;
 
     // --- patients ---
-    /// A page of patients as stored JSON (summaries, or full objects when `full`), and the total.
-    async fn list_patients(
-        &self,
-        query: &PatientQuery,
-        full: bool,
-    ) -> Result<(u64, Vec<Box<serde_json::value::RawValue>>)>;
+    /// A page of patients as the JSON the server stored (summaries, or full objects when
+    /// `full`), joined by commas in page order, and the total.
+    async fn list_patients(&self, query: &PatientQuery, full: bool) -> Result<(u64, String)>;
     async fn patient(&self, id: &str) -> Result<Option<Patient>>;
     /// Creates the patient and, in the same transaction, stores the response for its key.
     async fn create_patient(

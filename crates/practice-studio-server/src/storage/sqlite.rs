@@ -536,11 +536,7 @@ impl Storage for SqliteStorage {
         Ok(done.rows_affected())
     }
 
-    async fn list_patients(
-        &self,
-        query: &PatientQuery,
-        full: bool,
-    ) -> Result<(u64, Vec<Box<serde_json::value::RawValue>>)> {
+    async fn list_patients(&self, query: &PatientQuery, full: bool) -> Result<(u64, String)> {
         let mut filters: Vec<&str> = Vec::new();
         let mut binds: Vec<String> = Vec::new();
         let terms: Vec<String> = query
@@ -592,24 +588,24 @@ impl Storage for SqliteStorage {
         }
         let total = count.fetch_one(&self.readers).await? as u64;
         let column = if full { "body" } else { "summary" };
+        // The page comes back as one string, the items joined by commas in page order: SQLite
+        // joins them in C, where fetching 100 rows one by one through the driver cost more than
+        // the rest of the request together.
         let page_sql = format!(
-            "SELECT {column} FROM patients {where_clause} ORDER BY {order} LIMIT ? OFFSET ?"
+            "SELECT COALESCE(group_concat(item, ',' ORDER BY {order}), '') FROM \
+             (SELECT {column} AS item, last_name, first_name, id, date_of_birth, seq, updated \
+              FROM patients {where_clause} ORDER BY {order} LIMIT ? OFFSET ?)"
         );
         let mut page = sqlx::query_scalar::<_, String>(&page_sql);
         for bind in &binds {
             page = page.bind(bind);
         }
-        let bodies = page
+        let items = page
             .bind(query.limit as i64)
             .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
-            .fetch_all(&self.readers)
+            .fetch_one(&self.readers)
             .await?;
-        // Stored JSON goes out as it is: checked to be JSON, never parsed into a patient.
-        let patients = bodies
-            .into_iter()
-            .map(|b| serde_json::value::RawValue::from_string(b).map_err(corrupt("patient json")))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((total, patients))
+        Ok((total, items))
     }
 
     async fn patient(&self, id: &str) -> Result<Option<Patient>> {
