@@ -9,57 +9,21 @@ use axum::{Extension, Json};
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 use practice_studio::model::{
-    AppointmentTypeList, ErrorDetail, Location, LocationId, LocationList, Provider, ProviderList,
-    Slot, SlotList,
+    AppointmentTypeList, Location, LocationId, LocationList, Provider, ProviderList, Slot, SlotList,
 };
 use practice_studio::rules::slots::{free_slots, provider_at, Availability};
 
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
+use crate::params::{detail, paging};
 
-const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u32 = 100;
 /// Longest span one slot request may cover.
 const MAX_SLOT_DAYS: i64 = 62;
 /// Slots start on this grid (or on the appointment's own length, when shorter).
 const SLOT_GRID_MINUTES: i64 = 15;
 /// What "available" means in the provider list: a free slot of this length within a week.
 const AVAILABLE_MINUTES: i64 = 30;
-
-fn detail(field: &str, issue: &str) -> ErrorDetail {
-    ErrorDetail {
-        field: field.into(),
-        issue: issue.into(),
-    }
-}
-
-fn paging(params: &HashMap<String, String>, problems: &mut Vec<ErrorDetail>) -> (u32, u64) {
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                problems.push(detail("limit", "must be a whole number from 1 to 100"));
-                DEFAULT_LIMIT
-            }
-        },
-    };
-    let offset = match params.get("offset") {
-        None => 0,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 0 => n as u64,
-            _ => {
-                problems.push(detail(
-                    "offset",
-                    "must be a whole number from 0 to 9223372036854775807",
-                ));
-                0
-            }
-        },
-    };
-    (limit, offset)
-}
 
 fn page<T: Clone>(items: &[T], limit: u32, offset: u64) -> Vec<T> {
     items
@@ -93,7 +57,7 @@ pub async fn list_locations(
 ) -> Result<Json<LocationList>, ApiError> {
     principal.require(Scope::ReadProviders)?;
     let mut problems = Vec::new();
-    let (limit, offset) = paging(&params, &mut problems);
+    let (limit, offset) = paging(|name| params.get(name).map(String::as_str), &mut problems);
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
@@ -214,7 +178,7 @@ pub async fn list_providers(
 ) -> Result<Json<ProviderList>, ApiError> {
     principal.require(Scope::ReadProviders)?;
     let mut problems = Vec::new();
-    let (limit, offset) = paging(&params, &mut problems);
+    let (limit, offset) = paging(|name| params.get(name).map(String::as_str), &mut problems);
     let available = match params.get("available").map(String::as_str) {
         None => None,
         Some("true") => Some(true),

@@ -19,6 +19,7 @@ pub mod error;
 mod http;
 mod idempotency;
 pub mod openapi;
+mod params;
 mod patients;
 pub mod ratelimit;
 mod routes;

@@ -18,23 +18,14 @@ use crate::http::{parse_json, ApiJson};
 use crate::idempotency::{self, Begin};
 #[allow(unused_imports)] // named in the OpenAPI annotations
 use crate::openapi::PatientPatch;
+use crate::params::{detail, paging};
 use crate::storage::{PatientQuery, PatientSort, UpdateOutcome};
-
-const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u32 = 100;
 
 /// Fields a client can never set.
 const READ_ONLY: [&str; 6] = ["id", "mrn", "version", "created", "updated", "_links"];
 /// Objects an update merges into one level deep (RFC 7396); everything inside them, and every
 /// other field, is replaced whole.
 const MERGED: [&str; 2] = ["contactInfo", "insurance"];
-
-fn detail(field: &str, issue: &str) -> ErrorDetail {
-    ErrorDetail {
-        field: field.into(),
-        issue: issue.into(),
-    }
-}
 
 /// Sort keys of the patient list (for the OpenAPI document).
 #[derive(utoipa::ToSchema)]
@@ -70,30 +61,7 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let mut problems = Vec::new();
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                problems.push(detail("limit", "must be a whole number from 1 to 100"));
-                DEFAULT_LIMIT
-            }
-        },
-    };
-    let offset = match params.get("offset") {
-        None => 0,
-        // Bounded by i64 so the database can take it.
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 0 => n as u64,
-            _ => {
-                problems.push(detail(
-                    "offset",
-                    "must be a whole number from 0 to 9223372036854775807",
-                ));
-                0
-            }
-        },
-    };
+    let (limit, offset) = paging(|name| params.get(name).copied(), &mut problems);
     let sort = match params.get("sort").copied() {
         None | Some("name") => PatientSort::Name,
         Some("dob") => PatientSort::Dob,
