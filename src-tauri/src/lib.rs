@@ -53,7 +53,10 @@ pub(crate) fn context() -> tauri::Context {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
-        .unwrap_or_else(|_| "info,tower_http=warn,tao=warn,wry=warn".into());
+        // The embedded demo server logs a line per request; at the desk that is noise.
+        .unwrap_or_else(|_| {
+            "info,tower_http=warn,tao=warn,wry=warn,practice_studio_server::http=warn".into()
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

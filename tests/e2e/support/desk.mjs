@@ -37,15 +37,18 @@ export function privateHome() {
 }
 
 /**
- * Starts `frontdesk serve --demo` and resolves with its printed address once it listens.
+ * Starts `frontdesk serve` (on the embedded demo server unless `demo` is false: then the desk has no
+ * API configured, as on a new machine) and resolves with its printed address once it listens.
  * @param {string[]} extraArgs
+ * @param {{ demo?: boolean }} options
  * @returns {Promise<{ url: string, origin: string, stop: () => void }>}
  */
-export function startServe(extraArgs = []) {
+export function startServe(extraArgs = [], { demo = true } = {}) {
   const { home, env } = privateHome();
+  const demoArgs = demo ? ["--demo", "--demo-today", DEMO_TODAY] : [];
   const child = spawn(
     frontdeskBin,
-    ["serve", "--demo", "--demo-today", DEMO_TODAY, "--port", "0", "--data-dir", join(home, "desk"), ...extraArgs],
+    ["serve", ...demoArgs, "--port", "0", "--data-dir", join(home, "desk"), ...extraArgs],
     { env, stdio: ["ignore", "pipe", "inherit"] },
   );
   return new Promise((resolvePromise, reject) => {
