@@ -21,7 +21,7 @@ test("a desk with no configuration asks for the server address and explains a ba
 
   await field.fill("ftp://files.example.org");
   await page.getByRole("button", { name: "Connect" }).click();
-  await expect(page.getByRole("alert")).toContainText("not a valid http(s) URL");
+  await expect(page.getByRole("alert")).toContainText("is not http or https");
   await expect(field).toHaveAttribute("aria-invalid", "true");
 
   // An address that answers, but not as Practice Studio: saved, and the desk says it cannot use it.
