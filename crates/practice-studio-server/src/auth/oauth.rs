@@ -86,6 +86,18 @@ pub struct TokenResponse {
 
 type Params = HashMap<String, String>;
 
+/// The form body both endpoints take (RFC 6749 §3.2), or `invalid_request`.
+fn form_params(
+    form: Result<Form<Params>, axum::extract::rejection::FormRejection>,
+) -> Result<Params, OAuthError> {
+    form.map(|Form(params)| params).map_err(|_| {
+        OAuthError::new(
+            "invalid_request",
+            "send the parameters as application/x-www-form-urlencoded",
+        )
+    })
+}
+
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params
         .get(name)
@@ -183,12 +195,7 @@ pub async fn token(
     headers: HeaderMap,
     form: Result<Form<Params>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let Form(params) = form.map_err(|_| {
-        OAuthError::new(
-            "invalid_request",
-            "send the parameters as application/x-www-form-urlencoded",
-        )
-    })?;
+    let params = form_params(form)?;
     let grant = required(&params, "grant_type")?.to_owned();
     let client = authenticate_client(&app, &headers, &params).await?;
     if !client.grants.contains(&grant) {
@@ -441,12 +448,7 @@ pub async fn revoke(
     headers: HeaderMap,
     form: Result<Form<Params>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let Form(params) = form.map_err(|_| {
-        OAuthError::new(
-            "invalid_request",
-            "send the parameters as application/x-www-form-urlencoded",
-        )
-    })?;
+    let params = form_params(form)?;
     let client = authenticate_client(&app, &headers, &params).await?;
     let token = required(&params, "token")?;
     let hash = secret_hash(token);
