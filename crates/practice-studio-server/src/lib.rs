@@ -10,7 +10,9 @@
 //! a loopback port; `main.rs` is the command line around it.
 
 pub mod app;
+mod appointments;
 pub mod auth;
+mod billing;
 mod clinic;
 pub mod clock;
 pub mod demo;
@@ -22,6 +24,7 @@ pub mod openapi;
 mod params;
 mod patients;
 pub mod ratelimit;
+mod records;
 mod routes;
 pub mod storage;
 

@@ -131,8 +131,12 @@ impl Modify for Security {
 )]
 struct ApiDoc;
 
-/// Operations and fields the reference does not have, and why we added them.
-const EXTENSIONS: [(&str, &str, &str); 9] = [
+/// An operation the reference does not have: path, method, and why we added it.
+pub(crate) type Extension = (&'static str, &'static str, &'static str);
+
+/// Operations and fields the reference does not have, and why we added them. Modules with their
+/// own [`OpenApi`] document list theirs beside it; [`document`] joins them all.
+const EXTENSIONS: &[Extension] = &[
     ("/api/v1/locations", "get", "Hours are wall-clock times at a location; clients need each location's time zone to show and book a day."),
     ("/api/v1/locations/{location_id}", "get", "Every location a provider or appointment names can be read."),
     ("/api/v1/appointment-types", "get", "Appointment `type` is free text in the reference; a catalogue with default durations and colours lets every client book and show types alike."),
@@ -158,9 +162,34 @@ fn error_response(description: &str) -> Value {
     })
 }
 
+/// The documents of the route modules that keep their own (their paths, schemas and tags), with
+/// their extensions. A module adds itself here with one line.
+fn parts() -> Vec<(utoipa::openapi::OpenApi, &'static [Extension])> {
+    vec![
+        (
+            crate::appointments::ApiDoc::openapi(),
+            crate::appointments::EXTENSIONS,
+        ),
+        (
+            crate::records::ApiDoc::openapi(),
+            crate::records::EXTENSIONS,
+        ),
+        (
+            crate::billing::ApiDoc::openapi(),
+            crate::billing::EXTENSIONS,
+        ),
+    ]
+}
+
 /// The whole document, as served by a server that keeps finished idempotency keys this long.
 pub fn document(idempotency_retention: chrono::Duration) -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|_| json!({}));
+    let mut api = ApiDoc::openapi();
+    let mut extensions: Vec<Extension> = EXTENSIONS.to_vec();
+    for (part, part_extensions) in parts() {
+        api.merge(part);
+        extensions.extend_from_slice(part_extensions);
+    }
+    let mut doc = serde_json::to_value(api).unwrap_or_else(|_| json!({}));
     doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
     doc["info"]["x-idempotency-key-retention-days"] = json!(idempotency_retention.num_days());
     doc["info"]["x-rate-limits"] = json!({
@@ -178,7 +207,7 @@ pub fn document(idempotency_retention: chrono::Duration) -> Value {
             let Some(operation) = operation.as_object_mut() else {
                 continue;
             };
-            if let Some((_, _, why)) = EXTENSIONS.iter().find(|(p, m, _)| p == path && m == method)
+            if let Some((_, _, why)) = extensions.iter().find(|(p, m, _)| p == path && m == method)
             {
                 operation.insert("x-extension".into(), json!(true));
                 operation.insert("x-extension-reason".into(), json!(why));

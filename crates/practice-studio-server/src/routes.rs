@@ -13,7 +13,7 @@ use crate::auth::{authorize, oauth, CredentialKind, Principal};
 use crate::error::ApiError;
 use crate::http;
 use crate::openapi::{Me, MeUser};
-use crate::{clinic, patients};
+use crate::{appointments, billing, clinic, patients, records};
 
 /// Largest request body the API accepts.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -35,6 +35,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/providers", get(clinic::list_providers))
         .route("/api/v1/providers/{id}", get(clinic::get_provider))
         .route("/api/v1/providers/{id}/slots", get(clinic::slots))
+        // Route modules with their own router (one line each):
+        .merge(appointments::routes())
+        .merge(records::routes())
+        .merge(billing::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             http::authenticate,

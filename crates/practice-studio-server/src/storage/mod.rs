@@ -1,6 +1,9 @@
 //! Everything the server keeps, behind one trait so a PostgreSQL implementation can sit beside
 //! the SQLite one. Handlers and the OAuth server see only [`Storage`].
 
+mod appointments;
+mod billing;
+mod records;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -8,6 +11,9 @@ use chrono::{DateTime, Utc};
 use practice_studio::model::{AppointmentType, Location, Patient, PatientStatus, Provider};
 use practice_studio::rules::ValidPatient;
 
+pub use appointments::*;
+pub use billing::*;
+pub use records::*;
 pub use sqlite::SqliteStorage;
 
 use crate::auth::{Role, Scopes, Tier};
@@ -148,7 +154,9 @@ pub enum UpdateOutcome {
 }
 
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage:
+    AppointmentStorage + RecordStorage + BillingStorage + Send + Sync + 'static
+{
     // --- identity ---
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
     async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>>;

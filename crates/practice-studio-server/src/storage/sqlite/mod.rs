@@ -5,6 +5,10 @@
 //! macros bind a module to one engine's offline data, and the PostgreSQL implementation will sit
 //! in its own module with its own.
 
+mod appointments;
+mod billing;
+mod records;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
