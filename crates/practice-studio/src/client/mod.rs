@@ -19,6 +19,7 @@
 //!    GETs and keyed writes, within a deadline;
 //! 5. one [`Error`] for everything that went wrong.
 
+mod appointments;
 mod auth;
 mod budget;
 mod clinic;
@@ -42,6 +43,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::Instrument as _;
 
+pub use appointments::{AppointmentQuery, AppointmentSort, Appointments};
 pub use auth::{
     Auth, MemoryTokenStore, OpenBrowser, Secret, TokenStore, TokenStoreError, Tokens,
     DEFAULT_SIGN_IN_WAIT,
@@ -320,6 +322,11 @@ impl Client {
     /// The patient routes.
     pub fn patients(&self) -> Patients<'_> {
         Patients { client: self }
+    }
+
+    /// The appointment book: lists, booking, changes and status moves.
+    pub fn appointments(&self) -> Appointments<'_> {
+        Appointments { client: self }
     }
 
     /// Locations, providers, appointment types and free slots.

@@ -2,6 +2,7 @@
 //!
 //! Pure functions only: no I/O, no clock (callers pass "today"), no randomness.
 
+pub mod appointments;
 mod patient;
 pub mod slots;
 mod time;
