@@ -5,8 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod appointments;
 mod clinic;
 
+pub use appointments::*;
 pub use clinic::*;
 
 /// Answer of `GET /health`: whether the service is up and which build answers.
@@ -85,6 +87,14 @@ id_newtype!(
     AppointmentId,
     "APPT-"
 );
+
+// After `id_newtype!`, which they use.
+mod billing;
+pub mod money;
+mod records;
+
+pub use billing::*;
+pub use records::*;
 
 /// A hypermedia link (`{"href": "/api/v1/…"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
