@@ -16,13 +16,16 @@ mod billing;
 mod clinic;
 pub mod clock;
 pub mod demo;
+pub mod demo_billing;
 pub mod demo_clinic;
+pub mod demo_records;
 pub mod error;
 mod http;
 mod idempotency;
 pub mod openapi;
 mod params;
 mod patients;
+mod pdf;
 pub mod ratelimit;
 mod records;
 mod routes;
@@ -205,8 +208,14 @@ impl ServerBuilder {
             let count =
                 demo::seed_patients(&storage, self.demo_seed, self.demo_patients, clock.today())
                     .await?;
+            let records =
+                demo_records::seed(&storage, self.demo_seed, clock.today(), clock.now()).await?;
+            let invoices =
+                demo_billing::seed(&storage, self.demo_seed, clock.today(), clock.now()).await?;
             tracing::info!(
                 patients = count,
+                records,
+                invoices,
                 seconds = started.elapsed().as_secs_f64(),
                 "demo data generated"
             );

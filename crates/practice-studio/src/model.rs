@@ -88,6 +88,14 @@ id_newtype!(
     "APPT-"
 );
 
+// After `id_newtype!`, which they use.
+mod billing;
+pub mod money;
+mod records;
+
+pub use billing::*;
+pub use records::*;
+
 /// A hypermedia link (`{"href": "/api/v1/…"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
