@@ -149,7 +149,17 @@ pub fn invoice(
             }
         }
         2 => {
-            let part = (amount * Decimal::new(rng.random_range(20..80), 2)).round_dp(2);
+            // Some insurers have settled their part (a payment and a contractual allowance) and
+            // the patient's share is still owed.
+            if insured && rng.random_bool(0.4) {
+                adjustments.push((
+                    day_between(rng, date, last_payment_day),
+                    AdjustmentKind::Insurance,
+                    (amount * Decimal::new(15, 2)).round_dp(2),
+                    "Contractual allowance",
+                ));
+            }
+            let part = (amount * Decimal::new(rng.random_range(20..70), 2)).round_dp(2);
             let method = if insured { "Insurance" } else { "Credit Card" };
             payments.push((
                 day_between(rng, date, last_payment_day),
