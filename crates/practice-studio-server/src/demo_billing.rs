@@ -78,7 +78,10 @@ pub fn invoice(
     earliest: NaiveDate,
     today: NaiveDate,
 ) -> DemoInvoice {
-    let first = (today - Duration::days(400)).max(earliest).min(today);
+    // A third are from the last five weeks (the month being billed now), the rest from the
+    // 400 days before.
+    let window = if rng.random_bool(0.3) { 35 } else { 400 };
+    let first = (today - Duration::days(window)).max(earliest).min(today);
     let date = day_between(rng, first, today);
     let due_date = date + Duration::days(TERMS_DAYS);
     let items = items(rng);

@@ -2,6 +2,7 @@
 //! page, scope and 404, the reference's record shape with every link resolving, attachment bytes
 //! matching their record, and idempotent record creation.
 
+#[allow(dead_code)] // each test binary uses part of the helpers
 mod support;
 
 use std::collections::BTreeSet;
