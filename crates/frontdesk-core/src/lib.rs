@@ -10,7 +10,12 @@
 pub mod clock;
 pub mod config;
 mod desk;
+pub mod sync;
 
 pub use clock::{Clock, PinnedDayClock, SystemClock};
 pub use config::{Config, ConfigError, ConfigKey, ConfigLayers};
 pub use desk::{ApiProblem, ApiState, AppStatus, CoreError, Desk, DeskEvent, DeskOptions, Surface};
+pub use sync::{
+    Collection, Connectivity, DrainReport, PendingWrite, SyncEngine, SyncError, SyncEvent,
+    SyncOptions, SyncStatus, SyncTasks, WriteError,
+};

@@ -563,6 +563,8 @@ async fn main() {
             entity_id: format!("APPT-{i}"),
             operation: "book".to_owned(),
             payload: serde_json::json!({ "patientId": "PAT-0000001", "slot": i }),
+            base_version: None,
+            refs: vec!["patient:PAT-0000001".to_owned()],
         };
         let started = Instant::now();
         if let Err(e) = store.enqueue(&entry).await {

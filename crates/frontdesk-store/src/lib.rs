@@ -24,6 +24,7 @@ mod outbox;
 mod patients;
 pub mod search;
 mod store;
+mod sync;
 mod text;
 
 pub use attachments::{Attachment, NewAttachment};
@@ -35,7 +36,9 @@ pub use duplicates::{
 };
 pub use error::CacheError;
 pub use outbox::{
-    Conflict, ConflictKind, EntityKind, NewOutboxEntry, OutboxEntry, OutboxState, Refusal,
+    entity_key, Conflict, ConflictKind, EntityKind, NewOutboxEntry, OutboxEntry, OutboxState,
+    Refusal,
 };
 pub use search::{MatchSpan, PatientHit, SearchField};
 pub use store::{Store, StoreOptions, CACHE_FILE};
+pub use sync::Checkpoint;

@@ -83,6 +83,17 @@ pub struct NewOutboxEntry {
     pub operation: String,
     /// The request body.
     pub payload: serde_json::Value,
+    /// The entity's version this change is based on (sent as `If-Match`). When an earlier entry
+    /// of the same entity is still pending, the store drops it: the entry then chains on the
+    /// version the server answers to that earlier one.
+    pub base_version: Option<i64>,
+    /// Other entities (`kind:id`, see [`entity_key`]) this entry waits for.
+    pub refs: Vec<String>,
+}
+
+/// `kind:id`, how [`NewOutboxEntry::refs`] names an entity.
+pub fn entity_key(kind: EntityKind, id: &str) -> String {
+    format!("{}:{id}", kind.as_str())
 }
 
 /// A queued write.
@@ -97,6 +108,12 @@ pub struct OutboxEntry {
     pub entity_id: String,
     pub operation: String,
     pub payload: serde_json::Value,
+    /// See [`NewOutboxEntry::base_version`]; `None` chains on the previous entry's answer.
+    pub base_version: Option<i64>,
+    pub refs: Vec<String>,
+    /// For a sent entry: the entity's id and version in the server's answer.
+    pub answer_id: Option<String>,
+    pub answer_version: Option<i64>,
     pub state: OutboxState,
     /// How many times sending was tried.
     pub attempts: i64,
@@ -176,6 +193,10 @@ struct EntryRow {
     entity_id: String,
     operation: String,
     payload: String,
+    base_version: Option<i64>,
+    refs: String,
+    answer_id: Option<String>,
+    answer_version: Option<i64>,
     state: String,
     attempts: i64,
     created: String,
@@ -197,6 +218,14 @@ impl EntryRow {
                 id: seq.to_string(),
                 source,
             })?,
+            base_version: self.base_version,
+            refs: serde_json::from_str(&self.refs).map_err(|source| CacheError::Corrupt {
+                what: "outbox entry",
+                id: seq.to_string(),
+                source,
+            })?,
+            answer_id: self.answer_id,
+            answer_version: self.answer_version,
             state: OutboxState::parse(seq, &self.state)?,
             attempts: self.attempts,
             created: parse_time("outbox entry", seq, "created", &self.created)?,
@@ -243,10 +272,30 @@ impl Store {
                 id: entry.idempotency_key.clone(),
                 source,
             })?;
+        let refs = serde_json::to_string(&entry.refs).map_err(|source| CacheError::Encode {
+            what: "outbox entry",
+            id: entry.idempotency_key.clone(),
+            source,
+        })?;
+        // An earlier entry of this entity still waiting: chain on its answer instead.
+        let earlier = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!: i64" FROM outbox
+               WHERE entity_kind = ?1 AND entity_id = ?2 AND state != 'sent'"#,
+            kind,
+            entry.entity_id
+        )
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(query("enqueue a write"))?;
+        let base_version = if earlier > 0 {
+            None
+        } else {
+            entry.base_version
+        };
         let seq = sqlx::query_scalar!(
             r#"INSERT INTO outbox (idempotency_key, request_id, author, entity_kind, entity_id,
-                   operation, payload, state, created, updated)
-               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)
+                   operation, payload, base_version, refs, state, created, updated)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10)
                RETURNING seq AS "seq!: i64""#,
             entry.idempotency_key,
             entry.request_id,
@@ -255,6 +304,8 @@ impl Store {
             entry.entity_id,
             entry.operation,
             payload,
+            base_version,
+            refs,
             created
         )
         .fetch_one(&mut **tx)
@@ -279,6 +330,10 @@ impl Store {
             entity_id: entry.entity_id.clone(),
             operation: entry.operation.clone(),
             payload: entry.payload.clone(),
+            base_version,
+            refs: entry.refs.clone(),
+            answer_id: None,
+            answer_version: None,
             state: OutboxState::Pending,
             attempts: 0,
             created: now,
@@ -291,7 +346,8 @@ impl Store {
         sqlx::query_as!(
             EntryRow,
             r#"SELECT seq AS "seq!: i64", idempotency_key, request_id, author, entity_kind,
-                   entity_id, operation, payload, state, attempts, created
+                   entity_id, operation, payload, base_version, refs, answer_id, answer_version,
+                   state, attempts, created
                FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1"#,
             limit
         )
@@ -402,7 +458,8 @@ impl Store {
             r#"SELECT c.id AS "id!: i64", c.kind, c.message, c.server_status, c.server_body,
                    c.created AS "conflict_created!: String",
                    o.seq AS "seq!: i64", o.idempotency_key, o.request_id, o.author, o.entity_kind,
-                   o.entity_id, o.operation, o.payload, o.state, o.attempts, o.created
+                   o.entity_id, o.operation, o.payload, o.base_version, o.refs, o.answer_id,
+                   o.answer_version, o.state, o.attempts, o.created
                FROM conflicts c JOIN outbox o ON o.seq = c.outbox_seq ORDER BY c.id"#
         )
         .fetch_all(&self.readers)
@@ -419,6 +476,10 @@ impl Store {
                     entity_id: r.entity_id,
                     operation: r.operation,
                     payload: r.payload,
+                    base_version: r.base_version,
+                    refs: r.refs,
+                    answer_id: r.answer_id,
+                    answer_version: r.answer_version,
                     state: r.state,
                     attempts: r.attempts,
                     created: r.created,

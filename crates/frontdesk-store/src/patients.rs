@@ -121,29 +121,9 @@ impl Store {
     /// Removes a patient from the cache (and from search). Returns whether it was there.
     pub async fn delete_patient(&self, id: &PatientId) -> Result<bool, CacheError> {
         let mut tx = self.begin_write("delete patient").await?;
-        let id = id.as_str();
-        let gone = sqlx::query!(
-            r#"DELETE FROM patients WHERE id = ?1
-               RETURNING pk AS "pk!: i64", name_key, recency"#,
-            id
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(query("delete patient"))?;
-        let Some(gone) = gone else {
-            return Ok(false);
-        };
-        apply_index_changes(
-            &mut tx,
-            vec![IndexChange {
-                pk: gone.pk,
-                old: Some((gone.name_key, gone.recency)),
-                new: None,
-            }],
-        )
-        .await?;
+        let gone = delete_in(&mut tx, id.as_str()).await?;
         tx.commit().await.map_err(query("delete patient"))?;
-        Ok(true)
+        Ok(gone)
     }
 
     /// Records visits (e.g. from synced appointments); a visit older than the one known is
@@ -194,6 +174,34 @@ impl Store {
             .await
             .map_err(query("count patients"))
     }
+}
+
+/// Removes a patient and its search entries inside a write; whether it was there.
+pub(crate) async fn delete_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+) -> Result<bool, CacheError> {
+    let gone = sqlx::query!(
+        r#"DELETE FROM patients WHERE id = ?1
+           RETURNING pk AS "pk!: i64", name_key, recency"#,
+        id
+    )
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(query("delete patient"))?;
+    let Some(gone) = gone else {
+        return Ok(false);
+    };
+    apply_index_changes(
+        tx,
+        vec![IndexChange {
+            pk: gone.pk,
+            old: Some((gone.name_key, gone.recency)),
+            new: None,
+        }],
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Inserts or replaces patients inside a write transaction, search index included.

@@ -296,6 +296,8 @@ fn write(n: u32) -> NewOutboxEntry {
         entity_id: format!("PAT-{n:05}"),
         operation: "update".into(),
         payload: serde_json::json!({ "n": n }),
+        base_version: None,
+        refs: Vec::new(),
     }
 }
 

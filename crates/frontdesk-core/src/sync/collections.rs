@@ -1,0 +1,256 @@
+//! The collections the desk keeps, and how each is read from the server.
+//!
+//! Two shapes: a **reference** collection (locations, providers, the appointment-type catalogue)
+//! is small and read whole, then replaces the cached copy in one transaction; a **paged**
+//! collection (patients; appointments next) is read in the server's append-only order
+//! (`sort=created`) with a checkpoint committed with every page, then kept fresh by
+//! `updated_since` polling. A new collection is one more [`PagedCollection`] impl and one more
+//! arm in [`Collection`].
+
+use chrono::{DateTime, Utc};
+use practice_studio::client::{
+    Client, Error as ClientError, PatientQuery, PatientSort, Priority, ProviderQuery, SortOrder,
+};
+use practice_studio::model::Patient;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use frontdesk_store::{CacheError, Checkpoint, Store};
+
+/// A collection of the cache that sync fills and keeps fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Collection {
+    Locations,
+    Providers,
+    AppointmentTypes,
+    Patients,
+}
+
+impl Collection {
+    /// First sync reads them in this order: what the book needs before whom it books.
+    pub const ALL: [Collection; 4] = [
+        Collection::Locations,
+        Collection::Providers,
+        Collection::AppointmentTypes,
+        Collection::Patients,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collection::Locations => "locations",
+            Collection::Providers => "providers",
+            Collection::AppointmentTypes => "appointment_types",
+            Collection::Patients => "patients",
+        }
+    }
+
+    /// The sync-state key of this collection's first-sync checkpoint.
+    pub(crate) fn checkpoint_key(self) -> String {
+        format!("first_sync:{}", self.as_str())
+    }
+
+    /// The sync-state key of this collection's `updated_since` cursor.
+    pub(crate) fn cursor_key(self) -> String {
+        format!("poll:{}", self.as_str())
+    }
+}
+
+/// Items per page when paging (the server's maximum).
+pub(crate) const PAGE_LIMIT: u32 = 100;
+
+/// One page as the server answered it.
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    /// What the server counts for the whole query now (it grows while others insert).
+    pub total: u64,
+}
+
+/// A collection read page by page in creation order, and polled by `updated_since`.
+pub(crate) trait PagedCollection {
+    type Item: Send + Sync;
+    const COLLECTION: Collection;
+
+    /// A page in the append-only order (`sort=created`, ties by id), at background priority.
+    async fn created_page(
+        client: &Client,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<Self::Item>, ClientError>;
+
+    /// A page of what changed at or after `since` (inclusive), oldest change first, ties by id.
+    async fn changed_page(
+        client: &Client,
+        since: Option<DateTime<Utc>>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<Self::Item>, ClientError>;
+
+    /// The most recent change the server holds: the polling cursor recorded before first sync.
+    async fn newest_change(client: &Client) -> Result<Option<DateTime<Utc>>, ClientError> {
+        let page = Self::changed_page_desc(client).await?;
+        Ok(page.items.first().map(Self::updated))
+    }
+
+    /// One item, most recently changed first.
+    async fn changed_page_desc(client: &Client) -> Result<Page<Self::Item>, ClientError>;
+
+    fn updated(item: &Self::Item) -> DateTime<Utc>;
+
+    /// Stores the items not already cached at their version, with the checkpoint, in one
+    /// transaction; the ids applied.
+    async fn apply(
+        store: &Store,
+        items: &[Self::Item],
+        checkpoint: Checkpoint<'_>,
+    ) -> Result<Vec<String>, CacheError>;
+}
+
+pub(crate) struct Patients;
+
+fn patient_query(limit: u32, offset: u64) -> PatientQuery {
+    PatientQuery::new().full().limit(limit).offset(offset)
+}
+
+impl PagedCollection for Patients {
+    type Item = Patient;
+    const COLLECTION: Collection = Collection::Patients;
+
+    async fn created_page(
+        client: &Client,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<Patient>, ClientError> {
+        let query = patient_query(limit, offset)
+            .sort(PatientSort::Created)
+            .order(SortOrder::Asc);
+        let list = client
+            .patients()
+            .list(&query)
+            .priority(Priority::Background)
+            .await?;
+        Ok(Page {
+            items: list.patients,
+            total: list.total,
+        })
+    }
+
+    async fn changed_page(
+        client: &Client,
+        since: Option<DateTime<Utc>>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<Patient>, ClientError> {
+        let mut query = patient_query(limit, offset)
+            .sort(PatientSort::Updated)
+            .order(SortOrder::Asc);
+        if let Some(since) = since {
+            query = query.updated_since(since);
+        }
+        let list = client
+            .patients()
+            .list(&query)
+            .priority(Priority::Background)
+            .await?;
+        Ok(Page {
+            items: list.patients,
+            total: list.total,
+        })
+    }
+
+    async fn changed_page_desc(client: &Client) -> Result<Page<Patient>, ClientError> {
+        let query = PatientQuery::new()
+            .limit(1)
+            .sort(PatientSort::Updated)
+            .order(SortOrder::Desc);
+        let list = client
+            .patients()
+            .list(&query)
+            .priority(Priority::Background)
+            .await?;
+        Ok(Page {
+            items: list.patients,
+            total: list.total,
+        })
+    }
+
+    fn updated(item: &Patient) -> DateTime<Utc> {
+        item.updated
+    }
+
+    async fn apply(
+        store: &Store,
+        items: &[Patient],
+        checkpoint: Checkpoint<'_>,
+    ) -> Result<Vec<String>, CacheError> {
+        let applied = store.apply_remote_patients(items, Some(checkpoint)).await?;
+        Ok(applied.into_iter().map(|id| id.0).collect())
+    }
+}
+
+/// Reads a reference collection whole and makes the cache equal to it; the ids changed.
+pub(crate) async fn refresh_reference(
+    collection: Collection,
+    client: &Client,
+    store: &Store,
+    checkpoint: Option<Checkpoint<'_>>,
+) -> Result<RefreshOutcome, super::SyncError> {
+    match collection {
+        Collection::Locations => {
+            let list = client
+                .clinic()
+                .locations()
+                .priority(Priority::Background)
+                .await?;
+            let changed = store.replace_locations(&list.locations, checkpoint).await?;
+            Ok(RefreshOutcome {
+                count: list.locations.len() as u64,
+                changed,
+            })
+        }
+        Collection::Providers => {
+            let mut providers = Vec::new();
+            loop {
+                let page = client
+                    .clinic()
+                    .providers(
+                        &ProviderQuery::new()
+                            .limit(PAGE_LIMIT)
+                            .offset(providers.len() as u64),
+                    )
+                    .priority(Priority::Background)
+                    .await?;
+                let count = page.providers.len();
+                providers.extend(page.providers);
+                if count < PAGE_LIMIT as usize || providers.len() as u64 >= page.total {
+                    break;
+                }
+            }
+            let changed = store.replace_providers(&providers, checkpoint).await?;
+            Ok(RefreshOutcome {
+                count: providers.len() as u64,
+                changed,
+            })
+        }
+        Collection::AppointmentTypes => {
+            let list = client
+                .clinic()
+                .appointment_types()
+                .priority(Priority::Background)
+                .await?;
+            let changed = store
+                .replace_appointment_types(&list.appointment_types, checkpoint)
+                .await?;
+            Ok(RefreshOutcome {
+                count: list.appointment_types.len() as u64,
+                changed,
+            })
+        }
+        Collection::Patients => Err(super::SyncError::NotReference(collection)),
+    }
+}
+
+pub(crate) struct RefreshOutcome {
+    pub count: u64,
+    pub changed: Vec<String>,
+}

@@ -1,0 +1,637 @@
+//! The sync engine: keeps the encrypted cache in step with the Practice Studio API, and sends
+//! the desk's own changes through the outbox.
+//!
+//! - **First sync** ([`SyncEngine::first_sync`]): the reference collections, then patients in
+//!   the server's append-only order, each page committed with its checkpoint, so a desk killed
+//!   anywhere resumes from its last committed page. The polling cursor is recorded before the
+//!   first page, so whatever changes while paging is picked up afterwards.
+//! - **Staying fresh** ([`SyncEngine::poll_once`]): `updated_since` polling (inclusive, with an
+//!   overlap, deduplicated by id and version in the store). The API has no change feed yet;
+//!   when it has, a feed follower replaces [`SyncEngine::poll_once`] and keeps its cursor under
+//!   the same per-collection state.
+//! - **Writes** ([`SyncEngine::register_patient`], [`SyncEngine::update_patient`]): validated
+//!   with the server's own rules, stored with their outbox entry in one transaction, sent later
+//!   by [`SyncEngine::drain_outbox`] with their author's credentials; see `sender.rs` for what
+//!   each answer does.
+//!
+//! Logs carry ids, counts and kinds, never a patient's details or a token.
+
+mod collections;
+mod sender;
+mod writes;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use practice_studio::client::{Client, Error as ClientError, RetryPolicy};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, Notify, RwLock};
+use ts_rs::TS;
+
+use frontdesk_store::{CacheError, Checkpoint, Store};
+
+use crate::clock::Clock;
+pub use collections::Collection;
+use collections::{PagedCollection, Patients, PAGE_LIMIT};
+pub use sender::DrainReport;
+pub use writes::{PendingWrite, WriteError};
+
+/// How the engine paces itself. The defaults suit a desk; tests shorten the waits.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Items per page (at most the server's 100).
+    pub page_size: u32,
+    /// How far back each poll re-reads before its cursor: a change committed by the server a
+    /// moment after a later one was already read is still seen. Re-read rows cost nothing: the
+    /// store skips a version it already has.
+    pub poll_overlap: chrono::Duration,
+    /// Between two polls.
+    pub poll_every: Duration,
+    /// Reference collections (locations, providers, types) are re-read every this many polls.
+    pub reference_every_polls: u32,
+    /// The retries of one send inside the SDK; the outbox retries again later on its own.
+    pub send_retry: RetryPolicy,
+    /// The outbox's own back-off after a retryable failure: the first wait, doubling per attempt
+    /// up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How many times a write whose 2xx answer could not be read is resent with the same key
+    /// (the server replays its stored answer) before it goes to the conflict list.
+    pub unreadable_answer_resends: u32,
+    /// How long the server keeps idempotency keys. An entry older than this could be applied
+    /// twice if resent, so it goes to the conflict list for a person to check instead.
+    pub key_retention: chrono::Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            page_size: PAGE_LIMIT,
+            poll_overlap: chrono::Duration::seconds(5),
+            poll_every: Duration::from_secs(30),
+            reference_every_polls: 10,
+            send_retry: RetryPolicy {
+                max_attempts: 3,
+                deadline: Duration::from_secs(20),
+                ..RetryPolicy::default()
+            },
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(120),
+            unreadable_answer_resends: 3,
+            // The reference server keeps keys 30 days; a day's margin for clocks and queues.
+            key_retention: chrono::Duration::days(29),
+        }
+    }
+}
+
+/// What the engine tells the UI without being asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SyncEvent {
+    /// First sync went forward: `done` of `total` items of a collection are cached.
+    Progress {
+        collection: Collection,
+        done: u64,
+        total: u64,
+    },
+    /// These items changed in the cache (the screen showing them should refresh).
+    Changed {
+        collection: Collection,
+        ids: Vec<String>,
+    },
+    /// Every collection has been read once.
+    FirstSyncDone,
+    /// The server accepted a queued write. `local_id` is set when a patient registered on this
+    /// desk got the server's id.
+    #[serde(rename_all = "camelCase")]
+    WriteAccepted {
+        seq: i64,
+        entity_id: String,
+        local_id: Option<String>,
+    },
+    /// The server refused a queued write; it is on the conflict list.
+    #[serde(rename_all = "camelCase")]
+    WriteRefused { seq: i64, conflict_id: i64 },
+    /// The author's credentials were refused: their writes wait until they sign in again.
+    SignInNeeded { author: String },
+}
+
+/// The link to the API, as the status bar shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Connectivity {
+    /// Nothing tried yet.
+    Unknown,
+    /// The last request was answered.
+    Online,
+    /// The last request got no answer (no network, server down, timeout).
+    Offline,
+    /// The API answers, but not well: errors, rate limits, or a refused sign-in.
+    Degraded,
+}
+
+/// What the UI shows about sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    pub connectivity: Connectivity,
+    /// When a first sync or a poll last completed.
+    pub last_sync: Option<DateTime<Utc>>,
+    pub first_sync_done: bool,
+    /// Writes not yet accepted by the server.
+    pub pending: i64,
+    /// Refused writes waiting for a person.
+    pub conflicts: i64,
+    /// Authors whose writes wait for them to sign in again.
+    pub sign_in_needed: Vec<String>,
+}
+
+/// Why a sync step stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("nobody is signed in: sync has no credentials to read with")]
+    NotSignedIn,
+    #[error("the API could not be used: {0}")]
+    Api(#[from] ClientError),
+    #[error("the cache failed: {0}")]
+    Cache(#[from] CacheError),
+    #[error("the stored sync state {key} is unreadable: {source}")]
+    State {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{} is not read whole", .0.as_str())]
+    NotReference(Collection),
+}
+
+/// Where a collection's first sync stands (stored as JSON under its checkpoint key).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct FirstSyncState {
+    /// Items read so far in creation order (the next page's offset).
+    offset: u64,
+    total: u64,
+    done: bool,
+}
+
+/// The `updated_since` cursor of a collection.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct PollCursor {
+    /// The most recent change seen; `None` reads from the beginning.
+    since: Option<DateTime<Utc>>,
+}
+
+/// The sync engine of one desk. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct SyncEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    options: SyncOptions,
+    /// The signed-in user's client: what sync reads with.
+    reader: RwLock<Option<Client>>,
+    /// Each author's client: their writes are sent with their own credentials.
+    authors: RwLock<HashMap<String, Client>>,
+    events: broadcast::Sender<SyncEvent>,
+    state: StdMutex<EngineState>,
+    /// Wakes the sender when a write is queued or an author signs in.
+    outbox_changed: Notify,
+}
+
+#[derive(Default)]
+struct EngineState {
+    connectivity: Option<Connectivity>,
+    last_sync: Option<DateTime<Utc>>,
+    first_sync_done: bool,
+    /// Authors whose credentials the server refused (401) since they last signed in.
+    paused: HashSet<String>,
+    /// Entries backing off after a retryable failure: not before this instant.
+    retry_at: HashMap<i64, DateTime<Utc>>,
+    polls: u32,
+}
+
+impl SyncEngine {
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, options: SyncOptions) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                options,
+                reader: RwLock::new(None),
+                authors: RwLock::new(HashMap::new()),
+                events,
+                state: StdMutex::new(EngineState::default()),
+                outbox_changed: Notify::new(),
+            }),
+        }
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The cache the engine fills.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    /// The signed-in user: sync reads with this client (it fetches only what they may read).
+    pub async fn set_reader(&self, client: Option<Client>) {
+        *self.inner.reader.write().await = client;
+    }
+
+    /// `author` signed in with `client`: their queued writes are sent with it, and a pause
+    /// after a refused sign-in ends.
+    pub async fn sign_in_author(&self, author: &str, client: Client) {
+        self.inner
+            .authors
+            .write()
+            .await
+            .insert(author.to_owned(), client);
+        self.state().paused.remove(author);
+        self.inner.outbox_changed.notify_one();
+    }
+
+    /// `author` signed out: their writes wait (they stay queued) until they sign in again.
+    pub async fn sign_out_author(&self, author: &str) {
+        self.inner.authors.write().await.remove(author);
+    }
+
+    /// What the status bar shows.
+    pub async fn status(&self) -> Result<SyncStatus, SyncError> {
+        let pending = self.inner.store.pending_count().await?;
+        let conflicts = self.inner.store.conflict_count().await?;
+        let first_sync_done = self.first_sync_done().await?;
+        let state = self.state();
+        let mut sign_in_needed: Vec<String> = state.paused.iter().cloned().collect();
+        sign_in_needed.sort();
+        Ok(SyncStatus {
+            connectivity: state.connectivity.unwrap_or(Connectivity::Unknown),
+            last_sync: state.last_sync,
+            first_sync_done,
+            pending,
+            conflicts,
+            sign_in_needed,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, EngineState> {
+        // A panic while holding this lock leaves plain data behind; keep using it.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn emit(&self, event: SyncEvent) {
+        // Nobody listening is fine: the UI asks for the state when it subscribes.
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Notes how the last request went, for [`SyncStatus::connectivity`].
+    fn observe<T>(&self, result: &Result<T, ClientError>) {
+        self.note_contact(result.as_ref().err());
+    }
+
+    fn observe_sync<T>(&self, result: &Result<T, SyncError>) {
+        match result {
+            Ok(_) => self.note_contact(None),
+            Err(SyncError::Api(error)) => self.note_contact(Some(error)),
+            Err(_) => {}
+        }
+    }
+
+    fn note_contact(&self, error: Option<&ClientError>) {
+        let connectivity = match error {
+            None => Connectivity::Online,
+            Some(ClientError::Network(_) | ClientError::Timeout { .. }) => Connectivity::Offline,
+            Some(_) => Connectivity::Degraded,
+        };
+        self.state().connectivity = Some(connectivity);
+    }
+
+    async fn reader(&self) -> Result<Client, SyncError> {
+        self.inner
+            .reader
+            .read()
+            .await
+            .clone()
+            .ok_or(SyncError::NotSignedIn)
+    }
+
+    async fn read_state<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, SyncError> {
+        match self.inner.store.sync_state(key).await? {
+            None => Ok(None),
+            Some(text) => {
+                serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|source| SyncError::State {
+                        key: key.to_owned(),
+                        source,
+                    })
+            }
+        }
+    }
+
+    async fn first_sync_done(&self) -> Result<bool, SyncError> {
+        if self.state().first_sync_done {
+            return Ok(true);
+        }
+        for collection in Collection::ALL {
+            let state: Option<FirstSyncState> =
+                self.read_state(&collection.checkpoint_key()).await?;
+            if !state.is_some_and(|s| s.done) {
+                return Ok(false);
+            }
+        }
+        self.state().first_sync_done = true;
+        Ok(true)
+    }
+
+    /// Reads every collection not read yet, resuming each from its last committed page. Returns
+    /// when all are cached; an error leaves what was committed for the next try.
+    pub async fn first_sync(&self) -> Result<(), SyncError> {
+        let client = self.reader().await?;
+        for collection in Collection::ALL {
+            match collection {
+                Collection::Patients => self.first_sync_paged::<Patients>(&client).await?,
+                reference => self.first_sync_reference(reference, &client).await?,
+            }
+        }
+        self.state().first_sync_done = true;
+        self.state().last_sync = Some(self.inner.clock.now());
+        self.emit(SyncEvent::FirstSyncDone);
+        tracing::info!("first sync complete");
+        Ok(())
+    }
+
+    async fn first_sync_reference(
+        &self,
+        collection: Collection,
+        client: &Client,
+    ) -> Result<(), SyncError> {
+        let key = collection.checkpoint_key();
+        let state: Option<FirstSyncState> = self.read_state(&key).await?;
+        if state.is_some_and(|s| s.done) {
+            return Ok(());
+        }
+        let result =
+            collections::refresh_reference(collection, client, &self.inner.store, None).await;
+        self.observe_sync(&result);
+        let count = result?.count;
+        let done = FirstSyncState {
+            offset: count,
+            total: count,
+            done: true,
+        };
+        self.inner
+            .store
+            .set_sync_state(&key, &encode(&key, &done)?)
+            .await?;
+        self.emit(SyncEvent::Progress {
+            collection,
+            done: count,
+            total: count,
+        });
+        tracing::debug!(
+            collection = collection.as_str(),
+            count,
+            "reference data read"
+        );
+        Ok(())
+    }
+
+    async fn first_sync_paged<C: PagedCollection>(&self, client: &Client) -> Result<(), SyncError> {
+        let collection = C::COLLECTION;
+        let key = collection.checkpoint_key();
+        let cursor_key = collection.cursor_key();
+        let mut state: FirstSyncState = self.read_state(&key).await?.unwrap_or_default();
+        if state.done {
+            return Ok(());
+        }
+        if self.read_state::<PollCursor>(&cursor_key).await?.is_none() {
+            // Before the first page: everything changed from here on is polled afterwards,
+            // rows already paged included.
+            let newest = C::newest_change(client).await;
+            self.observe(&newest);
+            let cursor = PollCursor { since: newest? };
+            self.inner
+                .store
+                .set_sync_state(&cursor_key, &encode(&cursor_key, &cursor)?)
+                .await?;
+        }
+        let limit = self.inner.options.page_size.clamp(1, PAGE_LIMIT);
+        loop {
+            let page = C::created_page(client, state.offset, limit).await;
+            self.observe(&page);
+            let page = page?;
+            let count = page.items.len() as u64;
+            state.offset += count;
+            state.total = page.total.max(state.offset);
+            // A short page is the end: the order is append-only, so nothing can appear before it.
+            state.done = count < u64::from(limit);
+            let value = encode(&key, &state)?;
+            let applied = C::apply(
+                &self.inner.store,
+                &page.items,
+                Checkpoint {
+                    key: &key,
+                    value: &value,
+                },
+            )
+            .await?;
+            tracing::debug!(
+                collection = collection.as_str(),
+                offset = state.offset,
+                applied = applied.len(),
+                "first sync page committed"
+            );
+            if !applied.is_empty() {
+                self.emit(SyncEvent::Changed {
+                    collection,
+                    ids: applied,
+                });
+            }
+            self.emit(SyncEvent::Progress {
+                collection,
+                done: state.offset,
+                total: state.total,
+            });
+            if state.done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One round of `updated_since` polling: every change since the cursor (less the overlap),
+    /// each page applied with the advanced cursor in one transaction; reference collections
+    /// every [`SyncOptions::reference_every_polls`] rounds. Returns how many items changed.
+    pub async fn poll_once(&self) -> Result<usize, SyncError> {
+        let client = self.reader().await?;
+        let mut changed = self.poll_paged::<Patients>(&client).await?;
+        let refresh_references = {
+            let mut state = self.state();
+            state.polls = state.polls.wrapping_add(1);
+            state
+                .polls
+                .is_multiple_of(self.inner.options.reference_every_polls.max(1))
+        };
+        if refresh_references {
+            for collection in [
+                Collection::Locations,
+                Collection::Providers,
+                Collection::AppointmentTypes,
+            ] {
+                let outcome =
+                    collections::refresh_reference(collection, &client, &self.inner.store, None)
+                        .await;
+                self.observe_sync(&outcome);
+                let outcome = outcome?;
+                if !outcome.changed.is_empty() {
+                    changed += outcome.changed.len();
+                    self.emit(SyncEvent::Changed {
+                        collection,
+                        ids: outcome.changed,
+                    });
+                }
+            }
+        }
+        self.state().last_sync = Some(self.inner.clock.now());
+        Ok(changed)
+    }
+
+    async fn poll_paged<C: PagedCollection>(&self, client: &Client) -> Result<usize, SyncError> {
+        let collection = C::COLLECTION;
+        let cursor_key = collection.cursor_key();
+        let cursor: PollCursor = self.read_state(&cursor_key).await?.unwrap_or_default();
+        let limit = self.inner.options.page_size.clamp(1, PAGE_LIMIT);
+        let mut newest = cursor.since;
+        // Keyset paging over (updated, id): each page starts at the last page's newest change,
+        // skipping the items already read at exactly that instant. An item changed while paging
+        // moves past the pages still to read, so it is read again, never skipped.
+        let mut since = cursor.since.map(|s| s - self.inner.options.poll_overlap);
+        let mut skip: u64 = 0;
+        let mut changed = 0;
+        loop {
+            let page = C::changed_page(client, since, skip, limit).await;
+            self.observe(&page);
+            let page = page?;
+            let count = page.items.len();
+            if let Some(last) = page.items.iter().map(C::updated).max() {
+                let at_last = page.items.iter().filter(|i| C::updated(i) == last).count() as u64;
+                if since == Some(last) {
+                    skip += at_last;
+                } else {
+                    since = Some(last);
+                    skip = at_last;
+                }
+                newest = newest.max(Some(last));
+            }
+            let value = encode(&cursor_key, &PollCursor { since: newest })?;
+            let applied = C::apply(
+                &self.inner.store,
+                &page.items,
+                Checkpoint {
+                    key: &cursor_key,
+                    value: &value,
+                },
+            )
+            .await?;
+            if !applied.is_empty() {
+                changed += applied.len();
+                tracing::debug!(
+                    collection = collection.as_str(),
+                    applied = applied.len(),
+                    "changes applied"
+                );
+                self.emit(SyncEvent::Changed {
+                    collection,
+                    ids: applied,
+                });
+            }
+            if count < limit as usize {
+                return Ok(changed);
+            }
+        }
+    }
+
+    /// Runs sync and the outbox in the background until the returned handle is dropped: first
+    /// sync (retried until it completes), then a poll every [`SyncOptions::poll_every`]; the
+    /// outbox is drained whenever a write is queued, an author signs in, or a back-off ends.
+    pub fn start(&self) -> SyncTasks {
+        let sync = {
+            let engine = self.clone();
+            tokio::spawn(async move { engine.sync_loop().await })
+        };
+        let outbox = {
+            let engine = self.clone();
+            tokio::spawn(async move { engine.outbox_loop().await })
+        };
+        SyncTasks {
+            tasks: vec![sync, outbox],
+        }
+    }
+
+    async fn sync_loop(&self) {
+        let every = self.inner.options.poll_every;
+        loop {
+            let result = match self.first_sync_done().await {
+                Ok(false) => self.first_sync().await.map(|()| 0),
+                Ok(true) => self.poll_once().await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = result {
+                tracing::info!(%error, "sync paused; trying again later");
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    async fn outbox_loop(&self) {
+        loop {
+            let wait = match self.drain_outbox().await {
+                Ok(report) => report.next_retry_in,
+                Err(error) => {
+                    tracing::warn!(%error, "the outbox could not be drained");
+                    Some(self.inner.options.retry_max)
+                }
+            };
+            match wait {
+                Some(wait) => {
+                    let _ = tokio::time::timeout(wait, self.inner.outbox_changed.notified()).await;
+                }
+                None => self.inner.outbox_changed.notified().await,
+            }
+        }
+    }
+}
+
+/// The engine's background tasks; dropping this stops them.
+pub struct SyncTasks {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for SyncTasks {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<String, SyncError> {
+    serde_json::to_string(value).map_err(|source| SyncError::State {
+        key: key.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,429 @@
+//! Sends the outbox, oldest first, each entry with its author's credentials, and decides what
+//! each answer means:
+//!
+//! | answer | what happens |
+//! |---|---|
+//! | 2xx | the pending row becomes the server's (a local id is mapped to the server's) |
+//! | no answer, 429, 502, 503, 504, key still in use | retried later with back-off, same key |
+//! | 401 (or a refused token refresh) | the author's writes wait until they sign in again |
+//! | 403 | conflict list: the author's role may not do this |
+//! | 404, 410 | conflict list: deleted elsewhere |
+//! | 409 clash or stale version | conflict list, with the server's current patient |
+//! | 400, 422 | conflict list, with the server's details |
+//! | 2xx that cannot be read | resent at once with the same key (the server replays its answer); conflict list if that keeps failing |
+//! | anything else | conflict list, logged with the request id |
+//!
+//! An entry blocks the later entries of its entity and the entries referring to it, nothing
+//! else. An entry older than the server's key retention is not resent (the server may have
+//! forgotten its key and would act twice): it goes to the conflict list for a person to check.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use practice_studio::client::{Client, Error as ClientError, Priority, Problem, SignInError};
+use practice_studio::model::{NewPatient, Patient, PatientId};
+use serde_json::json;
+
+use frontdesk_store::{entity_key, ConflictKind, EntityKind, OutboxEntry, Refusal};
+
+use super::{Collection, SyncEngine, SyncError, SyncEvent};
+
+/// What one pass over the outbox did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Entries the server accepted.
+    pub sent: u32,
+    /// Entries moved to the conflict list.
+    pub refused: u32,
+    /// Entries left pending: backing off, blocked behind another entry, or waiting for their
+    /// author to sign in.
+    pub waiting: u32,
+    /// When the earliest back-off ends, if any entry is backing off.
+    pub next_retry_in: Option<Duration>,
+}
+
+/// What the server's answer to one send means for the entry.
+enum Outcome {
+    Accepted(Box<Patient>),
+    Retry { after: Option<Duration> },
+    SignInNeeded,
+    Refused(Refusal),
+}
+
+/// One send: an outcome, or a 2xx whose answer could not be read (resent with the same key).
+enum Sent {
+    Outcome(Outcome),
+    Unreadable,
+}
+
+fn problem_body(problem: &Problem) -> serde_json::Value {
+    json!({
+        "code": problem.code,
+        "message": problem.message,
+        "details": problem.details,
+        "requestId": problem.request_id,
+    })
+}
+
+fn refusal(kind: ConflictKind, message: &str, problem: Option<&Problem>) -> Refusal {
+    Refusal {
+        kind,
+        message: message.to_owned(),
+        server_status: problem.map(|p| p.status),
+        server_body: problem.map(problem_body),
+    }
+}
+
+impl SyncEngine {
+    /// Sends every entry that may go now, in order. Returns when each entry was sent, refused,
+    /// or has to wait; [`DrainReport::next_retry_in`] says when to try again.
+    pub async fn drain_outbox(&self) -> Result<DrainReport, SyncError> {
+        let store = self.inner.store.clone();
+        let mut report = DrainReport::default();
+        // Restarted after a registration got its server id: the entries after it were renamed.
+        'pass: loop {
+            report.waiting = 0;
+            let entries = store.pending_writes(1000).await?;
+            let mut blocked: HashSet<String> = store.entities_in_conflict().await?;
+            for entry in entries {
+                let key = entity_key(entry.entity_kind, &entry.entity_id);
+                if blocked.contains(&key) || entry.refs.iter().any(|r| blocked.contains(r)) {
+                    blocked.insert(key);
+                    report.waiting += 1;
+                    continue;
+                }
+                let now = Utc::now();
+                let backing_off = self.state().retry_at.get(&entry.seq).copied();
+                if let Some(at) = backing_off.filter(|at| *at > now) {
+                    let wait = (at - now).to_std().unwrap_or_default();
+                    report.next_retry_in =
+                        Some(report.next_retry_in.map_or(wait, |w: Duration| w.min(wait)));
+                    blocked.insert(key);
+                    report.waiting += 1;
+                    continue;
+                }
+                let Some(client) = self.author_client(&entry.author).await else {
+                    blocked.insert(key);
+                    report.waiting += 1;
+                    continue;
+                };
+                // Measured on the machine's clock, as the store stamps entries.
+                if now - entry.created > self.inner.options.key_retention {
+                    let refusal = Refusal {
+                        kind: ConflictKind::Other,
+                        message: "this change waited longer than the server remembers a request; \
+                                  check whether it was already applied before sending it again"
+                            .to_owned(),
+                        server_status: None,
+                        server_body: None,
+                    };
+                    self.refuse(&entry, &refusal).await?;
+                    report.refused += 1;
+                    blocked.insert(key);
+                    continue;
+                }
+                let mut unreadable = 0;
+                let outcome = loop {
+                    match self.send(&client, &entry).await? {
+                        Sent::Unreadable
+                            if unreadable < self.inner.options.unreadable_answer_resends =>
+                        {
+                            unreadable += 1;
+                            tracing::info!(seq = entry.seq, "answer unreadable; resending");
+                        }
+                        Sent::Unreadable => {
+                            break Outcome::Refused(Refusal {
+                                kind: ConflictKind::Other,
+                                message: "the server's answer to this change could not be read, \
+                                          again and again"
+                                    .to_owned(),
+                                server_status: None,
+                                server_body: None,
+                            })
+                        }
+                        Sent::Outcome(outcome) => break outcome,
+                    }
+                };
+                match outcome {
+                    Outcome::Accepted(answer) => {
+                        let renamed = answer.id.as_str() != entry.entity_id;
+                        store.complete_patient_write(entry.seq, &answer).await?;
+                        self.state().retry_at.remove(&entry.seq);
+                        report.sent += 1;
+                        tracing::info!(seq = entry.seq, "write accepted");
+                        self.emit(SyncEvent::WriteAccepted {
+                            seq: entry.seq,
+                            entity_id: answer.id.to_string(),
+                            local_id: renamed.then(|| entry.entity_id.clone()),
+                        });
+                        let mut ids = vec![answer.id.to_string()];
+                        if renamed {
+                            ids.push(entry.entity_id.clone());
+                        }
+                        self.emit(SyncEvent::Changed {
+                            collection: Collection::Patients,
+                            ids,
+                        });
+                        if renamed {
+                            continue 'pass;
+                        }
+                    }
+                    Outcome::Retry { after } => {
+                        store.record_attempt(entry.seq).await?;
+                        let wait = self.backoff(entry.attempts + 1, after);
+                        self.state()
+                            .retry_at
+                            .insert(entry.seq, Utc::now() + chrono_of(wait));
+                        report.next_retry_in =
+                            Some(report.next_retry_in.map_or(wait, |w: Duration| w.min(wait)));
+                        report.waiting += 1;
+                        blocked.insert(key);
+                        tracing::info!(
+                            seq = entry.seq,
+                            wait_ms = wait.as_millis() as u64,
+                            "write will be retried"
+                        );
+                    }
+                    Outcome::SignInNeeded => {
+                        self.pause_author(&entry.author);
+                        report.waiting += 1;
+                        blocked.insert(key);
+                    }
+                    Outcome::Refused(refusal) => {
+                        self.refuse(&entry, &refusal).await?;
+                        report.refused += 1;
+                        blocked.insert(key);
+                    }
+                }
+            }
+            return Ok(report);
+        }
+    }
+
+    /// The author's client, unless their credentials were refused or they are not signed in
+    /// (then they are asked to sign in, once).
+    async fn author_client(&self, author: &str) -> Option<Client> {
+        if self.state().paused.contains(author) {
+            return None;
+        }
+        let client = self.inner.authors.read().await.get(author).cloned();
+        if client.is_none() {
+            self.pause_author(author);
+        }
+        client
+    }
+
+    fn pause_author(&self, author: &str) {
+        let newly = self.state().paused.insert(author.to_owned());
+        if newly {
+            tracing::info!("an author's writes wait for them to sign in");
+            self.emit(SyncEvent::SignInNeeded {
+                author: author.to_owned(),
+            });
+        }
+    }
+
+    async fn refuse(&self, entry: &OutboxEntry, refusal: &Refusal) -> Result<(), SyncError> {
+        let conflict_id = self
+            .inner
+            .store
+            .move_to_conflicts(entry.seq, refusal)
+            .await?;
+        self.state().retry_at.remove(&entry.seq);
+        self.emit(SyncEvent::WriteRefused {
+            seq: entry.seq,
+            conflict_id,
+        });
+        Ok(())
+    }
+
+    /// Exponential back-off from the entry's attempts, with jitter so desks that failed
+    /// together do not retry together; never sooner than the server's `Retry-After`.
+    fn backoff(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
+        let options = &self.inner.options;
+        let exponent = u32::try_from(attempts.clamp(1, 16) - 1).unwrap_or(0);
+        let ceiling = options
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(options.retry_max);
+        let jittered = ceiling.mul_f64(0.5 + rand::random::<f64>() / 2.0);
+        jittered.max(retry_after.unwrap_or_default())
+    }
+
+    /// Sends one entry once (the SDK may retry within [`super::SyncOptions::send_retry`]).
+    async fn send(&self, client: &Client, entry: &OutboxEntry) -> Result<Sent, SyncError> {
+        let client = client
+            .clone()
+            .with_retry(self.inner.options.send_retry.clone());
+        let corrupt = |what: &str| {
+            Sent::Outcome(Outcome::Refused(Refusal {
+                kind: ConflictKind::Other,
+                message: format!("this change cannot be sent: {what}"),
+                server_status: None,
+                server_body: None,
+            }))
+        };
+        let result = match (entry.entity_kind, entry.operation.as_str()) {
+            (EntityKind::Patient, "create") => {
+                let Ok(patient) = serde_json::from_value::<NewPatient>(entry.payload.clone())
+                else {
+                    return Ok(corrupt("its stored details are unreadable"));
+                };
+                client
+                    .patients()
+                    .create(&patient)
+                    .idempotency_key(entry.idempotency_key.clone())
+                    .request_id(entry.request_id.clone())
+                    .priority(Priority::Interactive)
+                    .await
+            }
+            (EntityKind::Patient, "update") => {
+                let version = match entry.base_version {
+                    Some(version) => Some(version),
+                    None => {
+                        self.inner
+                            .store
+                            .chained_version(entry.entity_kind, &entry.entity_id, entry.seq)
+                            .await?
+                    }
+                };
+                let Some(version) = version else {
+                    return Ok(corrupt("no version of the patient to base it on"));
+                };
+                client
+                    .patients()
+                    .update(&PatientId(entry.entity_id.clone()), &entry.payload)
+                    .if_match(version)
+                    .idempotency_key(entry.idempotency_key.clone())
+                    .request_id(entry.request_id.clone())
+                    .priority(Priority::Interactive)
+                    .await
+            }
+            _ => return Ok(corrupt("the desk does not know this kind of change")),
+        };
+        self.observe(&result);
+        Ok(match result {
+            Ok(patient) => Sent::Outcome(Outcome::Accepted(Box::new(patient))),
+            Err(ClientError::Decode { status, .. }) if (200..300).contains(&status) => {
+                Sent::Unreadable
+            }
+            Err(error) => Sent::Outcome(self.classify(&client, entry, error).await),
+        })
+    }
+
+    async fn classify(&self, client: &Client, entry: &OutboxEntry, error: ClientError) -> Outcome {
+        match error {
+            ClientError::RateLimited { retry_after }
+            | ClientError::IdempotencyInProgress { retry_after, .. } => {
+                Outcome::Retry { after: retry_after }
+            }
+            ClientError::Network(_) | ClientError::Timeout { .. } => Outcome::Retry { after: None },
+            ClientError::Api {
+                status: 502..=504, ..
+            } => Outcome::Retry { after: None },
+            ClientError::SignIn(SignInError::TimedOut(_) | SignInError::Listener(_)) => {
+                Outcome::Retry { after: None }
+            }
+            ClientError::Unauthorized(_) | ClientError::SignIn(_) => Outcome::SignInNeeded,
+            ClientError::Forbidden(problem) => Outcome::Refused(refusal(
+                ConflictKind::Forbidden,
+                "your role can't do this",
+                Some(&problem),
+            )),
+            ClientError::NotFound(problem) | ClientError::Gone(problem) => Outcome::Refused(
+                refusal(ConflictKind::Gone, "deleted elsewhere", Some(&problem)),
+            ),
+            ClientError::Conflict(problem) | ClientError::VersionMismatch(problem) => {
+                let mut refused = refusal(
+                    ConflictKind::Clash,
+                    "changed elsewhere since this change was made",
+                    Some(&problem),
+                );
+                // Theirs beside ours: the patient as the server has it now, when it can be read.
+                if let Some(current) = self.current_patient(client, entry).await {
+                    if let Some(serde_json::Value::Object(body)) = refused.server_body.as_mut() {
+                        body.insert("current".to_owned(), current);
+                    }
+                }
+                Outcome::Refused(refused)
+            }
+            ClientError::IdempotencyMismatch(problem) => Outcome::Refused(refusal(
+                ConflictKind::Invalid,
+                "the server refused this change's details",
+                Some(&problem),
+            )),
+            ClientError::Api {
+                status,
+                code,
+                message,
+                details,
+                request_id,
+            } => {
+                let problem = Problem {
+                    status,
+                    code,
+                    message,
+                    details,
+                    request_id,
+                };
+                if matches!(status, 400 | 422) {
+                    Outcome::Refused(refusal(
+                        ConflictKind::Invalid,
+                        "the server refused this change's details",
+                        Some(&problem),
+                    ))
+                } else {
+                    tracing::warn!(
+                        seq = entry.seq,
+                        status,
+                        request_id = %entry.request_id,
+                        server_request_id = %problem.request_id,
+                        "write refused with an unexpected status"
+                    );
+                    Outcome::Refused(refusal(
+                        ConflictKind::Other,
+                        "the server answered this change with an error",
+                        Some(&problem),
+                    ))
+                }
+            }
+            other => {
+                tracing::warn!(
+                    seq = entry.seq,
+                    status = other.status(),
+                    request_id = %entry.request_id,
+                    "write failed in an unexpected way"
+                );
+                Outcome::Refused(Refusal {
+                    kind: ConflictKind::Other,
+                    message: "the change could not be sent".to_owned(),
+                    server_status: other.status(),
+                    server_body: None,
+                })
+            }
+        }
+    }
+
+    /// The server's current version of the entry's patient, as JSON (none when unreadable).
+    async fn current_patient(
+        &self,
+        client: &Client,
+        entry: &OutboxEntry,
+    ) -> Option<serde_json::Value> {
+        if entry.entity_kind != EntityKind::Patient || entry.operation == "create" {
+            return None;
+        }
+        let current = client
+            .patients()
+            .get(&PatientId(entry.entity_id.clone()))
+            .priority(Priority::Interactive)
+            .await
+            .ok()?;
+        serde_json::to_value(current).ok()
+    }
+}
+
+fn chrono_of(wait: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
+}

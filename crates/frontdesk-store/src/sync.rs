@@ -1,0 +1,610 @@
+//! What the sync engine writes: pages from the server with their checkpoint, local changes with
+//! their outbox entry, and the server's answer to a sent entry, each in one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use practice_studio::model::{AppointmentType, Location, Patient, PatientId, Provider};
+use sqlx::{Sqlite, Transaction};
+
+use crate::error::{query, CacheError};
+use crate::outbox::{entity_key, EntityKind, NewOutboxEntry, OutboxEntry};
+use crate::patients::upsert_in;
+use crate::Store;
+
+/// Sync state to store with a page, under its key (a first-sync checkpoint, a poll cursor).
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+}
+
+fn encode_body<T: serde::Serialize>(
+    what: &'static str,
+    id: &str,
+    value: &T,
+) -> Result<String, CacheError> {
+    serde_json::to_string(value).map_err(|source| CacheError::Encode {
+        what,
+        id: id.to_owned(),
+        source,
+    })
+}
+
+async fn checkpoint_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    checkpoint: Option<Checkpoint<'_>>,
+) -> Result<(), CacheError> {
+    if let Some(c) = checkpoint {
+        Store::set_sync_state_in(tx, c.key, c.value).await?;
+    }
+    Ok(())
+}
+
+/// One reference row as stored: its key, its place in the server's list, and the body.
+struct ReferenceRow {
+    id: String,
+    position: i64,
+    body: String,
+}
+
+/// Which rows of `incoming` differ from `stored` (by body or place), and which stored ids are
+/// gone.
+fn reference_diff(
+    stored: HashMap<String, (String, i64)>,
+    incoming: &[ReferenceRow],
+) -> (Vec<usize>, Vec<String>) {
+    let present: HashSet<&str> = incoming.iter().map(|r| r.id.as_str()).collect();
+    let changed = incoming
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| stored.get(&r.id) != Some(&(r.body.clone(), r.position)))
+        .map(|(i, _)| i)
+        .collect();
+    let gone = stored
+        .into_keys()
+        .filter(|id| !present.contains(id.as_str()))
+        .collect();
+    (changed, gone)
+}
+
+impl Store {
+    /// Makes the cached locations exactly `locations` (the whole list from the server), with the
+    /// checkpoint, in one transaction. Returns the ids that were added, changed or removed.
+    pub async fn replace_locations(
+        &self,
+        locations: &[Location],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<String>, CacheError> {
+        let rows = locations
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Ok(ReferenceRow {
+                    id: l.id.to_string(),
+                    position: i as i64,
+                    body: encode_body("location", l.id.as_str(), l)?,
+                })
+            })
+            .collect::<Result<Vec<_>, CacheError>>()?;
+        let mut tx = self.begin_write("store locations").await?;
+        let stored =
+            sqlx::query!(r#"SELECT id, body, position AS "position!: i64" FROM locations"#)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(query("store locations"))?
+                .into_iter()
+                .map(|r| (r.id, (r.body, r.position)))
+                .collect();
+        let (changed, gone) = reference_diff(stored, &rows);
+        let now = Utc::now().to_rfc3339();
+        for &i in &changed {
+            let (row, location) = (&rows[i], &locations[i]);
+            sqlx::query!(
+                "INSERT INTO locations (id, name, updated, body, position)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated = excluded.updated,
+                     body = excluded.body, position = excluded.position",
+                row.id,
+                location.name,
+                now,
+                row.body,
+                row.position
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query("store locations"))?;
+        }
+        for id in &gone {
+            sqlx::query!("DELETE FROM locations WHERE id = ?1", id)
+                .execute(&mut *tx)
+                .await
+                .map_err(query("store locations"))?;
+        }
+        checkpoint_in(&mut tx, checkpoint).await?;
+        tx.commit().await.map_err(query("store locations"))?;
+        Ok(changed
+            .into_iter()
+            .map(|i| rows[i].id.clone())
+            .chain(gone)
+            .collect())
+    }
+
+    /// [`Store::replace_locations`] for providers (their hours, breaks and exceptions inside).
+    pub async fn replace_providers(
+        &self,
+        providers: &[Provider],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<String>, CacheError> {
+        let rows = providers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok(ReferenceRow {
+                    id: p.id.to_string(),
+                    position: i as i64,
+                    body: encode_body("provider", p.id.as_str(), p)?,
+                })
+            })
+            .collect::<Result<Vec<_>, CacheError>>()?;
+        let mut tx = self.begin_write("store providers").await?;
+        let stored =
+            sqlx::query!(r#"SELECT id, body, position AS "position!: i64" FROM providers"#)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(query("store providers"))?
+                .into_iter()
+                .map(|r| (r.id, (r.body, r.position)))
+                .collect();
+        let (changed, gone) = reference_diff(stored, &rows);
+        let now = Utc::now().to_rfc3339();
+        for &i in &changed {
+            let (row, provider) = (&rows[i], &providers[i]);
+            let location = provider.locations.first().map(|l| l.id.to_string());
+            sqlx::query!(
+                "INSERT INTO providers (id, last_name, first_name, location_id, updated, body,
+                     position)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET last_name = excluded.last_name,
+                     first_name = excluded.first_name, location_id = excluded.location_id,
+                     updated = excluded.updated, body = excluded.body,
+                     position = excluded.position",
+                row.id,
+                provider.last_name,
+                provider.first_name,
+                location,
+                now,
+                row.body,
+                row.position
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query("store providers"))?;
+        }
+        for id in &gone {
+            sqlx::query!("DELETE FROM providers WHERE id = ?1", id)
+                .execute(&mut *tx)
+                .await
+                .map_err(query("store providers"))?;
+        }
+        checkpoint_in(&mut tx, checkpoint).await?;
+        tx.commit().await.map_err(query("store providers"))?;
+        Ok(changed
+            .into_iter()
+            .map(|i| rows[i].id.clone())
+            .chain(gone)
+            .collect())
+    }
+
+    /// [`Store::replace_locations`] for the appointment-type catalogue (keyed by name: the API
+    /// gives types no id).
+    pub async fn replace_appointment_types(
+        &self,
+        types: &[AppointmentType],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<String>, CacheError> {
+        let rows = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                Ok(ReferenceRow {
+                    id: t.name.clone(),
+                    position: i as i64,
+                    body: encode_body("appointment type", &t.name, t)?,
+                })
+            })
+            .collect::<Result<Vec<_>, CacheError>>()?;
+        let mut tx = self.begin_write("store appointment types").await?;
+        let stored =
+            sqlx::query!(r#"SELECT id, body, position AS "position!: i64" FROM appointment_types"#)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(query("store appointment types"))?
+                .into_iter()
+                .map(|r| (r.id, (r.body, r.position)))
+                .collect();
+        let (changed, gone) = reference_diff(stored, &rows);
+        let now = Utc::now().to_rfc3339();
+        for &i in &changed {
+            let row = &rows[i];
+            sqlx::query!(
+                "INSERT INTO appointment_types (id, name, updated, body, position)
+                 VALUES (?1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, body = excluded.body,
+                     position = excluded.position",
+                row.id,
+                now,
+                row.body,
+                row.position
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query("store appointment types"))?;
+        }
+        for id in &gone {
+            sqlx::query!("DELETE FROM appointment_types WHERE id = ?1", id)
+                .execute(&mut *tx)
+                .await
+                .map_err(query("store appointment types"))?;
+        }
+        checkpoint_in(&mut tx, checkpoint).await?;
+        tx.commit()
+            .await
+            .map_err(query("store appointment types"))?;
+        Ok(changed
+            .into_iter()
+            .map(|i| rows[i].id.clone())
+            .chain(gone)
+            .collect())
+    }
+
+    /// The cached locations, in the server's order.
+    pub async fn locations(&self) -> Result<Vec<Location>, CacheError> {
+        let rows = sqlx::query!("SELECT id, body FROM locations ORDER BY position, id")
+            .fetch_all(&self.readers)
+            .await
+            .map_err(query("list locations"))?;
+        rows.into_iter()
+            .map(|r| decode("location", &r.id, &r.body))
+            .collect()
+    }
+
+    /// The cached providers, by name.
+    pub async fn providers(&self) -> Result<Vec<Provider>, CacheError> {
+        let rows =
+            sqlx::query!("SELECT id, body FROM providers ORDER BY last_name, first_name, id")
+                .fetch_all(&self.readers)
+                .await
+                .map_err(query("list providers"))?;
+        rows.into_iter()
+            .map(|r| decode("provider", &r.id, &r.body))
+            .collect()
+    }
+
+    /// The cached appointment types, in the server's (the catalogue's) order.
+    pub async fn appointment_types(&self) -> Result<Vec<AppointmentType>, CacheError> {
+        let rows = sqlx::query!("SELECT id, body FROM appointment_types ORDER BY position, id")
+            .fetch_all(&self.readers)
+            .await
+            .map_err(query("list appointment types"))?;
+        rows.into_iter()
+            .map(|r| decode("appointment type", &r.id, &r.body))
+            .collect()
+    }
+
+    /// Applies patients read from the server, with the checkpoint, in one transaction. A patient
+    /// is skipped when the cache already has its version or a newer one (pages and polls overlap:
+    /// this is where they are deduplicated), and while a local change of it waits in the outbox
+    /// (the server's answer to that change replaces it). Returns the ids applied.
+    pub async fn apply_remote_patients(
+        &self,
+        patients: &[Patient],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<PatientId>, CacheError> {
+        let mut tx = self.begin_write("apply patients from the server").await?;
+        let ids = encode_body(
+            "patient ids",
+            "",
+            &patients.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        )?;
+        let known: HashMap<String, (i64, bool)> = sqlx::query!(
+            r#"SELECT id, version, pending AS "pending!: bool" FROM patients
+               WHERE id IN (SELECT value FROM json_each(?1))"#,
+            ids
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(query("apply patients from the server"))?
+        .into_iter()
+        .map(|r| (r.id, (r.version, r.pending)))
+        .collect();
+        // The newest of several copies of one patient in the batch.
+        let mut newest: HashMap<&str, &Patient> = HashMap::new();
+        for p in patients {
+            let keep = newest
+                .get(p.id.as_str())
+                .is_none_or(|seen| seen.version < p.version);
+            if keep {
+                newest.insert(p.id.as_str(), p);
+            }
+        }
+        let fresh: Vec<(&Patient, Option<chrono::DateTime<Utc>>)> = patients
+            .iter()
+            .filter(|p| {
+                newest
+                    .get(p.id.as_str())
+                    .is_some_and(|n| std::ptr::eq(*n, *p))
+            })
+            .filter(|p| match known.get(p.id.as_str()) {
+                Some((_, true)) => false,
+                Some((version, false)) => *version < p.version,
+                None => true,
+            })
+            .map(|p| (p, None))
+            .collect();
+        if !fresh.is_empty() {
+            upsert_in(&mut tx, &fresh).await?;
+        }
+        checkpoint_in(&mut tx, checkpoint).await?;
+        tx.commit()
+            .await
+            .map_err(query("apply patients from the server"))?;
+        Ok(fresh.into_iter().map(|(p, _)| p.id.clone()).collect())
+    }
+
+    /// A local change of a patient: the patient as it now looks on this desk (marked pending)
+    /// and the outbox entry that will send the change, in one transaction.
+    pub async fn enqueue_patient_change(
+        &self,
+        entry: &NewOutboxEntry,
+        patient: &Patient,
+    ) -> Result<OutboxEntry, CacheError> {
+        let mut tx = self.begin_write("queue a patient change").await?;
+        upsert_in(&mut tx, &[(patient, None)]).await?;
+        let id = patient.id.as_str();
+        sqlx::query!("UPDATE patients SET pending = 1 WHERE id = ?1", id)
+            .execute(&mut *tx)
+            .await
+            .map_err(query("queue a patient change"))?;
+        let stored = Self::enqueue_in(&mut tx, entry).await?;
+        tx.commit().await.map_err(query("queue a patient change"))?;
+        Ok(stored)
+    }
+
+    /// Whether the cached patient shows a change not yet accepted by the server.
+    pub async fn patient_pending(&self, id: &PatientId) -> Result<Option<bool>, CacheError> {
+        let id = id.as_str();
+        sqlx::query_scalar!(
+            r#"SELECT pending AS "pending!: bool" FROM patients WHERE id = ?1"#,
+            id
+        )
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(query("read a patient's pending flag"))
+    }
+
+    /// The server accepted outbox entry `seq` and answered `answer`. In one transaction: the
+    /// entry is marked sent with the answer's id and version; for a create made under a local
+    /// id, the local id is mapped to the server's wherever the outbox names it; and the cached
+    /// patient becomes the server's answer — or, while later changes of it still wait, keeps
+    /// showing them on top of the server's identity and version.
+    pub async fn complete_patient_write(
+        &self,
+        seq: i64,
+        answer: &Patient,
+    ) -> Result<(), CacheError> {
+        const OP: &str = "record a patient write's answer";
+        let mut tx = self.begin_write(OP).await?;
+        let now = Utc::now().to_rfc3339();
+        let server_id = answer.id.as_str();
+        let entry = sqlx::query!(
+            "UPDATE outbox SET state = 'sent', answer_id = ?2, answer_version = ?3, updated = ?4
+             WHERE seq = ?1 AND state = 'pending' RETURNING entity_kind, entity_id",
+            seq,
+            server_id,
+            answer.version,
+            now
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query(OP))?
+        .ok_or(CacheError::NotPending { seq })?;
+        let kind = EntityKind::Patient.as_str();
+        let local_id = entry.entity_id;
+        if local_id != server_id {
+            sqlx::query!(
+                "INSERT OR REPLACE INTO id_map (entity_kind, local_id, server_id, created)
+                 VALUES (?1, ?2, ?3, ?4)",
+                kind,
+                local_id,
+                server_id,
+                now
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query(OP))?;
+            sqlx::query!(
+                "UPDATE outbox SET entity_id = ?3 WHERE entity_kind = ?1 AND entity_id = ?2",
+                kind,
+                local_id,
+                server_id
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query(OP))?;
+            let old_ref = entity_key(EntityKind::Patient, &local_id);
+            let new_ref = entity_key(EntityKind::Patient, server_id);
+            let pattern = format!("%{}%", old_ref.replace('%', "\\%").replace('_', "\\_"));
+            let referring = sqlx::query!(
+                r#"SELECT seq AS "seq!: i64", refs FROM outbox
+                   WHERE refs LIKE ?1 ESCAPE '\' AND state != 'sent'"#,
+                pattern
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(query(OP))?;
+            for row in referring {
+                let refs: Vec<String> =
+                    serde_json::from_str(&row.refs).map_err(|source| CacheError::Corrupt {
+                        what: "outbox entry",
+                        id: row.seq.to_string(),
+                        source,
+                    })?;
+                let refs: Vec<String> = refs
+                    .into_iter()
+                    .map(|r| if r == old_ref { new_ref.clone() } else { r })
+                    .collect();
+                let refs = encode_body("outbox entry", &row.seq.to_string(), &refs)?;
+                sqlx::query!("UPDATE outbox SET refs = ?2 WHERE seq = ?1", row.seq, refs)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query(OP))?;
+            }
+        }
+        let later = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!: i64" FROM outbox
+               WHERE entity_kind = ?1 AND entity_id = ?2 AND state != 'sent'"#,
+            kind,
+            server_id
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(query(OP))?;
+        let local_body = sqlx::query_scalar!(
+            "SELECT b.body FROM patients p JOIN patient_bodies b ON b.pk = p.pk WHERE p.id = ?1",
+            local_id
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query(OP))?;
+        let shown = match local_body {
+            Some(body) if later > 0 => {
+                // Later changes still wait: keep showing them, under the server's identity.
+                let mut local: Patient =
+                    serde_json::from_str(&body).map_err(|source| CacheError::Corrupt {
+                        what: "patient",
+                        id: local_id.clone(),
+                        source,
+                    })?;
+                local.id = answer.id.clone();
+                local.mrn = answer.mrn.clone();
+                local.version = answer.version;
+                local.created = answer.created;
+                local.updated = answer.updated;
+                local.links = answer.links.clone();
+                local
+            }
+            _ => answer.clone(),
+        };
+        if local_id != server_id {
+            delete_patient_in(&mut tx, &local_id).await?;
+        }
+        upsert_in(&mut tx, &[(&shown, None)]).await?;
+        let pending = later > 0;
+        sqlx::query!(
+            "UPDATE patients SET pending = ?2 WHERE id = ?1",
+            server_id,
+            pending
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(query(OP))?;
+        tx.commit().await.map_err(query(OP))?;
+        Ok(())
+    }
+
+    /// The version the server answered to the latest sent entry of this entity before `seq`:
+    /// what an entry without a base version sends as `If-Match`.
+    pub async fn chained_version(
+        &self,
+        kind: EntityKind,
+        entity_id: &str,
+        seq: i64,
+    ) -> Result<Option<i64>, CacheError> {
+        let kind = kind.as_str();
+        let version = sqlx::query_scalar!(
+            r#"SELECT answer_version FROM outbox
+               WHERE entity_kind = ?1 AND entity_id = ?2 AND seq < ?3 AND state = 'sent'
+               ORDER BY seq DESC LIMIT 1"#,
+            kind,
+            entity_id,
+            seq
+        )
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(query("read a chained version"))?;
+        Ok(version.flatten())
+    }
+
+    /// Entities (`kind:id`) with a refused change on the conflict list: their later entries, and
+    /// entries referring to them, wait until a person resolves it.
+    pub async fn entities_in_conflict(&self) -> Result<HashSet<String>, CacheError> {
+        let rows = sqlx::query!(
+            "SELECT DISTINCT entity_kind, entity_id FROM outbox WHERE state = 'conflict'"
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(query("list entities in conflict"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| format!("{}:{}", r.entity_kind, r.entity_id))
+            .collect())
+    }
+
+    /// How many refused changes wait for a person.
+    pub async fn conflict_count(&self) -> Result<i64, CacheError> {
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM conflicts"#)
+            .fetch_one(&self.readers)
+            .await
+            .map_err(query("count conflicts"))
+    }
+
+    /// The server's id for an entity created on this desk under `local_id`, once known.
+    pub async fn mapped_id(
+        &self,
+        kind: EntityKind,
+        local_id: &str,
+    ) -> Result<Option<String>, CacheError> {
+        let kind = kind.as_str();
+        sqlx::query_scalar!(
+            "SELECT server_id FROM id_map WHERE entity_kind = ?1 AND local_id = ?2",
+            kind,
+            local_id
+        )
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(query("read an id mapping"))
+    }
+
+    /// Every cached patient's id and version, by id (to compare a cache with the server).
+    pub async fn patient_versions(&self) -> Result<Vec<(PatientId, i64)>, CacheError> {
+        let rows = sqlx::query!("SELECT id, version FROM patients ORDER BY id")
+            .fetch_all(&self.readers)
+            .await
+            .map_err(query("list patient versions"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (PatientId(r.id), r.version))
+            .collect())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    id: &str,
+    body: &str,
+) -> Result<T, CacheError> {
+    serde_json::from_str(body).map_err(|source| CacheError::Corrupt {
+        what,
+        id: id.to_owned(),
+        source,
+    })
+}
+
+/// Removes a patient (a local placeholder replaced by the server's) inside a write.
+async fn delete_patient_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+) -> Result<(), CacheError> {
+    crate::patients::delete_in(tx, id).await.map(|_| ())
+}
