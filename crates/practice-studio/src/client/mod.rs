@@ -21,12 +21,15 @@
 
 mod appointments;
 mod auth;
+mod billing;
 mod budget;
 mod clinic;
 mod clock;
+mod document;
 mod error;
 mod loopback;
 mod patients;
+mod records;
 mod retry;
 
 use std::borrow::Cow;
@@ -48,11 +51,14 @@ pub use auth::{
     Auth, MemoryTokenStore, OpenBrowser, Secret, TokenStore, TokenStoreError, Tokens,
     DEFAULT_SIGN_IN_WAIT,
 };
+pub use billing::{Billing, InvoiceQuery};
 pub use budget::{BudgetPolicy, Priority, RateLimitStatus};
 pub use clinic::{Clinic, ProviderQuery, SlotQuery};
 pub use clock::{Clock, SystemClock};
+pub use document::{Document, Download};
 pub use error::{Error, Problem, SignInError};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
+pub use records::{RecordQuery, Records};
 pub use retry::RetryPolicy;
 
 use crate::model::{Health, Link, Me};
@@ -334,6 +340,16 @@ impl Client {
         Clinic { client: self }
     }
 
+    /// Medical records and their attachments.
+    pub fn records(&self) -> Records<'_> {
+        Records { client: self }
+    }
+
+    /// Invoices, payments and receipts.
+    pub fn billing(&self) -> Billing<'_> {
+        Billing { client: self }
+    }
+
     /// `GET` a `_links` href, e.g. `client.follow::<Patient>(&patient.links.self_)`. Only hrefs on
     /// this client's API are followed: the credential is never sent elsewhere.
     pub fn follow<T>(&self, link: &Link) -> Call<'_, T> {
@@ -536,7 +552,7 @@ impl Client {
             .http
             .request(call.method.clone(), url)
             .timeout(timeout)
-            .header(reqwest::header::ACCEPT, "application/json");
+            .header(reqwest::header::ACCEPT, call.accept);
         let mut extra = HeaderMap::new();
         let header = |value: &str, name: &'static str| {
             HeaderValue::from_str(value)
@@ -744,6 +760,8 @@ struct Request {
     query: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
     authenticated: bool,
+    /// The `Accept` header: JSON, or a document type for downloads (whose errors are JSON).
+    accept: &'static str,
     options: Options,
 }
 
@@ -804,6 +822,7 @@ impl<'a, T> Call<'a, T> {
                 query: Vec::new(),
                 body: None,
                 authenticated: true,
+                accept: "application/json",
                 options: Options::default(),
             },
             early: None,
