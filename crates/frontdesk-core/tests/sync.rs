@@ -81,6 +81,7 @@ async fn first_sync_caches_every_collection_and_reports_progress() {
                 collection: Collection::Patients,
                 done,
                 total,
+                ..
             } => Some((*done, *total)),
             _ => None,
         })

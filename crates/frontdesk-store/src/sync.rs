@@ -345,6 +345,28 @@ impl Store {
         if !fresh.is_empty() {
             upsert_in(&mut tx, &fresh).await?;
         }
+        // Newer versions of patients with a change waiting: kept aside, not lost.
+        for p in newest.values() {
+            let Some((version, true)) = known.get(p.id.as_str()) else {
+                continue;
+            };
+            if p.version <= *version {
+                continue;
+            }
+            let id = p.id.as_str();
+            let body = encode_body("patient", id, p)?;
+            sqlx::query!(
+                "INSERT INTO held_patients (id, version, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body
+                 WHERE excluded.version > held_patients.version",
+                id,
+                p.version,
+                body
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query("apply patients from the server"))?;
+        }
         checkpoint_in(&mut tx, checkpoint).await?;
         tx.commit()
             .await
@@ -494,8 +516,29 @@ impl Store {
                 local.links = answer.links.clone();
                 local
             }
-            _ => answer.clone(),
+            _ => {
+                // A newer copy read while the change waited wins over the change's answer.
+                let held = sqlx::query!(
+                    r#"SELECT version AS "version!: i64", body FROM held_patients WHERE id = ?1"#,
+                    server_id
+                )
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(query(OP))?;
+                match held {
+                    Some(held) if held.version > answer.version => {
+                        decode("patient", server_id, &held.body)?
+                    }
+                    _ => answer.clone(),
+                }
+            }
         };
+        if later == 0 {
+            sqlx::query!("DELETE FROM held_patients WHERE id = ?1", server_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(query(OP))?;
+        }
         if local_id != server_id {
             delete_patient_in(&mut tx, &local_id).await?;
         }
@@ -557,6 +600,17 @@ impl Store {
             .fetch_one(&self.readers)
             .await
             .map_err(query("count conflicts"))
+    }
+
+    /// The server's newest copy of a patient whose local change still waits (what "take
+    /// theirs" shows), when sync has read one newer than the cached row.
+    pub async fn held_server_patient(&self, id: &PatientId) -> Result<Option<Patient>, CacheError> {
+        let id = id.as_str();
+        let row = sqlx::query_scalar!("SELECT body FROM held_patients WHERE id = ?1", id)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(query("read a held patient"))?;
+        row.map(|body| decode("patient", id, &body)).transpose()
     }
 
     /// The server's id for an entity created on this desk under `local_id`, once known.

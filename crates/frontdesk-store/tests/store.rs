@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use frontdesk_store::{
-    AuditAction, AuditLog, CacheError, ConflictKind, DataDir, DuplicateField, DuplicateProbe,
-    EntityKind, Likeness, NewAttachment, NewOutboxEntry, OutboxState, Refusal, SearchField, Store,
-    StoreOptions, AUDIT_FILE, CACHE_FILE,
+    AuditAction, AuditLog, CacheError, Checkpoint, ConflictKind, DataDir, DuplicateField,
+    DuplicateProbe, EntityKind, Likeness, NewAttachment, NewOutboxEntry, OutboxState, Refusal,
+    SearchField, Store, StoreOptions, AUDIT_FILE, CACHE_FILE,
 };
 use practice_studio::model::{
     Address, ContactInfo, Gender, Patient, PatientId, PatientLinks, PatientStatus,
@@ -773,4 +773,93 @@ async fn a_common_surname_lists_its_most_recently_seen_patients_first() {
         ids(&store.search_patients("smith", 31).await.expect("search"))[30],
         "PAT-00099"
     );
+}
+
+#[tokio::test]
+async fn a_newer_server_copy_read_while_a_change_waits_wins_when_the_change_is_recorded() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    let v1 = patient(1, "John", "Smith", (1984, 3, 7), "(217) 555-0143");
+    store
+        .apply_remote_patients(std::slice::from_ref(&v1), None)
+        .await
+        .expect("v1");
+    let mut ours = v1.clone();
+    ours.preferred_language = Some("Ours".into());
+    let entry = store
+        .enqueue_patient_change(
+            &NewOutboxEntry {
+                base_version: Some(1),
+                ..write(1)
+            },
+            &ours,
+        )
+        .await
+        .expect("queued");
+    // The server took our change (v2), someone else changed the patient again (v3), and a poll
+    // read v3 before the desk recorded the answer to ours.
+    let mut v3 = v1.clone();
+    v3.version = 3;
+    v3.preferred_language = Some("Theirs".into());
+    let applied = store
+        .apply_remote_patients(
+            &[v3.clone()],
+            Some(Checkpoint {
+                key: "poll:patients",
+                value: "{}",
+            }),
+        )
+        .await
+        .expect("poll");
+    assert!(applied.is_empty(), "a pending row is not overwritten");
+    assert_eq!(
+        store.patient(&v1.id).await.expect("read"),
+        Some(ours.clone())
+    );
+    assert_eq!(
+        store.held_server_patient(&v1.id).await.expect("held"),
+        Some(v3.clone())
+    );
+    assert_eq!(
+        store
+            .sync_state("poll:patients")
+            .await
+            .expect("cursor")
+            .as_deref(),
+        Some("{}")
+    );
+    let mut v2 = ours.clone();
+    v2.version = 2;
+    store
+        .complete_patient_write(entry.seq, &v2)
+        .await
+        .expect("recorded");
+    assert_eq!(store.patient(&v1.id).await.expect("read"), Some(v3));
+    assert_eq!(
+        store.patient_pending(&v1.id).await.expect("flag"),
+        Some(false)
+    );
+    assert_eq!(store.held_server_patient(&v1.id).await.expect("held"), None);
+}
+
+#[tokio::test]
+async fn an_older_or_equal_version_from_the_server_is_not_applied_again() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    let mut v2 = patient(1, "John", "Smith", (1984, 3, 7), "(217) 555-0143");
+    v2.version = 2;
+    let applied = store
+        .apply_remote_patients(&[v2.clone()], None)
+        .await
+        .expect("v2");
+    assert_eq!(applied, vec![v2.id.clone()]);
+    let mut v1 = v2.clone();
+    v1.version = 1;
+    v1.first_name = "Jon".into();
+    let applied = store
+        .apply_remote_patients(&[v1, v2.clone()], None)
+        .await
+        .expect("again");
+    assert!(applied.is_empty());
+    assert_eq!(store.patient(&v2.id).await.expect("read"), Some(v2));
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use practice_studio::client::{
     Client, Error as ClientError, PatientQuery, PatientSort, Priority, ProviderQuery, SortOrder,
 };
-use practice_studio::model::Patient;
+use practice_studio::model::{AppointmentType, Location, Patient, Provider};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -188,25 +188,27 @@ impl PagedCollection for Patients {
     }
 }
 
-/// Reads a reference collection whole and makes the cache equal to it; the ids changed.
+/// Reads a reference collection whole and makes the cache equal to it; the ids changed. With
+/// `first_sync`, the collection's first-sync checkpoint is marked done in the same transaction.
 pub(crate) async fn refresh_reference(
     collection: Collection,
     client: &Client,
     store: &Store,
-    checkpoint: Option<Checkpoint<'_>>,
+    first_sync: bool,
 ) -> Result<RefreshOutcome, super::SyncError> {
-    match collection {
+    enum Fetched {
+        Locations(Vec<Location>),
+        Providers(Vec<Provider>),
+        AppointmentTypes(Vec<AppointmentType>),
+    }
+    let fetched = match collection {
         Collection::Locations => {
             let list = client
                 .clinic()
                 .locations()
                 .priority(Priority::Background)
                 .await?;
-            let changed = store.replace_locations(&list.locations, checkpoint).await?;
-            Ok(RefreshOutcome {
-                count: list.locations.len() as u64,
-                changed,
-            })
+            Fetched::Locations(list.locations)
         }
         Collection::Providers => {
             let mut providers = Vec::new();
@@ -226,11 +228,7 @@ pub(crate) async fn refresh_reference(
                     break;
                 }
             }
-            let changed = store.replace_providers(&providers, checkpoint).await?;
-            Ok(RefreshOutcome {
-                count: providers.len() as u64,
-                changed,
-            })
+            Fetched::Providers(providers)
         }
         Collection::AppointmentTypes => {
             let list = client
@@ -238,16 +236,37 @@ pub(crate) async fn refresh_reference(
                 .appointment_types()
                 .priority(Priority::Background)
                 .await?;
-            let changed = store
-                .replace_appointment_types(&list.appointment_types, checkpoint)
-                .await?;
-            Ok(RefreshOutcome {
-                count: list.appointment_types.len() as u64,
-                changed,
-            })
+            Fetched::AppointmentTypes(list.appointment_types)
         }
-        Collection::Patients => Err(super::SyncError::NotReference(collection)),
-    }
+        Collection::Patients => return Err(super::SyncError::NotReference(collection)),
+    };
+    let count = match &fetched {
+        Fetched::Locations(list) => list.len(),
+        Fetched::Providers(list) => list.len(),
+        Fetched::AppointmentTypes(list) => list.len(),
+    } as u64;
+    let key = collection.checkpoint_key();
+    let value = if first_sync {
+        let done = super::FirstSyncState {
+            offset: count,
+            total: count,
+            done: true,
+        };
+        Some(super::encode(&key, &done)?)
+    } else {
+        None
+    };
+    let checkpoint = value
+        .as_deref()
+        .map(|value| Checkpoint { key: &key, value });
+    let changed = match &fetched {
+        Fetched::Locations(list) => store.replace_locations(list, checkpoint).await?,
+        Fetched::Providers(list) => store.replace_providers(list, checkpoint).await?,
+        Fetched::AppointmentTypes(list) => {
+            store.replace_appointment_types(list, checkpoint).await?
+        }
+    };
+    Ok(RefreshOutcome { count, changed })
 }
 
 pub(crate) struct RefreshOutcome {

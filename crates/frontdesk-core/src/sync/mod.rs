@@ -27,7 +27,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use practice_studio::client::{Client, Error as ClientError, RetryPolicy};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, Notify, RwLock};
+use tokio::sync::{broadcast, Mutex, Notify, RwLock};
 use ts_rs::TS;
 
 use frontdesk_store::{CacheError, Checkpoint, Store};
@@ -91,10 +91,13 @@ impl Default for SyncOptions {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SyncEvent {
     /// First sync went forward: `done` of `total` items of a collection are cached.
+    #[serde(rename_all = "camelCase")]
     Progress {
         collection: Collection,
         done: u64,
         total: u64,
+        /// Seconds left at this run's pace (none before the pace is known).
+        eta_seconds: Option<u64>,
     },
     /// These items changed in the cache (the screen showing them should refresh).
     Changed {
@@ -169,11 +172,11 @@ pub enum SyncError {
 
 /// Where a collection's first sync stands (stored as JSON under its checkpoint key).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-struct FirstSyncState {
+pub(crate) struct FirstSyncState {
     /// Items read so far in creation order (the next page's offset).
-    offset: u64,
-    total: u64,
-    done: bool,
+    pub(crate) offset: u64,
+    pub(crate) total: u64,
+    pub(crate) done: bool,
 }
 
 /// The `updated_since` cursor of a collection.
@@ -201,6 +204,11 @@ struct Inner {
     state: StdMutex<EngineState>,
     /// Wakes the sender when a write is queued or an author signs in.
     outbox_changed: Notify,
+    /// One drain at a time: two would send one entry twice (harmless with its key, but the
+    /// second answer would find the entry already sent).
+    drain_lock: Mutex<()>,
+    /// One first sync or poll at a time.
+    sync_lock: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -228,6 +236,8 @@ impl SyncEngine {
                 events,
                 state: StdMutex::new(EngineState::default()),
                 outbox_changed: Notify::new(),
+                drain_lock: Mutex::new(()),
+                sync_lock: Mutex::new(()),
             }),
         }
     }
@@ -361,6 +371,7 @@ impl SyncEngine {
     /// Reads every collection not read yet, resuming each from its last committed page. Returns
     /// when all are cached; an error leaves what was committed for the next try.
     pub async fn first_sync(&self) -> Result<(), SyncError> {
+        let _one_at_a_time = self.inner.sync_lock.lock().await;
         let client = self.reader().await?;
         for collection in Collection::ALL {
             match collection {
@@ -385,23 +396,16 @@ impl SyncEngine {
         if state.is_some_and(|s| s.done) {
             return Ok(());
         }
+        // Read whole; the checkpoint is marked done in the transaction that stores it.
         let result =
-            collections::refresh_reference(collection, client, &self.inner.store, None).await;
+            collections::refresh_reference(collection, client, &self.inner.store, true).await;
         self.observe_sync(&result);
         let count = result?.count;
-        let done = FirstSyncState {
-            offset: count,
-            total: count,
-            done: true,
-        };
-        self.inner
-            .store
-            .set_sync_state(&key, &encode(&key, &done)?)
-            .await?;
         self.emit(SyncEvent::Progress {
             collection,
             done: count,
             total: count,
+            eta_seconds: Some(0),
         });
         tracing::debug!(
             collection = collection.as_str(),
@@ -431,6 +435,8 @@ impl SyncEngine {
                 .await?;
         }
         let limit = self.inner.options.page_size.clamp(1, PAGE_LIMIT);
+        let started = std::time::Instant::now();
+        let resumed_at = state.offset;
         loop {
             let page = C::created_page(client, state.offset, limit).await;
             self.observe(&page);
@@ -462,10 +468,16 @@ impl SyncEngine {
                     ids: applied,
                 });
             }
+            let read = state.offset - resumed_at;
+            let eta_seconds = (read > 0).then(|| {
+                let per_item = started.elapsed().as_secs_f64() / read as f64;
+                ((state.total - state.offset) as f64 * per_item).ceil() as u64
+            });
             self.emit(SyncEvent::Progress {
                 collection,
                 done: state.offset,
                 total: state.total,
+                eta_seconds,
             });
             if state.done {
                 return Ok(());
@@ -477,6 +489,7 @@ impl SyncEngine {
     /// each page applied with the advanced cursor in one transaction; reference collections
     /// every [`SyncOptions::reference_every_polls`] rounds. Returns how many items changed.
     pub async fn poll_once(&self) -> Result<usize, SyncError> {
+        let _one_at_a_time = self.inner.sync_lock.lock().await;
         let client = self.reader().await?;
         let mut changed = self.poll_paged::<Patients>(&client).await?;
         let refresh_references = {
@@ -493,7 +506,7 @@ impl SyncEngine {
                 Collection::AppointmentTypes,
             ] {
                 let outcome =
-                    collections::refresh_reference(collection, &client, &self.inner.store, None)
+                    collections::refresh_reference(collection, &client, &self.inner.store, false)
                         .await;
                 self.observe_sync(&outcome);
                 let outcome = outcome?;
@@ -629,7 +642,7 @@ impl Drop for SyncTasks {
     }
 }
 
-fn encode<T: Serialize>(key: &str, value: &T) -> Result<String, SyncError> {
+pub(crate) fn encode<T: Serialize>(key: &str, value: &T) -> Result<String, SyncError> {
     serde_json::to_string(value).map_err(|source| SyncError::State {
         key: key.to_owned(),
         source,

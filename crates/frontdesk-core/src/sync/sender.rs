@@ -79,6 +79,7 @@ impl SyncEngine {
     /// Sends every entry that may go now, in order. Returns when each entry was sent, refused,
     /// or has to wait; [`DrainReport::next_retry_in`] says when to try again.
     pub async fn drain_outbox(&self) -> Result<DrainReport, SyncError> {
+        let _one_at_a_time = self.inner.drain_lock.lock().await;
         let store = self.inner.store.clone();
         let mut report = DrainReport::default();
         // Restarted after a registration got its server id: the entries after it were renamed.

@@ -26,3 +26,13 @@ CREATE TABLE id_map (
 ALTER TABLE locations ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE providers ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE appointment_types ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+
+-- The server's newest copy of a patient whose local change still waits in the outbox: sync does
+-- not overwrite the pending row, and the change's accepted answer may be older than this copy
+-- (read by a poll between the server accepting the change and the desk recording its answer),
+-- so it is kept here and the newer of the two wins when the change is recorded.
+CREATE TABLE held_patients (
+    id      TEXT PRIMARY KEY NOT NULL,
+    version INTEGER NOT NULL,
+    body    TEXT NOT NULL
+);
