@@ -75,7 +75,11 @@ pub struct Desk {
 }
 
 pub async fn open_store(dir: &TempDir) -> Arc<Store> {
-    let data = DataDir::open(dir.path().join("desk")).expect("data dir");
+    open_store_at(dir.path()).await
+}
+
+pub async fn open_store_at(dir: &std::path::Path) -> Arc<Store> {
+    let data = DataDir::open(dir.join("desk")).expect("data dir");
     Arc::new(Store::open(&data, KEY).await.expect("store opens"))
 }
 
