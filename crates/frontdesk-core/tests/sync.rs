@@ -937,3 +937,79 @@ async fn status_shows_offline_with_writes_pending_and_online_after_they_are_sent
     assert_eq!(status.connectivity, Connectivity::Online);
     assert_eq!((status.pending, status.conflicts), (0, 0));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Background tasks
+
+async fn wait_for(
+    events: &mut broadcast::Receiver<SyncEvent>,
+    what: &str,
+    wanted: impl Fn(&SyncEvent) -> bool,
+) -> SyncEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(event)) if wanted(&event) => return event,
+            Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+            other => panic!("no {what}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_background_tasks_sync_send_queued_writes_and_pick_up_changes_made_elsewhere() {
+    let server = server(20).await;
+    let desk = desk_with(
+        &server.url(),
+        SyncOptions {
+            poll_every: Duration::from_millis(50),
+            ..options()
+        },
+    )
+    .await;
+    let engine = &desk.engine;
+    let mut events = engine.subscribe();
+    let tasks = engine.start();
+    wait_for(&mut events, "first sync", |e| {
+        e == &SyncEvent::FirstSyncDone
+    })
+    .await;
+
+    let pending = engine
+        .register_patient(RECEPTION, &new_patient("Bea", "Background"))
+        .await
+        .expect("queued");
+    let accepted = wait_for(
+        &mut events,
+        "the registration accepted",
+        |e| matches!(e, SyncEvent::WriteAccepted { seq, .. } if *seq == pending.seq),
+    )
+    .await;
+    let SyncEvent::WriteAccepted { entity_id, .. } = accepted else {
+        unreachable!("matched above")
+    };
+
+    let other = client_as(&server.url(), RECEPTION);
+    let theirs = other
+        .patients()
+        .create(&new_patient("Elle", "Elsewhere"))
+        .await
+        .expect("created elsewhere");
+    let wanted = theirs.id.to_string();
+    wait_for(&mut events, "the change from elsewhere", |e| {
+        matches!(e, SyncEvent::Changed { collection: Collection::Patients, ids } if ids.contains(&wanted))
+    })
+    .await;
+    drop(tasks);
+    let store = engine.store();
+    assert!(store
+        .patient(&PatientId(entity_id))
+        .await
+        .expect("read")
+        .is_some());
+    assert_cache_equals_server(store, &other).await;
+    let status = engine.status().await.expect("status");
+    assert!(status.first_sync_done);
+    assert_eq!((status.pending, status.conflicts), (0, 0));
+    assert_eq!(status.connectivity, Connectivity::Online);
+}

@@ -542,7 +542,18 @@ impl Store {
         if local_id != server_id {
             delete_patient_in(&mut tx, &local_id).await?;
         }
-        upsert_in(&mut tx, &[(&shown, None)]).await?;
+        // A poll may already have stored a newer version (of a registration it read before
+        // this answer was recorded): the cache never goes back to an older one.
+        let cached_version = sqlx::query_scalar!(
+            r#"SELECT version AS "version!: i64" FROM patients WHERE id = ?1"#,
+            server_id
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query(OP))?;
+        if later > 0 || cached_version.is_none_or(|v| v <= shown.version) {
+            upsert_in(&mut tx, &[(&shown, None)]).await?;
+        }
         let pending = later > 0;
         sqlx::query!(
             "UPDATE patients SET pending = ?2 WHERE id = ?1",

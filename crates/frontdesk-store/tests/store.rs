@@ -863,3 +863,49 @@ async fn an_older_or_equal_version_from_the_server_is_not_applied_again() {
     assert!(applied.is_empty());
     assert_eq!(store.patient(&v2.id).await.expect("read"), Some(v2));
 }
+
+#[tokio::test]
+async fn a_registration_polled_before_its_answer_is_recorded_keeps_the_newer_version() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    let mut local = patient(1, "Nina", "Local", (1990, 1, 2), "217-555-0100");
+    local.id = PatientId("local-1".into());
+    local.version = 0;
+    let entry = store
+        .enqueue_patient_change(
+            &NewOutboxEntry {
+                entity_id: "local-1".into(),
+                operation: "create".into(),
+                ..write(1)
+            },
+            &local,
+        )
+        .await
+        .expect("queued");
+    // The server registered her (v1), someone changed her (v2), and a poll stored v2 before
+    // the desk recorded the answer to its registration.
+    let mut v1 = patient(7, "Nina", "Local", (1990, 1, 2), "217-555-0100");
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    v2.preferred_language = Some("Theirs".into());
+    store
+        .apply_remote_patients(std::slice::from_ref(&v2), None)
+        .await
+        .expect("polled");
+    v1.version = 1;
+    store
+        .complete_patient_write(entry.seq, &v1)
+        .await
+        .expect("recorded");
+    assert_eq!(store.patient(&v2.id).await.expect("read"), Some(v2.clone()));
+    assert_eq!(store.patient(&local.id).await.expect("read"), None);
+    assert_eq!(
+        store
+            .mapped_id(EntityKind::Patient, "local-1")
+            .await
+            .expect("map")
+            .as_deref(),
+        Some(v2.id.as_str())
+    );
+    assert_eq!(store.patient_count().await.expect("count"), 1);
+}
