@@ -562,6 +562,11 @@ async fn a_write_the_authors_role_may_not_make_goes_to_the_conflict_list() {
     assert_eq!(conflict.refusal.server_status, Some(403));
     assert_eq!(conflict.refusal.message, "your role can't do this");
     assert_eq!(conflict.entry.author, BILLING);
+    // The API answered; the refusal says nothing about the link.
+    assert_eq!(
+        engine.status().await.expect("status").connectivity,
+        Connectivity::Online
+    );
     let reader = client_as(&server.url(), RECEPTION);
     assert!(patients_named(&reader, "Forbidden").await.is_empty());
 }

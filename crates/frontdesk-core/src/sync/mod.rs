@@ -322,6 +322,20 @@ impl SyncEngine {
         let connectivity = match error {
             None => Connectivity::Online,
             Some(ClientError::Network(_) | ClientError::Timeout { .. }) => Connectivity::Offline,
+            // The API answered, and the answer was about the request (forbidden, not found,
+            // a clash, invalid details): the link itself is fine.
+            Some(
+                ClientError::Forbidden(_)
+                | ClientError::NotFound(_)
+                | ClientError::Gone(_)
+                | ClientError::Conflict(_)
+                | ClientError::VersionMismatch(_)
+                | ClientError::IdempotencyMismatch(_),
+            ) => Connectivity::Online,
+            Some(ClientError::Api {
+                status: 400 | 422, ..
+            }) => Connectivity::Online,
+            // Server errors, rate limits, refused credentials, unreadable answers.
             Some(_) => Connectivity::Degraded,
         };
         self.state().connectivity = Some(connectivity);
