@@ -36,6 +36,7 @@ bench:
 	@[ -x bench/node_modules/.bin/prism ] || (cd bench && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 	cargo bench -p practice-studio-server --bench health --quiet | grep '^{'
 	cargo bench -p practice-studio-server --bench patients --quiet | grep '^{'
+	cargo bench -p practice-studio-server --bench appointments --quiet | grep '^{'
 	cargo bench -p frontdesk-store --bench search --quiet | grep '^{'
 
 bindings: ui-build

@@ -6,12 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use practice_studio::model::{
     AppointmentTypeList, Location, LocationId, LocationList, Provider, ProviderList, Slot, SlotList,
 };
-use practice_studio::rules::slots::{free_slots, provider_at, Availability};
+use practice_studio::rules::slots::{free_slots, local_instant, provider_at, Availability};
 
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
@@ -126,30 +126,40 @@ pub async fn appointment_types(
     }))
 }
 
-/// Free slots of one provider at one location between two dates (inclusive).
-fn slots_for(
+/// Free slots of one provider at one location between two dates (inclusive) that start after
+/// `now`, clear of the provider's bookings (at any location).
+async fn slots_for(
+    app: &AppState,
     provider: &Provider,
     location: &Location,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
     minutes: i64,
 ) -> Result<Vec<Slot>, ApiError> {
     let zone: Tz = location.time_zone.parse().map_err(|_| {
         ApiError::internal(format!("location {} has an unknown time zone", location.id))
     })?;
     let (sessions, breaks, exceptions) = provider_at(provider, &location.id);
-    // Appointments arrive with the booking routes; until then no provider has a booking.
+    // A local day lies within a day of its UTC date on either side.
+    let window_start = local_instant(zone, from, NaiveTime::MIN) - Duration::days(1);
+    let window_end = local_instant(zone, to, NaiveTime::MIN) + Duration::days(2);
+    let booked = app
+        .storage
+        .provider_bookings(provider.id.as_str(), window_start, window_end)
+        .await
+        .map_err(ApiError::internal)?;
     let availability = Availability {
         zone,
         sessions: &sessions,
         breaks: &breaks,
         exceptions: &exceptions,
-        booked: &[],
+        booked: &booked,
     };
+    let now = app.clock.now();
     let step = Duration::minutes(SLOT_GRID_MINUTES.min(minutes));
     Ok(
         free_slots(&availability, from, to, Duration::minutes(minutes), step)
             .into_iter()
+            .filter(|span| span.start >= now)
             .map(|span| Slot {
                 start_time: span.start,
                 end_time: span.end,
@@ -217,8 +227,15 @@ pub async fn list_providers(
                     .iter()
                     .filter(|l| provider.locations.iter().any(|r| r.id == l.id))
                 {
-                    if !slots_for(&provider, location, today, week_end, AVAILABLE_MINUTES)?
-                        .is_empty()
+                    if !slots_for(
+                        &app,
+                        &provider,
+                        location,
+                        (today, week_end),
+                        AVAILABLE_MINUTES,
+                    )
+                    .await?
+                    .is_empty()
                     {
                         free = true;
                         break;
@@ -257,7 +274,7 @@ pub async fn get_provider(
 
 /// `GET /api/v1/providers/{id}/slots` (extension).
 #[utoipa::path(get, path = "/api/v1/providers/{provider_id}/slots", tag = "Clinic", summary = "Free slots",
-    description = "Free slots computed by the shared rules from the provider's hours at the location (in its time zone), breaks, exceptions and bookings. Slots start on a 15-minute grid.",
+    description = "Free slots computed by the shared rules from the provider's hours at the location (in its time zone), breaks, exceptions and bookings. Slots start on a 15-minute grid; slots that start before now are not offered.",
     params(
         ("provider_id" = String, Path, description = "Provider ID"),
         ("date_from" = NaiveDate, Query, description = "First day (YYYY-MM-DD, the location's calendar)"),
@@ -339,7 +356,7 @@ pub async fn slots(
     }
     let location = find_location(&app, location_id.as_str()).await?;
     let slots = if provider.active {
-        slots_for(&provider, &location, from, to, minutes)?
+        slots_for(&app, &provider, &location, (from, to), minutes).await?
     } else {
         Vec::new()
     };

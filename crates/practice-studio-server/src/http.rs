@@ -312,6 +312,31 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// A list response: the envelope (`total`, `limit`, `offset`) around items the storage already
+/// holds as JSON, joined by commas, under the collection's plural key.
+pub(crate) fn list_body(
+    collection: &str,
+    total: u64,
+    limit: u32,
+    offset: u64,
+    joined_items: &str,
+) -> Response {
+    let mut body = String::with_capacity(64 + joined_items.len());
+    body.push_str(&format!(
+        "{{\"total\":{total},\"limit\":{limit},\"offset\":{offset},\"{collection}\":["
+    ));
+    body.push_str(joined_items);
+    body.push_str("]}");
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

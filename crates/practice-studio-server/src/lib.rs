@@ -16,6 +16,7 @@ mod billing;
 mod clinic;
 pub mod clock;
 pub mod demo;
+pub mod demo_appointments;
 pub mod demo_billing;
 pub mod demo_clinic;
 pub mod demo_records;
@@ -208,12 +209,16 @@ impl ServerBuilder {
             let count =
                 demo::seed_patients(&storage, self.demo_seed, self.demo_patients, clock.today())
                     .await?;
+            let appointments =
+                demo_appointments::seed(&storage, self.demo_seed, clock.now(), clock.today())
+                    .await?;
             let records =
                 demo_records::seed(&storage, self.demo_seed, clock.today(), clock.now()).await?;
             let invoices =
                 demo_billing::seed(&storage, self.demo_seed, clock.today(), clock.now()).await?;
             tracing::info!(
                 patients = count,
+                appointments,
                 records,
                 invoices,
                 seconds = started.elapsed().as_secs_f64(),

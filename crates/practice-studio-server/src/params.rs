@@ -1,6 +1,10 @@
-//! Query parameters every list route shares.
+//! Query parameters and headers every route shares.
 
+use axum::http::{header, HeaderMap};
+use chrono::{DateTime, NaiveDate, Utc};
 use practice_studio::model::ErrorDetail;
+
+use crate::error::ApiError;
 
 pub(crate) const DEFAULT_LIMIT: u32 = 20;
 pub(crate) const MAX_LIMIT: u32 = 100;
@@ -42,4 +46,36 @@ pub(crate) fn paging<'a>(
         },
     };
     (limit, offset)
+}
+
+/// `updated_since` and similar: an RFC 3339 instant, or a date (its midnight UTC).
+pub(crate) fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
+}
+
+/// `If-Match: "3"` (or `W/"3"`, or `3`) → 3; absent → no check; anything else → 400 naming `what`.
+pub(crate) fn if_match(headers: &HeaderMap, what: &str) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "If-Match",
+                format!("must be the {what}'s version, e.g. \"3\""),
+            )
+        })
 }

@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use chrono::{DateTime, NaiveDate, Utc};
 use practice_studio::model::{ErrorDetail, NewPatient, Patient, PatientList, PatientStatus};
 use practice_studio::rules::validate_new_patient;
 use serde_json::{Map, Value};
@@ -14,11 +13,11 @@ use serde_json::{Map, Value};
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::http::{parse_json, ApiJson};
+use crate::http::{list_body, parse_json, ApiJson};
 use crate::idempotency::{self, Begin};
 #[allow(unused_imports)] // named in the OpenAPI annotations
 use crate::openapi::PatientPatch;
-use crate::params::{detail, paging};
+use crate::params::{detail, if_match, paging, parse_instant};
 use crate::storage::{PatientQuery, PatientSort, UpdateOutcome};
 
 /// Fields a client can never set.
@@ -138,18 +137,6 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
     ))
 }
 
-fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| t.and_utc())
-        })
-}
-
 fn with_etag(mut response: Response, version: i64) -> Response {
     if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
         response.headers_mut().insert(header::ETAG, value);
@@ -189,29 +176,18 @@ pub async fn list(
         .list_patients(&query, full)
         .await
         .map_err(ApiError::internal)?;
-    Ok(list_body(total, query.limit, query.offset, &patients))
+    Ok(list_body(
+        "patients",
+        total,
+        query.limit,
+        query.offset,
+        &patients,
+    ))
 }
 
 /// The [`PatientList`] envelope around patients as stored. Each item is JSON the server itself
 /// wrote with serde, so it goes out as it is: a page of 100 patients costs no parsing, no
 /// validation and no re-encoding.
-fn list_body(total: u64, limit: u32, offset: u64, joined_patients: &str) -> Response {
-    let mut body = String::with_capacity(64 + joined_patients.len());
-    body.push_str(&format!(
-        "{{\"total\":{total},\"limit\":{limit},\"offset\":{offset},\"patients\":["
-    ));
-    body.push_str(joined_patients);
-    body.push_str("]}");
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
-}
-
 /// `GET /api/v1/patients/{id}`.
 #[utoipa::path(
     get,
@@ -331,7 +307,7 @@ pub async fn update(
         Begin::Untracked => None,
     };
     let result = async {
-        let expected = if_match(&headers)?;
+        let expected = if_match(&headers, "patient")?;
         let Value::Object(patch) = patch else {
             return Err(ApiError::invalid_field("body", "must be a JSON object"));
         };
@@ -390,22 +366,6 @@ fn reject_read_only(body: &Value) -> Result<(), ApiError> {
     } else {
         Err(ApiError::invalid(problems))
     }
-}
-
-/// `If-Match: "3"` (or `W/"3"`, or `3`) → 3; absent → no check; anything else → 400.
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::invalid_field("If-Match", "must be the patient's version, e.g. \"3\"")
-        })
 }
 
 /// Applies the patch to the patient's writable fields (see [`MERGED`]).
@@ -498,13 +458,13 @@ mod tests {
 
     #[test]
     fn a_list_body_is_the_envelope_around_the_stored_items() {
-        let response = list_body(2, 20, 0, r#"{"id":"PAT-1"},{"id":"PAT-2"}"#);
+        let response = list_body("patients", 2, 20, 0, r#"{"id":"PAT-1"},{"id":"PAT-2"}"#);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         let bytes = body_bytes(response);
         let parsed: PatientListShape = serde_json::from_slice(&bytes).expect("valid JSON");
         assert_eq!(parsed.total, 2);
         assert_eq!(parsed.patients.len(), 2);
-        let empty = body_bytes(list_body(0, 20, 40, ""));
+        let empty = body_bytes(list_body("patients", 0, 20, 40, ""));
         assert_eq!(
             std::str::from_utf8(&empty).expect("utf-8"),
             r#"{"total":0,"limit":20,"offset":40,"patients":[]}"#

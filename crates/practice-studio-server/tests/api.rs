@@ -841,6 +841,14 @@ fn logs_name_routes_but_never_tokens_or_patient_details() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("server binary starts");
+    // The log is read from the start: the demo data is generated (and logged at debug level)
+    // before the start-up line, and a full pipe would stop the server.
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        text
+    });
     let stdout = child.stdout.take().expect("stdout");
     let mut reader = BufReader::new(stdout);
     let mut line = String::new();
@@ -851,12 +859,6 @@ fn logs_name_routes_but_never_tokens_or_patient_details() {
         .expect("address")
         .to_owned();
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let stderr = child.stderr.take().expect("stderr");
-    let log = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
-        text
-    });
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let token = runtime.block_on(async {
         let http = reqwest::Client::new();
@@ -1713,9 +1715,10 @@ async fn slots_follow_local_hours_breaks_and_the_week() {
         .as_str()
         .expect("start")
         .to_owned();
-    // Monday 23 November 2026 to Saturday 28 November, 30-minute visits at the Main Clinic.
+    // Monday 1 February 2027 to Saturday 6 February (past the demo book, so the week is free),
+    // 30-minute visits at the Main Clinic.
     let list: Value = api
-        .get("/api/v1/providers/PROV-54321/slots?date_from=2026-11-23&date_to=2026-11-28&duration=30&location_id=LOC-789", &auth)
+        .get("/api/v1/providers/PROV-54321/slots?date_from=2027-02-01&date_to=2027-02-06&duration=30&location_id=LOC-789", &auth)
         .await
         .json()
         .await
@@ -1727,7 +1730,7 @@ async fn slots_follow_local_hours_breaks_and_the_week() {
     // Chicago is UTC−6 in November: 08:00 local is 14:00 UTC.
     let expected_hour = if start == "08:00" { "14:00" } else { "15:00" };
     assert!(
-        first.starts_with(&format!("2026-11-23T{expected_hour}")),
+        first.starts_with(&format!("2027-02-01T{expected_hour}")),
         "{first}"
     );
     for slot in slots {
