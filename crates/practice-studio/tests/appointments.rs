@@ -1,0 +1,182 @@
+//! The SDK's appointment calls against the real server on loopback: the lists and their
+//! filters, the walk over every page, booking (and the clash it refuses), every status helper,
+//! rescheduling, and `If-Match`.
+
+mod support;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use futures_util::TryStreamExt;
+use practice_studio::client::{AppointmentQuery, Error, Priority};
+use practice_studio::model::{
+    Appointment, AppointmentStatus, LocationId, NewAppointment, PatientId, ProviderId,
+};
+use support::{reception, TestServer};
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().expect("date")
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("instant")
+}
+
+fn new_appointment(patient: &PatientId, start: DateTime<Utc>) -> NewAppointment {
+    NewAppointment {
+        patient_id: patient.clone(),
+        provider_id: ProviderId("PROV-54321".into()),
+        start_time: start,
+        end_time: start + Duration::minutes(30),
+        kind: "Follow-up".into(),
+        reason: Some("Blood pressure check".into()),
+        notes: None,
+        location_id: LocationId("LOC-789".into()),
+    }
+}
+
+#[tokio::test]
+async fn the_book_is_listed_walked_and_filtered() {
+    let api = TestServer::demo(30).await;
+    let client = api.client(reception());
+    let week = AppointmentQuery::new().dates(day("2026-11-23"), day("2026-11-27"));
+    let page = client
+        .appointments()
+        .list(&week.clone().limit(100))
+        .await
+        .expect("list");
+    assert!(page.total > 100, "a busy demo week: {}", page.total);
+    let walked: Vec<Appointment> = client
+        .appointments()
+        .all(&week, Priority::Background)
+        .try_collect()
+        .await
+        .expect("walk");
+    assert_eq!(walked.len() as u64, page.total);
+    let mut ids: Vec<_> = walked.iter().map(|a| a.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), walked.len(), "no appointment twice");
+
+    let first = &walked[0];
+    let fetched = client.appointments().get(&first.id).await.expect("get");
+    assert_eq!(&fetched, first);
+    let followed: Appointment = client.follow(&first.links.self_).await.expect("follow");
+    assert_eq!(&followed, first);
+    let theirs = client
+        .appointments()
+        .of_patient(&first.patient_id, &week.clone().limit(100))
+        .await
+        .expect("patient's");
+    assert!(theirs.appointments.iter().any(|a| a.id == first.id));
+    assert!(theirs
+        .appointments
+        .iter()
+        .all(|a| a.patient_id == first.patient_id));
+    let book = client
+        .appointments()
+        .of_provider(
+            &first.provider_id,
+            &week.clone().status(first.status).limit(100),
+        )
+        .await
+        .expect("provider's");
+    assert!(book
+        .appointments
+        .iter()
+        .all(|a| a.provider_id == first.provider_id && a.status == first.status));
+    let missing = client
+        .appointments()
+        .get(&practice_studio::model::AppointmentId("APPT-1".into()))
+        .await;
+    assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
+}
+
+#[tokio::test]
+async fn booking_status_moves_rescheduling_and_versions() {
+    let api = TestServer::demo(30).await;
+    let client = api.client(reception());
+    let patient = client
+        .patients()
+        .list(&practice_studio::client::PatientQuery::new().limit(1))
+        .await
+        .expect("patients")
+        .patients[0]
+        .id
+        .clone();
+    // Past the demo book: Monday 1 February 2027, 10:00 in Chicago (16:00 UTC).
+    let start = at("2027-02-01T16:00:00Z");
+    let booked = client
+        .appointments()
+        .create(&new_appointment(&patient, start))
+        .await
+        .expect("booked");
+    assert_eq!(booked.status, AppointmentStatus::Scheduled);
+    let clash = client
+        .appointments()
+        .create(&new_appointment(&patient, start + Duration::minutes(15)))
+        .await;
+    assert!(matches!(clash, Err(Error::Conflict(_))), "{clash:?}");
+
+    let moved = client
+        .appointments()
+        .reschedule(&booked.id, start + Duration::hours(1), None)
+        .if_match(booked.version)
+        .await
+        .expect("moved");
+    assert_eq!(moved.end_time, start + Duration::minutes(90));
+    let stale = client
+        .appointments()
+        .cancel(&booked.id, "Weather")
+        .if_match(booked.version)
+        .await;
+    assert!(matches!(stale, Err(Error::VersionMismatch(_))), "{stale:?}");
+
+    let arrived = api.clock.now() - Duration::minutes(20);
+    let checked_in = client
+        .appointments()
+        .set_status(&booked.id, AppointmentStatus::CheckedIn, Some(arrived))
+        .await
+        .expect("checked in");
+    assert_eq!(checked_in.checked_in_at, Some(arrived));
+    let roomed = client
+        .appointments()
+        .set_status(&booked.id, AppointmentStatus::InRoom, None)
+        .await
+        .expect("in room");
+    assert!(roomed.roomed_at.is_some());
+    let refused = client
+        .appointments()
+        .set_status(&booked.id, AppointmentStatus::NoShow, None)
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::Api { status: 422, .. })),
+        "{refused:?}"
+    );
+    let done = client
+        .appointments()
+        .set_status(&booked.id, AppointmentStatus::Completed, None)
+        .await
+        .expect("completed");
+    assert_eq!(done.status, AppointmentStatus::Completed);
+    assert_eq!(done.version, 5);
+
+    let other = client
+        .appointments()
+        .create(&new_appointment(&patient, start + Duration::hours(3)))
+        .await
+        .expect("booked");
+    let cancelled = client
+        .appointments()
+        .cancel(&other.id, "Patient called to cancel")
+        .await
+        .expect("cancelled");
+    assert_eq!(
+        cancelled.cancel_reason.as_deref(),
+        Some("Patient called to cancel")
+    );
+    let restored = client
+        .appointments()
+        .set_status(&other.id, AppointmentStatus::Scheduled, None)
+        .await
+        .expect("undone");
+    assert!(restored.cancelled_at.is_none());
+}
