@@ -1018,3 +1018,245 @@ async fn the_background_tasks_sync_send_queued_writes_and_pick_up_changes_made_e
     assert_eq!((status.pending, status.conflicts), (0, 0));
     assert_eq!(status.connectivity, Connectivity::Online);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Resolving conflicts
+
+/// A desk whose change to an existing patient was refused as stale: (desk, patient as it was,
+/// conflict id). The server now has the patient at the next version with "Theirs".
+async fn stale_conflict(url: &str) -> (Desk, Patient, i64) {
+    let desk = desk(url).await;
+    desk.engine.first_sync().await.expect("first sync");
+    let other = client_as(url, RECEPTION);
+    let patient = first_patient(&other).await;
+    desk.engine
+        .update_patient(
+            RECEPTION,
+            &patient.id,
+            &patch(json!({ "preferredLanguage": "Ours" })),
+        )
+        .await
+        .expect("queued");
+    other
+        .patients()
+        .update(&patient.id, &json!({ "preferredLanguage": "Theirs" }))
+        .if_match(patient.version)
+        .await
+        .expect("changed elsewhere first");
+    desk.engine.drain_outbox().await.expect("drain");
+    let conflict = only_conflict(&desk.engine).await;
+    (desk, patient, conflict.id)
+}
+
+#[tokio::test]
+async fn taking_theirs_shows_the_servers_patient_and_clears_the_conflict() {
+    let server = server(1).await;
+    let (desk, patient, conflict) = stale_conflict(&server.url()).await;
+    let engine = &desk.engine;
+    engine
+        .take_theirs(conflict, RECEPTION)
+        .await
+        .expect("resolved");
+    let reader = client_as(&server.url(), RECEPTION);
+    let theirs = reader.patients().get(&patient.id).await.expect("get");
+    let store = engine.store();
+    assert_eq!(
+        store.patient(&patient.id).await.expect("read"),
+        Some(theirs.clone())
+    );
+    assert_eq!(
+        store.patient_pending(&patient.id).await.expect("flag"),
+        Some(false)
+    );
+    assert!(store.conflicts().await.expect("conflicts").is_empty());
+    assert_eq!(engine.status().await.expect("status").conflicts, 0);
+    assert!(matches!(
+        engine.take_theirs(conflict, RECEPTION).await,
+        Err(frontdesk_core::ResolveError::NotOpen(id)) if id == conflict
+    ));
+    // The patient is no longer held back: a new change goes through on their version.
+    engine
+        .update_patient(
+            RECEPTION,
+            &patient.id,
+            &patch(json!({ "preferredLanguage": "Later" })),
+        )
+        .await
+        .expect("queued");
+    let report = engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.refused), (1, 0));
+    let now = reader.patients().get(&patient.id).await.expect("get");
+    assert_eq!(now.version, theirs.version + 1);
+}
+
+#[tokio::test]
+async fn a_retried_change_is_sent_on_the_servers_current_version() {
+    let server = server(1).await;
+    let (desk, patient, conflict) = stale_conflict(&server.url()).await;
+    let engine = &desk.engine;
+    let pending = engine
+        .retry_change(conflict, RECEPTION, None)
+        .await
+        .expect("queued again");
+    assert_eq!(pending.patient.preferred_language.as_deref(), Some("Ours"));
+    assert_eq!(
+        engine
+            .store()
+            .patient_pending(&patient.id)
+            .await
+            .expect("flag"),
+        Some(true)
+    );
+    let report = engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.refused), (1, 0));
+    let reader = client_as(&server.url(), RECEPTION);
+    let now = reader.patients().get(&patient.id).await.expect("get");
+    assert_eq!(now.preferred_language.as_deref(), Some("Ours"));
+    assert_eq!(now.version, patient.version + 2);
+    assert!(engine
+        .store()
+        .conflicts()
+        .await
+        .expect("conflicts")
+        .is_empty());
+    assert_cache_equals_server(engine.store(), &reader).await;
+}
+
+#[tokio::test]
+async fn discarding_a_refused_registration_resolves_the_changes_queued_after_it() {
+    let server = server(1).await;
+    let desk = desk(&server.url()).await;
+    let engine = &desk.engine;
+    engine
+        .sign_in_author(BILLING, client_as(&server.url(), BILLING))
+        .await;
+    let registered = engine
+        .register_patient(BILLING, &new_patient("Dana", "Discard"))
+        .await
+        .expect("queued");
+    let local = PatientId(registered.patient_id.clone());
+    engine
+        .update_patient(
+            BILLING,
+            &local,
+            &patch(json!({ "preferredLanguage": "Irish" })),
+        )
+        .await
+        .expect("queued");
+    let report = engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.refused, report.waiting), (0, 1, 1));
+    let conflict = only_conflict_of(engine).await;
+    engine
+        .discard_change(conflict, BILLING)
+        .await
+        .expect("discarded");
+    let store = engine.store();
+    assert_eq!(store.patient(&local).await.expect("read"), None);
+    assert!(store.conflicts().await.expect("conflicts").is_empty());
+    let status = engine.status().await.expect("status");
+    assert_eq!((status.pending, status.conflicts), (0, 0));
+    let reader = client_as(&server.url(), RECEPTION);
+    assert!(patients_named(&reader, "Discard").await.is_empty());
+}
+
+/// The one open conflict's id (other entries may wait behind it).
+async fn only_conflict_of(engine: &SyncEngine) -> i64 {
+    let conflicts = engine.store().conflicts().await.expect("conflicts");
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    conflicts[0].id
+}
+
+#[tokio::test]
+async fn a_registration_refused_for_its_details_is_edited_and_sent_with_the_change_after_it() {
+    let server = server(1).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(&dir).await;
+    let tuesday = monday().succ_opt().expect("tuesday");
+    let engine = SyncEngine::new(store, Arc::new(PinnedDayClock::new(tuesday)), options());
+    engine
+        .sign_in_author(RECEPTION, client_as(&server.url(), RECEPTION))
+        .await;
+    let mut patient = new_patient("Edda", "Edited");
+    patient.date_of_birth = monday().to_string();
+    let registered = engine
+        .register_patient(RECEPTION, &patient)
+        .await
+        .expect("valid on the desk");
+    let local = PatientId(registered.patient_id.clone());
+    engine
+        .update_patient(
+            RECEPTION,
+            &local,
+            &patch(json!({ "preferredLanguage": "Norse" })),
+        )
+        .await
+        .expect("queued");
+    engine.drain_outbox().await.expect("drain");
+    let conflict = only_conflict_of(&engine).await;
+    patient.date_of_birth = "1970-01-01".to_owned();
+    engine
+        .retry_change(
+            conflict,
+            RECEPTION,
+            Some(serde_json::to_value(&patient).expect("json")),
+        )
+        .await
+        .expect("queued again");
+    let report = engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.refused), (2, 0));
+    let reader = client_as(&server.url(), RECEPTION);
+    let edda = patients_named(&reader, "Edited").await;
+    assert_eq!(edda.len(), 1);
+    assert_eq!(edda[0].date_of_birth.to_string(), "1970-01-01");
+    assert_eq!(edda[0].preferred_language.as_deref(), Some("Norse"));
+    assert_eq!(edda[0].version, 2);
+    assert_eq!(
+        engine
+            .store()
+            .patient(&edda[0].id)
+            .await
+            .expect("read")
+            .as_ref(),
+        Some(&edda[0])
+    );
+    assert_eq!(engine.status().await.expect("status").conflicts, 0);
+}
+
+#[tokio::test]
+async fn after_taking_theirs_the_change_waiting_behind_the_refused_one_is_sent_on_their_version() {
+    let server = server(1).await;
+    let desk = desk(&server.url()).await;
+    let engine = &desk.engine;
+    engine.first_sync().await.expect("first sync");
+    let other = client_as(&server.url(), RECEPTION);
+    let patient = first_patient(&other).await;
+    for language in ["A1", "A2"] {
+        engine
+            .update_patient(
+                RECEPTION,
+                &patient.id,
+                &patch(json!({ "preferredLanguage": language })),
+            )
+            .await
+            .expect("queued");
+    }
+    other
+        .patients()
+        .update(&patient.id, &json!({ "preferredLanguage": "Theirs" }))
+        .if_match(patient.version)
+        .await
+        .expect("changed elsewhere first");
+    let report = engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.refused, report.waiting), (0, 1, 1));
+    let conflict = only_conflict_of(engine).await;
+    engine
+        .take_theirs(conflict, RECEPTION)
+        .await
+        .expect("resolved");
+    let report = engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.refused), (1, 0));
+    let now = other.patients().get(&patient.id).await.expect("get");
+    assert_eq!(now.version, patient.version + 2);
+    assert_eq!(now.preferred_language.as_deref(), Some("A2"));
+    assert_cache_equals_server(engine.store(), &other).await;
+}

@@ -52,6 +52,8 @@ pub enum CacheError {
     },
     #[error("attachment {id} is {size} bytes, more than the cache's cap of {cap} bytes")]
     AttachmentTooLarge { id: String, size: u64, cap: u64 },
+    #[error("conflict {id} is not on the conflict list (unknown, or resolved already)")]
+    ConflictNotOpen { id: i64 },
     #[error("outbox entry {seq} is not pending")]
     NotPending { seq: i64 },
     #[error("an outbox entry with idempotency key {key} already exists")]

@@ -41,4 +41,4 @@ pub use outbox::{
 };
 pub use search::{MatchSpan, PatientHit, SearchField};
 pub use store::{Store, StoreOptions, CACHE_FILE};
-pub use sync::Checkpoint;
+pub use sync::{Checkpoint, ConflictResolution, PatientAfter, Resolution};

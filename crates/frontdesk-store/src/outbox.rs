@@ -249,6 +249,26 @@ fn parse_time(
         })
 }
 
+/// One entry by its place in the queue.
+pub(crate) async fn entry(
+    readers: &sqlx::SqlitePool,
+    seq: i64,
+) -> Result<Option<OutboxEntry>, CacheError> {
+    sqlx::query_as!(
+        EntryRow,
+        r#"SELECT seq AS "seq!: i64", idempotency_key, request_id, author, entity_kind,
+               entity_id, operation, payload, base_version, refs, answer_id, answer_version,
+               state, attempts, created
+           FROM outbox WHERE seq = ?1"#,
+        seq
+    )
+    .fetch_optional(readers)
+    .await
+    .map_err(query("read an outbox entry"))?
+    .map(EntryRow::into_entry)
+    .transpose()
+}
+
 impl Store {
     /// Queues a write. When this returns, the entry is on disk (synchronous=FULL commit).
     pub async fn enqueue(&self, entry: &NewOutboxEntry) -> Result<OutboxEntry, CacheError> {
@@ -280,7 +300,8 @@ impl Store {
         // An earlier entry of this entity still waiting: chain on its answer instead.
         let earlier = sqlx::query_scalar!(
             r#"SELECT count(*) AS "n!: i64" FROM outbox
-               WHERE entity_kind = ?1 AND entity_id = ?2 AND state != 'sent'"#,
+               WHERE entity_kind = ?1 AND entity_id = ?2 AND (state = 'pending'
+                   OR seq IN (SELECT outbox_seq FROM conflicts WHERE resolved IS NULL))"#,
             kind,
             entry.entity_id
         )
@@ -452,7 +473,7 @@ impl Store {
         Ok(id)
     }
 
-    /// The conflict list, oldest first.
+    /// The conflict list (refused changes no one has resolved yet), oldest first.
     pub async fn conflicts(&self) -> Result<Vec<Conflict>, CacheError> {
         let rows = sqlx::query!(
             r#"SELECT c.id AS "id!: i64", c.kind, c.message, c.server_status, c.server_body,
@@ -460,7 +481,8 @@ impl Store {
                    o.seq AS "seq!: i64", o.idempotency_key, o.request_id, o.author, o.entity_kind,
                    o.entity_id, o.operation, o.payload, o.base_version, o.refs, o.answer_id,
                    o.answer_version, o.state, o.attempts, o.created
-               FROM conflicts c JOIN outbox o ON o.seq = c.outbox_seq ORDER BY c.id"#
+               FROM conflicts c JOIN outbox o ON o.seq = c.outbox_seq
+               WHERE c.resolved IS NULL ORDER BY c.id"#
         )
         .fetch_all(&self.readers)
         .await

@@ -12,6 +12,55 @@ use crate::outbox::{entity_key, EntityKind, NewOutboxEntry, OutboxEntry};
 use crate::patients::upsert_in;
 use crate::Store;
 
+/// How a person resolved a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Our change is dropped (and, for a registration, the changes queued after it).
+    Discarded,
+    /// The server's version is kept instead of ours.
+    TookTheirs,
+    /// Our change (possibly edited) is queued again, based on the server's current version.
+    Retried,
+}
+
+impl Resolution {
+    fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Discarded => "discarded",
+            Resolution::TookTheirs => "took_theirs",
+            Resolution::Retried => "retried",
+        }
+    }
+}
+
+/// What the cached patient becomes when a conflict is resolved.
+#[derive(Debug, Clone, Copy)]
+pub enum PatientAfter<'a> {
+    /// This version (the server's, or the server's with the retried change).
+    Show(&'a Patient),
+    /// No row: a discarded registration, or a patient deleted on the server.
+    Remove,
+    /// Leave the row as it is.
+    Keep,
+}
+
+/// A person's decision on one conflict, applied by [`Store::resolve_conflict`].
+#[derive(Debug, Clone, Copy)]
+pub struct ConflictResolution<'a> {
+    pub conflict_id: i64,
+    pub resolution: Resolution,
+    /// Who decided (kept with the conflict).
+    pub by: &'a str,
+    pub patient: PatientAfter<'a>,
+    /// For [`Resolution::Retried`]: the change to send again. It goes back into the refused
+    /// entry's own place in the outbox (before the entity's later changes) with this payload,
+    /// base version, fresh keys and `by` as its author; the entity fields are the entry's.
+    pub retry: Option<&'a NewOutboxEntry>,
+    /// For the other resolutions: the version (theirs) the entity's next waiting change is
+    /// based on, when it was to chain on the refused one.
+    pub rebase_next: Option<i64>,
+}
+
 /// Sync state to store with a page, under its key (a first-sync checkpoint, a poll cursor).
 #[derive(Debug, Clone, Copy)]
 pub struct Checkpoint<'a> {
@@ -393,6 +442,165 @@ impl Store {
         Ok(stored)
     }
 
+    /// Applies a person's decision on a conflict in one transaction: the conflict is marked
+    /// resolved (it stays on record), the cached patient becomes what the decision says, a
+    /// retried change is queued, and the row's pending mark follows what still waits. Discarding
+    /// a registration also resolves the changes queued after it (they could never be sent): each
+    /// is recorded as a discarded conflict, not dropped silently. Returns the retried entry.
+    pub async fn resolve_conflict(
+        &self,
+        decision: &ConflictResolution<'_>,
+    ) -> Result<Option<OutboxEntry>, CacheError> {
+        const OP: &str = "resolve a conflict";
+        let mut tx = self.begin_write(OP).await?;
+        let now = Utc::now().to_rfc3339();
+        let how = decision.resolution.as_str();
+        let seq = sqlx::query_scalar!(
+            r#"UPDATE conflicts SET resolution = ?2, resolved_by = ?3, resolved = ?4
+               WHERE id = ?1 AND resolved IS NULL RETURNING outbox_seq AS "seq!: i64""#,
+            decision.conflict_id,
+            how,
+            decision.by,
+            now
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query(OP))?
+        .ok_or(CacheError::ConflictNotOpen {
+            id: decision.conflict_id,
+        })?;
+        let entry = sqlx::query!(
+            "SELECT entity_kind, entity_id, operation FROM outbox WHERE seq = ?1",
+            seq
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(query(OP))?;
+        if decision.resolution == Resolution::Discarded && entry.operation == "create" {
+            let later = sqlx::query_scalar!(
+                r#"UPDATE outbox SET state = 'conflict', updated = ?3
+                   WHERE entity_kind = ?1 AND entity_id = ?2 AND state = 'pending'
+                   RETURNING seq AS "seq!: i64""#,
+                entry.entity_kind,
+                entry.entity_id,
+                now
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(query(OP))?;
+            for later_seq in later {
+                sqlx::query!(
+                    "INSERT INTO conflicts (outbox_seq, kind, message, created, resolution,
+                         resolved_by, resolved)
+                     VALUES (?1, 'gone', 'its registration was discarded', ?2, 'discarded', ?3, ?2)",
+                    later_seq,
+                    now,
+                    decision.by
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(query(OP))?;
+            }
+        }
+        match decision.patient {
+            PatientAfter::Show(patient) => upsert_in(&mut tx, &[(patient, None)]).await?,
+            PatientAfter::Remove => {
+                delete_patient_in(&mut tx, &entry.entity_id).await?;
+            }
+            PatientAfter::Keep => {}
+        }
+        let retried = match decision.retry {
+            Some(retry) => {
+                let payload = encode_body("outbox entry", &seq.to_string(), &retry.payload)?;
+                sqlx::query!(
+                    "UPDATE conflicts SET refused_payload = o.payload, refused_author = o.author
+                     FROM outbox o WHERE conflicts.id = ?1 AND o.seq = conflicts.outbox_seq",
+                    decision.conflict_id
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(query(OP))?;
+                sqlx::query!(
+                    "UPDATE outbox SET state = 'pending', payload = ?2, idempotency_key = ?3,
+                         request_id = ?4, author = ?5, base_version = ?6, attempts = 0,
+                         answer_id = NULL, answer_version = NULL, created = ?7, updated = ?7
+                     WHERE seq = ?1",
+                    seq,
+                    payload,
+                    retry.idempotency_key,
+                    retry.request_id,
+                    decision.by,
+                    retry.base_version,
+                    now
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(|source| match &source {
+                    sqlx::Error::Database(db) if db.is_unique_violation() => {
+                        CacheError::DuplicateIdempotencyKey {
+                            key: retry.idempotency_key.clone(),
+                        }
+                    }
+                    _ => CacheError::Query {
+                        operation: OP,
+                        source,
+                    },
+                })?;
+                Some(seq)
+            }
+            None => None,
+        };
+        if let Some(version) = decision.rebase_next {
+            sqlx::query!(
+                "UPDATE outbox SET base_version = ?4
+                 WHERE base_version IS NULL AND seq = (SELECT min(seq) FROM outbox
+                     WHERE entity_kind = ?1 AND entity_id = ?2 AND state = 'pending'
+                         AND seq > ?3)",
+                entry.entity_kind,
+                entry.entity_id,
+                seq,
+                version
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query(OP))?;
+        }
+        let waiting = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!: i64" FROM outbox
+               WHERE entity_kind = ?1 AND entity_id = ?2 AND (state = 'pending'
+                   OR seq IN (SELECT outbox_seq FROM conflicts WHERE resolved IS NULL))"#,
+            entry.entity_kind,
+            entry.entity_id
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(query(OP))?;
+        let pending = waiting > 0;
+        sqlx::query!(
+            "UPDATE patients SET pending = ?2 WHERE id = ?1",
+            entry.entity_id,
+            pending
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(query(OP))?;
+        tx.commit().await.map_err(query(OP))?;
+        tracing::info!(
+            conflict = decision.conflict_id,
+            resolution = how,
+            "conflict resolved"
+        );
+        match retried {
+            Some(seq) => self.outbox_entry(seq).await,
+            None => Ok(None),
+        }
+    }
+
+    /// One outbox entry, whatever its state.
+    pub async fn outbox_entry(&self, seq: i64) -> Result<Option<OutboxEntry>, CacheError> {
+        crate::outbox::entry(&self.readers, seq).await
+    }
+
     /// Whether the cached patient shows a change not yet accepted by the server.
     pub async fn patient_pending(&self, id: &PatientId) -> Result<Option<bool>, CacheError> {
         let id = id.as_str();
@@ -485,7 +693,8 @@ impl Store {
         }
         let later = sqlx::query_scalar!(
             r#"SELECT count(*) AS "n!: i64" FROM outbox
-               WHERE entity_kind = ?1 AND entity_id = ?2 AND state != 'sent'"#,
+               WHERE entity_kind = ?1 AND entity_id = ?2 AND (state = 'pending'
+                   OR seq IN (SELECT outbox_seq FROM conflicts WHERE resolved IS NULL))"#,
             kind,
             server_id
         )
@@ -594,7 +803,8 @@ impl Store {
     /// entries referring to them, wait until a person resolves it.
     pub async fn entities_in_conflict(&self) -> Result<HashSet<String>, CacheError> {
         let rows = sqlx::query!(
-            "SELECT DISTINCT entity_kind, entity_id FROM outbox WHERE state = 'conflict'"
+            "SELECT DISTINCT o.entity_kind, o.entity_id FROM outbox o
+             JOIN conflicts c ON c.outbox_seq = o.seq WHERE c.resolved IS NULL"
         )
         .fetch_all(&self.readers)
         .await
@@ -607,7 +817,7 @@ impl Store {
 
     /// How many refused changes wait for a person.
     pub async fn conflict_count(&self) -> Result<i64, CacheError> {
-        sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM conflicts"#)
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM conflicts WHERE resolved IS NULL"#)
             .fetch_one(&self.readers)
             .await
             .map_err(query("count conflicts"))

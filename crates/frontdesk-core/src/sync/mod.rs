@@ -13,10 +13,14 @@
 //!   with the server's own rules, stored with their outbox entry in one transaction, sent later
 //!   by [`SyncEngine::drain_outbox`] with their author's credentials; see `sender.rs` for what
 //!   each answer does.
+//! - **Conflicts** are resolved by a person ([`SyncEngine::discard_change`],
+//!   [`SyncEngine::take_theirs`], [`SyncEngine::retry_change`]), never dropped: a resolved one
+//!   stays on record with who decided and how.
 //!
 //! Logs carry ids, counts and kinds, never a patient's details or a token.
 
 mod collections;
+mod resolve;
 mod sender;
 mod writes;
 
@@ -35,6 +39,7 @@ use frontdesk_store::{CacheError, Checkpoint, Store};
 use crate::clock::Clock;
 pub use collections::Collection;
 use collections::{PagedCollection, Patients, PAGE_LIMIT};
+pub use resolve::ResolveError;
 pub use sender::DrainReport;
 pub use writes::{PendingWrite, WriteError};
 

@@ -59,7 +59,11 @@ fn problem(field: &str, issue: &str) -> WriteError {
 }
 
 /// The patient as the desk shows it after a valid change: `base`'s identity, `valid`'s details.
-fn shown(base: &Patient, valid: ValidPatient, now: chrono::DateTime<chrono::Utc>) -> Patient {
+pub(super) fn shown(
+    base: &Patient,
+    valid: ValidPatient,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Patient {
     Patient {
         id: base.id.clone(),
         mrn: base.mrn.clone(),
@@ -83,7 +87,10 @@ fn shown(base: &Patient, valid: ValidPatient, now: chrono::DateTime<chrono::Utc>
 
 /// Applies a merge patch to a patient's writable fields, as the server does (`null` clears;
 /// `contactInfo` and `insurance` merge one level; everything else is replaced whole).
-fn merge_patch(current: &Patient, patch: &Map<String, Value>) -> Result<Value, WriteError> {
+pub(super) fn merge_patch(
+    current: &Patient,
+    patch: &Map<String, Value>,
+) -> Result<Value, WriteError> {
     let mut target = serde_json::to_value(current)
         .map_err(|_| problem("body", "the cached patient cannot be edited"))?;
     let Value::Object(object) = &mut target else {
@@ -122,8 +129,60 @@ fn merge_patch(current: &Patient, patch: &Map<String, Value>) -> Result<Value, W
     Ok(target)
 }
 
+/// The identity of a patient registered on this desk, until the server names them.
+pub(super) fn placeholder(
+    id: &PatientId,
+    valid: &ValidPatient,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Patient {
+    Patient {
+        links: PatientLinks::for_patient(id),
+        id: id.clone(),
+        // The server assigns the MRN.
+        mrn: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
+        date_of_birth: valid.date_of_birth,
+        gender: valid.gender,
+        status: PatientStatus::Active,
+        contact_info: valid.contact_info.clone(),
+        insurance: None,
+        emergency_contact: None,
+        preferred_language: None,
+        preferred_pharmacy: None,
+        allergies: None,
+        version: 0,
+        created: now,
+        updated: now,
+    }
+}
+
+/// Checks a merge patch against `current` with the server's rules (read-only fields refused,
+/// then the merged patient validated as the server validates it).
+pub(super) fn validate_patch(
+    current: &Patient,
+    patch: &Map<String, Value>,
+    today: chrono::NaiveDate,
+) -> Result<ValidPatient, WriteError> {
+    let read_only: Vec<ErrorDetail> = READ_ONLY
+        .iter()
+        .filter(|field| patch.contains_key(**field))
+        .map(|field| ErrorDetail {
+            field: (*field).to_owned(),
+            issue: "is read-only".to_owned(),
+        })
+        .collect();
+    if !read_only.is_empty() {
+        return Err(WriteError::Invalid(read_only));
+    }
+    let merged = merge_patch(current, patch)?;
+    let input: NewPatient = serde_json::from_value(merged)
+        .map_err(|_| problem("body", "does not make a patient's details"))?;
+    validate_new_patient(&input, today).map_err(WriteError::Invalid)
+}
+
 impl SyncEngine {
-    fn new_entry(
+    pub(super) fn new_entry(
         &self,
         author: &str,
         entity_id: &str,
@@ -156,26 +215,7 @@ impl SyncEngine {
         let valid =
             validate_new_patient(patient, self.inner.clock.today()).map_err(WriteError::Invalid)?;
         let id = PatientId(format!("{LOCAL_PATIENT_PREFIX}{}", random_hex()));
-        let placeholder = Patient {
-            links: PatientLinks::for_patient(&id),
-            id: id.clone(),
-            // The server assigns the MRN.
-            mrn: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            date_of_birth: valid.date_of_birth,
-            gender: valid.gender,
-            status: PatientStatus::Active,
-            contact_info: valid.contact_info.clone(),
-            insurance: None,
-            emergency_contact: None,
-            preferred_language: None,
-            preferred_pharmacy: None,
-            allergies: None,
-            version: 0,
-            created: now,
-            updated: now,
-        };
+        let placeholder = placeholder(&id, &valid, now);
         let local = shown(&placeholder, valid, now);
         let payload = serde_json::to_value(patient)
             .map_err(|_| problem("body", "the patient cannot be encoded"))?;
@@ -213,22 +253,7 @@ impl SyncEngine {
             .patient(&id)
             .await?
             .ok_or_else(|| WriteError::UnknownPatient(id.clone()))?;
-        let read_only: Vec<ErrorDetail> = READ_ONLY
-            .iter()
-            .filter(|field| patch.contains_key(**field))
-            .map(|field| ErrorDetail {
-                field: (*field).to_owned(),
-                issue: "is read-only".to_owned(),
-            })
-            .collect();
-        if !read_only.is_empty() {
-            return Err(WriteError::Invalid(read_only));
-        }
-        let merged = merge_patch(&current, patch)?;
-        let input: NewPatient = serde_json::from_value(merged)
-            .map_err(|_| problem("body", "does not make a patient's details"))?;
-        let valid =
-            validate_new_patient(&input, self.inner.clock.today()).map_err(WriteError::Invalid)?;
+        let valid = validate_patch(&current, patch, self.inner.clock.today())?;
         let local = shown(&current, valid, self.inner.clock.now());
         let entry = self.new_entry(
             author,

@@ -36,3 +36,13 @@ CREATE TABLE held_patients (
     version INTEGER NOT NULL,
     body    TEXT NOT NULL
 );
+
+-- How a person resolved a conflict (discarded, took_theirs, retried), who, and when. A resolved
+-- conflict stays as a record; it no longer holds back its entity's later changes.
+ALTER TABLE conflicts ADD COLUMN resolution TEXT;
+ALTER TABLE conflicts ADD COLUMN resolved_by TEXT;
+ALTER TABLE conflicts ADD COLUMN resolved TEXT;
+-- A retried change is sent again from its own outbox row (keeping its place before the entity's
+-- later changes); what was refused, and whose it was, stays here.
+ALTER TABLE conflicts ADD COLUMN refused_payload TEXT;
+ALTER TABLE conflicts ADD COLUMN refused_author TEXT;
