@@ -14,7 +14,7 @@ log=$(mktemp)
 "$server_bin" --demo --demo-patients 50 --bind 127.0.0.1:0 --unlimited-client integration-premium >"$log" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do  # the demo data takes a few seconds in a debug build
   grep -q "listening on" "$log" && break
   sleep 0.1
 done
@@ -29,10 +29,15 @@ token=$(curl -sf -X POST "$url/oauth/token" \
 # server errors and response-schema conformance among them. One worker: with two, schemathesis
 # 4.32.5 once failed inside its own coverage phase (a KeyError in its source cache) on a fresh
 # clone, a race in the tool rather than a finding about the API.
+# The stateful phase is left out: schemathesis 4.32.5 infers links from an appointment's fields to
+# PUT /api/v1/patients/{patient_id} carrying an `appointment_id` parameter that operation does not
+# have, and stops with "Invalid OpenAPI Links Definition" before any stateful test runs. Sequences
+# of calls are covered by the integration tests instead.
 timeout 600 "$st" run "$url/openapi.json" \
   --header "Authorization: Bearer $token" \
   --include-path-regex '^/(api/|health)' \
   --checks all \
+  --phases examples,coverage,fuzzing \
   --exclude-checks positive_data_acceptance \
   --max-examples "${API_FUZZ_EXAMPLES:-40}" \
   --max-time "${API_FUZZ_SECONDS:-240}" \
