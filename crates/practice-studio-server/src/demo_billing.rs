@@ -193,6 +193,7 @@ pub async fn seed(
 ) -> Result<u64, StorageError> {
     const PATIENTS_PER_BATCH: u32 = 2_000;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x494e_564f_4943_4553);
+    let started = std::time::Instant::now();
     let mut after = 0;
     let mut total = 0;
     loop {
@@ -208,6 +209,11 @@ pub async fn seed(
         batch.sort_by_key(|i| i.date);
         total += storage.bulk_insert_invoices(&batch, now).await?;
     }
+    tracing::debug!(
+        invoices = total,
+        seconds = started.elapsed().as_secs_f64(),
+        "demo invoices generated"
+    );
     Ok(total)
 }
 

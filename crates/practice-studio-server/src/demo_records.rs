@@ -173,6 +173,7 @@ pub async fn seed(
         return Ok(0);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5245_434f_5244_5331);
+    let started = std::time::Instant::now();
     let mut after = 0;
     let mut total = 0;
     loop {
@@ -187,6 +188,11 @@ pub async fn seed(
             .collect();
         total += storage.bulk_insert_records(&batch, now).await?;
     }
+    tracing::debug!(
+        records = total,
+        seconds = started.elapsed().as_secs_f64(),
+        "demo records generated"
+    );
     Ok(total)
 }
 

@@ -193,8 +193,8 @@ async fn require_patient(app: &AppState, id: &str) -> Result<(), ApiError> {
     params(
         ("patient_id" = String, Path, description = "Practice Studio patient ID"),
         ("type" = Option<String>, Query, description = "Filter by record type (case does not matter)"),
-        ("from_date" = Option<String>, Query, description = "Records from this date", format = Date),
-        ("to_date" = Option<String>, Query, description = "Records until this date", format = Date),
+        ("from_date" = Option<String>, Query, description = "Records from this date: a UTC day (YYYY-MM-DD), or an RFC 3339 instant (extension)"),
+        ("to_date" = Option<String>, Query, description = "Records until this date (inclusive): a UTC day (YYYY-MM-DD), or an RFC 3339 instant (extension)"),
         ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
         ("offset" = Option<i64>, Query, description = "Pagination offset", minimum = 0),
     ),
