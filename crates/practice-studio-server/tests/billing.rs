@@ -935,3 +935,42 @@ async fn billing_routes_answer_each_role_as_its_scopes_say() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_payments_never_take_an_invoice_past_its_amount() {
+    let api = Api::demo(20).await;
+    let auth = bearer(&api.user_token(BILLING).await);
+    let invoice = all(&api, &auth, "/api/v1/invoices?status=overdue").await[0].clone();
+    let id = invoice["id"].as_str().expect("id").to_owned();
+    let balance = dec(&invoice["balance"]);
+    // Ten desks each try to take a quarter of the balance (rounded up to the cent) at once.
+    let quarter = (balance / Decimal::from(4))
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero);
+    let mut desks = tokio::task::JoinSet::new();
+    for n in 0..10 {
+        let request = api
+            .http
+            .post(api.url(&format!("/api/v1/invoices/{id}/payments")))
+            .header("Authorization", &auth)
+            .header("Idempotency-Key", format!("desk-{n}"))
+            .json(&json!({"method": "Cash", "amount": f(&quarter.to_string())}));
+        desks.spawn(async move { request.send().await.expect("answers").status().as_u16() });
+    }
+    let statuses: Vec<u16> = desks.join_all().await;
+    let taken = statuses.iter().filter(|s| **s == 201).count();
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 422),
+        "{statuses:?}"
+    );
+    assert!(Decimal::from(taken as u64) * quarter <= balance);
+    assert!(
+        Decimal::from(taken as u64 + 1) * quarter > balance,
+        "as many as fit were taken: {statuses:?}"
+    );
+    let after = json_of(api.get(&format!("/api/v1/invoices/{id}"), &auth).await).await;
+    assert_eq!(
+        dec(&after["paidAmount"]),
+        dec(&invoice["paidAmount"]) + Decimal::from(taken as u64) * quarter
+    );
+    assert!(dec(&after["balance"]) >= Decimal::ZERO);
+}

@@ -579,3 +579,50 @@ async fn record_routes_answer_each_role_as_its_scopes_say() {
     }
     assert_eq!(post(&admin).await.expect("answers").status(), 201);
 }
+
+#[tokio::test]
+async fn the_same_seed_and_day_give_the_same_records_and_invoices() {
+    use chrono::{TimeZone, Utc};
+    use practice_studio_server::clock::ManualClock;
+    use std::sync::Arc;
+
+    async fn snapshot(seed: u64) -> (Value, Value) {
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
+                .single()
+                .expect("time"),
+        ));
+        let server = practice_studio_server::Server::builder()
+            .demo(true)
+            .demo_seed(seed)
+            .demo_patients(8)
+            .clock(clock)
+            .start()
+            .await
+            .expect("starts");
+        let http = reqwest::Client::new();
+        let auth = "ApiKey demo-api-key";
+        let get = |path: String| {
+            let request = http
+                .get(format!("{}{path}", server.url()))
+                .header("Authorization", auth);
+            async move {
+                request
+                    .send()
+                    .await
+                    .expect("answers")
+                    .json::<Value>()
+                    .await
+                    .expect("json")
+            }
+        };
+        let records = get("/api/v1/patients/PAT-10003/records?limit=100".into()).await;
+        let invoices = get("/api/v1/invoices?limit=100".into()).await;
+        (records, invoices)
+    }
+    let first = snapshot(7).await;
+    assert!(first.0["total"].as_u64().expect("total") >= 1);
+    assert!(first.1["total"].as_u64().expect("total") >= 1);
+    assert_eq!(snapshot(7).await, first);
+    assert_ne!(snapshot(8).await, first, "another seed, other data");
+}
