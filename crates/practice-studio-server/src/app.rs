@@ -26,6 +26,8 @@ pub struct Settings {
     pub idempotency_lease: Duration,
     /// Rate limits are not enforced for these client ids (benchmarks).
     pub unlimited_clients: Vec<String>,
+    /// How long the change feed keeps events (at least 7 days; older cursors get 410).
+    pub event_retention: Duration,
 }
 
 impl Default for Settings {
@@ -39,6 +41,7 @@ impl Default for Settings {
             idempotency_retention: Duration::days(30),
             idempotency_lease: Duration::seconds(30),
             unlimited_clients: Vec::new(),
+            event_retention: Duration::days(30),
         }
     }
 }

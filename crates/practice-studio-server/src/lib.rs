@@ -21,6 +21,7 @@ pub mod demo_billing;
 pub mod demo_clinic;
 pub mod demo_records;
 pub mod error;
+mod events;
 mod http;
 mod idempotency;
 pub mod openapi;
@@ -304,7 +305,7 @@ impl Drop for RunningServer {
     }
 }
 
-/// Forgets finished idempotency keys older than the retention, once an hour.
+/// Forgets finished idempotency keys and events older than their retentions, once an hour.
 async fn purge_idempotency_keys(state: app::AppState) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -314,6 +315,12 @@ async fn purge_idempotency_keys(state: app::AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(keys = n, "expired idempotency keys forgotten"),
             Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+        }
+        let cutoff = state.clock.now() - state.settings.event_retention;
+        match state.storage.purge_events(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "events past the feed's retention forgotten"),
+            Err(error) => tracing::warn!(%error, "could not purge old events"),
         }
     }
 }

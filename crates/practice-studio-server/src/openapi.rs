@@ -178,6 +178,7 @@ fn parts() -> Vec<(utoipa::openapi::OpenApi, &'static [Extension])> {
             crate::billing::ApiDoc::openapi(),
             crate::billing::EXTENSIONS,
         ),
+        (crate::events::ApiDoc::openapi(), crate::events::EXTENSIONS),
     ]
 }
 
@@ -196,6 +197,10 @@ pub fn document(idempotency_retention: chrono::Duration) -> Value {
         "description": "A token bucket (GCRA) per client and user for user tokens, per client for client credentials, per key for API keys. Burst: 10% of the per-minute limit. X-RateLimit-Reset is when the bucket is full again (Unix seconds).",
         "standard": 100, "premium": 1000, "enterprise": "set per client"
     });
+    // The table of events is built from the list the feed serves by.
+    if let Some(feed) = doc.pointer_mut("/paths/~1api~1v2~1events/get") {
+        feed["description"] = json!(crate::events::description());
+    }
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return doc;
     };

@@ -13,7 +13,7 @@ use crate::auth::{authorize, oauth, CredentialKind, Principal};
 use crate::error::ApiError;
 use crate::http;
 use crate::openapi::{Me, MeUser};
-use crate::{appointments, billing, clinic, patients, records};
+use crate::{appointments, billing, clinic, events, patients, records};
 
 /// Largest request body the API accepts.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -39,6 +39,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(appointments::routes())
         .merge(records::routes())
         .merge(billing::routes())
+        .merge(events::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             http::authenticate,

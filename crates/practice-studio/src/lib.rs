@@ -61,8 +61,8 @@
 //! use practice_studio::webhook;
 //!
 //! # let (header, body) = (
-//! #     "t=1614556800,v1=b0970793b9244452ad5c0f3384b18f1a24be1353fe4d5a99025c91fc98ea95f6",
-//! #     br#"{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"request_id":"req-abc-123"}"#,
+//! #     "t=1614556800,v1=a7d2a49e8dc62fe1847d645770452df1543a0e0c1a12e3f1b061f687720d7d16",
+//! #     br#"{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"requestId":"req-abc-123"}"#,
 //! # );
 //! # let now = chrono::DateTime::from_timestamp(1614556800, 0).unwrap();
 //! // `header` is the X-PracticeStudio-Signature value, `body` the raw request body.

@@ -7,7 +7,7 @@
 //! Every delivery carries one header:
 //!
 //! ```text
-//! X-PracticeStudio-Signature: t=1614556800,v1=b0970793b9244452ad5c0f3384b18f1a24be1353fe4d5a99025c91fc98ea95f6
+//! X-PracticeStudio-Signature: t=1614556800,v1=a7d2a49e8dc62fe1847d645770452df1543a0e0c1a12e3f1b061f687720d7d16
 //! ```
 //!
 //! * `t` is the time of signing in Unix seconds (decimal);
@@ -25,16 +25,16 @@
 //! # Worked example
 //!
 //! With the secret `whsec_demo`, `t = 1614556800` and the body
-//! `{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"request_id":"req-abc-123"}`,
+//! `{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"requestId":"req-abc-123"}`,
 //! the signed bytes are `1614556800.` followed by the body, and `v1` is
-//! `b0970793b9244452ad5c0f3384b18f1a24be1353fe4d5a99025c91fc98ea95f6`.
+//! `a7d2a49e8dc62fe1847d645770452df1543a0e0c1a12e3f1b061f687720d7d16`.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
 //! use practice_studio::webhook;
 //!
-//! let body = br#"{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"request_id":"req-abc-123"}"#;
-//! let header = "t=1614556800,v1=b0970793b9244452ad5c0f3384b18f1a24be1353fe4d5a99025c91fc98ea95f6";
+//! let body = br#"{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"requestId":"req-abc-123"}"#;
+//! let header = "t=1614556800,v1=a7d2a49e8dc62fe1847d645770452df1543a0e0c1a12e3f1b061f687720d7d16";
 //! let now = Utc.timestamp_opt(1614556830, 0).unwrap(); // 30 s after signing
 //! let event = webhook::verify(&["whsec_demo"], header, body, now, webhook::DEFAULT_TOLERANCE)?;
 //! assert_eq!(event.event, "patient.created");
@@ -67,8 +67,14 @@ pub struct WebhookEvent {
     pub timestamp: DateTime<Utc>,
     /// The resource, as its route returns it.
     pub data: serde_json::Value,
-    /// The id of the API request that caused the event, when one did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The id (`X-Request-ID`) of the API request that caused the event, when one did: a desk
+    /// that sets its own request ids matches events to its pending writes by it.
+    #[serde(
+        default,
+        rename = "requestId",
+        alias = "request_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<String>,
 }
 
@@ -209,9 +215,9 @@ mod tests {
     use chrono::TimeZone;
     use proptest::prelude::*;
 
-    const BODY: &[u8] = br#"{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"request_id":"req-abc-123"}"#;
+    const BODY: &[u8] = br#"{"id":"EVT-1001","event":"patient.created","timestamp":"2021-03-01T00:00:00Z","data":{"id":"PAT-12345"},"requestId":"req-abc-123"}"#;
     /// Computed independently (Python's `hmac`) for the documented example.
-    const V1_DEMO: &str = "b0970793b9244452ad5c0f3384b18f1a24be1353fe4d5a99025c91fc98ea95f6";
+    const V1_DEMO: &str = "a7d2a49e8dc62fe1847d645770452df1543a0e0c1a12e3f1b061f687720d7d16";
     const V1_OLD: &str = "9b2e4a9cd0d2a4ecde1d742a44004df425029b206ded0b8edee6607cf2f126d8";
     const T: i64 = 1_614_556_800;
 

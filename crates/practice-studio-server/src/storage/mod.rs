@@ -3,6 +3,7 @@
 
 mod appointments;
 mod billing;
+mod events;
 mod records;
 mod sqlite;
 
@@ -13,6 +14,7 @@ use practice_studio::rules::ValidPatient;
 
 pub use appointments::*;
 pub use billing::*;
+pub use events::*;
 pub use records::*;
 pub use sqlite::SqliteStorage;
 
@@ -155,7 +157,7 @@ pub enum UpdateOutcome {
 
 #[async_trait]
 pub trait Storage:
-    AppointmentStorage + RecordStorage + BillingStorage + Send + Sync + 'static
+    AppointmentStorage + RecordStorage + BillingStorage + EventStorage + Send + Sync + 'static
 {
     // --- identity ---
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;

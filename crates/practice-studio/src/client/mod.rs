@@ -27,6 +27,7 @@ mod clinic;
 mod clock;
 mod document;
 mod error;
+mod events;
 mod loopback;
 mod patients;
 mod records;
@@ -57,6 +58,7 @@ pub use clinic::{Clinic, ProviderQuery, SlotQuery};
 pub use clock::{Clock, SystemClock};
 pub use document::{Document, Download};
 pub use error::{Error, Problem, SignInError};
+pub use events::{EventPage, Events};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
 pub use records::{RecordQuery, Records};
 pub use retry::RetryPolicy;
@@ -333,6 +335,11 @@ impl Client {
     /// The appointment book: lists, booking, changes and status moves.
     pub fn appointments(&self) -> Appointments<'_> {
         Appointments { client: self }
+    }
+
+    /// The change feed (v2 beta).
+    pub fn events(&self) -> Events<'_> {
+        Events { client: self }
     }
 
     /// Locations, providers, appointment types and free slots.

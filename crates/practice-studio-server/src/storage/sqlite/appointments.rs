@@ -6,11 +6,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use practice_studio::model::{Appointment, AppointmentId, AppointmentLinks, Location, PatientId};
+use practice_studio::model::{
+    Appointment, AppointmentId, AppointmentLinks, AppointmentStatus, Location, PatientId,
+};
 use practice_studio::rules::TimeSpan;
 use sqlx::Row;
 
-use super::{corrupt, parse_ts, ts, SqliteStorage, FIRST_NUMBER};
+use super::{append_event, corrupt, parse_ts, ts, SqliteStorage, FIRST_NUMBER};
 use crate::storage::{
     AppointmentOutcome, AppointmentQuery, AppointmentSort, AppointmentStorage, BookingGuard,
     IdempotencyClaim, Result, StorageError, StoredResponse,
@@ -19,6 +21,20 @@ use crate::storage::{
 /// How far around an appointment the clash check looks for other bookings: no appointment is
 /// longer than a day.
 const CLASH_WINDOW: Duration = Duration::hours(24);
+
+/// What a receiver must be allowed to read to see appointment events.
+const SCOPE: &str = "read:appointments";
+
+/// The one event a change makes: a cancellation is only `appointment.canceled` (the
+/// reference's spelling), a completion only `appointment.completed`, anything else
+/// `appointment.updated`.
+fn change_event(from: AppointmentStatus, to: AppointmentStatus) -> &'static str {
+    match (from == to, to) {
+        (false, AppointmentStatus::Cancelled) => "appointment.canceled",
+        (false, AppointmentStatus::Completed) => "appointment.completed",
+        _ => "appointment.updated",
+    }
+}
 
 /// The response an idempotent create or change stores with its effect.
 fn stored_response(appointment: &Appointment, created: bool) -> Result<StoredResponse> {
@@ -219,10 +235,19 @@ impl AppointmentStorage for SqliteStorage {
             local_date(&zones, &appointment)?,
         )
         .await?;
+        append_event(
+            &mut tx,
+            "appointment.created",
+            SCOPE,
+            &appointment,
+            appointment.created,
+        )
+        .await?;
         if let Some(claim) = idempotency {
             Self::store_response_in(&mut tx, claim, &stored_response(&appointment, true)?).await?;
         }
         tx.commit().await?;
+        self.events_committed();
         Ok(AppointmentOutcome::Saved(Box::new(appointment)))
     }
 
@@ -292,10 +317,19 @@ impl AppointmentStorage for SqliteStorage {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        append_event(
+            &mut tx,
+            change_event(current.status, changed.status),
+            SCOPE,
+            &changed,
+            changed.updated,
+        )
+        .await?;
         if let Some(claim) = idempotency {
             Self::store_response_in(&mut tx, claim, &stored_response(&changed, false)?).await?;
         }
         tx.commit().await?;
+        self.events_committed();
         Ok(AppointmentOutcome::Saved(Box::new(changed)))
     }
 

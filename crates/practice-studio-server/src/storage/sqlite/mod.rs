@@ -7,7 +7,10 @@
 
 mod appointments;
 mod billing;
+mod events;
 mod records;
+
+pub(crate) use events::append_event;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -31,6 +34,8 @@ const FIRST_NUMBER: i64 = 10_000;
 pub struct SqliteStorage {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// Bumped after each commit that wrote events (the feed's long polls wait on it).
+    events: tokio::sync::watch::Sender<u64>,
 }
 
 fn ts(at: DateTime<Utc>) -> String {
@@ -78,7 +83,11 @@ impl SqliteStorage {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, readers })
+        Ok(Self {
+            writer,
+            readers,
+            events: tokio::sync::watch::Sender::new(0),
+        })
     }
 
     fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord> {
@@ -640,11 +649,13 @@ impl Storage for SqliteStorage {
             now,
         );
         insert_patient_row(&mut tx, next, &patient).await?;
+        append_event(&mut tx, "patient.created", "read:patients", &patient, now).await?;
         if let Some(claim) = idempotency {
             Self::store_response_in(&mut tx, claim, &stored_patient_response(&patient, true)?)
                 .await?;
         }
         tx.commit().await?;
+        self.events_committed();
         Ok(patient)
     }
 
@@ -688,11 +699,20 @@ impl Storage for SqliteStorage {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        append_event(
+            &mut tx,
+            "patient.updated",
+            "read:patients",
+            &patient,
+            patient.updated,
+        )
+        .await?;
         if let Some(claim) = idempotency {
             Self::store_response_in(&mut tx, claim, &stored_patient_response(&patient, false)?)
                 .await?;
         }
         tx.commit().await?;
+        self.events_committed();
         Ok(UpdateOutcome::Updated(Box::new(patient)))
     }
 

@@ -1,0 +1,402 @@
+//! The change feed against the real server on loopback: which change makes which event (once,
+//! with the full resource and the request's id), long polls woken by a commit, cursors from
+//! another database (410), and many concurrent writers read back exactly once in commit order by
+//! a follower that restarts from saved cursors.
+
+#[allow(dead_code)] // each test binary uses part of the helpers
+mod support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use practice_studio_server::app::Settings;
+use practice_studio_server::clock::ManualClock;
+use practice_studio_server::Server;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use support::{bearer, envelope, reference_new_patient, Api};
+
+async fn feed(api: &Api, auth: &str, query: &str) -> Value {
+    let response = api.get(&format!("/api/v2/events{query}"), auth).await;
+    let status = response.status();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn send(
+    api: &Api,
+    method: reqwest::Method,
+    path: &str,
+    auth: &str,
+    request_id: &str,
+    body: &Value,
+) -> Value {
+    api.clock.advance(Duration::milliseconds(100));
+    let response = api
+        .http
+        .request(method, api.url(path))
+        .header("Authorization", auth)
+        .header("X-Request-ID", request_id)
+        .json(body)
+        .send()
+        .await
+        .expect("answers");
+    let status = response.status();
+    let body: Value = response.json().await.expect("json");
+    assert!(status.is_success(), "{status} {body}");
+    body
+}
+
+/// Reads everything after `cursor` and returns the events and the new cursor.
+async fn drain(api: &Api, auth: &str, cursor: &str) -> (Vec<Value>, String) {
+    let page = feed(api, auth, &format!("?after={cursor}&limit=1000")).await;
+    (
+        page["events"].as_array().expect("events").clone(),
+        page["cursor"].as_str().expect("cursor").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn each_change_makes_its_one_event_with_the_resource_and_the_request_id() {
+    let api = Api::demo(10).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let start = feed(&api, &auth, "").await;
+    assert_eq!(start["events"], json!([]), "no cursor: the end of the log");
+    let mut cursor = start["cursor"].as_str().expect("cursor").to_owned();
+
+    let expect = |events: Vec<Value>, kind: &str, request_id: &str, resource: &Value| {
+        assert_eq!(events.len(), 1, "{kind}: {events:?}");
+        let event = &events[0];
+        assert_eq!(event["event"], kind);
+        assert_eq!(event["requestId"], request_id);
+        assert_eq!(
+            &event["data"], resource,
+            "the full resource as the route returned it"
+        );
+        assert!(event["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("EVT-")));
+        assert!(event["timestamp"].is_string());
+    };
+
+    let patient = send(
+        &api,
+        reqwest::Method::POST,
+        "/api/v1/patients",
+        &auth,
+        "req-reg-1",
+        &reference_new_patient(),
+    )
+    .await;
+    let (events, next) = drain(&api, &auth, &cursor).await;
+    expect(events, "patient.created", "req-reg-1", &patient);
+    cursor = next;
+    let id = patient["id"].as_str().expect("id").to_owned();
+    let changed = send(
+        &api,
+        reqwest::Method::PUT,
+        &format!("/api/v1/patients/{id}"),
+        &auth,
+        "req-upd-1",
+        &json!({"contactInfo": {"phone": "555-111-2222"}}),
+    )
+    .await;
+    let (events, next) = drain(&api, &auth, &cursor).await;
+    expect(events, "patient.updated", "req-upd-1", &changed);
+    assert_eq!(changed["version"], 2);
+    cursor = next;
+
+    let booking = json!({
+        "patientId": id, "providerId": "PROV-54321", "locationId": "LOC-789", "type": "Follow-up",
+        "startTime": "2027-02-01T16:00:00Z", "endTime": "2027-02-01T16:30:00Z"
+    });
+    let appointment = send(
+        &api,
+        reqwest::Method::POST,
+        "/api/v1/appointments",
+        &auth,
+        "req-book-1",
+        &booking,
+    )
+    .await;
+    let (events, next) = drain(&api, &auth, &cursor).await;
+    expect(events, "appointment.created", "req-book-1", &appointment);
+    cursor = next;
+    let path = format!(
+        "/api/v1/appointments/{}",
+        appointment["id"].as_str().expect("id")
+    );
+    for (n, (change, kind)) in [
+        (json!({"status": "checked_in"}), "appointment.updated"),
+        (json!({"status": "scheduled"}), "appointment.updated"),
+        (
+            json!({"startTime": "2027-02-01T17:00:00Z"}),
+            "appointment.updated",
+        ),
+        (json!({"status": "checked_in"}), "appointment.updated"),
+        (json!({"status": "in_room"}), "appointment.updated"),
+        (json!({"status": "completed"}), "appointment.completed"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let request_id = format!("req-move-{n}");
+        let after = send(
+            &api,
+            reqwest::Method::PUT,
+            &path,
+            &auth,
+            &request_id,
+            &change,
+        )
+        .await;
+        let (events, next) = drain(&api, &auth, &cursor).await;
+        expect(events, kind, &request_id, &after);
+        cursor = next;
+    }
+    let second = send(&api, reqwest::Method::POST, "/api/v1/appointments", &auth, "req-book-2", &json!({
+        "patientId": id, "providerId": "PROV-54321", "locationId": "LOC-789", "type": "Follow-up",
+        "startTime": "2027-02-01T19:00:00Z", "endTime": "2027-02-01T19:30:00Z"
+    })).await;
+    let (_, next) = drain(&api, &auth, &cursor).await;
+    cursor = next;
+    let path = format!(
+        "/api/v1/appointments/{}",
+        second["id"].as_str().expect("id")
+    );
+    let cancelled = send(
+        &api,
+        reqwest::Method::PUT,
+        &path,
+        &auth,
+        "req-cancel",
+        &json!({"status": "cancelled", "cancelReason": "Weather"}),
+    )
+    .await;
+    let (events, next) = drain(&api, &auth, &cursor).await;
+    expect(events, "appointment.canceled", "req-cancel", &cancelled);
+    cursor = next;
+
+    // A refused change makes no event.
+    let refused = api
+        .http
+        .put(api.url(&path))
+        .header("Authorization", &auth)
+        .json(&json!({"status": "completed"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(refused.status(), 422);
+    let (events, same) = drain(&api, &auth, &cursor).await;
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(same, cursor);
+}
+
+#[tokio::test]
+async fn a_long_poll_returns_when_a_change_commits() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let start = feed(&api, &auth, "").await;
+    let cursor = start["cursor"].as_str().expect("cursor").to_owned();
+    let url = api.url(&format!("/api/v2/events?after={cursor}&wait=30"));
+    let http = api.http.clone();
+    let poll_auth = auth.clone();
+    let poll = tokio::spawn(async move {
+        http.get(url)
+            .header("Authorization", poll_auth)
+            .send()
+            .await
+            .expect("answers")
+            .json::<Value>()
+            .await
+            .expect("json")
+    });
+    // Give the poll time to start waiting (if it had not, it would still see the event).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let patient = send(
+        &api,
+        reqwest::Method::POST,
+        "/api/v1/patients",
+        &auth,
+        "req-wake",
+        &reference_new_patient(),
+    )
+    .await;
+    let page = poll.await.expect("the poll ends");
+    assert_eq!(page["events"][0]["event"], "patient.created");
+    assert_eq!(page["events"][0]["data"]["id"], patient["id"]);
+    // An empty wait that times out keeps the cursor.
+    let quiet = feed(
+        &api,
+        &auth,
+        &format!("?after={}&wait=1", page["cursor"].as_str().expect("c")),
+    )
+    .await;
+    assert_eq!(quiet["events"], json!([]));
+    assert_eq!(quiet["cursor"], page["cursor"]);
+}
+
+#[tokio::test]
+async fn cursors_of_another_database_and_nonsense_are_refused() {
+    let one = Api::demo(3).await;
+    let other = Api::demo(3).await;
+    let auth_one = bearer(&one.user_token("reception@demo.clinic").await);
+    let auth_other = bearer(&other.user_token("reception@demo.clinic").await);
+    let cursor = feed(&one, &auth_one, "").await["cursor"]
+        .as_str()
+        .expect("c")
+        .to_owned();
+    envelope(
+        other
+            .get(&format!("/api/v2/events?after={cursor}"), &auth_other)
+            .await,
+        410,
+        "gone",
+    )
+    .await;
+    let error = envelope(
+        one.get(
+            "/api/v2/events?after=yesterday&limit=5000&wait=90",
+            &auth_one,
+        )
+        .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_eq!(error["details"].as_array().expect("details").len(), 3);
+    let (epoch, _) = cursor.split_once(':').expect("epoch:seq");
+    envelope(
+        one.get(&format!("/api/v2/events?after={epoch}:999999"), &auth_one)
+            .await,
+        410,
+        "gone",
+    )
+    .await;
+    let anonymous = one
+        .http
+        .get(one.url("/api/v2/events"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn many_writers_are_read_back_once_each_in_commit_order_across_restarts() {
+    let clock = Arc::new(ManualClock::new(
+        "2026-11-23T09:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("time"),
+    ));
+    let server = Server::builder()
+        .demo(true)
+        .demo_patients(40)
+        .clock(clock.clone())
+        .settings(Settings {
+            unlimited_clients: vec!["integration-premium".into()],
+            ..Settings::default()
+        })
+        .start()
+        .await
+        .expect("server");
+    let api = Api {
+        server,
+        http: reqwest::Client::new(),
+        clock,
+    };
+    let token = api.client_token("integration-premium").await;
+    let auth = bearer(&token);
+    let start = feed(&api, &auth, "").await["cursor"]
+        .as_str()
+        .expect("c")
+        .to_owned();
+    let list = api
+        .get("/api/v1/patients?limit=40&sort=created", &auth)
+        .await;
+    let list: Value = list.json().await.expect("json");
+    let ids: Vec<String> = list["patients"]
+        .as_array()
+        .expect("patients")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id").to_owned())
+        .collect();
+
+    const WRITERS: usize = 4;
+    const CHANGES: usize = 10_000;
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let http = api.http.clone();
+        let base = api.server.url();
+        let auth = auth.clone();
+        let ids = ids.clone();
+        writers.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            for n in 0..CHANGES / WRITERS {
+                // Each writer changes its own patients, so no change waits on another's version.
+                let id = &ids[(n * WRITERS + w) % ids.len()];
+                let request_id = format!("req-w{w}-{n}");
+                let response = http
+                    .put(format!("{base}/api/v1/patients/{id}"))
+                    .header("Authorization", &auth)
+                    .header("X-Request-ID", &request_id)
+                    .json(&json!({"contactInfo": {"email": format!("w{w}.n{n}@example.com")}}))
+                    .send()
+                    .await
+                    .expect("answers");
+                assert_eq!(
+                    response.status(),
+                    200,
+                    "{}",
+                    response.text().await.unwrap_or_default()
+                );
+                made.push(request_id);
+            }
+            made
+        }));
+    }
+    // Meanwhile a follower reads with random limits, restarting from its saved cursor.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10_000);
+    let mut saved = start.clone();
+    let mut seen: Vec<Value> = Vec::new();
+    let mut writers_done = false;
+    loop {
+        let limit = rng.random_range(1..=1000);
+        let page = feed(&api, &auth, &format!("?after={saved}&limit={limit}&wait=1")).await;
+        let events = page["events"].as_array().expect("events");
+        assert!(events.len() <= limit);
+        seen.extend(events.iter().cloned());
+        // "Restart": only the saved cursor survives.
+        saved = page["cursor"].as_str().expect("cursor").to_owned();
+        if !writers_done && writers.iter().all(|w| w.is_finished()) {
+            writers_done = true;
+            continue;
+        }
+        if writers_done && events.is_empty() {
+            break;
+        }
+    }
+    let mut made = HashSet::new();
+    for writer in writers {
+        made.extend(writer.await.expect("writer"));
+    }
+    assert_eq!(made.len(), CHANGES);
+    let ids: Vec<&str> = seen.iter().map(|e| e["id"].as_str().expect("id")).collect();
+    let unique: HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "an event read twice");
+    let requests: HashSet<String> = seen
+        .iter()
+        .map(|e| e["requestId"].as_str().expect("request id").to_owned())
+        .collect();
+    assert_eq!(requests, made, "every change read exactly once");
+    // Commit order: each patient's versions rise along the feed.
+    let mut last_version = std::collections::HashMap::new();
+    for event in &seen {
+        let id = event["data"]["id"].as_str().expect("id");
+        let version = event["data"]["version"].as_i64().expect("version");
+        let before = last_version.insert(id.to_owned(), version).unwrap_or(0);
+        assert!(version > before, "{id}: version {version} after {before}");
+    }
+}
