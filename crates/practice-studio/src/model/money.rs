@@ -16,7 +16,7 @@
 
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
+pub use rust_decimal::Decimal;
 use serde::de::{self, Visitor};
 use serde::{Deserializer, Serializer};
 
@@ -150,6 +150,18 @@ mod tests {
             dec("0.3"),
             "the extra digits are kept, not hidden"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_amount_of_cents_round_trips_exactly(cents in -100_000_000_000_000i64..100_000_000_000_000) {
+            let amount = Decimal::new(cents, 2);
+            let text = serde_json::to_string(&Amount { amount }).expect("serialise");
+            let read: Amount = serde_json::from_str(&text).expect("reads");
+            proptest::prop_assert_eq!(read.amount, amount);
+            let (_, decimals) = text.trim_end_matches('}').rsplit_once('.').expect("a point");
+            proptest::prop_assert_eq!(decimals.len(), 2);
+        }
     }
 
     #[test]
