@@ -28,6 +28,18 @@ pub struct Settings {
     pub unlimited_clients: Vec<String>,
     /// How long the change feed keeps events (at least 7 days; older cursors get 410).
     pub event_retention: Duration,
+    /// Networks webhook targets may be in although private, loopback or link-local (the demo
+    /// allows loopback).
+    pub webhook_allowlist: Vec<ipnet::IpNet>,
+    /// First retry of a failed delivery; each further one waits twice as long, up to the cap.
+    pub webhook_retry_base: Duration,
+    pub webhook_retry_cap: Duration,
+    /// How long a receiver has to answer.
+    pub webhook_timeout: std::time::Duration,
+    /// A subscription failing this long is disabled.
+    pub webhook_disable_after: Duration,
+    /// How often the delivery worker looks for due retries (new events wake it at once).
+    pub webhook_poll: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -42,6 +54,12 @@ impl Default for Settings {
             idempotency_lease: Duration::seconds(30),
             unlimited_clients: Vec::new(),
             event_retention: Duration::days(30),
+            webhook_allowlist: Vec::new(),
+            webhook_retry_base: Duration::minutes(1),
+            webhook_retry_cap: Duration::hours(24),
+            webhook_timeout: std::time::Duration::from_secs(10),
+            webhook_disable_after: Duration::days(3),
+            webhook_poll: std::time::Duration::from_secs(1),
         }
     }
 }

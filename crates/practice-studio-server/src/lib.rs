@@ -32,6 +32,7 @@ pub mod ratelimit;
 mod records;
 mod routes;
 pub mod storage;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -228,6 +229,14 @@ impl ServerBuilder {
         }
         let mut settings = self.settings;
         settings.demo = self.demo;
+        if self.demo {
+            // The demo delivers webhooks to receivers on this machine.
+            for loopback in ["127.0.0.0/8", "::1/128"] {
+                if let Ok(net) = loopback.parse() {
+                    settings.webhook_allowlist.push(net);
+                }
+            }
+        }
         let state = app::AppState {
             storage: Arc::new(storage),
             clock,
@@ -235,6 +244,7 @@ impl ServerBuilder {
             settings: Arc::new(settings),
         };
         let purge = tokio::spawn(purge_idempotency_keys(state.clone()));
+        let deliveries = tokio::spawn(webhooks::run(state.clone()));
         let app = routes::router(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -246,6 +256,7 @@ impl ServerBuilder {
                 .with_graceful_shutdown(shutdown)
                 .await;
             purge.abort();
+            deliveries.abort();
             served
         });
         tracing::info!(%local_addr, demo = self.demo, "practice studio server listening");

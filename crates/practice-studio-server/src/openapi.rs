@@ -179,6 +179,10 @@ fn parts() -> Vec<(utoipa::openapi::OpenApi, &'static [Extension])> {
             crate::billing::EXTENSIONS,
         ),
         (crate::events::ApiDoc::openapi(), crate::events::EXTENSIONS),
+        (
+            crate::webhooks::ApiDoc::openapi(),
+            crate::webhooks::EXTENSIONS,
+        ),
     ]
 }
 

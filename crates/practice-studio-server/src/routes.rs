@@ -13,7 +13,7 @@ use crate::auth::{authorize, oauth, CredentialKind, Principal};
 use crate::error::ApiError;
 use crate::http;
 use crate::openapi::{Me, MeUser};
-use crate::{appointments, billing, clinic, events, patients, records};
+use crate::{appointments, billing, clinic, events, patients, records, webhooks};
 
 /// Largest request body the API accepts.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -40,6 +40,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(records::routes())
         .merge(billing::routes())
         .merge(events::routes())
+        .merge(webhooks::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             http::authenticate,

@@ -6,6 +6,7 @@ mod billing;
 mod events;
 mod records;
 mod sqlite;
+mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ pub use billing::*;
 pub use events::*;
 pub use records::*;
 pub use sqlite::SqliteStorage;
+pub use webhooks::*;
 
 use crate::auth::{Role, Scopes, Tier};
 
@@ -157,7 +159,14 @@ pub enum UpdateOutcome {
 
 #[async_trait]
 pub trait Storage:
-    AppointmentStorage + RecordStorage + BillingStorage + EventStorage + Send + Sync + 'static
+    AppointmentStorage
+    + RecordStorage
+    + BillingStorage
+    + EventStorage
+    + WebhookStorage
+    + Send
+    + Sync
+    + 'static
 {
     // --- identity ---
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;

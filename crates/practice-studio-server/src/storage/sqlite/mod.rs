@@ -9,6 +9,7 @@ mod appointments;
 mod billing;
 mod events;
 mod records;
+mod webhooks;
 
 pub(crate) use events::append_event;
 
