@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::NaiveDate;
@@ -216,17 +216,25 @@ async fn find_invoice(app: &AppState, id: &str) -> Result<Invoice, ApiError> {
     path = "/api/v1/invoices/{invoice_id}",
     tag = "Billing",
     summary = "Get an invoice",
-    params(("invoice_id" = String, Path, description = "Invoice ID")),
-    responses((status = 200, description = "The invoice with its items, payments and adjustments", body = Invoice)),
+    description = "`ETag` changes whenever the invoice does (a payment, or its status on a new day).",
+    params(
+        ("invoice_id" = String, Path, description = "Invoice ID"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 while the invoice is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The invoice with its items, payments and adjustments", body = Invoice),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+    ),
     security(("bearer" = ["read:invoices"]), ("apiKey" = []))
 )]
 pub async fn get_invoice(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Invoice>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     principal.require(Scope::ReadInvoices)?;
-    Ok(Json(find_invoice(&app, &id).await?))
+    pdf::tagged_json(StatusCode::OK, &find_invoice(&app, &id).await?, &headers)
 }
 
 /// Who the documents come from: the practice's first location.
@@ -454,7 +462,7 @@ pub async fn pay(
                 invoice_id = %created.invoice.id,
                 "payment recorded"
             );
-            let mut response = (StatusCode::CREATED, Json(&*created)).into_response();
+            let mut response = pdf::tagged_json(StatusCode::CREATED, &*created, &headers)?;
             if let Ok(value) = HeaderValue::from_str(&created.payment.links.receipt.href) {
                 response.headers_mut().insert(header::LOCATION, value);
             }

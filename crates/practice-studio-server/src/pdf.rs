@@ -446,39 +446,45 @@ pub fn referral_letter(record: &StoredRecord, date: NaiveDate) -> Vec<u8> {
     sheet.finish()
 }
 
-/// A document as an HTTP answer: its bytes with their type, length, an `ETag` from their hash
-/// (the bytes are a pure function of what is stored, so it is stable), and how to save it.
-/// `If-None-Match` with that tag answers 304 without the bytes.
-pub fn response(
-    bytes: Vec<u8>,
-    content_type: &str,
-    filename: &str,
-    inline: bool,
-    request: &axum::http::HeaderMap,
-) -> axum::response::Response {
-    use axum::http::{header, HeaderValue, StatusCode};
-    use axum::response::IntoResponse;
+/// The `ETag` of a representation: a hash of its bytes. Every answer the records and billing
+/// routes give is a pure function of what is stored, so equal tags mean equal bytes.
+pub fn etag_of(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-
-    let digest = Sha256::digest(&bytes);
-    let tag = format!(
+    let digest = Sha256::digest(bytes);
+    format!(
         "\"{}\"",
         digest[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
-    );
-    let unchanged = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == tag || t.trim() == "*")
-        });
+    )
+}
+
+/// `bytes` as an answer of `status` with its type and `ETag`; a GET whose `If-None-Match` names
+/// the tag is answered 304 without the bytes.
+pub fn tagged(
+    status: axum::http::StatusCode,
+    bytes: Vec<u8>,
+    content_type: &str,
+    request: &axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+
+    let tag = etag_of(&bytes);
+    let unchanged = status == StatusCode::OK
+        && request
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .map(|t| t.trim().trim_start_matches("W/"))
+                    .any(|t| t == tag || t == "*")
+            });
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        bytes.into_response()
+        (status, bytes).into_response()
     };
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(content_type) {
@@ -487,6 +493,35 @@ pub fn response(
     if let Ok(value) = HeaderValue::from_str(&tag) {
         headers.insert(header::ETAG, value);
     }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    response
+}
+
+/// A value as a JSON answer with its `ETag` (see [`tagged`]).
+pub fn tagged_json<T: serde::Serialize>(
+    status: axum::http::StatusCode,
+    value: &T,
+    request: &axum::http::HeaderMap,
+) -> Result<axum::response::Response, crate::error::ApiError> {
+    let bytes = serde_json::to_vec(value).map_err(crate::error::ApiError::internal)?;
+    Ok(tagged(status, bytes, "application/json", request))
+}
+
+/// A document as an HTTP answer: its bytes with their type, length and `ETag` (see [`tagged`]),
+/// and how to save it.
+pub fn response(
+    bytes: Vec<u8>,
+    content_type: &str,
+    filename: &str,
+    inline: bool,
+    request: &axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+
+    let mut response = tagged(StatusCode::OK, bytes, content_type, request);
     // Filenames are ours (ids and fixed names), but keep the header to safe characters anyway.
     let safe: String = filename
         .chars()
@@ -503,12 +538,10 @@ pub fn response(
         if inline { "inline" } else { "attachment" }
     );
     if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
     }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
     response
 }
 

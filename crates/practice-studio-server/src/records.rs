@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -229,15 +229,22 @@ pub async fn list(
     path = "/api/v1/records/{record_id}",
     tag = "Medical Records",
     summary = "Get a record",
-    params(("record_id" = String, Path, description = "Record ID")),
-    responses((status = 200, description = "The record with its attachments", body = MedicalRecord)),
+    params(
+        ("record_id" = String, Path, description = "Record ID"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 while the record is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The record with its attachments", body = MedicalRecord),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+    ),
     security(("bearer" = ["read:records"]), ("apiKey" = []))
 )]
 pub async fn get_record(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<MedicalRecord>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     principal.require(Scope::ReadRecords)?;
     let record = app
         .storage
@@ -245,7 +252,7 @@ pub async fn get_record(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::NotFound(format!("no record {id}")))?;
-    Ok(Json(to_wire(&record)))
+    pdf::tagged_json(StatusCode::OK, &to_wire(&record), &headers)
 }
 
 /// `GET /api/v1/attachments/{id}/download`.
@@ -384,12 +391,13 @@ pub async fn create(
         }
         let respond = |record: &StoredRecord| -> Result<StoredResponse, StorageError> {
             let wire = to_wire(record);
+            let body =
+                serde_json::to_string(&wire).map_err(|e| StorageError::Corrupt(e.to_string()))?;
             Ok(StoredResponse {
                 status: 201,
                 location: Some(wire.links.self_.href.clone()),
-                etag: None,
-                body: serde_json::to_string(&wire)
-                    .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                etag: Some(pdf::etag_of(body.as_bytes())),
+                body,
             })
         };
         let responder: RecordResponder<'_> = &respond;
@@ -409,7 +417,7 @@ pub async fn create(
         Ok(record) => {
             let wire = to_wire(&record);
             tracing::info!(record_id = %wire.id, "record created");
-            let mut response = (StatusCode::CREATED, Json(&wire)).into_response();
+            let mut response = pdf::tagged_json(StatusCode::CREATED, &wire, &headers)?;
             if let Ok(value) = HeaderValue::from_str(&wire.links.self_.href) {
                 response.headers_mut().insert(header::LOCATION, value);
             }

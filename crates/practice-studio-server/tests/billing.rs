@@ -161,17 +161,24 @@ async fn invoices_have_the_reference_shape_add_up_and_link_everywhere() {
     // Newest first.
     let dates: Vec<NaiveDate> = invoices.iter().map(|i| date(&i["date"])).collect();
     assert!(dates.windows(2).all(|w| w[0] >= w[1]));
-    // The detail is the list item.
+    // The detail is the list item, with an ETag that answers 304 while nothing changed.
     let first = &invoices[0];
-    let detail = json_of(
-        api.get(
-            first["_links"]["self"]["href"].as_str().expect("href"),
-            &auth,
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(&detail, first);
+    let href = first["_links"]["self"]["href"].as_str().expect("href");
+    let response = api.get(href, &auth).await;
+    let etag = response.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_owned();
+    assert_eq!(&json_of(response).await, first);
+    let cached = api
+        .http
+        .get(api.url(href))
+        .header("Authorization", &auth)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(cached.status(), 304);
 }
 
 #[tokio::test]
@@ -573,6 +580,7 @@ async fn a_retried_payment_with_the_same_key_is_recorded_once() {
     );
     let replay = pay(&api, &auth, id, "pay-once", body.clone()).await;
     assert_eq!(replay.status(), 201);
+    assert!(replay.headers().contains_key("etag"));
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     assert_eq!(replay.headers()["location"], location.as_str());
     let replayed: Value = replay.json().await.expect("json");

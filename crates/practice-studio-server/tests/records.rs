@@ -116,15 +116,23 @@ async fn records_have_the_reference_shape_and_every_link_resolves() {
             let href = record["_links"][link]["href"].as_str().expect("href");
             assert_eq!(api.get(href, &auth).await.status(), 200, "{href}");
         }
-        let by_self = json_of(
-            api.get(
-                record["_links"]["self"]["href"].as_str().expect("href"),
-                &auth,
-            )
-            .await,
-        )
-        .await;
+        let self_href = record["_links"]["self"]["href"].as_str().expect("href");
+        let response = api.get(self_href, &auth).await;
+        let etag = response.headers()["etag"]
+            .to_str()
+            .expect("etag")
+            .to_owned();
+        let by_self = json_of(response).await;
         assert_eq!(&by_self, record, "the detail is the list item");
+        let cached = api
+            .http
+            .get(api.url(self_href))
+            .header("Authorization", &auth)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(cached.status(), 304);
         for attachment in record["attachments"].as_array().expect("array") {
             assert_eq!(
                 keys(attachment),
@@ -467,6 +475,7 @@ async fn a_clinician_adds_a_record_once_per_idempotency_key() {
     let replay = post("note-1", new_record()).await.expect("answers");
     assert_eq!(replay.status(), 201);
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert!(replay.headers().contains_key("etag"));
     let replayed: Value = replay.json().await.expect("json");
     assert_eq!(replayed, created);
     let after = json_of(api.get("/api/v1/patients/PAT-10002/records", &auth).await).await;

@@ -307,11 +307,12 @@ impl BillingStorage for SqliteStorage {
             invoice,
         };
         if let Some(claim) = idempotency {
+            let body = serde_json::to_string(&answer).map_err(corrupt("payment"))?;
             let response = StoredResponse {
                 status: 201,
                 location: Some(answer.payment.links.receipt.href.clone()),
-                etag: None,
-                body: serde_json::to_string(&answer).map_err(corrupt("payment"))?,
+                etag: Some(crate::pdf::etag_of(body.as_bytes())),
+                body,
             };
             Self::store_response_in(&mut tx, claim, &response).await?;
         }
