@@ -180,3 +180,52 @@ async fn booking_status_moves_rescheduling_and_versions() {
         .expect("undone");
     assert!(restored.cancelled_at.is_none());
 }
+
+#[tokio::test]
+async fn the_feed_follows_changes_and_says_gone_for_another_database() {
+    use practice_studio::client::Error;
+    let api = TestServer::demo(5).await;
+    let client = api.client(reception());
+    let start = client
+        .events()
+        .page(None, 10, std::time::Duration::ZERO)
+        .await
+        .expect("the end of the log");
+    assert!(start.events.is_empty());
+    let mut follow = Box::pin(client.events().follow(
+        Some(start.cursor.clone()),
+        std::time::Duration::from_secs(5),
+        Priority::Interactive,
+    ));
+    let patient = client
+        .patients()
+        .list(&practice_studio::client::PatientQuery::new().limit(1))
+        .await
+        .expect("patients")
+        .patients[0]
+        .id
+        .clone();
+    let booked = client
+        .appointments()
+        .create(&new_appointment(&patient, at("2027-02-01T16:00:00Z")))
+        .request_id("req-feed-1")
+        .await
+        .expect("booked");
+    let batch = futures_util::StreamExt::next(&mut follow)
+        .await
+        .expect("a batch")
+        .expect("events");
+    assert_eq!(batch.events.len(), 1);
+    assert_eq!(batch.events[0].event, "appointment.created");
+    assert_eq!(batch.events[0].request_id.as_deref(), Some("req-feed-1"));
+    assert_eq!(batch.events[0].data["id"], booked.id.as_str());
+    assert_ne!(batch.cursor, start.cursor);
+
+    let other = TestServer::demo(3).await;
+    let stranger = other.client(reception());
+    let gone = stranger
+        .events()
+        .page(Some(&batch.cursor), 10, std::time::Duration::ZERO)
+        .await;
+    assert!(matches!(gone, Err(Error::Gone(_))), "{gone:?}");
+}
