@@ -187,7 +187,7 @@ fn dollars(amount: &rust_decimal::Decimal) -> String {
 
 fn patient_lines(sheet: &mut Sheet, patient: &Patient) {
     sheet.text(&format!(
-        "Patient: {} {} ({}, MRN {})",
+        "Patient: {} {} ({}, {})",
         patient.first_name, patient.last_name, patient.id, patient.mrn
     ));
     if let Some(address) = &patient.contact_info.address {
