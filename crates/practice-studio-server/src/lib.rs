@@ -16,6 +16,7 @@ mod billing;
 mod clinic;
 pub mod clock;
 pub mod demo;
+mod demo_activity;
 pub mod demo_appointments;
 pub mod demo_billing;
 pub mod demo_clinic;
@@ -89,6 +90,7 @@ pub struct ServerBuilder {
     database: Option<PathBuf>,
     demo_seed: u64,
     demo_patients: u64,
+    demo_activity: Option<std::time::Duration>,
     settings: app::Settings,
 }
 
@@ -102,6 +104,7 @@ impl Default for ServerBuilder {
             database: None,
             demo_seed: 1,
             demo_patients: 2_000,
+            demo_activity: None,
             settings: app::Settings::default(),
         }
     }
@@ -159,6 +162,13 @@ impl ServerBuilder {
     /// How many patients the demo generates (2,000 by default).
     pub fn demo_patients(mut self, count: u64) -> Self {
         self.demo_patients = count;
+        self
+    }
+
+    /// Play a clinic day on the demo data, one step this often (check-ins, rooms, completions,
+    /// no-shows, registrations), so live updates and events can be watched.
+    pub fn demo_activity(mut self, every: Option<std::time::Duration>) -> Self {
+        self.demo_activity = every;
         self
     }
 
@@ -245,6 +255,14 @@ impl ServerBuilder {
         };
         let purge = tokio::spawn(purge_idempotency_keys(state.clone()));
         let deliveries = tokio::spawn(webhooks::run(state.clone()));
+        let activity = match (self.demo, self.demo_activity) {
+            (true, Some(every)) if !every.is_zero() => Some(tokio::spawn(demo_activity::run(
+                state.clone(),
+                every,
+                self.demo_seed,
+            ))),
+            _ => None,
+        };
         let app = routes::router(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -257,6 +275,9 @@ impl ServerBuilder {
                 .await;
             purge.abort();
             deliveries.abort();
+            if let Some(activity) = activity {
+                activity.abort();
+            }
             served
         });
         tracing::info!(%local_addr, demo = self.demo, "practice studio server listening");

@@ -42,6 +42,11 @@ struct ServeArgs {
     /// The date the demo treats as today (YYYY-MM-DD), so demos and tests see a chosen weekday.
     #[arg(long, value_name = "YYYY-MM-DD", requires = "demo")]
     demo_today: Option<NaiveDate>,
+    /// Play a clinic day on the demo data (check-ins, rooms, completions, no-shows, new
+    /// patients), one step every SECONDS (15 when given without a value), so live updates,
+    /// webhooks and the change feed can be watched.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "15", requires = "demo")]
+    demo_activity: Option<u64>,
     /// Lift the rate limit for this client id (benchmarks and API fuzzing); repeatable.
     #[arg(long = "unlimited-client", value_name = "CLIENT_ID")]
     unlimited_clients: Vec<String>,
@@ -165,6 +170,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .demo(args.demo)
         .demo_seed(args.demo_seed)
         .demo_patients(args.demo_patients)
+        .demo_activity(args.demo_activity.map(std::time::Duration::from_secs))
         .today(today)
         .settings(practice_studio_server::app::Settings {
             unlimited_clients: args.unlimited_clients.clone(),

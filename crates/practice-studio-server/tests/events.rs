@@ -400,3 +400,50 @@ async fn many_writers_are_read_back_once_each_in_commit_order_across_restarts() 
         assert!(version > before, "{id}: version {version} after {before}");
     }
 }
+
+#[tokio::test]
+async fn demo_activity_plays_the_day_through_the_same_events() {
+    // 10:00 in Chicago on the demo's Monday: patients are due to arrive.
+    let clock = Arc::new(ManualClock::new(
+        "2026-11-23T16:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("time"),
+    ));
+    let server = Server::builder()
+        .demo(true)
+        .demo_patients(20)
+        .clock(clock.clone())
+        .demo_activity(Some(std::time::Duration::from_millis(50)))
+        .start()
+        .await
+        .expect("server");
+    let api = Api {
+        server,
+        http: reqwest::Client::new(),
+        clock,
+    };
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let mut cursor = feed(&api, &auth, "").await["cursor"]
+        .as_str()
+        .expect("c")
+        .to_owned();
+    let mut kinds = HashSet::new();
+    for _ in 0..100 {
+        // The day moves on two minutes between looks.
+        api.clock.advance(Duration::minutes(2));
+        let page = feed(&api, &auth, &format!("?after={cursor}&wait=2")).await;
+        for event in page["events"].as_array().expect("events") {
+            assert!(
+                event.get("requestId").is_none(),
+                "background work has no request"
+            );
+            kinds.insert(event["event"].as_str().expect("event").to_owned());
+        }
+        cursor = page["cursor"].as_str().expect("cursor").to_owned();
+        if kinds.contains("appointment.updated") && kinds.contains("appointment.completed") {
+            break;
+        }
+    }
+    assert!(kinds.contains("appointment.updated"), "{kinds:?}");
+    assert!(kinds.contains("appointment.completed"), "{kinds:?}");
+}

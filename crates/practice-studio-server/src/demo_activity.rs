@@ -1,0 +1,171 @@
+//! `--demo-activity`: a clinic day played out on the demo data, one step every few seconds, so
+//! the desk's live refresh and every webhook and feed event can be watched. Each step goes
+//! through the same storage writes as the API (with the same status rules), so it makes the
+//! same events: patients arrive and are checked in, roomed and seen, and new patients register.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use practice_studio::model::{Appointment, AppointmentStatus};
+use practice_studio::rules::appointments::check_transition;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::app::AppState;
+use crate::storage::{AppointmentOutcome, AppointmentQuery, AppointmentSort};
+
+/// Plays the day until the server stops.
+pub(crate) async fn run(app: AppState, every: Duration, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xac71_0000);
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match step(&app, &mut rng).await {
+            Ok(Some(what)) => tracing::info!(what, "demo activity"),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "demo activity step failed"),
+        }
+    }
+}
+
+/// The next move of today's book, if any is due: whichever appointment is most overdue for it.
+fn next_move(
+    book: &[Appointment],
+    now: DateTime<Utc>,
+) -> Option<(&Appointment, AppointmentStatus)> {
+    use AppointmentStatus::*;
+    let minutes = chrono::Duration::minutes;
+    book.iter().find_map(|a| match a.status {
+        InRoom if a.end_time <= now => Some((a, Completed)),
+        CheckedIn if a.start_time <= now => Some((a, InRoom)),
+        Scheduled if a.start_time <= now + minutes(10) && a.start_time >= now - minutes(30) => {
+            Some((a, CheckedIn))
+        }
+        Scheduled if a.start_time < now - minutes(30) => Some((a, NoShow)),
+        _ => None,
+    })
+}
+
+async fn step(app: &AppState, rng: &mut ChaCha8Rng) -> Result<Option<&'static str>, String> {
+    let now = app.clock.now();
+    let today = app.clock.today();
+    let query = AppointmentQuery {
+        start_date: Some(today),
+        end_date: Some(today),
+        provider_id: None,
+        patient_id: None,
+        status: None,
+        updated_since: None,
+        sort: AppointmentSort::Start,
+        descending: false,
+        limit: 100,
+        offset: 0,
+    };
+    let (_, joined) = app
+        .storage
+        .list_appointments(&query)
+        .await
+        .map_err(|e| e.to_string())?;
+    let book: Vec<Appointment> =
+        serde_json::from_str(&format!("[{joined}]")).map_err(|e| e.to_string())?;
+    if let Some((appointment, to)) = next_move(&book, now) {
+        let change = |current: &Appointment| {
+            let at = check_transition(current.status, to, None, None, now)
+                .map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
+            let mut next = current.clone();
+            next.status = to;
+            match to {
+                AppointmentStatus::CheckedIn => next.checked_in_at = Some(at),
+                AppointmentStatus::InRoom => next.roomed_at = Some(at),
+                AppointmentStatus::Completed => next.completed_at = Some(at),
+                AppointmentStatus::NoShow => next.no_show_at = Some(at),
+                _ => {}
+            }
+            Ok(next)
+        };
+        // No move here takes a new time, so the clash guard never runs.
+        let guard = |_: &Appointment, _: &[practice_studio::rules::TimeSpan]| Ok(());
+        let outcome = app
+            .storage
+            .update_appointment(
+                appointment.id.as_str(),
+                Some(appointment.version),
+                &change,
+                &guard,
+                now,
+                None,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(match outcome {
+            AppointmentOutcome::Saved(_) => Some(match to {
+                AppointmentStatus::CheckedIn => "a patient checked in",
+                AppointmentStatus::InRoom => "a patient went into a room",
+                AppointmentStatus::Completed => "a visit was completed",
+                _ => "a patient did not come",
+            }),
+            // Someone at a desk changed it first: fine, the day goes on.
+            _ => None,
+        });
+    }
+    if rng.random_bool(0.3) {
+        let patient = crate::demo::patient(rng, today);
+        app.storage
+            .create_patient(&patient, now, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(Some("a new patient registered"));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn appointment(status: AppointmentStatus, start: &str, minutes: i64) -> Appointment {
+        let start: DateTime<Utc> = start.parse().expect("time");
+        serde_json::from_value(serde_json::json!({
+            "id": "APPT-1", "patientId": "PAT-1", "providerId": "PROV-1",
+            "startTime": start, "endTime": start + chrono::Duration::minutes(minutes),
+            "type": "Follow-up", "status": status,
+            "location": {"id": "LOC-1", "name": "Main", "address": {"line1": "1", "city": "c", "state": "IL", "postalCode": "1"}},
+            "version": 1, "created": start, "updated": start,
+            "_links": {"self": {"href": "/a"}, "patient": {"href": "/p"}, "provider": {"href": "/v"}}
+        }))
+        .expect("an appointment")
+    }
+
+    #[test]
+    fn the_day_moves_forward_as_time_passes() {
+        let now: DateTime<Utc> = "2026-11-23T16:00:00Z".parse().expect("time");
+        use AppointmentStatus::*;
+        let due = |a: Appointment| next_move(std::slice::from_ref(&a), now).map(|(_, to)| to);
+        assert_eq!(
+            due(appointment(Scheduled, "2026-11-23T16:05:00Z", 30)),
+            Some(CheckedIn)
+        );
+        assert_eq!(
+            due(appointment(Scheduled, "2026-11-23T17:00:00Z", 30)),
+            None
+        );
+        assert_eq!(
+            due(appointment(Scheduled, "2026-11-23T15:00:00Z", 30)),
+            Some(NoShow)
+        );
+        assert_eq!(
+            due(appointment(CheckedIn, "2026-11-23T15:55:00Z", 30)),
+            Some(InRoom)
+        );
+        assert_eq!(
+            due(appointment(InRoom, "2026-11-23T15:00:00Z", 30)),
+            Some(Completed)
+        );
+        assert_eq!(due(appointment(InRoom, "2026-11-23T15:50:00Z", 30)), None);
+        assert_eq!(
+            due(appointment(Completed, "2026-11-23T15:00:00Z", 30)),
+            None
+        );
+    }
+}
