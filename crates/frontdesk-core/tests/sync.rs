@@ -1260,3 +1260,29 @@ async fn after_taking_theirs_the_change_waiting_behind_the_refused_one_is_sent_o
     assert_eq!(now.preferred_language.as_deref(), Some("A2"));
     assert_cache_equals_server(engine.store(), &other).await;
 }
+
+#[tokio::test]
+async fn with_the_api_out_of_reach_the_outbox_stops_at_the_first_failure_and_waits() {
+    let server = server(1).await;
+    let proxy = FaultProxy::start(&server.url()).await;
+    let desk = desk(&proxy.url).await;
+    let engine = &desk.engine;
+    for name in ["Reach", "Reachb", "Reachc"] {
+        engine
+            .register_patient(RECEPTION, &new_patient("Una", name))
+            .await
+            .expect("queued");
+    }
+    proxy.push(Fault::Drop);
+    let report = engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.waiting), (0, 3));
+    let wait = report.next_retry_in.expect("a back-off");
+    assert_eq!(proxy.writes().len(), 1, "one try, not one per entry");
+    // Within the back-off nothing is tried at all.
+    let again = engine.drain_outbox().await.expect("drain");
+    assert_eq!(again.sent, 0);
+    assert_eq!(proxy.writes().len(), 1);
+    tokio::time::sleep(wait).await;
+    let report = engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.waiting), (3, 0));
+}

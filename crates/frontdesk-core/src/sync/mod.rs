@@ -223,8 +223,12 @@ struct EngineState {
     first_sync_done: bool,
     /// Authors whose credentials the server refused (401) since they last signed in.
     paused: HashSet<String>,
-    /// Entries backing off after a retryable failure: not before this instant.
+    /// Entries backing off after a retryable failure of their own: not before this instant.
     retry_at: HashMap<i64, DateTime<Utc>>,
+    /// The API out of reach (no answer, 429, 502–504): no entry is sent before this instant.
+    link_retry_at: Option<DateTime<Utc>>,
+    /// Such failures in a row (the link's back-off grows with them).
+    link_failures: u32,
     polls: u32,
 }
 

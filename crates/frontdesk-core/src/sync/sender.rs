@@ -46,7 +46,12 @@ pub struct DrainReport {
 /// What the server's answer to one send means for the entry.
 enum Outcome {
     Accepted(Box<Patient>),
-    Retry { after: Option<Duration> },
+    /// Try this entry again later. `link`: the failure was the network's or the server's as a
+    /// whole (no answer, 429, 502–504), not this entry's, so the other entries wait too.
+    Retry {
+        after: Option<Duration>,
+        link: bool,
+    },
     SignInNeeded,
     Refused(Refusal),
 }
@@ -86,6 +91,18 @@ impl SyncEngine {
         'pass: loop {
             report.waiting = 0;
             let entries = store.pending_writes(1000).await?;
+            let pending_seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+            let link_wait = self
+                .state()
+                .link_retry_at
+                .map(|at| at - Utc::now())
+                .and_then(|left| left.to_std().ok())
+                .filter(|left| !left.is_zero());
+            if let Some(wait) = link_wait {
+                report.waiting = pending_seqs.len() as u32;
+                report.next_retry_in = Some(wait);
+                return Ok(report);
+            }
             let mut blocked: HashSet<String> = store.entities_in_conflict().await?;
             for entry in entries {
                 let key = entity_key(entry.entity_kind, &entry.entity_id);
@@ -146,6 +163,9 @@ impl SyncEngine {
                         Sent::Outcome(outcome) => break outcome,
                     }
                 };
+                if !matches!(outcome, Outcome::Retry { link: true, .. }) {
+                    self.link_answered();
+                }
                 match outcome {
                     Outcome::Accepted(answer) => {
                         let renamed = answer.id.as_str() != entry.entity_id;
@@ -170,9 +190,30 @@ impl SyncEngine {
                             continue 'pass;
                         }
                     }
-                    Outcome::Retry { after } => {
+                    Outcome::Retry { after, link: true } => {
+                        // No point trying the others now: they would meet the same network.
                         store.record_attempt(entry.seq).await?;
-                        let wait = self.backoff(entry.attempts + 1, after);
+                        let wait = {
+                            let mut state = self.state();
+                            state.link_failures = state.link_failures.saturating_add(1);
+                            let wait = self.backoff_of(i64::from(state.link_failures), after);
+                            state.link_retry_at = Some(Utc::now() + chrono_of(wait));
+                            wait
+                        };
+                        report.next_retry_in =
+                            Some(report.next_retry_in.map_or(wait, |w: Duration| w.min(wait)));
+                        report.waiting += 1 + remaining_after(entry.seq, &pending_seqs);
+                        tracing::info!(
+                            seq = entry.seq,
+                            wait_ms = wait.as_millis() as u64,
+                            "the API is out of reach; the outbox waits"
+                        );
+                        return Ok(report);
+                    }
+                    Outcome::Retry { after, link: false } => {
+                        self.link_answered();
+                        store.record_attempt(entry.seq).await?;
+                        let wait = self.backoff_of(entry.attempts + 1, after);
                         self.state()
                             .retry_at
                             .insert(entry.seq, Utc::now() + chrono_of(wait));
@@ -239,9 +280,16 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Exponential back-off from the entry's attempts, with jitter so desks that failed
+    /// The API answered: the link is fine again.
+    fn link_answered(&self) {
+        let mut state = self.state();
+        state.link_failures = 0;
+        state.link_retry_at = None;
+    }
+
+    /// Exponential back-off from the number of failures, with jitter so desks that failed
     /// together do not retry together; never sooner than the server's `Retry-After`.
-    fn backoff(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
+    fn backoff_of(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
         let options = &self.inner.options;
         let exponent = u32::try_from(attempts.clamp(1, 16) - 1).unwrap_or(0);
         let ceiling = options
@@ -315,16 +363,29 @@ impl SyncEngine {
 
     async fn classify(&self, client: &Client, entry: &OutboxEntry, error: ClientError) -> Outcome {
         match error {
-            ClientError::RateLimited { retry_after }
-            | ClientError::IdempotencyInProgress { retry_after, .. } => {
-                Outcome::Retry { after: retry_after }
-            }
-            ClientError::Network(_) | ClientError::Timeout { .. } => Outcome::Retry { after: None },
+            ClientError::RateLimited { retry_after } => Outcome::Retry {
+                after: retry_after,
+                link: true,
+            },
+            ClientError::IdempotencyInProgress { retry_after, .. } => Outcome::Retry {
+                after: retry_after,
+                link: false,
+            },
+            ClientError::Network(_) | ClientError::Timeout { .. } => Outcome::Retry {
+                after: None,
+                link: true,
+            },
             ClientError::Api {
                 status: 502..=504, ..
-            } => Outcome::Retry { after: None },
+            } => Outcome::Retry {
+                after: None,
+                link: true,
+            },
             ClientError::SignIn(SignInError::TimedOut(_) | SignInError::Listener(_)) => {
-                Outcome::Retry { after: None }
+                Outcome::Retry {
+                    after: None,
+                    link: false,
+                }
             }
             ClientError::Unauthorized(_) | ClientError::SignIn(_) => Outcome::SignInNeeded,
             ClientError::Forbidden(problem) => Outcome::Refused(refusal(
@@ -423,6 +484,11 @@ impl SyncEngine {
             .ok()?;
         serde_json::to_value(current).ok()
     }
+}
+
+/// How many of the pass's entries come after `seq` (left unsent when the pass stops early).
+fn remaining_after(seq: i64, pending: &[i64]) -> u32 {
+    pending.iter().filter(|s| **s > seq).count() as u32
 }
 
 fn chrono_of(wait: Duration) -> chrono::Duration {

@@ -18,6 +18,8 @@ use hyper_util::rt::TokioIo;
 use practice_studio::client::{Auth, Client, PatientQuery, Priority, RetryPolicy};
 use practice_studio::model::{ContactInfo, NewPatient, Patient};
 use practice_studio_server::{RunningServer, Server, Today};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
 use tempfile::TempDir;
 
 pub const KEY: [u8; 32] = [9; 32];
@@ -29,10 +31,18 @@ pub fn monday() -> NaiveDate {
 }
 
 pub async fn server(patients: u64) -> RunningServer {
+    server_with(patients, practice_studio_server::app::Settings::default()).await
+}
+
+pub async fn server_with(
+    patients: u64,
+    settings: practice_studio_server::app::Settings,
+) -> RunningServer {
     Server::builder()
         .demo(true)
         .demo_patients(patients)
         .today(Today::Fixed(monday()))
+        .settings(settings)
         .start()
         .await
         .expect("server starts")
@@ -188,6 +198,8 @@ pub enum Fault {
     LoseResponse,
     /// Forward (the server acts), then answer its status with only the first half of its body.
     Truncate,
+    /// Wait this long, then forward.
+    Delay(Duration),
 }
 
 #[derive(Default)]
@@ -195,6 +207,10 @@ struct ProxyState {
     faults: VecDeque<Fault>,
     /// Applied to every write once the queue is empty.
     always: Option<Fault>,
+    /// The network is down: every connection is dropped, sign-ins included.
+    down: bool,
+    /// Faults at random on any API request (reads too): a seeded generator and a probability.
+    random: Option<(StdRng, f64)>,
     /// `(method, path, idempotency key, status)` of each write seen; status `None` when dropped.
     writes: Vec<(String, String, Option<String>, Option<u16>)>,
 }
@@ -248,6 +264,20 @@ impl FaultProxy {
 
     pub fn always(&self, fault: Option<Fault>) {
         self.state.lock().expect("proxy").always = fault;
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.state.lock().expect("proxy").down = down;
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.state.lock().expect("proxy").down
+    }
+
+    /// From now on, each API request meets a random fault with this probability (`None`: off).
+    pub fn random_faults(&self, seeded: Option<(u64, f64)>) {
+        self.state.lock().expect("proxy").random =
+            seeded.map(|(seed, p)| (StdRng::seed_from_u64(seed), p));
     }
 
     /// The writes seen: method, path, idempotency key, status answered.
@@ -311,12 +341,39 @@ async fn handle(
         .map(str::to_owned);
     let (fault, index) = {
         let mut state = state.lock().expect("proxy");
+        if state.down {
+            return Err(io_error("the network is down"));
+        }
+        let api = path.starts_with("/api/");
+        let random = match &mut state.random {
+            Some((rng, p)) if api => rng.random_bool(*p).then(|| match rng.random_range(0..6) {
+                0 => Fault::Drop,
+                1 => Fault::LoseResponse,
+                2 => Fault::Truncate,
+                3 => Fault::Delay(Duration::from_millis(30)),
+                4 => Fault::Status {
+                    status: 429,
+                    retry_after: None,
+                    field: None,
+                },
+                _ => Fault::Status {
+                    status: 503,
+                    retry_after: None,
+                    field: None,
+                },
+            }),
+            _ => None,
+        };
         if is_write {
-            let fault = state.faults.pop_front().or_else(|| state.always.clone());
+            let fault = state
+                .faults
+                .pop_front()
+                .or_else(|| state.always.clone())
+                .or(random);
             state.writes.push((method.clone(), path.clone(), key, None));
             (fault, Some(state.writes.len() - 1))
         } else {
-            (None, None)
+            (random, None)
         }
     };
     let answered = |status: u16| {
@@ -336,6 +393,7 @@ async fn handle(
             return Ok(envelope(*status, *retry_after, *field));
         }
         Some(Fault::Drop) => return Err(io_error("the test proxy dropped the connection")),
+        Some(Fault::Delay(by)) => tokio::time::sleep(*by).await,
         _ => {}
     }
     let forward_method =
@@ -381,14 +439,24 @@ async fn handle(
 
 /// Waits (bounded) until `check` holds, draining the outbox between looks.
 pub async fn drain_until(engine: &SyncEngine, what: &str, mut check: impl AsyncCheck) {
+    let mut report = None;
     for _ in 0..200 {
-        engine.drain_outbox().await.expect("drain");
+        report = Some(engine.drain_outbox().await.expect("drain"));
         if check.holds(engine).await {
             return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("timed out waiting for {what}");
+    let status = engine.status().await;
+    let pending: Vec<_> = engine
+        .store()
+        .pending_writes(5)
+        .await
+        .expect("pending")
+        .into_iter()
+        .map(|e| (e.seq, e.operation, e.entity_id, e.attempts, e.base_version))
+        .collect();
+    panic!("timed out waiting for {what}: {report:?} {status:?} {pending:?}");
 }
 
 pub trait AsyncCheck {
