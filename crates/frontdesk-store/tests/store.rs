@@ -909,3 +909,84 @@ async fn a_registration_polled_before_its_answer_is_recorded_keeps_the_newer_ver
     );
     assert_eq!(store.patient_count().await.expect("count"), 1);
 }
+
+#[tokio::test]
+async fn a_registrations_server_id_replaces_its_local_id_in_the_entries_that_wait_for_it() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    let mut local = patient(1, "Rita", "Refs", (1990, 1, 2), "217-555-0100");
+    local.id = PatientId("local-9".into());
+    let create = store
+        .enqueue_patient_change(
+            &NewOutboxEntry {
+                entity_id: "local-9".into(),
+                operation: "create".into(),
+                ..write(1)
+            },
+            &local,
+        )
+        .await
+        .expect("queued");
+    let update = store
+        .enqueue_patient_change(
+            &NewOutboxEntry {
+                entity_id: "local-9".into(),
+                base_version: Some(0),
+                ..write(2)
+            },
+            &local,
+        )
+        .await
+        .expect("queued");
+    assert_eq!(
+        update.base_version, None,
+        "chains on the registration's answer"
+    );
+    let booking = store
+        .enqueue(&NewOutboxEntry {
+            entity_kind: EntityKind::Appointment,
+            entity_id: "local-appt-1".into(),
+            operation: "book".into(),
+            refs: vec![frontdesk_store::entity_key(EntityKind::Patient, "local-9")],
+            ..write(3)
+        })
+        .await
+        .expect("queued");
+    let mut answer = patient(4242, "Rita", "Refs", (1990, 1, 2), "217-555-0100");
+    answer.version = 1;
+    store
+        .complete_patient_write(create.seq, &answer)
+        .await
+        .expect("recorded");
+    let pending = store.pending_writes(10).await.expect("pending");
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].seq, update.seq);
+    assert_eq!(pending[0].entity_id, answer.id.as_str());
+    assert_eq!(
+        store
+            .chained_version(EntityKind::Patient, answer.id.as_str(), update.seq)
+            .await
+            .expect("chain"),
+        Some(1)
+    );
+    assert_eq!(pending[1].seq, booking.seq);
+    assert_eq!(
+        pending[1].refs,
+        vec![frontdesk_store::entity_key(
+            EntityKind::Patient,
+            answer.id.as_str()
+        )]
+    );
+    // The row shows the waiting change under the server's identity, still pending.
+    assert_eq!(store.patient(&local.id).await.expect("read"), None);
+    let shown = store
+        .patient(&answer.id)
+        .await
+        .expect("read")
+        .expect("cached");
+    assert_eq!(shown.mrn, answer.mrn);
+    assert_eq!(
+        store.patient_pending(&answer.id).await.expect("flag"),
+        Some(true)
+    );
+}
