@@ -1,11 +1,13 @@
 //! # frontdesk-core
 //!
 //! What the front desk does, independent of how it is shown: configuration, the clock, the
-//! connection to the Practice Studio API, and (as they arrive) lookup, registration, booking,
-//! records, invoices and the sync engine, over `frontdesk-store` and the `practice-studio` SDK.
+//! connection to the Practice Studio API, the sync engine ([`SyncEngine`]: first sync, polling,
+//! writes through the outbox, the conflict list), and (as they arrive) lookup, booking, records
+//! and invoices, over `frontdesk-store` and the `practice-studio` SDK.
 //!
 //! It must never depend on Tauri or any UI: the desktop shell and the browser mode both call the
-//! same [`Desk`] methods, and its tests run in a plain `#[tokio::test]`. Start reading at [`Desk`].
+//! same [`Desk`] methods, and its tests run in a plain `#[tokio::test]`. Start reading at [`Desk`],
+//! then [`SyncEngine`].
 
 pub mod clock;
 pub mod config;

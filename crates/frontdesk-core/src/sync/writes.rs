@@ -30,7 +30,6 @@ pub struct PendingWrite {
     /// The patient's id: a `local-…` id for a registration until the server answers.
     pub patient_id: String,
     /// The patient as the desk now shows it.
-    #[ts(type = "unknown")]
     pub patient: Patient,
 }
 
