@@ -447,3 +447,92 @@ async fn demo_activity_plays_the_day_through_the_same_events() {
     assert!(kinds.contains("appointment.updated"), "{kinds:?}");
     assert!(kinds.contains("appointment.completed"), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn records_and_payments_make_their_events_for_those_who_may_read_them() {
+    let api = Api::demo(10).await;
+    let clinician = bearer(&api.user_token("clinician@demo.clinic").await);
+    let reception = bearer(&api.user_token("reception@demo.clinic").await);
+    let billing = bearer(&api.user_token("billing@demo.clinic").await);
+    let start = feed(&api, &clinician, "").await["cursor"]
+        .as_str()
+        .expect("c")
+        .to_owned();
+
+    let patients: Value = api
+        .get("/api/v1/patients?limit=1", &clinician)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let patient = patients["patients"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let record = send(&api, reqwest::Method::POST, &format!("/api/v1/patients/{patient}/records"), &clinician, "req-rec-1", &json!({
+        "providerId": "PROV-54321", "type": "Progress Note", "title": "Follow-up Visit",
+        "content": {"subjective": "Feels better", "objective": "BP 120/80", "assessment": "Improving", "plan": "Continue"}
+    })).await;
+
+    // An open invoice with a balance, paid in two parts.
+    let open: Value = api
+        .get("/api/v1/invoices?status=open&limit=1", &billing)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let invoice = &open["invoices"][0];
+    let id = invoice["id"].as_str().expect("an open invoice").to_owned();
+    let balance = invoice["balance"].as_f64().expect("balance");
+    assert!(balance >= 0.02, "{invoice}");
+    let part = (balance / 2.0 * 100.0).floor() / 100.0;
+    let rest = ((balance - part) * 100.0).round() / 100.0;
+    let first = send(
+        &api,
+        reqwest::Method::POST,
+        &format!("/api/v1/invoices/{id}/payments"),
+        &billing,
+        "req-pay-1",
+        &json!({"method": "Cash", "amount": part}),
+    )
+    .await;
+    let second = send(
+        &api,
+        reqwest::Method::POST,
+        &format!("/api/v1/invoices/{id}/payments"),
+        &billing,
+        "req-pay-2",
+        &json!({"method": "Credit Card", "amount": rest, "reference": "CC-AUTH-1"}),
+    )
+    .await;
+    assert_eq!(second["invoice"]["status"], "paid", "{second}");
+
+    let (events, _) = drain(&api, &clinician, &start).await;
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().expect("event"),
+                e["requestId"].as_str().expect("request"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("record.created", "req-rec-1"),
+            ("invoice.updated", "req-pay-1"),
+            ("invoice.paid", "req-pay-2")
+        ]
+    );
+    assert_eq!(events[0]["data"], record);
+    assert_eq!(events[1]["data"], first["invoice"]);
+    assert_eq!(events[2]["data"], second["invoice"]);
+    // Reception may not read records: the feed passes over the record's event.
+    let (seen, _) = drain(&api, &reception, &start).await;
+    let kinds: Vec<&str> = seen
+        .iter()
+        .map(|e| e["event"].as_str().expect("event"))
+        .collect();
+    assert_eq!(kinds, ["invoice.updated", "invoice.paid"]);
+}

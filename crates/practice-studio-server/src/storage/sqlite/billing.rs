@@ -302,6 +302,14 @@ impl BillingStorage for SqliteStorage {
             .find(|p| p.id == id)
             .cloned()
             .ok_or_else(|| StorageError::Corrupt(format!("payment {id} vanished")))?;
+        // The payment that settles the invoice is `invoice.paid`; one that leaves a balance is
+        // `invoice.updated` (an extension).
+        let kind = if invoice.status == practice_studio::model::InvoiceStatus::Paid {
+            "invoice.paid"
+        } else {
+            "invoice.updated"
+        };
+        super::append_event(&mut tx, kind, "read:invoices", &invoice, now).await?;
         let answer = PaymentCreated {
             payment: created,
             invoice,
@@ -317,6 +325,7 @@ impl BillingStorage for SqliteStorage {
             Self::store_response_in(&mut tx, claim, &response).await?;
         }
         tx.commit().await?;
+        self.events_committed();
         Ok(PaymentOutcome::Created(Box::new(answer)))
     }
 

@@ -197,10 +197,19 @@ impl RecordStorage for SqliteStorage {
         .bind(ts(now))
         .execute(&mut *tx)
         .await?;
+        super::append_event(
+            &mut tx,
+            "record.created",
+            "read:records",
+            &crate::records::to_wire(&stored),
+            now,
+        )
+        .await?;
         if let Some((claim, respond)) = idempotency {
             Self::store_response_in(&mut tx, claim, &respond(&stored)?).await?;
         }
         tx.commit().await?;
+        self.events_committed();
         Ok(Some(stored))
     }
 
