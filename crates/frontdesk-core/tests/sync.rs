@@ -778,6 +778,34 @@ async fn an_unreadable_answer_is_resent_with_the_same_key_and_the_server_replays
 }
 
 #[tokio::test]
+async fn a_cut_off_answer_is_resent_with_the_same_key_and_applied_once() {
+    let server = server(1).await;
+    let proxy = FaultProxy::start(&server.url()).await;
+    let desk = desk(&proxy.url).await;
+    proxy.push(Fault::CutOff);
+    desk.engine
+        .register_patient(RECEPTION, &new_patient("Cato", "Cutoff"))
+        .await
+        .expect("queued");
+    drain_until(&desk.engine, "the resend to be accepted", NothingPending).await;
+    let writes = proxy.writes();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert_eq!(writes[0].2, writes[1].2, "the same key");
+    let reader = client_as(&server.url(), RECEPTION);
+    let on_server = patients_named(&reader, "Cutoff").await;
+    assert_eq!(on_server.len(), 1);
+    assert_eq!(
+        desk.engine
+            .store()
+            .patient(&on_server[0].id)
+            .await
+            .expect("read")
+            .as_ref(),
+        Some(&on_server[0])
+    );
+}
+
+#[tokio::test]
 async fn an_answer_that_stays_unreadable_goes_to_the_conflict_list() {
     let server = server(1).await;
     let proxy = FaultProxy::start(&server.url()).await;

@@ -200,6 +200,8 @@ pub enum Fault {
     Truncate,
     /// Wait this long, then forward.
     Delay(Duration),
+    /// Forward (the server acts), then announce the whole body but send half and hang up.
+    CutOff,
 }
 
 #[derive(Default)]
@@ -429,6 +431,11 @@ async fn handle(
     match fault {
         Some(Fault::LoseResponse) => return Err(io_error("the test proxy lost the answer")),
         Some(Fault::Truncate) => body = body.slice(..body.len() / 2),
+        Some(Fault::CutOff) => {
+            // hyper sends the announced length's headers, then stops at the short body.
+            response = response.header("content-length", body.len().to_string());
+            body = body.slice(..body.len() / 2);
+        }
         _ => {}
     }
     answered(status);
