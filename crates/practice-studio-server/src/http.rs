@@ -92,19 +92,38 @@ pub fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Respons
 
 /// The API produces JSON: an `Accept` that excludes it is 406.
 pub async fn negotiate_json(request: Request, next: Next) -> Response {
-    if let Some(accept) = request.headers().get(header::ACCEPT) {
-        let accepts = accept.to_str().map(accepts_json).unwrap_or(false);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    // Documents: invoices and receipts are PDFs; an attachment is whatever type it was stored as.
+    let produces = if route.ends_with("/pdf") || route.ends_with("/receipt") {
+        Some("application/pdf")
+    } else if route.ends_with("/download") {
+        None
+    } else {
+        Some("application/json")
+    };
+    if let (Some(accept), Some(produces)) = (request.headers().get(header::ACCEPT), produces) {
+        let accepts = accept
+            .to_str()
+            .map(|a| accepts_media(a, produces))
+            .unwrap_or(false);
         if !accepts {
-            return ApiError::NotAcceptable(
-                "this route produces application/json; the Accept header excludes it".into(),
-            )
+            return ApiError::NotAcceptable(format!(
+                "this route produces {produces}; the Accept header excludes it"
+            ))
             .into_response();
         }
     }
     next.run(request).await
 }
 
-fn accepts_json(accept: &str) -> bool {
+/// Whether an `Accept` header admits `produces` (`type/subtype`), honouring `q=0`.
+fn accepts_media(accept: &str, produces: &str) -> bool {
+    let kind = produces.split('/').next().unwrap_or_default();
+    let family = format!("{kind}/*");
     accept.split(',').any(|item| {
         let mut parts = item.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -112,7 +131,7 @@ fn accepts_json(accept: &str) -> bool {
             let p = p.trim().replace(' ', "");
             p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
         });
-        !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+        !refused && (media == produces || media == family || media == "*/*")
     })
 }
 
@@ -343,12 +362,17 @@ mod tests {
 
     #[test]
     fn accept_headers_that_allow_json() {
-        assert!(accepts_json("application/json"));
-        assert!(accepts_json("text/html, */*;q=0.1"));
-        assert!(accepts_json("application/*"));
-        assert!(!accepts_json("text/html"));
-        assert!(!accepts_json("application/json;q=0"));
-        assert!(!accepts_json("application/xml, text/csv"));
+        let json = |accept| accepts_media(accept, "application/json");
+        assert!(json("application/json"));
+        assert!(json("text/html, */*;q=0.1"));
+        assert!(json("application/*"));
+        assert!(!json("text/html"));
+        assert!(!json("application/json;q=0"));
+        assert!(!json("application/xml, text/csv"));
+        let pdf = |accept| accepts_media(accept, "application/pdf");
+        assert!(pdf("application/pdf"));
+        assert!(pdf("application/pdf, application/json;q=0.5"));
+        assert!(!pdf("application/json"));
     }
 
     #[test]

@@ -840,7 +840,19 @@ async fn a_payment_s_receipt_is_a_pdf_with_its_amount() {
     let href = answer["payment"]["_links"]["receipt"]["href"]
         .as_str()
         .expect("href");
-    let response = api.get(href, &auth).await;
+    // A client that asks for a PDF by name gets one; one that takes only JSON is told no.
+    let ask = |accept: &'static str| {
+        api.http
+            .get(api.url(href))
+            .header("Authorization", &auth)
+            .header("Accept", accept)
+            .send()
+    };
+    assert_eq!(
+        ask("application/json").await.expect("answers").status(),
+        406
+    );
+    let response = ask("application/pdf").await.expect("answers");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let text = pdf_text(&response.bytes().await.expect("bytes"));
