@@ -144,6 +144,7 @@ pub async fn authenticate(
 ) -> Response {
     let principal = match principal_of(&app, request.headers()).await {
         Ok(principal) => principal,
+        Err(error @ ApiError::Unauthorized(_)) => return refuse_anonymous(&app, &request, error),
         Err(error) => return error.into_response(),
     };
     let unlimited = app
@@ -158,6 +159,34 @@ pub async fn authenticate(
     let mut response = if decision.allowed || unlimited {
         request.extensions_mut().insert(principal);
         next.run(request).await
+    } else {
+        ApiError::TooManyRequests {
+            retry_after: decision.retry_after,
+        }
+        .into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(decision.limit));
+    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(decision.remaining));
+    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(decision.reset));
+    response
+}
+
+/// Requests without a valid credential share a bucket per peer address (a clinic's desks may
+/// share one address behind its router, so the premium rate): they carry the rate-limit headers
+/// like every API response, and guessing credentials is slowed to that rate.
+fn refuse_anonymous(app: &AppState, request: &Request, error: ApiError) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let decision = app.limiter.check(
+        &format!("anonymous:{peer}"),
+        crate::auth::Tier::Premium.default_rate(),
+        app.clock.now(),
+    );
+    let mut response = if decision.allowed {
+        error.into_response()
     } else {
         ApiError::TooManyRequests {
             retry_after: decision.retry_after,

@@ -270,9 +270,12 @@ impl ServerBuilder {
                 // A dropped sender also stops the server: nothing can ask for it any more.
                 let _ = stop_rx.await;
             };
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await;
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await;
             purge.abort();
             deliveries.abort();
             if let Some(activity) = activity {

@@ -294,6 +294,14 @@ async fn credentials_missing_bad_expired_revoked_or_short_of_scope_are_refused()
         .await
         .expect("answers");
     assert!(none.headers().contains_key("www-authenticate"));
+    // Like every API response, a refusal carries the rate-limit headers (of the caller's address).
+    for name in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ] {
+        assert!(none.headers().contains_key(name), "{name} on a 401");
+    }
     envelope(none, 401, "unauthorized").await;
     envelope(
         api.get("/api/v1/patients", "Bearer ps_at_forged").await,
