@@ -1,7 +1,8 @@
 //! `--demo-activity`: a clinic day played out on the demo data, one step every few seconds, so
 //! the desk's live refresh and every webhook and feed event can be watched. Each step goes
 //! through the same storage writes as the API (with the same status rules), so it makes the
-//! same events: patients arrive and are checked in, roomed and seen, and new patients register.
+//! same events: patients arrive and are checked in, roomed and seen (and billed), and new patients
+//! register.
 
 use std::time::Duration;
 
@@ -99,10 +100,14 @@ async fn step(app: &AppState, rng: &mut ChaCha8Rng) -> Result<Option<&'static st
             .await
             .map_err(|e| e.to_string())?;
         return Ok(match outcome {
+            AppointmentOutcome::Saved(done) if to == AppointmentStatus::Completed => {
+                // A completed visit is billed.
+                issue_visit_invoice(app, &done, today, now).await?;
+                Some("a visit was completed and invoiced")
+            }
             AppointmentOutcome::Saved(_) => Some(match to {
                 AppointmentStatus::CheckedIn => "a patient checked in",
                 AppointmentStatus::InRoom => "a patient went into a room",
-                AppointmentStatus::Completed => "a visit was completed",
                 _ => "a patient did not come",
             }),
             // Someone at a desk changed it first: fine, the day goes on.
@@ -118,6 +123,35 @@ async fn step(app: &AppState, rng: &mut ChaCha8Rng) -> Result<Option<&'static st
         return Ok(Some("a new patient registered"));
     }
     Ok(None)
+}
+
+/// The invoice of a completed visit: an established-patient office visit (CPT 99213).
+async fn issue_visit_invoice(
+    app: &AppState,
+    visit: &Appointment,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let price = rust_decimal::Decimal::new(12_000, 2);
+    let invoice = crate::storage::DemoInvoice {
+        patient_id: visit.patient_id.0.clone(),
+        date: today,
+        due_date: today + chrono::Duration::days(30),
+        items: vec![practice_studio::model::InvoiceItem {
+            code: "99213".into(),
+            description: "Office visit, established patient".into(),
+            unit_price: price,
+            quantity: 1,
+            total: price,
+        }],
+        payments: Vec::new(),
+        adjustments: Vec::new(),
+    };
+    app.storage
+        .issue_invoice(&invoice, today, now)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

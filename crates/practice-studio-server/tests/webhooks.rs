@@ -554,3 +554,85 @@ async fn subscribers_get_only_what_they_may_read_and_never_reach_private_network
         "nothing reached the receiver"
     );
 }
+
+/// Starts the server binary on `database` and returns it with its base URL.
+fn spawn_server(database: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_practice-studio-server"))
+        .args([
+            "--demo",
+            "--demo-patients",
+            "5",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+        ])
+        .arg(database)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("the start-up line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("an address")
+        .to_owned();
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    (child, url)
+}
+
+#[tokio::test]
+async fn a_server_killed_while_delivering_delivers_everything_after_restart() {
+    let receiver = Receiver::start().await;
+    receiver.set(Mode::Slow(StdDuration::from_millis(150)));
+    let dir = tempfile::tempdir().expect("dir");
+    let database = dir.path().join("ps.db");
+    let (mut child, url) = spawn_server(&database);
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{url}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "integration-premium"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let caller = Caller {
+        http,
+        base: url,
+        auth: format!("Bearer {}", token["access_token"].as_str().expect("token")),
+    };
+    let hook = caller
+        .subscribe(&receiver.url(), &["patient.created"])
+        .await;
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+    const PATIENTS: usize = 20;
+    for _ in 0..PATIENTS {
+        caller.register_patient().await;
+    }
+    // Killed with deliveries under way.
+    receiver.wait_for(2).await;
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let (mut child, _) = spawn_server(&database);
+    let got = receiver.wait_for(PATIENTS).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        got.len(),
+        PATIENTS,
+        "each event at least once (deduplicated by id)"
+    );
+    for received in &got {
+        check(received, &[&secret]);
+    }
+}

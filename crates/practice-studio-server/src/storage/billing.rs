@@ -87,4 +87,12 @@ pub trait BillingStorage: Send + Sync {
         invoices: &[DemoInvoice],
         now: DateTime<Utc>,
     ) -> Result<u64>;
+    /// Issues one invoice (with any payments and adjustments it already has), making its
+    /// `invoice.created` event in the same transaction; returns it as of `today`.
+    async fn issue_invoice(
+        &self,
+        invoice: &DemoInvoice,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Invoice>;
 }

@@ -335,106 +335,134 @@ impl BillingStorage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> Result<u64> {
         let mut tx = self.writer.begin().await?;
-        let first = |table: &'static str| format!("SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}");
-        let first_invoice: i64 = sqlx::query_scalar(&first("invoices"))
-            .fetch_one(&mut *tx)
-            .await?;
-        let first_payment: i64 = sqlx::query_scalar(&first("payments"))
-            .fetch_one(&mut *tx)
-            .await?;
-        let first_adjustment: i64 = sqlx::query_scalar(&first("adjustments"))
-            .fetch_one(&mut *tx)
-            .await?;
-        let created = ts(now);
-        struct Row<'a> {
-            seq: i64,
-            invoice: &'a DemoInvoice,
-            amount: i64,
-            paid: i64,
-            adjusted: i64,
-            items: String,
-        }
-        let mut rows = Vec::with_capacity(invoices.len());
-        for (i, invoice) in invoices.iter().enumerate() {
-            let amount: Decimal = invoice.items.iter().map(|item| item.total).sum();
-            let paid: Decimal = invoice.payments.iter().map(|p| p.2).sum();
-            let adjusted: Decimal = invoice.adjustments.iter().map(|a| a.2).sum();
-            rows.push(Row {
-                seq: first_invoice + i as i64,
-                invoice,
-                amount: cents(amount)?,
-                paid: cents(paid)?,
-                adjusted: cents(adjusted)?,
-                items: serde_json::to_string(&invoice.items).map_err(corrupt("items"))?,
-            });
-        }
-        let invoice_id = |seq: i64| format!("INV-{}", FIRST_NUMBER + seq);
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO invoices (seq, id, patient_id, date, due_date, amount_cents, \
-                 paid_cents, adjusted_cents, items, created) ",
-            );
-            insert.push_values(chunk, |mut b, row| {
-                b.push_bind(row.seq)
-                    .push_bind(invoice_id(row.seq))
-                    .push_bind(row.invoice.patient_id.clone())
-                    .push_bind(row.invoice.date.to_string())
-                    .push_bind(row.invoice.due_date.to_string())
-                    .push_bind(row.amount)
-                    .push_bind(row.paid)
-                    .push_bind(row.adjusted)
-                    .push_bind(row.items.clone())
-                    .push_bind(created.clone());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        let mut payments = Vec::new();
-        let mut adjustments = Vec::new();
-        for row in &rows {
-            for p in &row.invoice.payments {
-                payments.push((row.seq, p.0, p.1, cents(p.2)?, p.3.clone()));
-            }
-            for a in &row.invoice.adjustments {
-                adjustments.push((row.seq, a.0, a.1, cents(a.2)?, a.3));
-            }
-        }
-        for (n, chunk) in payments.chunks(ROWS_PER_INSERT).enumerate() {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO payments (seq, id, invoice_id, date, method, amount_cents, \
-                 reference, created) ",
-            );
-            let base = first_payment + (n * ROWS_PER_INSERT) as i64;
-            insert.push_values(chunk.iter().enumerate(), |mut b, (i, p)| {
-                let seq = base + i as i64;
-                b.push_bind(seq)
-                    .push_bind(format!("PAY-{}", FIRST_NUMBER + seq))
-                    .push_bind(invoice_id(p.0))
-                    .push_bind(p.1.to_string())
-                    .push_bind(p.2)
-                    .push_bind(p.3)
-                    .push_bind(p.4.clone())
-                    .push_bind(created.clone());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for (n, chunk) in adjustments.chunks(ROWS_PER_INSERT).enumerate() {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO adjustments (seq, id, invoice_id, date, kind, amount_cents, reason) ",
-            );
-            let base = first_adjustment + (n * ROWS_PER_INSERT) as i64;
-            insert.push_values(chunk.iter().enumerate(), |mut b, (i, a)| {
-                let seq = base + i as i64;
-                b.push_bind(seq)
-                    .push_bind(format!("ADJ-{}", FIRST_NUMBER + seq))
-                    .push_bind(invoice_id(a.0))
-                    .push_bind(a.1.to_string())
-                    .push_bind(a.2.as_str())
-                    .push_bind(a.3)
-                    .push_bind(a.4);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
+        insert_invoices(&mut tx, invoices, now).await?;
         tx.commit().await?;
         Ok(invoices.len() as u64)
     }
+
+    async fn issue_invoice(
+        &self,
+        invoice: &DemoInvoice,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Invoice> {
+        let mut tx = self.writer.begin().await?;
+        let id = insert_invoices(&mut tx, std::slice::from_ref(invoice), now).await?;
+        let issued = Self::invoice_on(&mut tx, &id, today)
+            .await?
+            .ok_or_else(|| StorageError::Corrupt(format!("invoice {id} vanished")))?;
+        super::append_event(&mut tx, "invoice.created", "read:invoices", &issued, now).await?;
+        tx.commit().await?;
+        self.events_committed();
+        Ok(issued)
+    }
+}
+
+/// Inserts invoices with their payments and adjustments, numbered in order; returns the first
+/// one's id.
+async fn insert_invoices(
+    tx: &mut sqlx::SqliteConnection,
+    invoices: &[DemoInvoice],
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let first = |table: &'static str| format!("SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}");
+    let first_invoice: i64 = sqlx::query_scalar(&first("invoices"))
+        .fetch_one(&mut *tx)
+        .await?;
+    let first_payment: i64 = sqlx::query_scalar(&first("payments"))
+        .fetch_one(&mut *tx)
+        .await?;
+    let first_adjustment: i64 = sqlx::query_scalar(&first("adjustments"))
+        .fetch_one(&mut *tx)
+        .await?;
+    let created = ts(now);
+    struct Row<'a> {
+        seq: i64,
+        invoice: &'a DemoInvoice,
+        amount: i64,
+        paid: i64,
+        adjusted: i64,
+        items: String,
+    }
+    let mut rows = Vec::with_capacity(invoices.len());
+    for (i, invoice) in invoices.iter().enumerate() {
+        let amount: Decimal = invoice.items.iter().map(|item| item.total).sum();
+        let paid: Decimal = invoice.payments.iter().map(|p| p.2).sum();
+        let adjusted: Decimal = invoice.adjustments.iter().map(|a| a.2).sum();
+        rows.push(Row {
+            seq: first_invoice + i as i64,
+            invoice,
+            amount: cents(amount)?,
+            paid: cents(paid)?,
+            adjusted: cents(adjusted)?,
+            items: serde_json::to_string(&invoice.items).map_err(corrupt("items"))?,
+        });
+    }
+    let invoice_id = |seq: i64| format!("INV-{}", FIRST_NUMBER + seq);
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO invoices (seq, id, patient_id, date, due_date, amount_cents, \
+                 paid_cents, adjusted_cents, items, created) ",
+        );
+        insert.push_values(chunk, |mut b, row| {
+            b.push_bind(row.seq)
+                .push_bind(invoice_id(row.seq))
+                .push_bind(row.invoice.patient_id.clone())
+                .push_bind(row.invoice.date.to_string())
+                .push_bind(row.invoice.due_date.to_string())
+                .push_bind(row.amount)
+                .push_bind(row.paid)
+                .push_bind(row.adjusted)
+                .push_bind(row.items.clone())
+                .push_bind(created.clone());
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    let mut payments = Vec::new();
+    let mut adjustments = Vec::new();
+    for row in &rows {
+        for p in &row.invoice.payments {
+            payments.push((row.seq, p.0, p.1, cents(p.2)?, p.3.clone()));
+        }
+        for a in &row.invoice.adjustments {
+            adjustments.push((row.seq, a.0, a.1, cents(a.2)?, a.3));
+        }
+    }
+    for (n, chunk) in payments.chunks(ROWS_PER_INSERT).enumerate() {
+        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO payments (seq, id, invoice_id, date, method, amount_cents, \
+                 reference, created) ",
+        );
+        let base = first_payment + (n * ROWS_PER_INSERT) as i64;
+        insert.push_values(chunk.iter().enumerate(), |mut b, (i, p)| {
+            let seq = base + i as i64;
+            b.push_bind(seq)
+                .push_bind(format!("PAY-{}", FIRST_NUMBER + seq))
+                .push_bind(invoice_id(p.0))
+                .push_bind(p.1.to_string())
+                .push_bind(p.2)
+                .push_bind(p.3)
+                .push_bind(p.4.clone())
+                .push_bind(created.clone());
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    for (n, chunk) in adjustments.chunks(ROWS_PER_INSERT).enumerate() {
+        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO adjustments (seq, id, invoice_id, date, kind, amount_cents, reason) ",
+        );
+        let base = first_adjustment + (n * ROWS_PER_INSERT) as i64;
+        insert.push_values(chunk.iter().enumerate(), |mut b, (i, a)| {
+            let seq = base + i as i64;
+            b.push_bind(seq)
+                .push_bind(format!("ADJ-{}", FIRST_NUMBER + seq))
+                .push_bind(invoice_id(a.0))
+                .push_bind(a.1.to_string())
+                .push_bind(a.2.as_str())
+                .push_bind(a.3)
+                .push_bind(a.4);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    Ok(invoice_id(first_invoice))
 }
