@@ -3,20 +3,26 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{Duration, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use practice_studio::model::{
-    AppointmentTypeList, Location, LocationId, LocationList, Provider, ProviderList, Slot, SlotList,
+    AppointmentTypeList, ErrorDetail, ExceptionKind, Location, LocationId, LocationList,
+    LocationRef, Provider, ProviderList, Slot, SlotList,
 };
-use practice_studio::rules::slots::{free_slots, local_instant, provider_at, Availability};
+use practice_studio::rules::slots::{
+    free_slots, local_instant, parse_hhmm, provider_at, Availability,
+};
 
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::params::{detail, paging};
+use crate::http::{parse_json, ApiJson};
+use crate::params::{detail, if_match, paging};
+use crate::storage::ClinicUpdate;
+use serde_json::Value;
 
 /// Longest span one slot request may cover.
 const MAX_SLOT_DAYS: i64 = 62;
@@ -366,4 +372,210 @@ pub async fn slots(
         total: slots.len() as u64,
         slots,
     }))
+}
+
+/// Provider fields an administrator may change; lists are replaced whole.
+const PROVIDER_WRITABLE: [&str; 7] = [
+    "active",
+    "phone",
+    "email",
+    "specialty",
+    "credentials",
+    "locationSchedules",
+    "scheduleExceptions",
+];
+const LOCATION_WRITABLE: [&str; 4] = ["name", "phone", "address", "timeZone"];
+
+/// Applies a merge patch of `writable` top-level fields to `current`, listing every problem.
+fn patch_fields<T: serde::Serialize + serde::de::DeserializeOwned>(
+    current: &T,
+    patch: Value,
+    writable: &[&str],
+) -> Result<T, ApiError> {
+    let Value::Object(patch) = patch else {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    };
+    let mut problems = Vec::new();
+    for (key, value) in &patch {
+        if !writable.contains(&key.as_str()) {
+            problems.push(detail(key, "cannot be changed here"));
+        } else if value.is_null() {
+            problems.push(detail(key, "cannot be cleared"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let mut value = serde_json::to_value(current).map_err(ApiError::internal)?;
+    for (key, field) in patch {
+        value[key] = field;
+    }
+    parse_json(value.to_string().as_bytes())
+}
+
+fn check_hours(field: &str, start: &str, end: &str, problems: &mut Vec<ErrorDetail>) {
+    match (parse_hhmm(start), parse_hhmm(end)) {
+        (Some(s), Some(e)) if s < e => {}
+        (Some(_), Some(_)) => problems.push(detail(field, "must end after it starts")),
+        _ => problems.push(detail(field, "times must be HH:MM")),
+    }
+}
+
+/// `PUT /api/v1/providers/{id}` (extension): hours, breaks, time off, locations, status.
+#[utoipa::path(put, path = "/api/v1/providers/{provider_id}", tag = "Clinic", summary = "Change a provider",
+    description = "JSON Merge Patch of `active`, `phone`, `email`, `specialty`, `credentials`, `locationSchedules` and `scheduleExceptions` (lists replaced whole). The provider's `locations` and the reference's `schedule` follow from `locationSchedules`. A change of hours, breaks or exceptions makes a `schedule.updated` event, anything else `provider.updated`. Existing appointments are kept.",
+    params(
+        ("provider_id" = String, Path, description = "Provider ID"),
+        ("If-Match" = Option<String>, Header, description = "The version the change is based on; 409 when the provider changed since"),
+    ),
+    request_body(content = Provider, content_type = "application/json", description = "Any subset of the writable fields"),
+    responses((status = 200, description = "The changed provider", body = Provider)),
+    security(("bearer" = ["admin:clinic"])))]
+pub async fn update_provider(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(patch, _): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::AdminClinic)?;
+    let expected = if_match(&headers, "provider")?;
+    let current = find_provider(&app, &id).await?;
+    let mut next: Provider = patch_fields(&current, patch, &PROVIDER_WRITABLE)?;
+    let locations = app.storage.locations().await.map_err(ApiError::internal)?;
+    let mut problems = Vec::new();
+    let mut refs = Vec::new();
+    for (n, at) in next.location_schedules.iter().enumerate() {
+        let field = format!("locationSchedules[{n}]");
+        match locations.iter().find(|l| l.id == at.location_id) {
+            Some(location) => refs.push(LocationRef {
+                id: location.id.clone(),
+                name: location.name.clone(),
+            }),
+            None => problems.push(detail(&field, &format!("no location {}", at.location_id))),
+        }
+        let hours = &at.hours;
+        for day in [
+            &hours.monday,
+            &hours.tuesday,
+            &hours.wednesday,
+            &hours.thursday,
+            &hours.friday,
+            &hours.saturday,
+            &hours.sunday,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            check_hours(
+                &format!("{field}.hours"),
+                &day.start,
+                &day.end,
+                &mut problems,
+            );
+        }
+        for pause in &at.breaks {
+            check_hours(
+                &format!("{field}.breaks"),
+                &pause.start,
+                &pause.end,
+                &mut problems,
+            );
+        }
+    }
+    for (n, exception) in next.schedule_exceptions.iter().enumerate() {
+        let field = format!("scheduleExceptions[{n}]");
+        match (exception.start.as_deref(), exception.end.as_deref()) {
+            (Some(start), Some(end)) => check_hours(&field, start, end, &mut problems),
+            (None, None) if exception.kind == ExceptionKind::TimeOff => {}
+            _ => problems.push(detail(
+                &field,
+                "an extra session needs start and end; time off has both or neither",
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    next.locations = refs;
+    next.schedule = next
+        .location_schedules
+        .first()
+        .map(|s| s.hours.clone())
+        .unwrap_or_default();
+    next.version = current.version + 1;
+    let event = if next.location_schedules != current.location_schedules
+        || next.schedule_exceptions != current.schedule_exceptions
+    {
+        "schedule.updated"
+    } else {
+        "provider.updated"
+    };
+    match app
+        .storage
+        .update_provider(&next, expected, event, app.clock.now())
+        .await
+        .map_err(ApiError::internal)?
+    {
+        ClinicUpdate::Updated => {
+            let version = next.version;
+            Ok(with_etag(next, version))
+        }
+        ClinicUpdate::NotFound => Err(ApiError::NotFound(format!("no provider {id}"))),
+        ClinicUpdate::VersionMismatch { current } => Err(version_conflict("provider", current)),
+    }
+}
+
+fn version_conflict(what: &str, current: i64) -> ApiError {
+    ApiError::Conflict {
+        message: format!("the {what} changed; it is now version {current}"),
+        details: vec![detail("If-Match", "does not match the current version")],
+        retry_after: None,
+    }
+}
+
+/// `PUT /api/v1/locations/{id}` (extension): name, phone, address, time zone.
+#[utoipa::path(put, path = "/api/v1/locations/{location_id}", tag = "Clinic", summary = "Change a location",
+    description = "JSON Merge Patch of `name`, `phone`, `address` (replaced whole) and `timeZone` (IANA). Makes a `location.updated` event.",
+    params(
+        ("location_id" = String, Path, description = "Location ID"),
+        ("If-Match" = Option<String>, Header, description = "The version the change is based on; 409 when the location changed since"),
+    ),
+    request_body(content = Location, content_type = "application/json", description = "Any subset of the writable fields"),
+    responses((status = 200, description = "The changed location", body = Location)),
+    security(("bearer" = ["admin:clinic"])))]
+pub async fn update_location(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(patch, _): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::AdminClinic)?;
+    let expected = if_match(&headers, "location")?;
+    let current = find_location(&app, &id).await?;
+    let mut next: Location = patch_fields(&current, patch, &LOCATION_WRITABLE)?;
+    if next.time_zone.parse::<Tz>().is_err() {
+        return Err(ApiError::invalid_field(
+            "timeZone",
+            "must be an IANA time zone, e.g. America/Chicago",
+        ));
+    }
+    if next.name.trim().is_empty() {
+        return Err(ApiError::invalid_field("name", "must not be empty"));
+    }
+    next.version = current.version + 1;
+    match app
+        .storage
+        .update_location(&next, expected, app.clock.now())
+        .await
+        .map_err(ApiError::internal)?
+    {
+        ClinicUpdate::Updated => {
+            let version = next.version;
+            Ok(with_etag(next, version))
+        }
+        ClinicUpdate::NotFound => Err(ApiError::NotFound(format!("no location {id}"))),
+        ClinicUpdate::VersionMismatch { current } => Err(version_conflict("location", current)),
+    }
 }

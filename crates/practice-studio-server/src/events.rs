@@ -24,7 +24,7 @@ const MAX_LIMIT: u32 = 1_000;
 const MAX_WAIT_SECONDS: u64 = 30;
 
 /// Event types, what causes each, and the scope a reader needs to see it.
-pub(crate) const EVENT_TYPES: [(&str, &str, Scope); 10] = [
+pub(crate) const EVENT_TYPES: [(&str, &str, Scope); 13] = [
     (
         "patient.created",
         "a patient is registered (POST /api/v1/patients)",
@@ -75,11 +75,27 @@ pub(crate) const EVENT_TYPES: [(&str, &str, Scope); 10] = [
         "the payment (or adjustment) that settles the invoice",
         Scope::ReadInvoices,
     ),
+    (
+        "provider.updated",
+        "extension: a provider's details or status change (PUT /api/v1/providers/{id})",
+        Scope::ReadProviders,
+    ),
+    (
+        "schedule.updated",
+        "extension: a provider's hours, breaks or time off change",
+        Scope::ReadProviders,
+    ),
+    (
+        "location.updated",
+        "extension: a location changes (PUT /api/v1/locations/{id})",
+        Scope::ReadProviders,
+    ),
 ];
 
 /// The scopes of event types, once each.
-const EVENT_SCOPES: [Scope; 4] = [
+const EVENT_SCOPES: [Scope; 5] = [
     Scope::ReadPatients,
+    Scope::ReadProviders,
     Scope::ReadAppointments,
     Scope::ReadRecords,
     Scope::ReadInvoices,

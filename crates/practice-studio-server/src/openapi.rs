@@ -104,6 +104,8 @@ impl Modify for Security {
         crate::clinic::appointment_types,
         crate::clinic::list_providers,
         crate::clinic::get_provider,
+        crate::clinic::update_provider,
+        crate::clinic::update_location,
         crate::clinic::slots,
         crate::auth::oauth::token,
         crate::auth::oauth::revoke,
@@ -146,6 +148,8 @@ const EXTENSIONS: &[Extension] = &[
     ("/oauth/authorize", "get", "The reference lists the authorization code flow but not its sign-in page; this is it (RFC 6749 §4.1, PKCE per RFC 7636, loopback redirects per RFC 8252)."),
     ("/oauth/authorize", "post", "The sign-in page's form."),
     ("/health", "get", "Supervisors and the desk check the service is up without credentials."),
+    ("/api/v1/providers/{provider_id}", "put", "Hours, breaks and time off change; desks must hear of it (schedule.updated) to offer the right slots offline."),
+    ("/api/v1/locations/{location_id}", "put", "A location's details and time zone can change (location.updated)."),
 ];
 
 fn header(description: &str, schema: Value) -> Value {

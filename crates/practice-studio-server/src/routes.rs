@@ -30,10 +30,16 @@ pub(crate) fn router(state: AppState) -> Router {
             get(patients::get).put(patients::update),
         )
         .route("/api/v1/locations", get(clinic::list_locations))
-        .route("/api/v1/locations/{id}", get(clinic::get_location))
+        .route(
+            "/api/v1/locations/{id}",
+            get(clinic::get_location).put(clinic::update_location),
+        )
         .route("/api/v1/appointment-types", get(clinic::appointment_types))
         .route("/api/v1/providers", get(clinic::list_providers))
-        .route("/api/v1/providers/{id}", get(clinic::get_provider))
+        .route(
+            "/api/v1/providers/{id}",
+            get(clinic::get_provider).put(clinic::update_provider),
+        )
         .route("/api/v1/providers/{id}/slots", get(clinic::slots))
         // Route modules with their own router (one line each):
         .merge(appointments::routes())

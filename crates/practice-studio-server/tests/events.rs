@@ -548,3 +548,126 @@ async fn records_and_payments_make_their_events_for_those_who_may_read_them() {
         .collect();
     assert_eq!(kinds, ["invoice.updated", "invoice.paid"]);
 }
+
+#[tokio::test]
+async fn an_administrator_changes_hours_and_locations_and_desks_hear_of_it() {
+    let api = Api::demo(5).await;
+    let admin = bearer(&api.user_token("admin@demo.clinic").await);
+    let reception = bearer(&api.user_token("reception@demo.clinic").await);
+    let start = feed(&api, &reception, "").await["cursor"]
+        .as_str()
+        .expect("c")
+        .to_owned();
+    let provider: Value = api
+        .get("/api/v1/providers/PROV-54321", &admin)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let slots_on = |day: &'static str| {
+        let api = &api;
+        let reception = reception.clone();
+        async move {
+            let slots: Value = api
+                .get(&format!("/api/v1/providers/PROV-54321/slots?date_from={day}&date_to={day}&location_id=LOC-789"), &reception)
+                .await
+                .json()
+                .await
+                .expect("json");
+            slots["total"].as_u64().expect("total")
+        }
+    };
+    assert!(slots_on("2027-02-01").await > 0);
+    let mut exceptions = provider["scheduleExceptions"]
+        .as_array()
+        .expect("exceptions")
+        .clone();
+    exceptions.push(json!({"date": "2027-02-01", "kind": "time_off", "note": "Conference"}));
+    let change = json!({"scheduleExceptions": exceptions});
+    let put = |auth: &str, path: &str, body: &Value, version: Option<&str>| {
+        let mut request = api
+            .http
+            .put(api.url(path))
+            .header("Authorization", auth)
+            .json(body);
+        if let Some(version) = version {
+            request = request.header("If-Match", version);
+        }
+        request.send()
+    };
+    envelope(
+        put(&reception, "/api/v1/providers/PROV-54321", &change, None)
+            .await
+            .expect("answers"),
+        403,
+        "forbidden",
+    )
+    .await;
+    let stale = put(
+        &admin,
+        "/api/v1/providers/PROV-54321",
+        &change,
+        Some("\"99\""),
+    )
+    .await
+    .expect("answers");
+    envelope(stale, 409, "conflict").await;
+    let bad = json!({"scheduleExceptions": [{"date": "2027-02-02", "kind": "extra", "start": "14:00"}], "npi": "1"});
+    let error = envelope(
+        put(&admin, "/api/v1/providers/PROV-54321", &bad, None)
+            .await
+            .expect("answers"),
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_eq!(
+        error["details"].as_array().expect("details").len(),
+        1,
+        "npi is named first: {error}"
+    );
+    let changed = put(
+        &admin,
+        "/api/v1/providers/PROV-54321",
+        &change,
+        Some(&format!("\"{}\"", provider["version"])),
+    )
+    .await
+    .expect("answers");
+    assert_eq!(changed.status(), 200);
+    let changed: Value = changed.json().await.expect("json");
+    assert_eq!(
+        changed["version"],
+        provider["version"].as_i64().expect("v") + 1
+    );
+    assert_eq!(slots_on("2027-02-01").await, 0, "the day off has no slots");
+
+    let renamed = put(
+        &admin,
+        "/api/v1/locations/LOC-789",
+        &json!({"name": "Main Clinic (Health Way)"}),
+        None,
+    )
+    .await
+    .expect("answers");
+    assert_eq!(renamed.status(), 200);
+    let renamed: Value = renamed.json().await.expect("json");
+    let zone = put(
+        &admin,
+        "/api/v1/locations/LOC-789",
+        &json!({"timeZone": "Mars/Olympus"}),
+        None,
+    )
+    .await
+    .expect("answers");
+    envelope(zone, 400, "invalid_request").await;
+
+    let (events, _) = drain(&api, &reception, &start).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().expect("event"))
+        .collect();
+    assert_eq!(kinds, ["schedule.updated", "location.updated"]);
+    assert_eq!(events[0]["data"], changed);
+    assert_eq!(events[1]["data"], renamed);
+}

@@ -41,10 +41,13 @@ pub enum Scope {
     AdminWebhooks,
     #[serde(rename = "admin:users")]
     AdminUsers,
+    /// Extension: change providers' hours, time off and locations.
+    #[serde(rename = "admin:clinic")]
+    AdminClinic,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::ReadPatients,
         Scope::WritePatients,
         Scope::ReadAppointments,
@@ -56,6 +59,7 @@ impl Scope {
         Scope::WriteInvoices,
         Scope::AdminWebhooks,
         Scope::AdminUsers,
+        Scope::AdminClinic,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +75,7 @@ impl Scope {
             Scope::WriteInvoices => "write:invoices",
             Scope::AdminWebhooks => "admin:webhooks",
             Scope::AdminUsers => "admin:users",
+            Scope::AdminClinic => "admin:clinic",
         }
     }
 

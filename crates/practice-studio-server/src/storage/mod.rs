@@ -149,6 +149,14 @@ pub enum ClaimOutcome {
     Mismatch,
 }
 
+/// The outcome of a change to a provider or location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClinicUpdate {
+    Updated,
+    NotFound,
+    VersionMismatch { current: i64 },
+}
+
 /// The outcome of an update that checks the version.
 #[derive(Debug)]
 pub enum UpdateOutcome {
@@ -253,6 +261,22 @@ pub trait Storage:
     async fn appointment_types(&self) -> Result<Vec<AppointmentType>>;
     async fn insert_location(&self, location: &Location) -> Result<()>;
     async fn insert_provider(&self, provider: &Provider) -> Result<()>;
+    /// Replaces a provider (version checked when `expected_version` is given) and writes
+    /// `event` (`provider.updated` or `schedule.updated`) in the same transaction.
+    async fn update_provider(
+        &self,
+        provider: &Provider,
+        expected_version: Option<i64>,
+        event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ClinicUpdate>;
+    /// Replaces a location and writes `location.updated`, the same way.
+    async fn update_location(
+        &self,
+        location: &Location,
+        expected_version: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<ClinicUpdate>;
     async fn insert_appointment_type(&self, kind: &AppointmentType) -> Result<()>;
 }
 

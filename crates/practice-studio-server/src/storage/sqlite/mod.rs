@@ -774,6 +774,41 @@ impl Storage for SqliteStorage {
             .await
     }
 
+    async fn update_provider(
+        &self,
+        provider: &Provider,
+        expected_version: Option<i64>,
+        event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ClinicUpdate> {
+        self.replace_body(
+            "providers",
+            provider.id.as_str(),
+            provider.version,
+            expected_version,
+            (event, provider),
+            now,
+        )
+        .await
+    }
+
+    async fn update_location(
+        &self,
+        location: &Location,
+        expected_version: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<ClinicUpdate> {
+        self.replace_body(
+            "locations",
+            location.id.as_str(),
+            location.version,
+            expected_version,
+            ("location.updated", location),
+            now,
+        )
+        .await
+    }
+
     async fn insert_appointment_type(&self, kind: &AppointmentType) -> Result<()> {
         self.insert_body("appointment_types", &kind.name, kind)
             .await
@@ -789,6 +824,44 @@ impl SqliteStorage {
             .iter()
             .map(|b| serde_json::from_str(b).map_err(corrupt("stored resource")))
             .collect()
+    }
+
+    /// Replaces a provider's or location's stored body (its `version` is the new one, one more
+    /// than the stored) with its event, in one transaction.
+    async fn replace_body<T: serde::Serialize + Sync>(
+        &self,
+        table: &'static str,
+        id: &str,
+        new_version: i64,
+        expected_version: Option<i64>,
+        (event, value): (&str, &T),
+        now: DateTime<Utc>,
+    ) -> Result<ClinicUpdate> {
+        let mut tx = self.writer.begin().await?;
+        let sql = format!("SELECT body FROM {table} WHERE id = ?");
+        let Some(body) = sqlx::query_scalar::<_, String>(&sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(ClinicUpdate::NotFound);
+        };
+        let stored: serde_json::Value =
+            serde_json::from_str(&body).map_err(corrupt("stored resource"))?;
+        let current = stored["version"].as_i64().unwrap_or(0);
+        if expected_version.is_some_and(|e| e != current) || new_version != current + 1 {
+            return Ok(ClinicUpdate::VersionMismatch { current });
+        }
+        let sql = format!("UPDATE {table} SET body = ? WHERE id = ?");
+        sqlx::query(&sql)
+            .bind(serde_json::to_string(value).map_err(corrupt("resource"))?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(&mut tx, event, "read:providers", value, now).await?;
+        tx.commit().await?;
+        self.events_committed();
+        Ok(ClinicUpdate::Updated)
     }
 
     /// Appends a resource to one of the small tables, keeping insertion order.
