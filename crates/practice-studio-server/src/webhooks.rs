@@ -15,10 +15,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
+use practice_studio::model::{
+    Delivery, DeliveryList, NewWebhook, Webhook, WebhookList, WebhookSecret,
+};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
@@ -61,80 +63,6 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v1/webhooks/{webhook_id}/rotate-secret", "post", "Secrets must be replaceable without missing a delivery: the old one keeps signing for 24 hours."),
     ("/api/v1/webhooks/{webhook_id}/deliveries", "get", "Subscribers need to see what was delivered, what failed and why."),
 ];
-
-/// The body of `POST /api/v1/webhooks`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewWebhook {
-    /// An http(s) URL; private, loopback and link-local addresses are refused unless the
-    /// server's allowlist admits them.
-    url: String,
-    /// Event types to receive (see `GET /api/v2/events` for the table).
-    events: Vec<String>,
-}
-
-/// A subscription.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Webhook {
-    id: String,
-    url: String,
-    events: Vec<String>,
-    active: bool,
-    /// Why it was disabled, when it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    disabled_reason: Option<String>,
-    /// Failing since (cleared by the next success).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failing_since: Option<DateTime<Utc>>,
-    created: DateTime<Utc>,
-    /// Only in the answer that created it: keep it, it is not shown again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WebhookList {
-    total: u64,
-    webhooks: Vec<Webhook>,
-}
-
-/// The answer of a rotation.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct WebhookSecret {
-    /// The new secret (shown once).
-    secret: String,
-    /// Until then deliveries carry a second `v1` made with the old secret.
-    previous_valid_until: DateTime<Utc>,
-}
-
-/// One delivery of one event to one subscription.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    event_id: String,
-    event: String,
-    /// `pending`, `delivered` or `abandoned` (the subscription was disabled).
-    status: String,
-    attempts: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_attempt: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_attempt: Option<DateTime<Utc>>,
-    /// The receiver's last HTTP status, if it answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_response_code: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_error: Option<String>,
-    created: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryList {
-    total: u64,
-    deliveries: Vec<Delivery>,
-}
 
 fn view(record: &WebhookRecord, secret: Option<String>) -> Webhook {
     Webhook {

@@ -7,9 +7,11 @@ use ts_rs::TS;
 
 mod appointments;
 mod clinic;
+mod webhooks;
 
 pub use appointments::*;
 pub use clinic::*;
+pub use webhooks::*;
 
 /// Answer of `GET /health`: whether the service is up and which build answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -229,3 +229,87 @@ async fn the_feed_follows_changes_and_says_gone_for_another_database() {
         .await;
     assert!(matches!(gone, Err(Error::Gone(_))), "{gone:?}");
 }
+
+#[tokio::test]
+async fn webhooks_and_clinic_changes_through_the_sdk() {
+    use practice_studio::client::Auth;
+    use practice_studio::model::NewWebhook;
+    let api = TestServer::demo(3).await;
+    let integration = api.client(Auth::client_credentials(
+        "integration-premium",
+        "demo-secret",
+    ));
+    let created = integration
+        .webhooks()
+        .create(&NewWebhook {
+            url: "http://127.0.0.1:9/hook".into(),
+            events: vec!["patient.created".into(), "schedule.updated".into()],
+        })
+        .await
+        .expect("subscribed");
+    assert!(created
+        .secret
+        .as_deref()
+        .is_some_and(|s| s.starts_with("whsec_")));
+    let listed = integration.webhooks().list().await.expect("list");
+    assert_eq!(listed.total, 1);
+    assert_eq!(listed.webhooks[0].secret, None, "shown once");
+    let read = integration.webhooks().get(&created.id).await.expect("get");
+    assert_eq!(read.url, created.url);
+    let rotated = integration
+        .webhooks()
+        .rotate_secret(&created.id)
+        .await
+        .expect("rotated");
+    assert_ne!(Some(rotated.secret), created.secret);
+    let deliveries = integration
+        .webhooks()
+        .deliveries(&created.id, 10)
+        .await
+        .expect("deliveries");
+    assert_eq!(deliveries.total, 0);
+    integration
+        .webhooks()
+        .delete(&created.id)
+        .await
+        .expect("deleted");
+    let gone = integration.webhooks().get(&created.id).await;
+    assert!(matches!(gone, Err(Error::NotFound(_))), "{gone:?}");
+
+    let admin = api.client(Auth::password(
+        "frontdesk",
+        "admin@demo.clinic",
+        "demo-password",
+    ));
+    let provider = admin
+        .clinic()
+        .provider(&ProviderId("PROV-54321".into()))
+        .await
+        .expect("provider");
+    let changed = admin
+        .clinic()
+        .update_provider(&provider.id, &serde_json::json!({"phone": "555-444-0000"}))
+        .if_match(provider.version)
+        .await
+        .expect("changed");
+    assert_eq!(changed.phone, "555-444-0000");
+    assert_eq!(changed.version, provider.version + 1);
+    let location = admin
+        .clinic()
+        .update_location(
+            &LocationId("LOC-456".into()),
+            &serde_json::json!({"phone": "555-200-2222"}),
+        )
+        .await
+        .expect("location changed");
+    assert_eq!(location.phone, "555-200-2222");
+    let refused = api
+        .client(reception())
+        .clinic()
+        .update_location(
+            &LocationId("LOC-456".into()),
+            &serde_json::json!({"phone": "1"}),
+        )
+        .await;
+    assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+}

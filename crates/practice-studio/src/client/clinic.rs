@@ -191,4 +191,37 @@ impl<'a> Clinic<'a> {
         )
         .query(query.pairs())
     }
+
+    /// `PUT /api/v1/providers/{id}` (`admin:clinic`): a merge patch of `active`, `phone`,
+    /// `email`, `specialty`, `credentials`, `locationSchedules`, `scheduleExceptions`. Add
+    /// `.if_match(provider.version)` to refuse it when someone changed the provider since.
+    pub fn update_provider(
+        &self,
+        id: &ProviderId,
+        patch: &impl serde::Serialize,
+    ) -> Call<'a, Provider> {
+        Call::new(
+            self.client,
+            Method::PUT,
+            "/api/v1/providers/{id}",
+            format!("/api/v1/providers/{}", segment(id.as_str())),
+        )
+        .json(patch)
+    }
+
+    /// `PUT /api/v1/locations/{id}` (`admin:clinic`): a merge patch of `name`, `phone`,
+    /// `address`, `timeZone`.
+    pub fn update_location(
+        &self,
+        id: &LocationId,
+        patch: &impl serde::Serialize,
+    ) -> Call<'a, Location> {
+        Call::new(
+            self.client,
+            Method::PUT,
+            "/api/v1/locations/{id}",
+            format!("/api/v1/locations/{}", segment(id.as_str())),
+        )
+        .json(patch)
+    }
 }

@@ -32,6 +32,7 @@ mod loopback;
 mod patients;
 mod records;
 mod retry;
+mod webhooks;
 
 use std::borrow::Cow;
 use std::future::IntoFuture;
@@ -62,6 +63,7 @@ pub use events::{EventPage, Events};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
 pub use records::{RecordQuery, Records};
 pub use retry::RetryPolicy;
+pub use webhooks::Webhooks;
 
 use crate::model::{Health, Link, Me};
 use auth::{Credential, Endpoints, TokenManager};
@@ -335,6 +337,11 @@ impl Client {
     /// The appointment book: lists, booking, changes and status moves.
     pub fn appointments(&self) -> Appointments<'_> {
         Appointments { client: self }
+    }
+
+    /// Webhook subscriptions (`admin:webhooks`).
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks { client: self }
     }
 
     /// The change feed (v2 beta).
@@ -898,8 +905,14 @@ impl<'a, T: DeserializeOwned + Send + 'a> Call<'a, T> {
                 return Err(error);
             }
             let raw = self.client.execute(&self.request).await?;
-            let value = serde_json::from_slice(&raw.body)
-                .map_err(|e| error::decode_success(raw.status, &e))?;
+            // An answer without a body (204) reads as `null`, which `()` accepts.
+            let body: &[u8] = if raw.body.is_empty() {
+                b"null"
+            } else {
+                &raw.body
+            };
+            let value =
+                serde_json::from_slice(body).map_err(|e| error::decode_success(raw.status, &e))?;
             let text = |name: &HeaderName| {
                 raw.headers
                     .get(name)
