@@ -18,6 +18,6 @@ pub use clock::{Clock, PinnedDayClock, SystemClock};
 pub use config::{Config, ConfigError, ConfigKey, ConfigLayers};
 pub use desk::{ApiProblem, ApiState, AppStatus, CoreError, Desk, DeskEvent, DeskOptions, Surface};
 pub use sync::{
-    Collection, Connectivity, DrainReport, PendingWrite, ResolveError, SyncEngine, SyncError,
-    SyncEvent, SyncOptions, SyncStatus, SyncTasks, WriteError,
+    Collection, Connectivity, DrainReport, FeedOutcome, PendingWrite, ResolveError, SyncEngine,
+    SyncError, SyncEvent, SyncOptions, SyncStatus, SyncTasks, WriteError,
 };

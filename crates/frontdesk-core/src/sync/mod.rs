@@ -20,6 +20,7 @@
 //! Logs carry ids, counts and kinds, never a patient's details or a token.
 
 mod collections;
+mod feed;
 mod resolve;
 mod sender;
 mod writes;
@@ -39,6 +40,7 @@ use frontdesk_store::{CacheError, Checkpoint, Store};
 use crate::clock::Clock;
 pub use collections::Collection;
 use collections::{PagedCollection, Patients, PAGE_LIMIT};
+pub use feed::FeedOutcome;
 pub use resolve::ResolveError;
 pub use sender::DrainReport;
 pub use writes::{PendingWrite, WriteError};
@@ -52,8 +54,10 @@ pub struct SyncOptions {
     /// moment after a later one was already read is still seen. Re-read rows cost nothing: the
     /// store skips a version it already has.
     pub poll_overlap: chrono::Duration,
-    /// Between two polls.
+    /// Between two polls (when the server has no change feed), and after a failure.
     pub poll_every: Duration,
+    /// How long one long poll of the change feed waits for an event (the server allows 30 s).
+    pub feed_wait: Duration,
     /// Reference collections (locations, providers, types) are re-read every this many polls.
     pub reference_every_polls: u32,
     /// The retries of one send inside the SDK; the outbox retries again later on its own.
@@ -76,6 +80,7 @@ impl Default for SyncOptions {
             page_size: PAGE_LIMIT,
             poll_overlap: chrono::Duration::seconds(5),
             poll_every: Duration::from_secs(30),
+            feed_wait: Duration::from_secs(25),
             reference_every_polls: 10,
             send_retry: RetryPolicy {
                 max_attempts: 3,
@@ -396,6 +401,8 @@ impl SyncEngine {
     pub async fn first_sync(&self) -> Result<(), SyncError> {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
         let client = self.reader().await?;
+        // The feed's end first: whatever changes while the pages are read is replayed from it.
+        self.record_feed_start(&client).await?;
         for collection in Collection::ALL {
             match collection {
                 Collection::Patients => self.first_sync_paged::<Patients>(&client).await?,
@@ -621,15 +628,24 @@ impl SyncEngine {
     async fn sync_loop(&self) {
         let every = self.inner.options.poll_every;
         loop {
+            // `true`: look again at once (a long poll waits on the server).
             let result = match self.first_sync_done().await {
-                Ok(false) => self.first_sync().await.map(|()| 0),
-                Ok(true) => self.poll_once().await,
+                Ok(false) => self.first_sync().await.map(|()| true),
+                Ok(true) => match self.follow_feed_once(self.inner.options.feed_wait).await {
+                    Ok(FeedOutcome::NoFeed) => self.poll_once().await.map(|_| false),
+                    Ok(FeedOutcome::Applied(_) | FeedOutcome::Resync) => Ok(true),
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             };
-            if let Err(error) = result {
-                tracing::info!(%error, "sync paused; trying again later");
+            match result {
+                Ok(true) => {}
+                Ok(false) => tokio::time::sleep(every).await,
+                Err(error) => {
+                    tracing::info!(%error, "sync paused; trying again later");
+                    tokio::time::sleep(every).await;
+                }
             }
-            tokio::time::sleep(every).await;
         }
     }
 
