@@ -55,6 +55,61 @@
 //! # }
 //! ```
 //!
+//! ## Booking an appointment
+//!
+//! ```no_run
+//! # #[cfg(feature = "client")]
+//! # async fn example() -> Result<(), practice_studio::client::Error> {
+//! use chrono::NaiveDate;
+//! use practice_studio::client::{Auth, Client, Error, SlotQuery};
+//! use practice_studio::model::{AppointmentStatus, LocationId, NewAppointment, PatientId, ProviderId};
+//!
+//! let client = Client::builder("https://api.practicestudio.example")
+//!     .auth(Auth::password("frontdesk", "reception@demo.clinic", "demo-password"))
+//!     .build()?;
+//! let provider = ProviderId("PROV-54321".into());
+//! let monday = NaiveDate::from_ymd_opt(2026, 11, 30).expect("a date");
+//!
+//! // The first free 30-minute slot that week at the Main Clinic (its hours, breaks, time off
+//! // and bookings, in the location's time zone).
+//! let slots = client
+//!     .clinic()
+//!     .slots(&provider, &SlotQuery::new(monday, monday + chrono::Duration::days(4))
+//!         .minutes(30)
+//!         .location(LocationId("LOC-789".into())))
+//!     .await?;
+//! let Some(slot) = slots.slots.first() else { return Ok(()) };
+//! let booked = client
+//!     .appointments()
+//!     .create(&NewAppointment {
+//!         patient_id: PatientId("PAT-12345".into()),
+//!         provider_id: provider,
+//!         start_time: slot.start_time,
+//!         end_time: slot.end_time,
+//!         kind: "Follow-up".into(),
+//!         reason: Some("Blood pressure check".into()),
+//!         notes: None,
+//!         location_id: slot.location_id.clone(),
+//!     })
+//!     .await;
+//! match booked {
+//!     // Sent with an Idempotency-Key: a retry after a lost answer books once.
+//!     Ok(appointment) => {
+//!         // Later, when the patient arrives:
+//!         client
+//!             .appointments()
+//!             .set_status(&appointment.id, AppointmentStatus::CheckedIn, None)
+//!             .if_match(appointment.version)
+//!             .await?;
+//!     }
+//!     // Someone took the slot first: the error names the clash.
+//!     Err(Error::Conflict(clash)) => eprintln!("not booked: {clash:?}"),
+//!     Err(other) => return Err(other),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Verifying a webhook
 //!
 //! ```
