@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use frontdesk_core::{AppStatus, DeskEvent};
+use frontdesk_core::DeskEvent;
 use ts_rs::TS;
 
-use crate::commands::{CommandError, ConfigureApiArgs, NoArgs, COMMANDS};
+use crate::commands::{CommandError, COMMANDS};
 
 /// Why the bindings could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -27,11 +27,11 @@ pub enum BindingsError {
 /// from command name to argument and result types), into `dir`.
 pub fn write_all(dir: &Path) -> Result<(), BindingsError> {
     let cfg = ts_rs::Config::new().with_out_dir(dir);
-    AppStatus::export_all(&cfg)?;
     DeskEvent::export_all(&cfg)?;
     CommandError::export_all(&cfg)?;
-    NoArgs::export_all(&cfg)?;
-    ConfigureApiArgs::export_all(&cfg)?;
+    for spec in COMMANDS {
+        (spec.export)(&cfg)?;
+    }
     let path = dir.join("commands.ts");
     std::fs::write(&path, commands_ts(&cfg)).map_err(|source| BindingsError::Write {
         path: path.display().to_string(),
@@ -44,8 +44,7 @@ fn commands_ts(cfg: &ts_rs::Config) -> String {
     let mut body = String::new();
     for spec in COMMANDS {
         let (args, result) = ((spec.args)(cfg), (spec.result)(cfg));
-        imports.insert(args.clone());
-        imports.insert(result.clone());
+        imports.extend((spec.imports)(cfg));
         let _ = writeln!(
             body,
             "  {}: {{ args: {args}; result: {result} }};",

@@ -251,7 +251,15 @@ fn status_of(error: &CommandError) -> StatusCode {
         CommandErrorCode::UnknownCommand => StatusCode::NOT_FOUND,
         CommandErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         CommandErrorCode::NotAllowed => StatusCode::FORBIDDEN,
-        CommandErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        CommandErrorCode::NotSignedIn | CommandErrorCode::WrongCredentials => {
+            StatusCode::UNAUTHORIZED
+        }
+        CommandErrorCode::NotFound => StatusCode::NOT_FOUND,
+        CommandErrorCode::Offline => StatusCode::SERVICE_UNAVAILABLE,
+        CommandErrorCode::Refused => StatusCode::BAD_GATEWAY,
+        CommandErrorCode::NoKeychain | CommandErrorCode::Internal => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 

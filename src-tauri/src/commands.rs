@@ -4,7 +4,12 @@
 //! function, map the error. [`COMMANDS`] lists them with their TypeScript argument and result
 //! types, from which `ui/src/bindings/commands.ts` is generated.
 
-use frontdesk_core::{AppStatus, CoreError, Desk};
+use frontdesk_core::chart::{Chart, InvoiceArgs, PatientArgs, RecordArgs, RecordSummary};
+use frontdesk_core::lookup::{PatientMatch, SearchArgs};
+use frontdesk_core::registration::{NewPatientArgs, RegistrationCheck};
+use frontdesk_core::session::{SessionInfo, SyncView};
+use frontdesk_core::{AppStatus, CoreError, Desk, PendingWrite};
+use practice_studio::model::{Appointment, ErrorDetail, Invoice, MedicalRecord};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
@@ -22,6 +27,20 @@ pub struct ConfigureApiArgs {
     pub api_url: String,
 }
 
+/// Arguments of `sign_in`. The password goes to the API once and is never kept.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInArgs {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignInArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignInArgs(redacted)")
+    }
+}
+
 /// The kind of a command failure, for the UI to decide what to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -30,8 +49,20 @@ pub enum CommandErrorCode {
     UnknownCommand,
     /// The arguments are malformed or a value is not acceptable.
     InvalidInput,
-    /// The administrator's configuration forbids it.
+    /// The administrator's configuration or the user's role forbids it.
     NotAllowed,
+    /// Nobody is signed in: the sign-in screen should show.
+    NotSignedIn,
+    /// The user name or password was refused.
+    WrongCredentials,
+    /// There is no OS keychain, so the desk keeps no secrets and cannot sign in.
+    NoKeychain,
+    /// The server cannot be reached and the desk does not keep this.
+    Offline,
+    /// What was asked for does not exist.
+    NotFound,
+    /// The server refused.
+    Refused,
     /// Something on this machine failed (a file could not be written, …).
     Internal,
 }
@@ -46,6 +77,10 @@ pub struct CommandError {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every problem by field, when the input broke the rules.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<ErrorDetail>>,
 }
 
 impl CommandError {
@@ -54,6 +89,7 @@ impl CommandError {
             code,
             message: message.into(),
             field: None,
+            details: None,
         }
     }
 }
@@ -61,47 +97,129 @@ impl CommandError {
 impl From<CoreError> for CommandError {
     fn from(error: CoreError) -> Self {
         use frontdesk_core::ConfigError;
-        match &error {
+        use CommandErrorCode as Code;
+        let message = error.to_string();
+        match error {
             CoreError::InvalidApiUrl(_) => CommandError {
-                code: CommandErrorCode::InvalidInput,
-                message: error.to_string(),
                 field: Some("apiUrl".into()),
+                ..CommandError::new(Code::InvalidInput, message)
             },
             CoreError::Config(ConfigError::Locked { .. }) => {
-                CommandError::new(CommandErrorCode::NotAllowed, error.to_string())
+                CommandError::new(Code::NotAllowed, message)
             }
             CoreError::Config(ConfigError::Invalid { key, .. }) => CommandError {
-                code: CommandErrorCode::InvalidInput,
-                message: error.to_string(),
                 field: Some(key.name().into()),
+                ..CommandError::new(Code::InvalidInput, message)
             },
-            CoreError::Config(_) => {
-                tracing::warn!(%error, "command failed");
-                CommandError::new(CommandErrorCode::Internal, error.to_string())
+            CoreError::Invalid(details) => CommandError {
+                details: Some(details),
+                ..CommandError::new(Code::InvalidInput, message)
+            },
+            CoreError::NotSignedIn => CommandError::new(Code::NotSignedIn, message),
+            CoreError::WrongCredentials => CommandError::new(Code::WrongCredentials, message),
+            CoreError::NoKeychain(_) => CommandError::new(Code::NoKeychain, message),
+            CoreError::NotAllowed(_) | CoreError::NotAUser(_) => {
+                CommandError::new(Code::NotAllowed, message)
+            }
+            CoreError::NotFound { .. } => CommandError::new(Code::NotFound, message),
+            CoreError::Offline(_) => CommandError::new(Code::Offline, message),
+            CoreError::Api(_) => CommandError::new(Code::Refused, message),
+            CoreError::NotConfigured => CommandError::new(Code::InvalidInput, message),
+            CoreError::Config(_)
+            | CoreError::Keychain(_)
+            | CoreError::Cache(_)
+            | CoreError::Sync(_)
+            | CoreError::NoDevice => {
+                tracing::warn!(error = %message, "command failed");
+                CommandError::new(Code::Internal, message)
             }
         }
     }
 }
 
-/// A command's name with the TypeScript names of its arguments and result.
+/// A command's name with the TypeScript names of its arguments and result, the named types
+/// those mention (to import), and how to export them.
 pub struct CommandSpec {
     pub name: &'static str,
     pub args: fn(&ts_rs::Config) -> String,
     pub result: fn(&ts_rs::Config) -> String,
+    pub imports: fn(&ts_rs::Config) -> Vec<String>,
+    pub export: fn(&ts_rs::Config) -> Result<(), ts_rs::ExportError>,
+}
+
+/// Writes one type's TypeScript file (and those of the types it mentions).
+type ExportFn = fn(&ts_rs::Config) -> Result<(), ts_rs::ExportError>;
+
+/// Visits a type and its generic arguments (`Vec<T>`, `Option<T>` → `T`), calling `each` on
+/// every one that has its own TypeScript file.
+struct Named<'a, F>(&'a ts_rs::Config, F);
+
+impl<F: FnMut(&ts_rs::Config, String, ExportFn)> ts_rs::TypeVisitor for Named<'_, F> {
+    fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        if T::output_path().is_some() {
+            (self.1)(self.0, T::ident(self.0), |cfg| T::export_all(cfg));
+        }
+    }
+}
+
+fn named_types<T: TS + 'static>(cfg: &ts_rs::Config) -> Vec<(String, ExportFn)> {
+    let mut found = Vec::new();
+    let mut visitor = Named(cfg, |_: &ts_rs::Config, name, export| {
+        found.push((name, export))
+    });
+    ts_rs::TypeVisitor::visit::<T>(&mut visitor);
+    T::visit_generics(&mut visitor);
+    found
+}
+
+fn imports_of<A: TS + 'static, R: TS + 'static>(cfg: &ts_rs::Config) -> Vec<String> {
+    let mut names: Vec<String> = named_types::<A>(cfg).into_iter().map(|(n, _)| n).collect();
+    names.extend(named_types::<R>(cfg).into_iter().map(|(n, _)| n));
+    names
+}
+
+fn export_of<A: TS + 'static, R: TS + 'static>(
+    cfg: &ts_rs::Config,
+) -> Result<(), ts_rs::ExportError> {
+    for (_, export) in named_types::<A>(cfg)
+        .into_iter()
+        .chain(named_types::<R>(cfg))
+    {
+        export(cfg)?;
+    }
+    Ok(())
+}
+
+macro_rules! command {
+    ($name:literal, $args:ty => $result:ty) => {
+        CommandSpec {
+            name: $name,
+            args: <$args as TS>::name,
+            result: <$result as TS>::name,
+            imports: imports_of::<$args, $result>,
+            export: export_of::<$args, $result>,
+        }
+    };
 }
 
 /// Every command [`dispatch`] knows.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "app_status",
-        args: <NoArgs as TS>::name,
-        result: <AppStatus as TS>::name,
-    },
-    CommandSpec {
-        name: "configure_api",
-        args: <ConfigureApiArgs as TS>::name,
-        result: <AppStatus as TS>::name,
-    },
+    command!("app_status", NoArgs => AppStatus),
+    command!("configure_api", ConfigureApiArgs => AppStatus),
+    command!("session", NoArgs => Option<SessionInfo>),
+    command!("sign_in", SignInArgs => SessionInfo),
+    command!("switch_user", NoArgs => ()),
+    command!("sync_status", NoArgs => Option<SyncView>),
+    command!("search_patients", SearchArgs => Vec<PatientMatch>),
+    command!("recent_patients", NoArgs => Vec<PatientMatch>),
+    command!("open_chart", PatientArgs => Chart),
+    command!("patient_appointments", PatientArgs => Vec<Appointment>),
+    command!("patient_records", PatientArgs => Vec<RecordSummary>),
+    command!("open_record", RecordArgs => MedicalRecord),
+    command!("patient_invoices", PatientArgs => Vec<Invoice>),
+    command!("open_invoice", InvoiceArgs => Invoice),
+    command!("check_new_patient", NewPatientArgs => RegistrationCheck),
+    command!("register_patient", NewPatientArgs => PendingWrite),
 ];
 
 /// Runs one command by name with JSON arguments; the one entry point of both shells.
@@ -114,6 +232,63 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
         "configure_api" => {
             let args: ConfigureApiArgs = parse(args)?;
             respond(desk.configure_api(&args.api_url).await?)
+        }
+        "session" => {
+            let NoArgs {} = parse(args)?;
+            respond(desk.session().await)
+        }
+        "sign_in" => {
+            let args: SignInArgs = parse(args)?;
+            respond(desk.sign_in(&args.username, &args.password).await?)
+        }
+        "switch_user" => {
+            let NoArgs {} = parse(args)?;
+            desk.switch_user().await;
+            respond(())
+        }
+        "sync_status" => {
+            let NoArgs {} = parse(args)?;
+            respond(desk.sync_status().await?)
+        }
+        "search_patients" => {
+            let args: SearchArgs = parse(args)?;
+            respond(desk.search_patients(&args.query).await?)
+        }
+        "recent_patients" => {
+            let NoArgs {} = parse(args)?;
+            respond(desk.recent_patients().await?)
+        }
+        "open_chart" => {
+            let args: PatientArgs = parse(args)?;
+            respond(desk.open_chart(&args.patient_id).await?)
+        }
+        "patient_appointments" => {
+            let args: PatientArgs = parse(args)?;
+            respond(desk.patient_appointments(&args.patient_id).await?)
+        }
+        "patient_records" => {
+            let args: PatientArgs = parse(args)?;
+            respond(desk.patient_records(&args.patient_id).await?)
+        }
+        "open_record" => {
+            let args: RecordArgs = parse(args)?;
+            respond(desk.open_record(&args.record_id).await?)
+        }
+        "patient_invoices" => {
+            let args: PatientArgs = parse(args)?;
+            respond(desk.patient_invoices(&args.patient_id).await?)
+        }
+        "open_invoice" => {
+            let args: InvoiceArgs = parse(args)?;
+            respond(desk.open_invoice(&args.invoice_id).await?)
+        }
+        "check_new_patient" => {
+            let args: NewPatientArgs = parse(args)?;
+            respond(desk.check_new_patient(&args.patient).await?)
+        }
+        "register_patient" => {
+            let args: NewPatientArgs = parse(args)?;
+            respond(desk.register_patient(&args.patient).await?)
         }
         other => Err(CommandError::new(
             CommandErrorCode::UnknownCommand,

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "demo")]
 mod demo;
+pub mod keychain;
 mod window;
 
 use std::process::ExitCode;
@@ -118,6 +119,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         surface,
     })
     .context("starting the desk")?;
+    let keychain = keychain::OsKeychain::new(data_dir.keychain_service());
+    desk.attach_device(frontdesk_core::session::Device {
+        data_dir: Arc::new(data_dir),
+        keychain: Arc::new(keychain),
+    });
     let _watch = {
         let _guard = runtime.enter();
         desk.spawn_connection_watch(CONNECTION_WATCH)

@@ -28,6 +28,7 @@ function stubDesk(initial: AppStatus) {
     transport: "http",
     async invoke(command, args) {
       calls.push({ command, args });
+      if (command === "session") return null as never;
       if (command === "configure_api") {
         const url = (args as { apiUrl: string }).apiUrl;
         if (!url.startsWith("http")) {
@@ -58,11 +59,13 @@ function renderApp(backend: Backend) {
 }
 
 describe("App", () => {
-  it("shows the version and that it is connected to the demo server", async () => {
+  it("shows the sign-in screen with the day, the version and that it is connected to the demo server", async () => {
     renderApp(stubDesk(connected).backend);
     expect(await screen.findByTestId("connection-status")).toHaveTextContent("Connected to demo server");
     expect(screen.getByTestId("app-version")).toHaveTextContent("Front Desk 0.1.0");
-    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("2026");
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Sign in to Front Desk");
+    expect(screen.getByText("Monday, November 23, 2026")).toBeVisible();
+    expect(screen.getByLabelText("User name")).toHaveFocus();
   });
 
   it("turns the status bar to offline when the desk announces an outage", async () => {

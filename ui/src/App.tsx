@@ -2,11 +2,13 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { useBackend } from "./backend/context";
 import type { AppStatus } from "./bindings/AppStatus";
+import { DeskShell } from "./components/DeskShell";
 import { FirstRun } from "./components/FirstRun";
-import { StartScreen } from "./components/StartScreen";
+import { SignIn } from "./components/SignIn";
 import { StatusBar } from "./components/StatusBar";
+import { APP_STATUS_KEY, SESSION_KEY } from "./queries";
 
-export const APP_STATUS_KEY = ["app_status"] as const;
+export { APP_STATUS_KEY } from "./queries";
 
 export function App() {
   const backend = useBackend();
@@ -14,6 +16,12 @@ export function App() {
   const status = useQuery({
     queryKey: APP_STATUS_KEY,
     queryFn: () => backend.invoke("app_status", {}),
+  });
+  const configured = status.data !== undefined && status.data.api.state !== "not_configured";
+  const session = useQuery({
+    queryKey: SESSION_KEY,
+    queryFn: () => backend.invoke("session", {}),
+    enabled: configured,
   });
 
   useEffect(
@@ -26,19 +34,20 @@ export function App() {
     [backend, queryClient],
   );
 
-  if (status.isPending) {
+  if (status.isPending || (configured && session.isPending)) {
     return (
       <div className="splash" role="status">
         Starting Front Desk…
       </div>
     );
   }
-  if (status.isError) {
+  const failed = status.error ?? session.error;
+  if (failed || !status.data) {
     return (
       <div className="splash" role="alert">
         <h1>Front Desk cannot start</h1>
-        <p>{status.error.message}</p>
-        <button type="button" onClick={() => void status.refetch()}>
+        <p>{failed?.message}</p>
+        <button type="button" onClick={() => void (status.isError ? status.refetch() : session.refetch())}>
           Try again
         </button>
       </div>
@@ -46,6 +55,9 @@ export function App() {
   }
 
   const current = status.data;
+  if (configured && session.data) {
+    return <DeskShell status={current} session={session.data} />;
+  }
   return (
     <div className="app">
       <header className="topbar">
@@ -57,11 +69,7 @@ export function App() {
         </span>
       </header>
       <main className="main">
-        {current.api.state === "not_configured" ? (
-          <FirstRun editable={current.apiUrlEditable} />
-        ) : (
-          <StartScreen status={current} />
-        )}
+        {configured ? <SignIn status={current} /> : <FirstRun editable={current.apiUrlEditable} />}
       </main>
       <StatusBar status={current} />
     </div>

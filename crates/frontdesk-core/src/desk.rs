@@ -88,6 +88,15 @@ pub struct AppStatus {
 pub enum DeskEvent {
     /// The link to the API changed (came up, went down, was configured).
     ConnectionChanged { api: ApiState },
+    /// Someone signed in, or the desk was handed back to the sign-in screen.
+    SessionChanged {
+        session: Option<crate::session::SessionInfo>,
+    },
+    /// Sync's figures changed (connectivity, last sync, pending, conflicts).
+    SyncStatusChanged { sync: crate::session::SyncView },
+    /// Something happened in sync (first-sync progress, changed items, a write accepted or
+    /// refused).
+    Sync { event: crate::SyncEvent },
 }
 
 /// What a desk operation can fail with.
@@ -97,6 +106,53 @@ pub enum CoreError {
     Config(#[from] ConfigError),
     #[error("the API address is not usable: {0}")]
     InvalidApiUrl(#[source] ClientError),
+    #[error("no Practice Studio address is configured yet")]
+    NotConfigured,
+    #[error(
+        "the OS keychain is not available, so this desk cannot keep your sign-in or its \
+         encrypted cache: {0}"
+    )]
+    NoKeychain(String),
+    #[error("the keychain could not be used: {0}")]
+    Keychain(#[source] crate::keychain::KeychainError),
+    #[error("the user name or password was not accepted")]
+    WrongCredentials,
+    #[error("this account cannot use the desk: {0}")]
+    NotAUser(&'static str),
+    #[error("nobody is signed in")]
+    NotSignedIn,
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("{what} {id} was not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("the server cannot be reached, and this is not kept on the desk: {0}")]
+    Offline(#[source] ClientError),
+    #[error("the server refused: {0}")]
+    Api(#[source] ClientError),
+    #[error("the local cache failed: {0}")]
+    Cache(#[from] frontdesk_store::CacheError),
+    #[error("sync failed: {0}")]
+    Sync(#[from] crate::SyncError),
+    #[error("the patient's details are not acceptable")]
+    Invalid(Vec<practice_studio::model::ErrorDetail>),
+    #[error("the desk has no data directory attached")]
+    NoDevice,
+}
+
+impl CoreError {
+    /// A failed API call: unreachable (offline) or refused.
+    pub(crate) fn from_api(error: ClientError) -> Self {
+        match error {
+            ClientError::Network(_)
+            | ClientError::Timeout { .. }
+            | ClientError::RateLimited { .. } => CoreError::Offline(error),
+            ClientError::NotFound(_) => CoreError::NotFound {
+                what: "the item",
+                id: String::new(),
+            },
+            other => CoreError::Api(other),
+        }
+    }
 }
 
 /// How to build a [`Desk`].
@@ -109,16 +165,22 @@ pub struct DeskOptions {
 /// The front desk's use cases. Cheap to clone; all clones share one state.
 #[derive(Clone)]
 pub struct Desk {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    config: RwLock<Config>,
+pub(crate) struct Inner {
+    pub(crate) config: RwLock<Config>,
     api: RwLock<Option<Client>>,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     surface: Surface,
-    events: broadcast::Sender<DeskEvent>,
+    pub(crate) events: broadcast::Sender<DeskEvent>,
     last_api_state: RwLock<ApiState>,
+    /// The data directory and keychain, attached by the shell ([`Desk::attach_device`]).
+    pub(crate) device: std::sync::OnceLock<crate::session::Device>,
+    /// The signed-in user, if any.
+    pub(crate) session: RwLock<Option<crate::session::Session>>,
+    /// The encrypted cache and its sync engine, opened at the first sign-in.
+    pub(crate) cache: tokio::sync::OnceCell<crate::session::Cache>,
 }
 
 impl Desk {
@@ -138,6 +200,9 @@ impl Desk {
                 surface: options.surface,
                 events,
                 last_api_state: RwLock::new(ApiState::NotConfigured),
+                device: std::sync::OnceLock::new(),
+                session: RwLock::new(None),
+                cache: tokio::sync::OnceCell::new(),
             }),
         })
     }

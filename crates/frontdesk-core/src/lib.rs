@@ -9,9 +9,14 @@
 //! same [`Desk`] methods, and its tests run in a plain `#[tokio::test]`. Start reading at [`Desk`],
 //! then [`SyncEngine`].
 
+pub mod chart;
 pub mod clock;
 pub mod config;
 mod desk;
+pub mod keychain;
+pub mod lookup;
+pub mod registration;
+pub mod session;
 pub mod sync;
 
 pub use clock::{Clock, PinnedDayClock, SystemClock};

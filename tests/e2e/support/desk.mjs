@@ -39,18 +39,47 @@ export function privateHome() {
 /**
  * Starts `frontdesk serve` (on the embedded demo server unless `demo` is false: then the desk has no
  * API configured, as on a new machine) and resolves with its printed address once it listens.
+ * With `keychain` (the default) the desk runs in its own D-Bus session with an unlocked
+ * gnome-keyring (Secret Service), as on a desktop; without it there is no keychain at all.
  * @param {string[]} extraArgs
- * @param {{ demo?: boolean }} options
- * @returns {Promise<{ url: string, origin: string, stop: () => void }>}
+ * @param {{ demo?: boolean, keychain?: boolean }} options
+ * @returns {Promise<{ url: string, origin: string, home: string, stop: () => void }>}
  */
-export function startServe(extraArgs = [], { demo = true } = {}) {
+export function startServe(extraArgs = [], { demo = true, keychain = true } = {}) {
   const { home, env } = privateHome();
   const demoArgs = demo ? ["--demo", "--demo-today", DEMO_TODAY] : [];
-  const child = spawn(
-    frontdeskBin,
-    ["serve", ...demoArgs, "--port", "0", "--data-dir", join(home, "desk"), ...extraArgs],
-    { env, stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const deskArgs = ["serve", ...demoArgs, "--port", "0", "--data-dir", join(home, "desk"), ...extraArgs];
+  // The keyring's password only unlocks this throwaway session's keyring.
+  const [command, args] = keychain
+    ? [
+        "dbus-run-session",
+        [
+          "--",
+          "bash",
+          "-c",
+          'printf frontdesk-e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$@"',
+          "frontdesk-e2e",
+          frontdeskBin,
+          ...deskArgs,
+        ],
+      ]
+    : [frontdeskBin, deskArgs];
+  /** @type {Record<string, string | undefined>} */
+  const envWithoutBus = { ...env };
+  delete envWithoutBus.DBUS_SESSION_BUS_ADDRESS;
+  // A process group of its own, so stopping it also stops its D-Bus session and keyring.
+  const child = spawn(command, args, {
+    env: keychain ? env : envWithoutBus,
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  });
+  const stop = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  };
   return new Promise((resolvePromise, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`frontdesk serve printed no address: ${seen}`)), 30_000);
@@ -62,7 +91,7 @@ export function startServe(extraArgs = [], { demo = true } = {}) {
       if (match) {
         clearTimeout(timer);
         const url = match[0];
-        resolvePromise({ url, origin: url.split("/?")[0] ?? url, stop: () => child.kill("SIGTERM") });
+        resolvePromise({ url, origin: url.split("/?")[0] ?? url, home, stop });
       }
     });
   });

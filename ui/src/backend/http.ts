@@ -24,7 +24,9 @@ export function httpBackend(base = ""): Backend {
       }
       const body: unknown = await response.json().catch(() => null);
       if (!response.ok) {
-        if (response.status === 401) {
+        // A desk command's own refusal (e.g. not signed in) carries its CommandError; a bare 401
+        // means the launch key is missing.
+        if (response.status === 401 && !isCommandBody(body)) {
           throw new BackendError(
             "transport",
             "This browser tab is not signed in to the desk: open the address frontdesk serve printed.",
@@ -50,4 +52,8 @@ export function httpBackend(base = ""): Backend {
       };
     },
   };
+}
+
+function isCommandBody(body: unknown): boolean {
+  return typeof body === "object" && body !== null && typeof (body as { code?: unknown }).code === "string";
 }

@@ -1,14 +1,44 @@
 // Generated from src-tauri/src/commands.rs by `make bindings`. Do not edit.
 import type { AppStatus } from "./AppStatus";
+import type { Appointment } from "./Appointment";
+import type { Chart } from "./Chart";
 import type { ConfigureApiArgs } from "./ConfigureApiArgs";
+import type { Invoice } from "./Invoice";
+import type { InvoiceArgs } from "./InvoiceArgs";
+import type { MedicalRecord } from "./MedicalRecord";
+import type { NewPatientArgs } from "./NewPatientArgs";
 import type { NoArgs } from "./NoArgs";
+import type { PatientArgs } from "./PatientArgs";
+import type { PatientMatch } from "./PatientMatch";
+import type { PendingWrite } from "./PendingWrite";
+import type { RecordArgs } from "./RecordArgs";
+import type { RecordSummary } from "./RecordSummary";
+import type { RegistrationCheck } from "./RegistrationCheck";
+import type { SearchArgs } from "./SearchArgs";
+import type { SessionInfo } from "./SessionInfo";
+import type { SignInArgs } from "./SignInArgs";
+import type { SyncView } from "./SyncView";
 
 /** Every desk command: its arguments and its result. */
 export interface Commands {
   app_status: { args: NoArgs; result: AppStatus };
   configure_api: { args: ConfigureApiArgs; result: AppStatus };
+  session: { args: NoArgs; result: SessionInfo | null };
+  sign_in: { args: SignInArgs; result: SessionInfo };
+  switch_user: { args: NoArgs; result: null };
+  sync_status: { args: NoArgs; result: SyncView | null };
+  search_patients: { args: SearchArgs; result: Array<PatientMatch> };
+  recent_patients: { args: NoArgs; result: Array<PatientMatch> };
+  open_chart: { args: PatientArgs; result: Chart };
+  patient_appointments: { args: PatientArgs; result: Array<Appointment> };
+  patient_records: { args: PatientArgs; result: Array<RecordSummary> };
+  open_record: { args: RecordArgs; result: MedicalRecord };
+  patient_invoices: { args: PatientArgs; result: Array<Invoice> };
+  open_invoice: { args: InvoiceArgs; result: Invoice };
+  check_new_patient: { args: NewPatientArgs; result: RegistrationCheck };
+  register_patient: { args: NewPatientArgs; result: PendingWrite };
 }
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "switch_user", "sync_status", "search_patients", "recent_patients", "open_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];

@@ -1,0 +1,280 @@
+//! A patient's chart: the patient from the cache at once, and what the cache does not keep
+//! (appointments, records, invoices) from the API. Every opening of a chart, a record or an
+//! invoice is written to the audit log (who, what, when; never the content).
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use practice_studio::client::{AppointmentQuery, InvoiceQuery, RecordQuery};
+use practice_studio::model::{
+    Appointment, Invoice, InvoiceId, MedicalRecord, Patient, PatientId, RecordId,
+};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use frontdesk_store::{AuditAction, EntityKind};
+
+use crate::desk::{CoreError, Desk};
+
+/// Reading records needs this scope (clinicians).
+pub const READ_RECORDS: &str = "read:records";
+/// Reading invoices needs this scope.
+pub const READ_INVOICES: &str = "read:invoices";
+/// Reading appointments needs this scope.
+pub const READ_APPOINTMENTS: &str = "read:appointments";
+
+/// Arguments of the commands about one patient.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatientArgs {
+    pub patient_id: String,
+}
+
+/// Arguments of `open_record`.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordArgs {
+    pub record_id: String,
+}
+
+/// Arguments of `open_invoice`.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvoiceArgs {
+    pub invoice_id: String,
+}
+
+/// The chart's header and details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Chart {
+    pub patient: Patient,
+    /// Age in whole years on the desk's today.
+    pub age: u32,
+    /// A change to this patient (or their registration) is not yet confirmed by the server.
+    pub pending: bool,
+    /// What the signed-in user may see in the chart's tabs.
+    pub may_read_records: bool,
+    pub may_read_invoices: bool,
+    pub may_read_appointments: bool,
+}
+
+/// A record in the list: what it is, not what it says (that is read, and audited, on opening).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordSummary {
+    pub id: String,
+    #[serde(rename = "type")]
+    #[ts(rename = "type")]
+    pub record_type: String,
+    pub date: DateTime<Utc>,
+    pub title: String,
+    pub attachments: u32,
+}
+
+/// Whole years between `born` and `today`.
+pub fn age_on(born: NaiveDate, today: NaiveDate) -> u32 {
+    let mut years = today.year() - born.year();
+    if (today.month(), today.day()) < (born.month(), born.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).unwrap_or(0)
+}
+
+/// The prefix of a registration's id until the server names it (the sync engine's
+/// `LOCAL_PATIENT_PREFIX`, which its module does not export).
+const LOCAL_PATIENT_PREFIX: &str = "local-";
+
+fn is_local(id: &str) -> bool {
+    id.starts_with(LOCAL_PATIENT_PREFIX)
+}
+
+impl Desk {
+    /// The id a patient now has: a registration's local id becomes the server's once accepted.
+    async fn current_patient_id(&self, id: &str) -> Result<PatientId, CoreError> {
+        let store = self.cache()?.engine.store();
+        Ok(match store.mapped_id(EntityKind::Patient, id).await? {
+            Some(server_id) => PatientId(server_id),
+            None => PatientId(id.to_owned()),
+        })
+    }
+
+    /// Opens a patient's chart from the cache, and records the opening.
+    pub async fn open_chart(&self, patient_id: &str) -> Result<Chart, CoreError> {
+        let (me, _) = self.signed_in().await?;
+        let cache = self.cache()?;
+        let id = self.current_patient_id(patient_id).await?;
+        let patient =
+            cache
+                .engine
+                .store()
+                .patient(&id)
+                .await?
+                .ok_or_else(|| CoreError::NotFound {
+                    what: "patient",
+                    id: id.0.clone(),
+                })?;
+        let pending = cache
+            .engine
+            .store()
+            .patient_pending(&id)
+            .await?
+            .unwrap_or(false);
+        cache
+            .audit
+            .append(
+                &me.user_id,
+                AuditAction::ViewedPatient,
+                "patient",
+                id.as_str(),
+            )
+            .await?;
+        tracing::info!(patient = %id, "chart opened");
+        Ok(Chart {
+            age: age_on(patient.date_of_birth, self.inner.clock.today()),
+            patient,
+            pending,
+            may_read_records: me.may(READ_RECORDS),
+            may_read_invoices: me.may(READ_INVOICES),
+            may_read_appointments: me.may(READ_APPOINTMENTS),
+        })
+    }
+
+    /// A patient's appointments, newest first (from the API).
+    pub async fn patient_appointments(
+        &self,
+        patient_id: &str,
+    ) -> Result<Vec<Appointment>, CoreError> {
+        let (me, client) = self.signed_in().await?;
+        require(&me, READ_APPOINTMENTS, "appointments")?;
+        let id = self.current_patient_id(patient_id).await?;
+        if is_local(id.as_str()) {
+            return Ok(Vec::new());
+        }
+        let mut list = client
+            .appointments()
+            .of_patient(&id, &AppointmentQuery::new().limit(100))
+            .await
+            .map_err(CoreError::from_api)?
+            .appointments;
+        list.sort_by_key(|a| std::cmp::Reverse(a.start_time));
+        Ok(list)
+    }
+
+    /// A patient's records, newest first, without their content (from the API).
+    pub async fn patient_records(&self, patient_id: &str) -> Result<Vec<RecordSummary>, CoreError> {
+        let (me, client) = self.signed_in().await?;
+        require(&me, READ_RECORDS, "medical records")?;
+        let id = self.current_patient_id(patient_id).await?;
+        if is_local(id.as_str()) {
+            return Ok(Vec::new());
+        }
+        let mut list: Vec<RecordSummary> = client
+            .records()
+            .list(&id, &RecordQuery::new().limit(100))
+            .await
+            .map_err(CoreError::from_api)?
+            .records
+            .into_iter()
+            .map(|r| RecordSummary {
+                id: r.id.0,
+                record_type: r.record_type,
+                date: r.date,
+                title: r.title,
+                attachments: u32::try_from(r.attachments.len()).unwrap_or(u32::MAX),
+            })
+            .collect();
+        list.sort_by_key(|a| std::cmp::Reverse(a.date));
+        Ok(list)
+    }
+
+    /// One record with its SOAP note; the opening is recorded.
+    pub async fn open_record(&self, record_id: &str) -> Result<MedicalRecord, CoreError> {
+        let (me, client) = self.signed_in().await?;
+        require(&me, READ_RECORDS, "medical records")?;
+        let record = client
+            .records()
+            .get(&RecordId(record_id.to_owned()))
+            .await
+            .map_err(CoreError::from_api)?;
+        self.cache()?
+            .audit
+            .append(
+                &me.user_id,
+                AuditAction::ViewedRecord,
+                "record",
+                record.id.as_str(),
+            )
+            .await?;
+        Ok(record)
+    }
+
+    /// A patient's invoices, newest first (from the API).
+    pub async fn patient_invoices(&self, patient_id: &str) -> Result<Vec<Invoice>, CoreError> {
+        let (me, client) = self.signed_in().await?;
+        require(&me, READ_INVOICES, "invoices")?;
+        let id = self.current_patient_id(patient_id).await?;
+        if is_local(id.as_str()) {
+            return Ok(Vec::new());
+        }
+        let mut list = client
+            .billing()
+            .patient_invoices(&id, &InvoiceQuery::new().limit(100))
+            .await
+            .map_err(CoreError::from_api)?
+            .invoices;
+        list.sort_by_key(|a| std::cmp::Reverse(a.date));
+        Ok(list)
+    }
+
+    /// One invoice with its items, payments and adjustments; the opening is recorded.
+    pub async fn open_invoice(&self, invoice_id: &str) -> Result<Invoice, CoreError> {
+        let (me, client) = self.signed_in().await?;
+        require(&me, READ_INVOICES, "invoices")?;
+        let invoice = client
+            .billing()
+            .invoice(&InvoiceId(invoice_id.to_owned()))
+            .await
+            .map_err(CoreError::from_api)?;
+        self.cache()?
+            .audit
+            .append(
+                &me.user_id,
+                AuditAction::ViewedInvoice,
+                "invoice",
+                invoice.id.as_str(),
+            )
+            .await?;
+        Ok(invoice)
+    }
+}
+
+fn require(
+    me: &crate::session::SessionInfo,
+    scope: &str,
+    what: &'static str,
+) -> Result<(), CoreError> {
+    if me.may(scope) {
+        Ok(())
+    } else {
+        Err(CoreError::NotAllowed(format!(
+            "your role ({}) does not include {what}",
+            me.role
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age_on;
+
+    fn day(s: &str) -> chrono::NaiveDate {
+        s.parse().expect("date")
+    }
+
+    #[test]
+    fn age_counts_a_year_only_once_the_birthday_has_come() {
+        assert_eq!(age_on(day("1980-11-24"), day("2026-11-23")), 45);
+        assert_eq!(age_on(day("1980-11-23"), day("2026-11-23")), 46);
+        assert_eq!(age_on(day("2000-02-29"), day("2026-02-28")), 25);
+        assert_eq!(age_on(day("2030-01-01"), day("2026-02-28")), 0);
+    }
+}

@@ -1,0 +1,330 @@
+//! Signing in at the desk: the user's password goes to the API once (the OAuth password grant of
+//! the desk's public client), the tokens it gets back go to the OS keychain, and the user's role
+//! and scopes come from `GET /api/v1/me`. The first sign-in also opens the encrypted cache (its
+//! key kept in the keychain) and starts the sync engine, which then keeps running for whoever is
+//! signed in.
+//!
+//! With no keychain the desk refuses to sign in and says why: it never keeps a token or the
+//! cache key anywhere else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use practice_studio::client::{Auth, Client, Error as ClientError, SignInError};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use frontdesk_store::{AuditLog, DataDir, Store, CACHE_FILE};
+
+use crate::desk::{CoreError, Desk, DeskEvent};
+use crate::keychain::{
+    key_of, tokens_entry, Keychain, KeychainError, KeychainTokenStore, AUDIT_KEY_ENTRY,
+    CACHE_KEY_ENTRY,
+};
+use crate::sync::{SyncEngine, SyncOptions, SyncTasks};
+
+/// How often the status bar's sync figures are re-read (connectivity changes without an event).
+const STATUS_EVERY: Duration = Duration::from_secs(2);
+
+/// What the shell hands the desk about this machine: its data directory and its keychain.
+pub struct Device {
+    pub data_dir: Arc<DataDir>,
+    pub keychain: Arc<dyn Keychain>,
+}
+
+/// Who is signed in, as the UI may know it (no token, no password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    /// `reception`, `clinician`, `billing` or `admin`.
+    pub role: String,
+    /// What the user's token may do, e.g. `read:patients`.
+    pub scopes: Vec<String>,
+}
+
+impl SessionInfo {
+    /// Whether the user's token carries `scope`.
+    pub fn may(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Sync's figures with how long ago the last sync was, on the desk's own clock (a demo desk's
+/// clock may be pinned to another day than the machine's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncView {
+    pub status: crate::SyncStatus,
+    #[ts(type = "number | null")]
+    pub seconds_since_sync: Option<u64>,
+}
+
+/// The signed-in user and their API client.
+pub(crate) struct Session {
+    pub(crate) info: SessionInfo,
+    pub(crate) client: Client,
+}
+
+/// The encrypted cache with its sync engine and the audit log; open for the rest of the run.
+pub(crate) struct Cache {
+    pub(crate) engine: SyncEngine,
+    pub(crate) audit: Arc<AuditLog>,
+    _tasks: SyncTasks,
+    _forward: AbortOnDrop,
+}
+
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Runs a keychain call off the async workers (Secret Service calls are blocking D-Bus calls).
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, KeychainError> + Send + 'static,
+) -> Result<T, CoreError> {
+    match tokio::task::spawn_blocking(call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(KeychainError::Unavailable(reason))) => Err(CoreError::NoKeychain(reason)),
+        Ok(Err(error)) => Err(CoreError::Keychain(error)),
+        Err(join) => Err(CoreError::Keychain(KeychainError::Failed(join.to_string()))),
+    }
+}
+
+impl Desk {
+    /// Gives the desk its data directory and keychain (once, at start-up; later calls are
+    /// ignored).
+    pub fn attach_device(&self, device: Device) {
+        if self.inner.device.set(device).is_err() {
+            tracing::warn!("a device was already attached; the second one is ignored");
+        }
+    }
+
+    fn device(&self) -> Result<&Device, CoreError> {
+        self.inner.device.get().ok_or(CoreError::NoDevice)
+    }
+
+    /// Whoever is signed in.
+    pub async fn session(&self) -> Option<SessionInfo> {
+        self.inner
+            .session
+            .read()
+            .await
+            .as_ref()
+            .map(|s| s.info.clone())
+    }
+
+    /// The signed-in user's info and client, or [`CoreError::NotSignedIn`].
+    pub(crate) async fn signed_in(&self) -> Result<(SessionInfo, Client), CoreError> {
+        self.inner
+            .session
+            .read()
+            .await
+            .as_ref()
+            .map(|s| (s.info.clone(), s.client.clone()))
+            .ok_or(CoreError::NotSignedIn)
+    }
+
+    /// The open cache, or [`CoreError::NotSignedIn`] before the first sign-in.
+    pub(crate) fn cache(&self) -> Result<&Cache, CoreError> {
+        self.inner.cache.get().ok_or(CoreError::NotSignedIn)
+    }
+
+    /// Signs in with a user name and password: tokens to the keychain, role and scopes from
+    /// `/api/v1/me`, then the cache opens and sync starts (first time) or carries on.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<SessionInfo, CoreError> {
+        let username = username.trim();
+        let (api_url, client_id) = {
+            let config = self.inner.config.read().await;
+            let url = config.api_url().ok_or(CoreError::NotConfigured)?.to_owned();
+            (url, config.client_id().to_owned())
+        };
+        let device = self.device()?;
+        let keychain = device.keychain.clone();
+        // Ask the keychain first: without one, no password goes anywhere.
+        let cache_key = {
+            let keychain = keychain.clone();
+            blocking(move || key_of(&*keychain, CACHE_KEY_ENTRY)).await?
+        };
+        let tokens = Arc::new(KeychainTokenStore::new(
+            keychain.clone(),
+            tokens_entry(username),
+        ));
+        let client = Client::builder(api_url)
+            .auth(Auth::password(client_id, username, password))
+            .token_store(tokens)
+            .build()
+            .map_err(CoreError::InvalidApiUrl)?;
+        client.sign_in().await.map_err(|error| match error {
+            ClientError::SignIn(SignInError::Refused { .. }) | ClientError::Unauthorized(_) => {
+                CoreError::WrongCredentials
+            }
+            other => CoreError::from_api(other),
+        })?;
+        let me = client.me().await.map_err(CoreError::from_api)?;
+        let user = me
+            .user
+            .ok_or(CoreError::NotAUser("the credential belongs to no person"))?;
+        let info = SessionInfo {
+            user_id: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.role,
+            scopes: me.scopes,
+        };
+        let cache = self.open_cache(cache_key).await?;
+        cache.engine.set_reader(Some(client.clone())).await;
+        cache
+            .engine
+            .sign_in_author(&info.user_id, client.clone())
+            .await;
+        *self.inner.session.write().await = Some(Session {
+            info: info.clone(),
+            client,
+        });
+        tracing::info!(user = %info.user_id, role = %info.role, "signed in");
+        let _ = self.inner.events.send(DeskEvent::SessionChanged {
+            session: Some(info.clone()),
+        });
+        Ok(info)
+    }
+
+    /// Hands the desk back to the sign-in screen ("switch user"): the cache stays, sync stops
+    /// reading until the next sign-in, and the user's queued writes still go out with their own
+    /// credentials (kept in the keychain).
+    pub async fn switch_user(&self) {
+        let previous = self.inner.session.write().await.take();
+        if let Ok(cache) = self.cache() {
+            cache.engine.set_reader(None).await;
+        }
+        if let Some(previous) = previous {
+            tracing::info!(user = %previous.info.user_id, "session ended (switch user)");
+        }
+        let _ = self
+            .inner
+            .events
+            .send(DeskEvent::SessionChanged { session: None });
+    }
+
+    /// Sync's figures for the status bar (none before the first sign-in).
+    pub async fn sync_status(&self) -> Result<Option<SyncView>, CoreError> {
+        match self.inner.cache.get() {
+            None => Ok(None),
+            Some(cache) => Ok(Some(view(
+                cache.engine.status().await?,
+                self.inner.clock.as_ref(),
+            ))),
+        }
+    }
+
+    async fn open_cache(&self, cache_key: ([u8; 32], bool)) -> Result<&Cache, CoreError> {
+        self.inner
+            .cache
+            .get_or_try_init(|| async {
+                let device = self.device()?;
+                let (key, new_key) = cache_key;
+                let data_dir = device.data_dir.clone();
+                if new_key {
+                    // A cache made with a key the keychain no longer has cannot be read by
+                    // anyone: start a new one rather than fail every sign-in.
+                    remove_unreadable_cache(&data_dir);
+                }
+                let store = Arc::new(Store::open(&data_dir, key).await?);
+                let audit_key = {
+                    let keychain = device.keychain.clone();
+                    blocking(move || key_of(&*keychain, AUDIT_KEY_ENTRY)).await?
+                };
+                let audit = Arc::new(AuditLog::open(&data_dir, audit_key.0).await?);
+                let engine =
+                    SyncEngine::new(store, self.inner.clock.clone(), SyncOptions::default());
+                let tasks = engine.start();
+                let forward = self.forward_sync_events(&engine);
+                tracing::info!("cache opened; sync started");
+                Ok(Cache {
+                    engine,
+                    audit,
+                    _tasks: tasks,
+                    _forward: forward,
+                })
+            })
+            .await
+    }
+
+    /// Passes sync's events to the UI, and its status whenever it changes.
+    fn forward_sync_events(&self, engine: &SyncEngine) -> AbortOnDrop {
+        let events = {
+            let mut sync_events = engine.subscribe();
+            let desk_events = self.inner.events.clone();
+            let engine = engine.clone();
+            let clock = self.inner.clock.clone();
+            tokio::spawn(async move {
+                loop {
+                    match sync_events.recv().await {
+                        Ok(event) => {
+                            let _ = desk_events.send(DeskEvent::Sync { event });
+                            if let Ok(status) = engine.status().await {
+                                let sync = view(status, clock.as_ref());
+                                let _ = desk_events.send(DeskEvent::SyncStatusChanged { sync });
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            })
+        };
+        let status = {
+            let desk_events = self.inner.events.clone();
+            let engine = engine.clone();
+            let clock = self.inner.clock.clone();
+            tokio::spawn(async move {
+                let mut last = None;
+                let mut ticker = tokio::time::interval(STATUS_EVERY);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticker.tick().await;
+                    let Ok(status) = engine.status().await else {
+                        continue;
+                    };
+                    if last.as_ref() != Some(&status) {
+                        last = Some(status.clone());
+                        let sync = view(status, clock.as_ref());
+                        let _ = desk_events.send(DeskEvent::SyncStatusChanged { sync });
+                    }
+                }
+            })
+        };
+        AbortOnDrop(vec![events, status])
+    }
+}
+
+fn view(status: crate::SyncStatus, clock: &dyn crate::Clock) -> SyncView {
+    let seconds_since_sync = status
+        .last_sync
+        .map(|at| u64::try_from((clock.now() - at).num_seconds()).unwrap_or(0));
+    SyncView {
+        status,
+        seconds_since_sync,
+    }
+}
+
+fn remove_unreadable_cache(data_dir: &DataDir) {
+    for suffix in ["", "-wal", "-shm"] {
+        let path = data_dir.path().join(format!("{CACHE_FILE}{suffix}"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::warn!(
+                file = %path.display(),
+                "removed a cache whose key the keychain no longer holds"
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => tracing::warn!(%error, "could not remove an unreadable cache"),
+        }
+    }
+}

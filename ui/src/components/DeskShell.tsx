@@ -1,0 +1,158 @@
+// The signed-in desk: top bar (search, who is signed in), left navigation, the current screen,
+// and the status bar. Keyboard: Ctrl+K or / focuses the search from anywhere, Ctrl+N starts a
+// registration.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState } from "react";
+import { useBackend } from "../backend/context";
+import type { AppStatus } from "../bindings/AppStatus";
+import type { SessionInfo } from "../bindings/SessionInfo";
+import type { SyncView } from "../bindings/SyncView";
+import { SESSION_KEY, SYNC_STATUS_KEY } from "../queries";
+import { Chart, chartKey } from "./Chart";
+import { PatientSearch } from "./PatientSearch";
+import { PatientsHome } from "./PatientsHome";
+import { RegisterPatient } from "./RegisterPatient";
+import { type FirstSyncProgress, StatusBar } from "./StatusBar";
+
+export type View = { kind: "patients" } | { kind: "chart"; patientId: string } | { kind: "register" };
+
+const ROLE: Record<string, string> = {
+  reception: "Reception",
+  clinician: "Clinician",
+  billing: "Billing",
+  admin: "Administrator",
+};
+
+function isEditable(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
+}
+
+export function DeskShell({ status, session }: { status: AppStatus; session: SessionInfo }) {
+  const backend = useBackend();
+  const queryClient = useQueryClient();
+  const [view, setView] = useState<View>({ kind: "patients" });
+  const [progress, setProgress] = useState<FirstSyncProgress | null>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const viewRef = useRef(view);
+  viewRef.current = view;
+
+  const sync = useQuery({
+    queryKey: SYNC_STATUS_KEY,
+    queryFn: () => backend.invoke("sync_status", {}),
+  });
+  const switchUser = useMutation({
+    mutationFn: () => backend.invoke("switch_user", {}),
+    onSuccess: () => {
+      queryClient.setQueryData(SESSION_KEY, null);
+      queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== "app_status" && q.queryKey[0] !== "session" });
+    },
+  });
+
+  useEffect(
+    () =>
+      backend.subscribe((event) => {
+        if (event.type === "sync_status_changed") {
+          queryClient.setQueryData<SyncView | null>(SYNC_STATUS_KEY, event.sync);
+        } else if (event.type === "sync") {
+          const e = event.event;
+          if (e.type === "progress") {
+            setProgress({ collection: e.collection, done: Number(e.done), total: Number(e.total) });
+          } else if (e.type === "first_sync_done") {
+            setProgress(null);
+            void queryClient.invalidateQueries({ queryKey: ["search_patients"] });
+          } else if (e.type === "changed" && e.collection === "patients") {
+            void queryClient.invalidateQueries({ queryKey: ["search_patients"] });
+            void queryClient.invalidateQueries({ queryKey: ["recent_patients"] });
+            for (const id of e.ids) void queryClient.invalidateQueries({ queryKey: chartKey(id) });
+          } else if (e.type === "write_accepted" || e.type === "write_refused") {
+            const current = viewRef.current;
+            if (e.type === "write_accepted" && e.localId && current.kind === "chart" && current.patientId === e.localId) {
+              setView({ kind: "chart", patientId: e.entityId });
+            }
+            void queryClient.invalidateQueries({ queryKey: ["open_chart"] });
+          }
+        } else if (event.type === "session_changed") {
+          queryClient.setQueryData(SESSION_KEY, event.session);
+        }
+      }),
+    [backend, queryClient],
+  );
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const ctrl = event.ctrlKey || event.metaKey;
+      if ((ctrl && event.key.toLowerCase() === "k") || (event.key === "/" && !ctrl && !isEditable(event.target))) {
+        event.preventDefault();
+        searchRef.current?.focus();
+        searchRef.current?.select();
+      } else if (ctrl && event.key.toLowerCase() === "n") {
+        event.preventDefault();
+        setView({ kind: "register" });
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const openChart = (patientId: string) => setView({ kind: "chart", patientId });
+  const mayRegister = session.scopes.includes("write:patients");
+
+  return (
+    <div className="app desk">
+      <header className="topbar">
+        <span className="brand" aria-label="Front Desk">
+          <span className="brand-mark" aria-hidden="true">
+            +
+          </span>
+          Front Desk
+        </span>
+        <PatientSearch inputRef={searchRef} onOpen={openChart} />
+        <span className="topbar-spacer" />
+        <span className="user" data-testid="signed-in-user">
+          <span className="user-name">{session.name}</span>
+          <span className="user-role">{ROLE[session.role] ?? session.role}</span>
+        </span>
+        <button type="button" className="secondary" onClick={() => switchUser.mutate()} disabled={switchUser.isPending}>
+          Switch user
+        </button>
+      </header>
+      <nav className="sidenav" aria-label="Sections">
+        <ul>
+          <li>
+            <button
+              type="button"
+              className="nav-item"
+              aria-current={view.kind !== "register" ? "page" : undefined}
+              onClick={() => setView({ kind: "patients" })}
+            >
+              Patients
+            </button>
+          </li>
+          {mayRegister && (
+            <li>
+              <button
+                type="button"
+                className="nav-item"
+                aria-current={view.kind === "register" ? "page" : undefined}
+                aria-keyshortcuts="Control+N"
+                title="New patient (Ctrl+N)"
+                onClick={() => setView({ kind: "register" })}
+              >
+                New patient <kbd>Ctrl+N</kbd>
+              </button>
+            </li>
+          )}
+        </ul>
+      </nav>
+      <main className="main" id="main">
+        {view.kind === "patients" && (
+          <PatientsHome onOpen={openChart} onRegister={mayRegister ? () => setView({ kind: "register" }) : undefined} />
+        )}
+        {view.kind === "chart" && <Chart key={view.patientId} patientId={view.patientId} />}
+        {view.kind === "register" && <RegisterPatient onOpen={openChart} />}
+      </main>
+      <StatusBar status={status} view={sync.data ?? null} viewAt={sync.dataUpdatedAt} progress={progress} />
+    </div>
+  );
+}

@@ -1,0 +1,73 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { createRef } from "react";
+import { describe, expect, it, vi } from "vitest";
+import type { Backend } from "../backend";
+import { BackendProvider } from "../backend/context";
+import type { PatientMatch } from "../bindings/PatientMatch";
+import { PatientSearch } from "./PatientSearch";
+
+const smith: PatientMatch = {
+  id: "PAT-1",
+  mrn: "MRN-100001",
+  firstName: "John",
+  lastName: "Smith",
+  dateOfBirth: "1980-03-04",
+  phone: "555-0101",
+  status: "active",
+  lastVisit: null,
+  highlights: [{ field: "lastName", start: 0, end: 4 }],
+};
+const smyth: PatientMatch = { ...smith, id: "PAT-2", mrn: "MRN-100002", lastName: "Smyth", status: "deceased", highlights: [] };
+const recent: PatientMatch = { ...smith, id: "PAT-9", firstName: "Ada", lastName: "Recent", highlights: [] };
+
+function setup() {
+  const asked: string[] = [];
+  const backend: Backend = {
+    transport: "http",
+    async invoke(command, args) {
+      if (command === "search_patients") {
+        asked.push((args as { query: string }).query);
+        return [smith, smyth] as never;
+      }
+      if (command === "recent_patients") return [recent] as never;
+      throw new Error(`unexpected ${command}`);
+    },
+    subscribe: () => () => {},
+  };
+  const onOpen = vi.fn();
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <BackendProvider backend={backend}>
+      <QueryClientProvider client={client}>
+        <PatientSearch inputRef={createRef()} onOpen={onOpen} />
+      </QueryClientProvider>
+    </BackendProvider>,
+  );
+  return { onOpen, asked };
+}
+
+describe("PatientSearch", () => {
+  it("offers recent patients when empty, results as you type with the match marked, and opens with arrows and Enter", async () => {
+    const { onOpen, asked } = setup();
+    const user = userEvent.setup();
+    const box = screen.getByRole("combobox", { name: "Search patients" });
+    await user.click(box);
+    expect(await screen.findByRole("option", { name: /Recent, Ada/ })).toBeVisible();
+
+    await user.type(box, "smiht");
+    expect(await screen.findByRole("option", { name: /Smith, John/ })).toBeVisible();
+    expect(asked.at(-1)).toBe("smiht");
+    const first = screen.getByRole("option", { name: /Smith, John/ });
+    expect(first.querySelector("mark")).toHaveTextContent("Smit");
+    expect(first).toHaveAttribute("aria-selected", "true");
+    expect(screen.getByRole("option", { name: /Smyth/ })).toHaveTextContent("Deceased");
+
+    await user.keyboard("{ArrowDown}");
+    expect(box).toHaveAttribute("aria-activedescendant", screen.getByRole("option", { name: /Smyth/ }).id);
+    await user.keyboard("{Enter}");
+    expect(onOpen).toHaveBeenCalledWith("PAT-2");
+    expect(box).toHaveValue("");
+  });
+});

@@ -1,0 +1,48 @@
+// How the desk writes dates, times and money. Dates of birth and invoice dates are calendar days
+// (no time zone); instants are shown in the machine's zone.
+
+const DAY = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+const DAY_TIME = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+const MONEY = new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", minimumFractionDigits: 2 });
+
+/** A calendar day (`YYYY-MM-DD`) as e.g. "Mar 4, 1980". */
+export function formatDate(isoDate: string): string {
+  const parsed = new Date(`${isoDate}T00:00:00Z`);
+  return Number.isNaN(parsed.getTime()) ? isoDate : DAY.format(parsed);
+}
+
+/** An instant as e.g. "Mon, Nov 23, 2026, 09:30". */
+export function formatDateTime(instant: string): string {
+  const parsed = new Date(instant);
+  return Number.isNaN(parsed.getTime()) ? instant : DAY_TIME.format(parsed);
+}
+
+/** Money with two decimals and the currency. */
+export function formatMoney(amount: number): string {
+  return MONEY.format(amount);
+}
+
+export function fullName(p: { firstName: string; lastName: string }): string {
+  return `${p.firstName} ${p.lastName}`;
+}
+
+const LONG_DAY = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  year: "numeric",
+  month: "long",
+  day: "numeric",
+  timeZone: "UTC",
+});
+
+/** A calendar day as e.g. "Monday, November 23, 2026". */
+export function formatDay(isoDate: string): string {
+  const parsed = new Date(`${isoDate}T00:00:00Z`);
+  return Number.isNaN(parsed.getTime()) ? isoDate : LONG_DAY.format(parsed);
+}

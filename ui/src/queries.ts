@@ -1,0 +1,4 @@
+// Query keys shared by more than one screen (TanStack Query keys are the command and its args).
+export const APP_STATUS_KEY = ["app_status"] as const;
+export const SESSION_KEY = ["session"] as const;
+export const SYNC_STATUS_KEY = ["sync_status"] as const;
