@@ -313,3 +313,53 @@ async fn webhooks_and_clinic_changes_through_the_sdk() {
         .await;
     assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
 }
+
+#[tokio::test]
+async fn records_and_invoices_are_walked_page_after_page() {
+    use practice_studio::client::{Auth, InvoiceQuery, RecordQuery};
+    use practice_studio::model::InvoiceStatus;
+    let api = TestServer::demo(300).await;
+    let clinician = api.client(Auth::password(
+        "frontdesk",
+        "clinician@demo.clinic",
+        "demo-password",
+    ));
+    let patient = PatientId("PAT-10001".into());
+    let page = clinician
+        .records()
+        .list(&patient, &RecordQuery::new().limit(100))
+        .await
+        .expect("records");
+    let walked: Vec<_> = clinician
+        .records()
+        .all(&patient, &RecordQuery::new(), Priority::Interactive)
+        .try_collect()
+        .await
+        .expect("walk");
+    assert_eq!(walked.len() as u64, page.total);
+    // Across patients: more than one page of invoices.
+    let billing = api.client(Auth::password(
+        "frontdesk",
+        "billing@demo.clinic",
+        "demo-password",
+    ));
+    let query = InvoiceQuery::new().status(InvoiceStatus::Paid);
+    let first = billing
+        .billing()
+        .invoices(&query.clone().limit(1))
+        .await
+        .expect("invoices");
+    assert!(first.total > 100, "{} paid invoices", first.total);
+    let all: Vec<_> = billing
+        .billing()
+        .all(&query, Priority::Background)
+        .try_collect()
+        .await
+        .expect("walk");
+    assert_eq!(all.len() as u64, first.total);
+    let mut ids: Vec<_> = all.iter().map(|i| i.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), all.len(), "no invoice twice");
+    assert!(all.iter().all(|i| i.status == InvoiceStatus::Paid));
+}

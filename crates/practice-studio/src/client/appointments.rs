@@ -1,10 +1,8 @@
 //! `/api/v1/appointments` and the per-patient and per-provider lists: the query builder, the
 //! typed calls (book, change, and one call per status move), and the walk over every page.
 
-use std::collections::VecDeque;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::stream::{self, Stream};
+use futures_util::stream::Stream;
 use reqwest::Method;
 
 use super::patients::{segment, SortOrder, PAGE_SIZE};
@@ -313,29 +311,17 @@ impl<'a> Appointments<'a> {
             .limit(PAGE_SIZE)
             .sort(AppointmentSort::Created)
             .order(SortOrder::Asc);
-        let start = query.offset.unwrap_or(0);
-        let walk = (client, query, start, VecDeque::new(), false);
-        stream::try_unfold(
-            walk,
-            move |(client, query, mut offset, mut buffered, mut done)| async move {
-                loop {
-                    if let Some(appointment) = buffered.pop_front() {
-                        return Ok(Some((appointment, (client, query, offset, buffered, done))));
-                    }
-                    if done {
-                        return Ok(None);
-                    }
-                    let page = client
-                        .appointments()
-                        .list(&query.clone().offset(offset))
-                        .priority(priority)
-                        .await?;
-                    let count = page.appointments.len() as u64;
-                    offset += count;
-                    done = count < u64::from(PAGE_SIZE) || offset >= page.total;
-                    buffered.extend(page.appointments);
-                }
-            },
-        )
+        super::pages::walk(move |offset| {
+            let client = client.clone();
+            let query = query.clone().offset(offset);
+            async move {
+                let page = client
+                    .appointments()
+                    .list(&query)
+                    .priority(priority)
+                    .await?;
+                Ok((page.appointments, page.total))
+            }
+        })
     }
 }

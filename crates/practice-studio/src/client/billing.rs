@@ -123,6 +123,26 @@ impl<'a> Billing<'a> {
     }
 
     /// `GET /api/v1/invoices/{id}`.
+    /// Every invoice matching `query` (across patients, or one patient's with
+    /// [`InvoiceQuery::patient`]), page after page (100 a page), fetched as the stream is read
+    /// at `priority`. A snapshot-free walk; the change feed carries what changes meanwhile.
+    pub fn all(
+        &self,
+        query: &InvoiceQuery,
+        priority: super::Priority,
+    ) -> impl futures_util::Stream<Item = Result<Invoice, super::Error>> + Send + 'static {
+        let client = self.client.clone();
+        let query = query.clone();
+        super::pages::walk(move |offset| {
+            let client = client.clone();
+            let query = query.clone().limit(super::PAGE_SIZE).offset(offset);
+            async move {
+                let page = client.billing().invoices(&query).priority(priority).await?;
+                Ok((page.invoices, page.total))
+            }
+        })
+    }
+
     pub fn invoice(&self, id: &InvoiceId) -> Call<'a, Invoice> {
         Call::new(
             self.client,

@@ -29,6 +29,7 @@ mod document;
 mod error;
 mod events;
 mod loopback;
+mod pages;
 mod patients;
 mod records;
 mod retry;

@@ -95,6 +95,34 @@ impl<'a> Records<'a> {
     }
 
     /// `GET /api/v1/records/{id}`.
+    /// Every record of a patient matching `query`, page after page (100 a page, newest first as
+    /// the server lists them), fetched as the stream is read at `priority`. A snapshot-free walk:
+    /// a record added during the walk may be missed; the change feed carries it.
+    pub fn all(
+        &self,
+        patient: &PatientId,
+        query: &RecordQuery,
+        priority: super::Priority,
+    ) -> impl futures_util::Stream<Item = Result<MedicalRecord, super::Error>> + Send + 'static
+    {
+        let client = self.client.clone();
+        let patient = patient.clone();
+        let query = query.clone();
+        super::pages::walk(move |offset| {
+            let client = client.clone();
+            let patient = patient.clone();
+            let query = query.clone().limit(super::PAGE_SIZE).offset(offset);
+            async move {
+                let page = client
+                    .records()
+                    .list(&patient, &query)
+                    .priority(priority)
+                    .await?;
+                Ok((page.records, page.total))
+            }
+        })
+    }
+
     pub fn get(&self, id: &RecordId) -> Call<'a, MedicalRecord> {
         Call::new(
             self.client,
