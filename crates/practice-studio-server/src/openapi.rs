@@ -329,7 +329,7 @@ fn decorate_api_operation(method: &str, operation: &mut Map<String, Value>, etag
             headers.insert(
                 "ETag".into(),
                 header(
-                    "Extension: the resource's version, for If-Match",
+                    "Extension: a resource's version (send it back in If-Match to change it), or for records, invoices, payments and documents a hash of the content (send it in If-None-Match: 304 when unchanged)",
                     json!({"type": "string"}),
                 ),
             );
