@@ -328,3 +328,155 @@ fn remove_unreadable_cache(data_dir: &DataDir) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use practice_studio_server::{RunningServer, Server, Today};
+
+    use super::*;
+    use crate::keychain::{MemoryKeychain, NoKeychain};
+    use crate::{Config, ConfigKey, ConfigLayers, DeskOptions, PinnedDayClock, Surface};
+
+    async fn demo_server() -> RunningServer {
+        Server::builder()
+            .bind("127.0.0.1:0")
+            .demo(true)
+            .demo_patients(60)
+            .today(Today::Fixed("2026-11-23".parse().expect("date")))
+            .start()
+            .await
+            .expect("demo server starts")
+    }
+
+    fn desk(url: &str, home: &tempfile::TempDir, keychain: Arc<dyn Keychain>) -> Desk {
+        let mut flags = BTreeMap::new();
+        flags.insert(ConfigKey::ApiUrl, ("--api-url".to_owned(), url.to_owned()));
+        let layers = ConfigLayers {
+            managed_file: None,
+            user_file: Some(home.path().join("user.toml")),
+            env: BTreeMap::new(),
+            flags,
+        };
+        let desk = Desk::new(DeskOptions {
+            config: Config::load(&layers).expect("config"),
+            clock: Arc::new(PinnedDayClock::new("2026-11-23".parse().expect("date"))),
+            surface: Surface::Browser,
+        })
+        .expect("desk");
+        let data_dir = DataDir::open(home.path().join("desk")).expect("data dir");
+        desk.attach_device(Device {
+            data_dir: Arc::new(data_dir),
+            keychain,
+        });
+        desk
+    }
+
+    #[tokio::test]
+    async fn sign_in_keeps_tokens_and_keys_in_the_keychain_and_roles_come_from_me() {
+        let server = demo_server().await;
+        let home = tempfile::tempdir().expect("tempdir");
+        let keychain = Arc::new(MemoryKeychain::default());
+        let desk = desk(&server.url(), &home, keychain.clone());
+
+        let refused = desk
+            .sign_in("reception@demo.clinic", "wrong-password")
+            .await
+            .expect_err("a wrong password is refused");
+        assert!(
+            matches!(refused, CoreError::WrongCredentials),
+            "{refused:?}"
+        );
+        assert!(desk.session().await.is_none());
+
+        let session = desk
+            .sign_in("Reception@demo.clinic ", "demo-password")
+            .await
+            .expect("signs in");
+        assert_eq!(session.role, "reception");
+        assert!(session.may("read:patients"));
+        assert!(!session.may(crate::chart::READ_RECORDS));
+        assert_eq!(
+            keychain.entries(),
+            vec![
+                AUDIT_KEY_ENTRY.to_owned(),
+                CACHE_KEY_ENTRY.to_owned(),
+                tokens_entry("reception@demo.clinic"),
+            ]
+        );
+        let stored = keychain
+            .get(&tokens_entry("reception@demo.clinic"))
+            .expect("readable")
+            .expect("tokens stored");
+        let tokens: practice_studio::client::Tokens =
+            serde_json::from_slice(&stored).expect("tokens");
+        assert!(!tokens.access_token.expose().is_empty());
+        // Nothing under the data directory holds the token in clear.
+        for entry in std::fs::read_dir(home.path().join("desk")).expect("read dir") {
+            let bytes = std::fs::read(entry.expect("entry").path()).unwrap_or_default();
+            let needle = tokens.access_token.expose().as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "a file of the data directory holds the access token"
+            );
+        }
+
+        // A receptionist may not read records; the chart says so instead of offering them.
+        let hits = loop {
+            let hits = desk.search_patients("a").await.expect("search");
+            if !hits.is_empty() {
+                break hits;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let chart = desk.open_chart(&hits[0].id).await.expect("chart");
+        assert!(!chart.may_read_records);
+        assert!(matches!(
+            desk.patient_records(&hits[0].id).await,
+            Err(CoreError::NotAllowed(_))
+        ));
+        let recent = desk.recent_patients().await.expect("recent");
+        assert_eq!(
+            recent.first().map(|p| p.id.as_str()),
+            Some(hits[0].id.as_str())
+        );
+        let audit = desk
+            .cache()
+            .expect("cache")
+            .audit
+            .recent(10)
+            .await
+            .expect("audit");
+        assert_eq!(audit[0].user_id, session.user_id);
+        assert_eq!(audit[0].entity_id, hits[0].id);
+
+        desk.switch_user().await;
+        assert!(matches!(
+            desk.search_patients("a").await,
+            Err(CoreError::NotSignedIn)
+        ));
+    }
+
+    #[tokio::test]
+    async fn without_a_keychain_the_desk_refuses_to_sign_in_and_keeps_nothing() {
+        let server = demo_server().await;
+        let home = tempfile::tempdir().expect("tempdir");
+        let desk = desk(
+            &server.url(),
+            &home,
+            Arc::new(NoKeychain {
+                reason: "no Secret Service on the session bus".into(),
+            }),
+        );
+        let error = desk
+            .sign_in("reception@demo.clinic", "demo-password")
+            .await
+            .expect_err("no keychain, no sign-in");
+        assert!(matches!(error, CoreError::NoKeychain(_)), "{error:?}");
+        assert!(error.to_string().contains("keychain is not available"));
+        assert!(desk.session().await.is_none());
+        assert!(!home.path().join("desk").join(CACHE_FILE).exists());
+    }
+}

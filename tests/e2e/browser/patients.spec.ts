@@ -59,6 +59,12 @@ test("a wrong password is refused, and nothing is signed in", async ({ page }) =
 test("the receptionist signs in and the first sync fills the cache", async ({ page }) => {
   await signInAs(page, "reception@demo.clinic", /Reception/);
   await expect(page.getByRole("navigation", { name: "Sections" }).getByRole("button", { name: /Patients/ })).toBeVisible();
+  if (await page.getByRole("progressbar", { name: /First sync/ }).isVisible()) await shot(page, "browser-first-sync");
+  await page.keyboard.press("?");
+  const shortcuts = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await expect(shortcuts).toContainText("Search patients, from anywhere");
+  await page.keyboard.press("Escape");
+  await expect(shortcuts).toBeHidden();
   await expect(page.getByTestId("last-sync")).toHaveText(/^synced /, { timeout: 90_000 });
   await expect(page.getByRole("progressbar")).toHaveCount(0, { timeout: 90_000 });
   await expect(page.getByTestId("pending-count")).toHaveText("0 pending");

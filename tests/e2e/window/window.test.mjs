@@ -1,7 +1,7 @@
 // The real window: `frontdesk --demo` under Xvfb, driven through tauri-driver and WebKitWebDriver
 // (WebDriver classic). Run by `make test` inside xvfb-run and dbus-run-session.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -43,7 +43,11 @@ let browser;
 
 before(async () => {
   assert.ok(process.env.DISPLAY, "run under xvfb-run (make test does)");
+  assert.ok(process.env.DBUS_SESSION_BUS_ADDRESS, "run under dbus-run-session (make test does)");
   const { home, env } = privateHome();
+  // The desk keeps its tokens in the Secret Service: a new, unlocked keyring on this private bus,
+  // kept under the private home (the user's own keyrings have another password).
+  execFileSync("gnome-keyring-daemon", ["--unlock", "--components=secrets"], { input: "frontdesk-e2e", env });
   const port = await freePort();
   const nativePort = await freePort();
   driver = spawn(
@@ -83,7 +87,54 @@ test("the window shows the app version and that it is connected to the demo serv
   const version = await browser.$('[data-testid="app-version"]').getText();
   assert.match(version, /^Front Desk \d+\.\d+\.\d+/);
   const heading = await browser.$("h1").getText();
-  assert.match(heading, /Monday, November 23, 2026/);
+  assert.equal(heading, "Sign in to Front Desk");
+  assert.match(await browser.$("main").getText(), /Monday, November 23, 2026/);
   await browser.saveScreenshot(join(artifactsDir, "window-start.png"));
   assert.match(await browser.$("main").getText(), /Running in\s*Desktop window/);
+});
+
+test("in the window a receptionist signs in, finds a patient despite a typo and opens the chart", async () => {
+  const win = browser;
+  assert.ok(win);
+  /**
+   * Types into a field until it holds `text` (WebKitWebDriver can drop a key typed right after a click).
+   * @param {string} selector
+   * @param {string} text
+   */
+  const typeInto = async (selector, text) => {
+    const field = await win.$(selector);
+    await field.click();
+    await win.pause(100);
+    await win.keys([...text]);
+    if ((await field.getValue()) === text) return;
+    // WebKitWebDriver's keys() has been seen to drop "-": fall back to the element's own send-keys.
+    await field.clearValue();
+    await field.setValue(text);
+    const seen = await field.getValue();
+    assert.equal(seen, text, `typing into ${selector}`);
+  };
+  await typeInto("#sign-in-user", "reception@demo.clinic");
+  await typeInto("#sign-in-password", "demo-password");
+  await win.keys(["Enter"]);
+  const user = await win.$('[data-testid="signed-in-user"]');
+  await user.waitForExist({ timeout: 30_000 }).catch(async (error) => {
+    await win.saveScreenshot(join(artifactsDir, "window-sign-in-failed.png"));
+    throw error;
+  });
+  assert.match(await user.getText(), /Reception/);
+  await win.waitUntil(async () => /^synced /.test(await (await win.$('[data-testid="last-sync"]')).getText()), {
+    timeout: 120_000,
+    timeoutMsg: "the first sync never completed",
+  });
+  await (await win.$('[role="combobox"]')).click();
+  await win.keys([..."smiht"]);
+  const option = await win.$('[role="option"]');
+  await option.waitForDisplayed({ timeout: 10_000 });
+  assert.match(await option.getText(), /Smith/);
+  await win.saveScreenshot(join(artifactsDir, "window-search.png"));
+  await win.keys(["Enter"]);
+  const tabs = await win.$('[role="tablist"]');
+  await tabs.waitForExist({ timeout: 10_000 });
+  assert.match(await win.$("h1").getText(), /Smith$/);
+  await win.saveScreenshot(join(artifactsDir, "window-chart.png"));
 });

@@ -12,6 +12,7 @@ import { Chart, chartKey } from "./Chart";
 import { PatientSearch } from "./PatientSearch";
 import { PatientsHome } from "./PatientsHome";
 import { RegisterPatient } from "./RegisterPatient";
+import { ShortcutsDialog } from "./ShortcutsDialog";
 import { type FirstSyncProgress, StatusBar } from "./StatusBar";
 
 export type View = { kind: "patients" } | { kind: "chart"; patientId: string } | { kind: "register" };
@@ -33,6 +34,7 @@ export function DeskShell({ status, session }: { status: AppStatus; session: Ses
   const queryClient = useQueryClient();
   const [view, setView] = useState<View>({ kind: "patients" });
   const [progress, setProgress] = useState<FirstSyncProgress | null>(null);
+  const [showShortcuts, setShowShortcuts] = useState(false);
   const searchRef = useRef<HTMLInputElement>(null);
   const viewRef = useRef(view);
   viewRef.current = view;
@@ -89,6 +91,9 @@ export function DeskShell({ status, session }: { status: AppStatus; session: Ses
       } else if (ctrl && event.key.toLowerCase() === "n") {
         event.preventDefault();
         setView({ kind: "register" });
+      } else if (event.key === "?" && !ctrl && !isEditable(event.target)) {
+        event.preventDefault();
+        setShowShortcuts(true);
       }
     };
     window.addEventListener("keydown", onKey);
@@ -113,6 +118,16 @@ export function DeskShell({ status, session }: { status: AppStatus; session: Ses
           <span className="user-name">{session.name}</span>
           <span className="user-role">{ROLE[session.role] ?? session.role}</span>
         </span>
+        <button
+          type="button"
+          className="secondary icon-button"
+          aria-label="Keyboard shortcuts"
+          aria-keyshortcuts="?"
+          title="Keyboard shortcuts (?)"
+          onClick={() => setShowShortcuts(true)}
+        >
+          ?
+        </button>
         <button type="button" className="secondary" onClick={() => switchUser.mutate()} disabled={switchUser.isPending}>
           Switch user
         </button>
@@ -152,6 +167,7 @@ export function DeskShell({ status, session }: { status: AppStatus; session: Ses
         {view.kind === "chart" && <Chart key={view.patientId} patientId={view.patientId} />}
         {view.kind === "register" && <RegisterPatient onOpen={openChart} />}
       </main>
+      {showShortcuts && <ShortcutsDialog onClose={() => setShowShortcuts(false)} />}
       <StatusBar status={status} view={sync.data ?? null} viewAt={sync.dataUpdatedAt} progress={progress} />
     </div>
   );
