@@ -106,3 +106,112 @@ async fn changes_elsewhere_arrive_through_the_feed_and_a_410_resyncs() {
         FeedOutcome::Applied(0)
     );
 }
+
+#[tokio::test]
+async fn the_book_is_cached_for_its_window_and_kept_fresh() {
+    use practice_studio::client::AppointmentQuery;
+    use practice_studio::model::{AppointmentStatus, LocationId, NewAppointment, ProviderId};
+    let server = server(20).await;
+    let desk = desk_with(
+        &server.url(),
+        frontdesk_core::SyncOptions {
+            appointment_window: Some((7, 14)),
+            ..options()
+        },
+    )
+    .await;
+    desk.engine.first_sync().await.expect("first sync");
+    let other = client_as(&server.url(), RECEPTION);
+    // The cache holds the window's appointments exactly as the server has them.
+    let from = monday() - chrono::Duration::days(7);
+    let to = monday() + chrono::Duration::days(14);
+    let mut on_server = Vec::new();
+    loop {
+        let page = other
+            .appointments()
+            .list(
+                &AppointmentQuery::new()
+                    .dates(from, to)
+                    .limit(100)
+                    .offset(on_server.len() as u64),
+            )
+            .await
+            .expect("server book");
+        let done = page.appointments.len() < 100;
+        on_server.extend(page.appointments);
+        if done {
+            break;
+        }
+    }
+    let start = from.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - chrono::Duration::days(1);
+    let end = to.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + chrono::Duration::days(2);
+    let cached = desk
+        .engine
+        .store()
+        .appointments_between(start, end)
+        .await
+        .expect("cached book");
+    assert!(!on_server.is_empty());
+    assert_eq!(cached.len(), on_server.len());
+
+    // A check-in elsewhere arrives through the feed.
+    let today = on_server
+        .iter()
+        .find(|a| a.status == AppointmentStatus::Scheduled && a.start_time.date_naive() > monday())
+        .expect("a scheduled appointment")
+        .clone();
+    let checked_in = other
+        .appointments()
+        .set_status(&today.id, AppointmentStatus::CheckedIn, None)
+        .await
+        .expect("checked in elsewhere");
+    let outcome = desk
+        .engine
+        .follow_feed_once(Duration::from_secs(5))
+        .await
+        .expect("follows");
+    assert_eq!(outcome, FeedOutcome::Applied(1));
+    let mine = desk
+        .engine
+        .store()
+        .patient_appointments(today.patient_id.as_str())
+        .await
+        .expect("patient's book");
+    let cached = mine.iter().find(|a| a.id == today.id).expect("cached");
+    assert_eq!(cached, &checked_in);
+    // And a booking made elsewhere in a free slot, by polling as well.
+    let day = monday() + chrono::Duration::days(10);
+    let slots = other
+        .clinic()
+        .slots(
+            &ProviderId("PROV-54321".into()),
+            &practice_studio::client::SlotQuery::new(day, day + chrono::Duration::days(3))
+                .minutes(15)
+                .location(LocationId("LOC-789".into())),
+        )
+        .await
+        .expect("slots");
+    let slot = slots.slots.first().expect("a free slot");
+    let booked = other
+        .appointments()
+        .create(&NewAppointment {
+            patient_id: today.patient_id.clone(),
+            provider_id: slot.provider_id.clone(),
+            start_time: slot.start_time,
+            end_time: slot.end_time,
+            kind: "Vaccination".into(),
+            reason: None,
+            notes: None,
+            location_id: slot.location_id.clone(),
+        })
+        .await
+        .expect("booked elsewhere");
+    assert!(desk.engine.poll_once().await.expect("poll") >= 1);
+    let book = desk
+        .engine
+        .store()
+        .patient_appointments(booked.patient_id.as_str())
+        .await
+        .expect("book");
+    assert!(book.iter().any(|a| a == &booked));
+}

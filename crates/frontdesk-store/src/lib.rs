@@ -14,6 +14,7 @@
 //! logs no patient's name, date of birth, phone or email.
 //! Start reading at [`DataDir::open`], then [`Store::open`] and [`Store::search_patients`].
 
+mod appointments;
 mod attachments;
 mod audit;
 mod data_dir;

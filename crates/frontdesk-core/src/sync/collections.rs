@@ -7,11 +7,12 @@
 //! `updated_since` polling. A new collection is one more [`PagedCollection`] impl and one more
 //! arm in [`Collection`].
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use practice_studio::client::{
-    Client, Error as ClientError, PatientQuery, PatientSort, Priority, ProviderQuery, SortOrder,
+    AppointmentQuery, AppointmentSort, Client, Error as ClientError, PatientQuery, PatientSort,
+    Priority, ProviderQuery, SortOrder,
 };
-use practice_studio::model::{AppointmentType, Location, Patient, Provider};
+use practice_studio::model::{Appointment, AppointmentType, Location, Patient, Provider};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -25,15 +26,17 @@ pub enum Collection {
     Providers,
     AppointmentTypes,
     Patients,
+    Appointments,
 }
 
 impl Collection {
     /// First sync reads them in this order: what the book needs before whom it books.
-    pub const ALL: [Collection; 4] = [
+    pub const ALL: [Collection; 5] = [
         Collection::Locations,
         Collection::Providers,
         Collection::AppointmentTypes,
         Collection::Patients,
+        Collection::Appointments,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Collection {
             Collection::Providers => "providers",
             Collection::AppointmentTypes => "appointment_types",
             Collection::Patients => "patients",
+            Collection::Appointments => "appointments",
         }
     }
 
@@ -66,6 +70,13 @@ pub(crate) struct Page<T> {
     pub total: u64,
 }
 
+/// What a paged read is limited to: appointments are kept for a window of days around today.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageContext {
+    /// First and last day kept (calendar days at the appointment's location).
+    pub window: (NaiveDate, NaiveDate),
+}
+
 /// A collection read page by page in creation order, and polled by `updated_since`.
 pub(crate) trait PagedCollection {
     type Item: Send + Sync;
@@ -74,6 +85,7 @@ pub(crate) trait PagedCollection {
     /// A page in the append-only order (`sort=created`, ties by id), at background priority.
     async fn created_page(
         client: &Client,
+        context: PageContext,
         offset: u64,
         limit: u32,
     ) -> Result<Page<Self::Item>, ClientError>;
@@ -81,6 +93,7 @@ pub(crate) trait PagedCollection {
     /// A page of what changed at or after `since` (inclusive), oldest change first, ties by id.
     async fn changed_page(
         client: &Client,
+        context: PageContext,
         since: Option<DateTime<Utc>>,
         offset: u64,
         limit: u32,
@@ -118,6 +131,7 @@ impl PagedCollection for Patients {
 
     async fn created_page(
         client: &Client,
+        _: PageContext,
         offset: u64,
         limit: u32,
     ) -> Result<Page<Patient>, ClientError> {
@@ -137,6 +151,7 @@ impl PagedCollection for Patients {
 
     async fn changed_page(
         client: &Client,
+        _: PageContext,
         since: Option<DateTime<Utc>>,
         offset: u64,
         limit: u32,
@@ -184,6 +199,96 @@ impl PagedCollection for Patients {
         checkpoint: Checkpoint<'_>,
     ) -> Result<Vec<String>, CacheError> {
         let applied = store.apply_remote_patients(items, Some(checkpoint)).await?;
+        Ok(applied.into_iter().map(|id| id.0).collect())
+    }
+}
+
+pub(crate) struct Appointments;
+
+impl PagedCollection for Appointments {
+    type Item = Appointment;
+    const COLLECTION: Collection = Collection::Appointments;
+
+    async fn created_page(
+        client: &Client,
+        context: PageContext,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<Appointment>, ClientError> {
+        let (from, to) = context.window;
+        let query = AppointmentQuery::new()
+            .dates(from, to)
+            .sort(AppointmentSort::Created)
+            .order(SortOrder::Asc)
+            .limit(limit)
+            .offset(offset);
+        let list = client
+            .appointments()
+            .list(&query)
+            .priority(Priority::Background)
+            .await?;
+        Ok(Page {
+            items: list.appointments,
+            total: list.total,
+        })
+    }
+
+    async fn changed_page(
+        client: &Client,
+        context: PageContext,
+        since: Option<DateTime<Utc>>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<Appointment>, ClientError> {
+        let (from, to) = context.window;
+        let mut query = AppointmentQuery::new()
+            .dates(from, to)
+            .sort(AppointmentSort::Updated)
+            .order(SortOrder::Asc)
+            .limit(limit)
+            .offset(offset);
+        if let Some(since) = since {
+            query = query.updated_since(since);
+        }
+        let list = client
+            .appointments()
+            .list(&query)
+            .priority(Priority::Background)
+            .await?;
+        Ok(Page {
+            items: list.appointments,
+            total: list.total,
+        })
+    }
+
+    async fn changed_page_desc(client: &Client) -> Result<Page<Appointment>, ClientError> {
+        let query = AppointmentQuery::new()
+            .limit(1)
+            .sort(AppointmentSort::Updated)
+            .order(SortOrder::Desc);
+        let list = client
+            .appointments()
+            .list(&query)
+            .priority(Priority::Background)
+            .await?;
+        Ok(Page {
+            items: list.appointments,
+            total: list.total,
+        })
+    }
+
+    fn updated(item: &Appointment) -> DateTime<Utc> {
+        item.updated
+    }
+
+    async fn apply(
+        store: &Store,
+        items: &[Appointment],
+        checkpoint: Checkpoint<'_>,
+    ) -> Result<Vec<String>, CacheError> {
+        let applied = store
+            .apply_remote_appointments(items, Some(checkpoint))
+            .await?;
         Ok(applied.into_iter().map(|id| id.0).collect())
     }
 }
@@ -238,7 +343,9 @@ pub(crate) async fn refresh_reference(
                 .await?;
             Fetched::AppointmentTypes(list.appointment_types)
         }
-        Collection::Patients => return Err(super::SyncError::NotReference(collection)),
+        Collection::Patients | Collection::Appointments => {
+            return Err(super::SyncError::NotReference(collection))
+        }
     };
     let count = match &fetched {
         Fetched::Locations(list) => list.len(),

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use practice_studio::client::{Client, Error as ClientError, Priority};
-use practice_studio::model::Patient;
+use practice_studio::model::{Appointment, Patient};
 use serde::{Deserialize, Serialize};
 
 use super::collections::{self, Collection, PagedCollection, Patients};
@@ -94,6 +94,7 @@ impl SyncEngine {
             Err(error) => return Err(error.into()),
         };
         let mut patients: Vec<Patient> = Vec::new();
+        let mut appointments: Vec<Appointment> = Vec::new();
         let mut references: Vec<Collection> = Vec::new();
         for event in &page.events {
             match event.event.as_str() {
@@ -102,6 +103,16 @@ impl SyncEngine {
                         Ok(patient) => patients.push(patient),
                         // An event the desk cannot read is caught by the next poll's overlap.
                         Err(error) => tracing::warn!(%error, "a patient event could not be read"),
+                    }
+                }
+                kind if kind.starts_with("appointment.")
+                    && self.inner.options.appointment_window.is_some() =>
+                {
+                    match serde_json::from_value::<Appointment>(event.data.clone()) {
+                        Ok(appointment) => appointments.push(appointment),
+                        Err(error) => {
+                            tracing::warn!(%error, "an appointment event could not be read")
+                        }
                     }
                 }
                 "provider.updated" | "schedule.updated" => references.push(Collection::Providers),
@@ -115,6 +126,24 @@ impl SyncEngine {
                 cursor: Some(page.cursor.clone()),
             },
         )?;
+        // Appointments first, without the cursor; the patients' transaction carries the cursor,
+        // so a desk stopped between the two reads the batch again (applying a version twice
+        // changes nothing).
+        let mut changed = 0;
+        if !appointments.is_empty() {
+            let applied = self
+                .inner
+                .store
+                .apply_remote_appointments(&appointments, None)
+                .await?;
+            changed += applied.len();
+            if !applied.is_empty() {
+                self.emit(SyncEvent::Changed {
+                    collection: Collection::Appointments,
+                    ids: applied.into_iter().map(|id| id.0).collect(),
+                });
+            }
+        }
         // The batch and the cursor after it commit together: a desk stopped anywhere resumes
         // from the last batch it stored.
         let applied = Patients::apply(
@@ -126,7 +155,7 @@ impl SyncEngine {
             },
         )
         .await?;
-        let mut changed = applied.len();
+        changed += applied.len();
         if !applied.is_empty() {
             self.emit(SyncEvent::Changed {
                 collection: Collection::Patients,

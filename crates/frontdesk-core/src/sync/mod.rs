@@ -39,7 +39,7 @@ use frontdesk_store::{CacheError, Checkpoint, Store};
 
 use crate::clock::Clock;
 pub use collections::Collection;
-use collections::{PagedCollection, Patients, PAGE_LIMIT};
+use collections::{Appointments, PageContext, PagedCollection, Patients, PAGE_LIMIT};
 pub use feed::FeedOutcome;
 pub use resolve::ResolveError;
 pub use sender::DrainReport;
@@ -58,6 +58,9 @@ pub struct SyncOptions {
     pub poll_every: Duration,
     /// How long one long poll of the change feed waits for an event (the server allows 30 s).
     pub feed_wait: Duration,
+    /// Days before and after today whose appointments the desk keeps (`None`: none, e.g. a
+    /// billing desk, or tests about patients alone).
+    pub appointment_window: Option<(u32, u32)>,
     /// Reference collections (locations, providers, types) are re-read every this many polls.
     pub reference_every_polls: u32,
     /// The retries of one send inside the SDK; the outbox retries again later on its own.
@@ -81,6 +84,7 @@ impl Default for SyncOptions {
             poll_overlap: chrono::Duration::seconds(5),
             poll_every: Duration::from_secs(30),
             feed_wait: Duration::from_secs(25),
+            appointment_window: Some((30, 120)),
             reference_every_polls: 10,
             send_retry: RetryPolicy {
                 max_attempts: 3,
@@ -364,6 +368,28 @@ impl SyncEngine {
             .ok_or(SyncError::NotSignedIn)
     }
 
+    /// The collections this desk keeps, in first-sync order.
+    fn collections(&self) -> Vec<Collection> {
+        Collection::ALL
+            .into_iter()
+            .filter(|c| {
+                *c != Collection::Appointments || self.inner.options.appointment_window.is_some()
+            })
+            .collect()
+    }
+
+    /// The appointment window around today, for paged reads.
+    fn page_context(&self) -> PageContext {
+        let today = self.inner.clock.today();
+        let (back, ahead) = self.inner.options.appointment_window.unwrap_or((0, 0));
+        PageContext {
+            window: (
+                today - chrono::Duration::days(i64::from(back)),
+                today + chrono::Duration::days(i64::from(ahead)),
+            ),
+        }
+    }
+
     async fn read_state<T: serde::de::DeserializeOwned + Default>(
         &self,
         key: &str,
@@ -385,7 +411,7 @@ impl SyncEngine {
         if self.state().first_sync_done {
             return Ok(true);
         }
-        for collection in Collection::ALL {
+        for collection in self.collections() {
             let state: Option<FirstSyncState> =
                 self.read_state(&collection.checkpoint_key()).await?;
             if !state.is_some_and(|s| s.done) {
@@ -403,9 +429,10 @@ impl SyncEngine {
         let client = self.reader().await?;
         // The feed's end first: whatever changes while the pages are read is replayed from it.
         self.record_feed_start(&client).await?;
-        for collection in Collection::ALL {
+        for collection in self.collections() {
             match collection {
                 Collection::Patients => self.first_sync_paged::<Patients>(&client).await?,
+                Collection::Appointments => self.first_sync_paged::<Appointments>(&client).await?,
                 reference => self.first_sync_reference(reference, &client).await?,
             }
         }
@@ -468,7 +495,7 @@ impl SyncEngine {
         let started = std::time::Instant::now();
         let resumed_at = state.offset;
         loop {
-            let page = C::created_page(client, state.offset, limit).await;
+            let page = C::created_page(client, self.page_context(), state.offset, limit).await;
             self.observe(&page);
             let page = page?;
             let count = page.items.len() as u64;
@@ -522,6 +549,9 @@ impl SyncEngine {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
         let client = self.reader().await?;
         let mut changed = self.poll_paged::<Patients>(&client).await?;
+        if self.inner.options.appointment_window.is_some() {
+            changed += self.poll_paged::<Appointments>(&client).await?;
+        }
         let refresh_references = {
             let mut state = self.state();
             state.polls = state.polls.wrapping_add(1);
@@ -566,7 +596,7 @@ impl SyncEngine {
         let mut skip: u64 = 0;
         let mut changed = 0;
         loop {
-            let page = C::changed_page(client, since, skip, limit).await;
+            let page = C::changed_page(client, self.page_context(), since, skip, limit).await;
             self.observe(&page);
             let page = page?;
             let count = page.items.len();

@@ -1,0 +1,143 @@
+//! Appointments in the cache: what the book shows offline. Rows from the server replace older
+//! versions (never a row with a change of ours still waiting); reads are by time span (the book)
+//! and by patient (the chart).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use practice_studio::model::{Appointment, AppointmentId};
+
+use crate::error::{query, CacheError};
+use crate::sync::Checkpoint;
+use crate::Store;
+
+fn decode(id: &str, body: &str) -> Result<Appointment, CacheError> {
+    serde_json::from_str(body).map_err(|source| CacheError::Corrupt {
+        what: "appointment",
+        id: id.to_owned(),
+        source,
+    })
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+impl Store {
+    /// Stores the appointments not cached at their version (and not waiting on a change of
+    /// ours), with the checkpoint, in one transaction; the ids stored.
+    pub async fn apply_remote_appointments(
+        &self,
+        appointments: &[Appointment],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<AppointmentId>, CacheError> {
+        let mut tx = self
+            .begin_write("apply appointments from the server")
+            .await?;
+        // The newest of several copies in one batch.
+        let mut newest: HashMap<&str, &Appointment> = HashMap::new();
+        for a in appointments {
+            if newest
+                .get(a.id.as_str())
+                .is_none_or(|seen| seen.version < a.version)
+            {
+                newest.insert(a.id.as_str(), a);
+            }
+        }
+        let mut applied = Vec::new();
+        for a in appointments {
+            if !newest
+                .get(a.id.as_str())
+                .is_some_and(|n| std::ptr::eq(*n, a))
+            {
+                continue;
+            }
+            let id = a.id.as_str();
+            let known = sqlx::query!(
+                r#"SELECT version, pending AS "pending!: bool" FROM appointments WHERE id = ?1"#,
+                id
+            )
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(query("read a cached appointment"))?;
+            if known.is_some_and(|k| k.pending || k.version >= a.version) {
+                continue;
+            }
+            let body = serde_json::to_string(a).map_err(|source| CacheError::Encode {
+                what: "appointment",
+                id: id.to_owned(),
+                source,
+            })?;
+            let (starts, ends, updated) =
+                (stamp(a.start_time), stamp(a.end_time), stamp(a.updated));
+            let (patient, provider, location, status) = (
+                a.patient_id.as_str(),
+                a.provider_id.as_str(),
+                a.location.id.as_str(),
+                a.status.as_str(),
+            );
+            sqlx::query!(
+                "INSERT INTO appointments (id, patient_id, provider_id, location_id, starts_at, ends_at, \
+                 status, version, pending, updated, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10) \
+                 ON CONFLICT (id) DO UPDATE SET patient_id = excluded.patient_id, \
+                 provider_id = excluded.provider_id, location_id = excluded.location_id, \
+                 starts_at = excluded.starts_at, ends_at = excluded.ends_at, status = excluded.status, \
+                 version = excluded.version, updated = excluded.updated, body = excluded.body",
+                id,
+                patient,
+                provider,
+                location,
+                starts,
+                ends,
+                status,
+                a.version,
+                updated,
+                body
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query("store an appointment"))?;
+            applied.push(a.id.clone());
+        }
+        if let Some(checkpoint) = checkpoint {
+            Self::set_sync_state_in(&mut tx, checkpoint.key, checkpoint.value).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(query("apply appointments from the server"))?;
+        Ok(applied)
+    }
+
+    /// The cached appointments overlapping `[from, to)`, in start order (ties by id).
+    pub async fn appointments_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Appointment>, CacheError> {
+        let (from, to) = (stamp(from), stamp(to));
+        let rows = sqlx::query!(
+            "SELECT id, body FROM appointments WHERE starts_at < ?2 AND ends_at > ?1 ORDER BY starts_at, id",
+            from,
+            to
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(query("read the book"))?;
+        rows.iter().map(|r| decode(&r.id, &r.body)).collect()
+    }
+
+    /// One patient's cached appointments, most recent first.
+    pub async fn patient_appointments(
+        &self,
+        patient_id: &str,
+    ) -> Result<Vec<Appointment>, CacheError> {
+        let rows = sqlx::query!(
+            "SELECT id, body FROM appointments WHERE patient_id = ?1 ORDER BY starts_at DESC, id",
+            patient_id
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(query("read a patient's appointments"))?;
+        rows.iter().map(|r| decode(&r.id, &r.body)).collect()
+    }
+}
