@@ -3,4 +3,4 @@
 /**
  * A collection of the cache that sync fills and keeps fresh.
  */
-export type Collection = "locations" | "providers" | "appointment_types" | "patients";
+export type Collection = "locations" | "providers" | "appointment_types" | "patients" | "appointments";
