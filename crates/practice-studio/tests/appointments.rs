@@ -363,3 +363,50 @@ async fn records_and_invoices_are_walked_page_after_page() {
     assert_eq!(ids.len(), all.len(), "no invoice twice");
     assert!(all.iter().all(|i| i.status == InvoiceStatus::Paid));
 }
+
+#[tokio::test]
+async fn an_attachment_streams_the_same_bytes_it_downloads() {
+    use practice_studio::client::{Auth, RecordQuery};
+    let api = TestServer::demo(40).await;
+    let clinician = api.client(Auth::password(
+        "frontdesk",
+        "clinician@demo.clinic",
+        "demo-password",
+    ));
+    let mut attachment = None;
+    for n in 10_001..10_041 {
+        let records: Vec<_> = clinician
+            .records()
+            .all(
+                &PatientId(format!("PAT-{n}")),
+                &RecordQuery::new(),
+                Priority::Interactive,
+            )
+            .try_collect()
+            .await
+            .expect("records");
+        if let Some(found) = records.iter().flat_map(|r| r.attachments.iter()).next() {
+            attachment = Some(found.clone());
+            break;
+        }
+    }
+    let attachment = attachment.expect("an attachment in the demo");
+    let whole = clinician
+        .records()
+        .download_attachment(&attachment)
+        .await
+        .expect("download");
+    let streamed = clinician
+        .records()
+        .download_attachment(&attachment)
+        .stream()
+        .await
+        .expect("stream");
+    assert_eq!(streamed.content_type, "application/pdf");
+    assert_eq!(streamed.etag, whole.etag);
+    assert_eq!(streamed.size, Some(attachment.size));
+    let chunks: Vec<bytes::Bytes> = streamed.bytes.try_collect().await.expect("chunks");
+    let bytes: Vec<u8> = chunks.concat();
+    assert_eq!(bytes, whole.bytes);
+    assert!(bytes.starts_with(b"%PDF-"));
+}

@@ -110,6 +110,69 @@ impl<'a> Download<'a> {
     }
 }
 
+/// A download as it arrives: what the headers said, and the bytes as a stream.
+pub struct DocumentStream {
+    pub content_type: String,
+    pub filename: Option<String>,
+    pub etag: Option<String>,
+    /// `Content-Length`, when the server sent it.
+    pub size: Option<u64>,
+    /// The bytes, chunk by chunk; an error ends it (a cut connection is [`Error::Network`]).
+    pub bytes: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, Error>>,
+}
+
+impl std::fmt::Debug for DocumentStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentStream")
+            .field("content_type", &self.content_type)
+            .field("filename", &self.filename)
+            .field("etag", &self.etag)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Download<'a> {
+    /// Sends the call and hands over the body as a byte stream instead of reading it whole: for
+    /// large attachments, or to show a document while it arrives. Retries cover reaching an
+    /// answer; once the bytes flow, a failure ends the stream and the caller starts again.
+    pub async fn stream(self) -> Result<DocumentStream, Error> {
+        use futures_util::StreamExt as _;
+        let mut call = self.call;
+        if let Some(error) = call.early {
+            return Err(error);
+        }
+        call.request.stream_body = true;
+        let raw = call.client.execute(&call.request).await?;
+        let text = |name: &HeaderName| {
+            raw.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let bytes = match raw.stream {
+            Some(response) => response
+                .bytes_stream()
+                .map(|chunk| chunk.map_err(Error::network))
+                .boxed(),
+            // Only a 2xx answer is handed over unread; a body read whole is streamed as one chunk.
+            None => futures_util::stream::once(std::future::ready(Ok(bytes::Bytes::from(
+                raw.body.clone(),
+            ))))
+            .boxed(),
+        };
+        Ok(DocumentStream {
+            content_type: text(&reqwest::header::CONTENT_TYPE).unwrap_or_default(),
+            filename: text(&reqwest::header::CONTENT_DISPOSITION)
+                .as_deref()
+                .and_then(filename_of),
+            etag: text(&reqwest::header::ETAG),
+            size: text(&reqwest::header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+            bytes,
+        })
+    }
+}
+
 impl<'a> IntoFuture for Download<'a> {
     type Output = Result<Document, Error>;
     type IntoFuture = BoxFuture<'a, Result<Document, Error>>;

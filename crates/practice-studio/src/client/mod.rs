@@ -58,7 +58,7 @@ pub use billing::{Billing, InvoiceQuery};
 pub use budget::{BudgetPolicy, Priority, RateLimitStatus};
 pub use clinic::{Clinic, ProviderQuery, SlotQuery};
 pub use clock::{Clock, SystemClock};
-pub use document::{Document, Download};
+pub use document::{Document, DocumentStream, Download};
 pub use error::{Error, Problem, SignInError};
 pub use events::{EventPage, Events};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
@@ -606,6 +606,14 @@ impl Client {
             inner.budget.observe(&response_headers, inner.clock.now());
         }
         tracing::Span::current().record("status", status);
+        if call.stream_body && (200..300).contains(&status) {
+            return Ok(RawAnswer {
+                status,
+                headers: response_headers,
+                body: Vec::new(),
+                stream: Some(response),
+            });
+        }
         let body = response.bytes().await.map_err(|e| {
             Box::new(Failure {
                 error: auth::classify(e, timeout),
@@ -623,6 +631,7 @@ impl Client {
                 status,
                 headers: response_headers,
                 body: body.to_vec(),
+                stream: None,
             });
         }
         Err(Box::new(Failure {
@@ -698,6 +707,8 @@ struct RawAnswer {
     status: u16,
     headers: HeaderMap,
     body: Vec<u8>,
+    /// The unread body of a 2xx answer to a request with `stream_body`.
+    stream: Option<reqwest::Response>,
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -777,6 +788,8 @@ struct Request {
     authenticated: bool,
     /// The `Accept` header: JSON, or a document type for downloads (whose errors are JSON).
     accept: &'static str,
+    /// A 2xx answer's body is left unread for the caller to stream (downloads).
+    stream_body: bool,
     options: Options,
 }
 
@@ -838,6 +851,7 @@ impl<'a, T> Call<'a, T> {
                 body: None,
                 authenticated: true,
                 accept: "application/json",
+                stream_body: false,
                 options: Options::default(),
             },
             early: None,
