@@ -1,8 +1,8 @@
 //! `--demo-activity`: a clinic day played out on the demo data, one step every few seconds, so
 //! the desk's live refresh and every webhook and feed event can be watched. Each step goes
 //! through the same storage writes as the API (with the same status rules), so it makes the
-//! same events: patients arrive and are checked in, roomed and seen (and billed), and new patients
-//! register.
+//! same events: patients arrive and are checked in, roomed and seen (each visit noted, invoiced and
+//! often paid for at the desk), and new patients register.
 
 use std::time::Duration;
 
@@ -101,9 +101,16 @@ async fn step(app: &AppState, rng: &mut ChaCha8Rng) -> Result<Option<&'static st
             .map_err(|e| e.to_string())?;
         return Ok(match outcome {
             AppointmentOutcome::Saved(done) if to == AppointmentStatus::Completed => {
-                // A completed visit is billed.
-                issue_visit_invoice(app, &done, today, now).await?;
-                Some("a visit was completed and invoiced")
+                // A completed visit gets its note and its invoice, and the patient often pays a
+                // copay on the way out.
+                write_visit_note(app, &done, now).await?;
+                let invoice = issue_visit_invoice(app, &done, today, now).await?;
+                if rng.random_bool(0.6) {
+                    take_copay(app, &invoice, today, now).await?;
+                    Some("a visit was completed, noted, invoiced and a copay paid")
+                } else {
+                    Some("a visit was completed, noted and invoiced")
+                }
             }
             AppointmentOutcome::Saved(_) => Some(match to {
                 AppointmentStatus::CheckedIn => "a patient checked in",
@@ -125,13 +132,58 @@ async fn step(app: &AppState, rng: &mut ChaCha8Rng) -> Result<Option<&'static st
     Ok(None)
 }
 
+/// The clinician's note of a completed visit.
+async fn write_visit_note(
+    app: &AppState,
+    visit: &Appointment,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let note = crate::storage::ValidRecord {
+        provider_id: visit.provider_id.clone(),
+        record_type: "Progress Note".into(),
+        date: now,
+        title: format!("{} visit", visit.kind),
+        content: practice_studio::model::RecordContent {
+            subjective: "Patient reports feeling well; no new complaints.".into(),
+            objective: "BP 122/78, pulse 70, temperature 98.4F.".into(),
+            assessment: "Stable.".into(),
+            plan: "Continue current plan; follow up as scheduled.".into(),
+        },
+    };
+    app.storage
+        .create_record(visit.patient_id.as_str(), &note, now, None)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A $25 copay by card against the visit's invoice.
+async fn take_copay(
+    app: &AppState,
+    invoice: &practice_studio::model::Invoice,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let copay = crate::storage::ValidPayment {
+        method: "Credit Card".into(),
+        amount: rust_decimal::Decimal::new(2_500, 2),
+        reference: Some(format!("CC-DEMO-{}", now.timestamp())),
+        date: today,
+    };
+    app.storage
+        .add_payment(invoice.id.as_str(), &copay, today, now, None)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// The invoice of a completed visit: an established-patient office visit (CPT 99213).
 async fn issue_visit_invoice(
     app: &AppState,
     visit: &Appointment,
     today: chrono::NaiveDate,
     now: DateTime<Utc>,
-) -> Result<(), String> {
+) -> Result<practice_studio::model::Invoice, String> {
     let price = rust_decimal::Decimal::new(12_000, 2);
     let invoice = crate::storage::DemoInvoice {
         patient_id: visit.patient_id.0.clone(),
@@ -150,7 +202,6 @@ async fn issue_visit_invoice(
     app.storage
         .issue_invoice(&invoice, today, now)
         .await
-        .map(|_| ())
         .map_err(|e| e.to_string())
 }
 
