@@ -445,7 +445,10 @@ async fn subscribers_get_only_what_they_may_read_and_never_reach_private_network
         .expect("server");
     let narrow = Caller::client(&server, "patients-only").await;
     let hook = narrow
-        .subscribe(&receiver.url(), &["patient.created", "appointment.created"])
+        .subscribe(
+            &receiver.url(),
+            &["patient.created", "appointment.created", "record.created"],
+        )
         .await;
     let narrow_secret = hook["secret"].as_str().expect("secret").to_owned();
     let (status, refused) = narrow
@@ -465,9 +468,10 @@ async fn subscribers_get_only_what_they_may_read_and_never_reach_private_network
         .await;
     assert_eq!(status, 400);
 
-    // A wide integration registers a patient, books them, and registers another: the narrow
-    // subscriber hears of the two patients only (events are dispatched in commit order, so
-    // the booking's event was passed over before the second patient's arrived).
+    // A wide integration registers a patient, books them, a clinician writes a note, and the
+    // integration registers another: the narrow subscriber hears of the two patients only
+    // (events are dispatched in commit order, so the booking's and the note's events were
+    // passed over before the second patient's arrived).
     let wide = Caller::client(&server, "integration-premium").await;
     let first = wide.register_patient().await;
     let from = Utc::now().date_naive() + chrono::Duration::days(7);
@@ -493,6 +497,41 @@ async fn subscribers_get_only_what_they_may_read_and_never_reach_private_network
         )
         .await;
     assert_eq!(status, 201, "{booked}");
+    // A clinician writes the visit's note: record.created, which the subscriber may not read.
+    let token: Value = wide
+        .http
+        .post(format!("{}/oauth/token", wide.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "frontdesk"),
+            ("username", "clinician@demo.clinic"),
+            ("password", "demo-password"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let clinician = Caller {
+        http: wide.http.clone(),
+        base: wide.base.clone(),
+        auth: format!("Bearer {}", token["access_token"].as_str().expect("token")),
+    };
+    let (status, note) = clinician
+        .call(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/patients/{}/records",
+                first["id"].as_str().expect("id")
+            ),
+            Some(json!({
+                "providerId": "PROV-54321", "type": "Progress Note", "title": "Visit",
+                "content": {"subjective": "s", "objective": "o", "assessment": "a", "plan": "p"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{note}");
     let second = wide.register_patient().await;
     let got = receiver.wait_for(2).await;
     let mut ids: Vec<Value> = got
