@@ -213,6 +213,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("search_patients", SearchArgs => Vec<PatientMatch>),
     command!("recent_patients", NoArgs => Vec<PatientMatch>),
     command!("open_chart", PatientArgs => Chart),
+    command!("refresh_chart", PatientArgs => Chart),
     command!("patient_appointments", PatientArgs => Vec<Appointment>),
     command!("patient_records", PatientArgs => Vec<RecordSummary>),
     command!("open_record", RecordArgs => MedicalRecord),
@@ -261,6 +262,10 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
         "open_chart" => {
             let args: PatientArgs = parse(args)?;
             respond(desk.open_chart(&args.patient_id).await?)
+        }
+        "refresh_chart" => {
+            let args: PatientArgs = parse(args)?;
+            respond(desk.refresh_chart(&args.patient_id).await?)
         }
         "patient_appointments" => {
             let args: PatientArgs = parse(args)?;

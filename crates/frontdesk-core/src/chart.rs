@@ -99,6 +99,16 @@ impl Desk {
 
     /// Opens a patient's chart from the cache, and records the opening.
     pub async fn open_chart(&self, patient_id: &str) -> Result<Chart, CoreError> {
+        self.chart(patient_id, true).await
+    }
+
+    /// The chart on screen again, after fresher data arrived: read like an opening, not recorded
+    /// as another one.
+    pub async fn refresh_chart(&self, patient_id: &str) -> Result<Chart, CoreError> {
+        self.chart(patient_id, false).await
+    }
+
+    async fn chart(&self, patient_id: &str, opening: bool) -> Result<Chart, CoreError> {
         let (me, _) = self.signed_in().await?;
         let cache = self.cache()?;
         let id = self.current_patient_id(patient_id).await?;
@@ -118,16 +128,18 @@ impl Desk {
             .patient_pending(&id)
             .await?
             .unwrap_or(false);
-        cache
-            .audit
-            .append(
-                &me.user_id,
-                AuditAction::ViewedPatient,
-                "patient",
-                id.as_str(),
-            )
-            .await?;
-        tracing::info!(patient = %id, "chart opened");
+        if opening {
+            cache
+                .audit
+                .append(
+                    &me.user_id,
+                    AuditAction::ViewedPatient,
+                    "patient",
+                    id.as_str(),
+                )
+                .await?;
+            tracing::info!(patient = %id, "chart opened");
+        }
         Ok(Chart {
             age: age_on(patient.date_of_birth, self.inner.clock.today()),
             patient,

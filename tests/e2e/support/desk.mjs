@@ -2,6 +2,7 @@
 // `frontdesk serve` in a private home directory.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,4 +96,53 @@ export function startServe(extraArgs = [], { demo = true, keychain = true } = {}
       }
     });
   });
+}
+
+/** The Practice Studio server binary built beside the desk (`cargo test --workspace` builds it). */
+export const serverBin = process.env.PRACTICE_STUDIO_BIN ?? join(dirname(frontdeskBin), "practice-studio-server");
+
+/** A free loopback port. @returns {Promise<number>} */
+export function freeLoopbackPort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Starts the Practice Studio server on its own, file-backed (so it can be stopped and started again
+ * with its data), with demo data, and resolves once /health answers.
+ * @param {{ port: number, database: string, patients?: number }} options
+ * @returns {Promise<{ url: string, stop: () => Promise<void> }>}
+ */
+export async function startApiServer({ port, database, patients = 300 }) {
+  const child = spawn(
+    serverBin,
+    [
+      "--bind", `127.0.0.1:${port}`, "--database", database, "--demo",
+      "--demo-patients", String(patients), "--demo-today", DEMO_TODAY,
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
+    const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (healthy) break;
+    if (Date.now() > deadline) throw new Error("the server did not answer /health within a minute");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const stop = () =>
+    new Promise((resolveStop) => {
+      if (child.exitCode !== null) return resolveStop(undefined);
+      child.once("exit", () => resolveStop(undefined));
+      child.kill("SIGTERM");
+    });
+  return { url, stop };
 }

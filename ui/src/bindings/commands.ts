@@ -30,6 +30,7 @@ export interface Commands {
   search_patients: { args: SearchArgs; result: Array<PatientMatch> };
   recent_patients: { args: NoArgs; result: Array<PatientMatch> };
   open_chart: { args: PatientArgs; result: Chart };
+  refresh_chart: { args: PatientArgs; result: Chart };
   patient_appointments: { args: PatientArgs; result: Array<Appointment> };
   patient_records: { args: PatientArgs; result: Array<RecordSummary> };
   open_record: { args: RecordArgs; result: MedicalRecord };
@@ -41,4 +42,4 @@ export interface Commands {
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "switch_user", "sync_status", "search_patients", "recent_patients", "open_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "switch_user", "sync_status", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];

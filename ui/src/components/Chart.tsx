@@ -2,7 +2,7 @@
 // allergies, insurance, balance), then tabs. The patient comes from the desk's cache; the tabs'
 // contents from the server through the desk.
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { useBackend } from "../backend/context";
 import { BackendError } from "../backend/error";
 import type { Chart as ChartData } from "../bindings/Chart";
@@ -22,9 +22,19 @@ export function chartKey(patientId: string) {
 export function Chart({ patientId }: { patientId: string }) {
   const backend = useBackend();
   const [tab, setTab] = useState("appointments");
+  // The first read is the opening the audit log records; later reads (fresher data arrived) are
+  // refreshes of the chart already on screen.
+  const opened = useRef(false);
   const chart = useQuery({
     queryKey: chartKey(patientId),
-    queryFn: () => backend.invoke("open_chart", { patientId }),
+    queryFn: async () => {
+      const command = opened.current ? "refresh_chart" : "open_chart";
+      const data = await backend.invoke(command, { patientId });
+      opened.current = true;
+      return data;
+    },
+    // Always read on mount: opening a chart is recorded even when an earlier read is cached.
+    refetchOnMount: "always",
   });
   if (chart.isPending) return <p role="status">Opening the chart…</p>;
   if (chart.isError) {
