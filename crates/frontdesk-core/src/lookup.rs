@@ -11,8 +11,9 @@ use frontdesk_store::{AuditAction, MatchSpan, PatientHit, SearchField};
 
 use crate::desk::{CoreError, Desk};
 
-/// At most this many results per search.
-pub const SEARCH_LIMIT: usize = 25;
+/// At most this many results per search: what fits the search list on a laptop screen without
+/// scrolling; past that the receptionist types more.
+pub const SEARCH_LIMIT: usize = 12;
 /// At most this many recent patients.
 pub const RECENT_LIMIT: usize = 8;
 

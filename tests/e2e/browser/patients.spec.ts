@@ -2,6 +2,7 @@
 // embedded demo server: sign in (tokens in a private gnome-keyring), the cache filled by sync,
 // search with a typo, a chart, a registration with its duplicate check. Elements are found by
 // role and label, as a person finds them.
+import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
 import { join } from "node:path";
 import { artifactsDir, startServe } from "../support/desk.mjs";
@@ -15,6 +16,15 @@ test.beforeAll(async () => {
 test.afterAll(() => desk?.stop());
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(artifactsDir, `${name}-1366x768.png`) });
+
+/** axe finds no serious or critical WCAG 2 A/AA violation on the screen as it is. */
+async function expectAccessible(page: Page, screen: string) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21aa"]).analyze();
+  const serious = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  expect(serious, `accessibility of ${screen}`).toEqual([]);
+}
 
 /** Opens the desk signed in as `user` (switching user first when someone else is signed in). */
 async function signInAs(page: Page, user: string, name: RegExp) {
@@ -47,6 +57,7 @@ test("a wrong password is refused, and nothing is signed in", async ({ page }) =
   await expect(page.getByRole("heading", { name: "Sign in to Front Desk" })).toBeVisible();
   await expect(page.getByLabel("User name")).toBeFocused();
   await shot(page, "browser-sign-in");
+  await expectAccessible(page, "sign-in");
   await page.getByLabel("User name").fill("reception@demo.clinic");
   await page.getByLabel("Password").fill("not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -69,6 +80,7 @@ test("the receptionist signs in and the first sync fills the cache", async ({ pa
   await expect(page.getByRole("progressbar")).toHaveCount(0, { timeout: 90_000 });
   await expect(page.getByTestId("pending-count")).toHaveText("0 pending");
   await shot(page, "browser-patients");
+  await expectAccessible(page, "patients");
 });
 
 test("search finds patients despite a typo, marks the match, and Enter opens the chart", async ({ page }) => {
@@ -81,6 +93,7 @@ test("search finds patients despite a typo, marks the match, and Enter opens the
   await expect(options.first()).toContainText("Smith");
   await expect(options.first().locator("mark").first()).toBeVisible();
   await shot(page, "browser-search");
+  await expectAccessible(page, "search results");
   const chosen = (await options.nth(1).locator(".search-name").textContent()) ?? "";
   const [last, first] = chosen.split(",").map((s) => s.trim());
   await search.press("ArrowDown");
@@ -97,6 +110,7 @@ test("search finds patients despite a typo, marks the match, and Enter opens the
   await expect(tabs.getByRole("tab", { name: "Invoices" })).toHaveAttribute("aria-selected", "true");
   await expect(page.getByRole("tabpanel").getByRole("table").or(page.getByText("No invoices."))).toBeVisible();
   await shot(page, "browser-chart");
+  await expectAccessible(page, "chart");
 
   // The chart is now a recent patient: the empty search box offers it.
   await page.keyboard.press("Control+K");
@@ -123,6 +137,7 @@ test("registration checks the rules as you type, explains a duplicate, and saves
   await expect(duplicates).toContainText(`${existing.firstName} ${existing.lastName}`);
   await expect(duplicates).toContainText(/Same name and date of birth/);
   await shot(page, "browser-register-duplicate");
+  await expectAccessible(page, "registration with a possible duplicate");
   // Saving is held until the person says it is someone else.
   await page.getByRole("button", { name: "Register patient" }).click();
   await expect(duplicates).toBeFocused();
@@ -166,4 +181,5 @@ test("a clinician reads a SOAP note in the Records tab", async ({ page }) => {
     await expect(page.getByRole("heading", { level: 3, name: "Plan" })).toBeVisible();
   }
   await shot(page, "browser-record");
+  await expectAccessible(page, "record");
 });

@@ -2,12 +2,15 @@
 // come as the person types (names in any order, typos, MRN, id, phone, date of birth), the
 // matched parts marked; ↑/↓ move, Enter opens, Escape closes; empty, it offers recent patients.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { type KeyboardEvent, type Ref, useDeferredValue, useId, useState } from "react";
+import { type KeyboardEvent, type Ref, useDeferredValue, useEffect, useId, useState } from "react";
 import { useBackend } from "../backend/context";
 import type { PatientMatch } from "../bindings/PatientMatch";
 import { formatDate } from "../format";
 import { Highlighted } from "./Highlighted";
 import { StatusBadge } from "./StatusBadge";
+
+/** The desk answers with at most this many (what fits on screen without scrolling). */
+const SHOWN_AT_MOST = 12;
 
 export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputElement>; onOpen: (id: string) => void }) {
   const backend = useBackend();
@@ -36,6 +39,12 @@ export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputEle
   const expanded = open && (items.length > 0 || (!showingRecent && results.isSuccess));
   const activeIndex = Math.min(active, Math.max(items.length - 1, 0));
   const optionId = (i: number) => `${listId}-option-${i}`;
+
+  // The active option stays in view as the arrows move it through a long list.
+  useEffect(() => {
+    if (expanded) // (jsdom, under Vitest, has no scrollIntoView.)
+    document.getElementById(optionId(activeIndex))?.scrollIntoView?.({ block: "nearest" });
+  });
 
   const choose = (patient: PatientMatch | undefined) => {
     if (!patient) return;
@@ -143,6 +152,9 @@ export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputEle
             </li>
           ))}
         </ul>
+        {!showingRecent && items.length >= SHOWN_AT_MOST && (
+          <div className="search-caption search-more">The best {items.length} are shown: type more to narrow them</div>
+        )}
       </div>
     </div>
   );
