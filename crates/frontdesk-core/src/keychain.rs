@@ -142,18 +142,14 @@ impl TokenStore for KeychainTokenStore {
 }
 
 /// Reads a 32-byte key from the keychain, creating (and storing) a random one when there is none.
-/// `created` tells the caller whether it is new.
-pub(crate) fn key_of(
-    keychain: &dyn Keychain,
-    entry: &str,
-) -> Result<([u8; 32], bool), KeychainError> {
+pub(crate) fn key_of(keychain: &dyn Keychain, entry: &str) -> Result<[u8; 32], KeychainError> {
     if let Some(bytes) = keychain.get(entry)? {
         let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
             KeychainError::Failed(format!("the entry {entry} does not hold a 32-byte key"))
         })?;
-        return Ok((key, false));
+        return Ok(key);
     }
     let key: [u8; 32] = rand::random();
     keychain.set(entry, &key)?;
-    Ok((key, true))
+    Ok(key)
 }

@@ -14,7 +14,7 @@ use practice_studio::client::{Auth, Client, Error as ClientError, SignInError};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use frontdesk_store::{AuditLog, DataDir, Store, CACHE_FILE};
+use frontdesk_store::{AuditLog, DataDir, Store, AUDIT_FILE, CACHE_FILE};
 
 use crate::desk::{CoreError, Desk, DeskEvent};
 use crate::keychain::{
@@ -224,24 +224,39 @@ impl Desk {
         }
     }
 
-    async fn open_cache(&self, cache_key: ([u8; 32], bool)) -> Result<&Cache, CoreError> {
+    async fn open_cache(&self, key: [u8; 32]) -> Result<&Cache, CoreError> {
         self.inner
             .cache
             .get_or_try_init(|| async {
                 let device = self.device()?;
-                let (key, new_key) = cache_key;
                 let data_dir = device.data_dir.clone();
-                if new_key {
-                    // A cache made with a key the keychain no longer has cannot be read by
-                    // anyone: start a new one rather than fail every sign-in.
-                    remove_unreadable_cache(&data_dir);
-                }
-                let store = Arc::new(Store::open(&data_dir, key).await?);
+                let store = match Store::open(&data_dir, key).await {
+                    Ok(store) => store,
+                    // A cache made with a key the keychain no longer holds can be read by nobody:
+                    // start a new one rather than refuse every sign-in. (Its pending writes are
+                    // as lost as the key; the audit log, a separate file, is not touched.)
+                    Err(frontdesk_store::CacheError::WrongKey { .. }) => {
+                        remove_unreadable_cache(&data_dir);
+                        Store::open(&data_dir, key).await?
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                let store = Arc::new(store);
                 let audit_key = {
                     let keychain = device.keychain.clone();
                     blocking(move || key_of(&*keychain, AUDIT_KEY_ENTRY)).await?
                 };
-                let audit = Arc::new(AuditLog::open(&data_dir, audit_key.0).await?);
+                let audit = match AuditLog::open(&data_dir, audit_key).await {
+                    Ok(audit) => audit,
+                    // An audit log the keychain's key cannot open is kept (renamed, still
+                    // encrypted, for whoever holds its key), never deleted; a new one starts.
+                    Err(frontdesk_store::CacheError::WrongKey { .. }) => {
+                        set_aside_unreadable_audit_log(&data_dir, self.inner.clock.now());
+                        AuditLog::open(&data_dir, audit_key).await?
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                let audit = Arc::new(audit);
                 let engine =
                     SyncEngine::new(store, self.inner.clock.clone(), SyncOptions::default());
                 let tasks = engine.start();
@@ -315,13 +330,31 @@ fn view(status: crate::SyncStatus, clock: &dyn crate::Clock) -> SyncView {
     }
 }
 
+fn set_aside_unreadable_audit_log(data_dir: &DataDir, now: chrono::DateTime<chrono::Utc>) {
+    let stamp = now.format("%Y%m%dT%H%M%SZ");
+    for suffix in ["", "-wal", "-shm"] {
+        let from = data_dir.path().join(format!("{AUDIT_FILE}{suffix}"));
+        let to = data_dir
+            .path()
+            .join(format!("{AUDIT_FILE}.unreadable-{stamp}{suffix}"));
+        match std::fs::rename(&from, &to) {
+            Ok(()) => tracing::warn!(
+                file = %to.display(),
+                "set aside an audit log that the keychain's key does not open"
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => tracing::warn!(%error, "could not set aside an unreadable audit log"),
+        }
+    }
+}
+
 fn remove_unreadable_cache(data_dir: &DataDir) {
     for suffix in ["", "-wal", "-shm"] {
         let path = data_dir.path().join(format!("{CACHE_FILE}{suffix}"));
         match std::fs::remove_file(&path) {
             Ok(()) => tracing::warn!(
                 file = %path.display(),
-                "removed a cache whose key the keychain no longer holds"
+                "removed a cache that the keychain's key does not open"
             ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => tracing::warn!(%error, "could not remove an unreadable cache"),
@@ -457,6 +490,35 @@ mod tests {
             desk.search_patients("a").await,
             Err(CoreError::NotSignedIn)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_cache_the_keychains_key_cannot_open_is_replaced_at_sign_in() {
+        let server = demo_server().await;
+        let home = tempfile::tempdir().expect("tempdir");
+        {
+            let first = desk(&server.url(), &home, Arc::new(MemoryKeychain::default()));
+            first
+                .sign_in("reception@demo.clinic", "demo-password")
+                .await
+                .expect("first sign-in");
+        }
+        assert!(home.path().join("desk").join(CACHE_FILE).exists());
+        // The keychain lost its entries (a new user profile, a reset keyring): another key.
+        let desk = desk(&server.url(), &home, Arc::new(MemoryKeychain::default()));
+        desk.sign_in("reception@demo.clinic", "demo-password")
+            .await
+            .expect("signs in with a new cache");
+        assert!(desk.cache().is_ok());
+        let set_aside = std::fs::read_dir(home.path().join("desk"))
+            .expect("read dir")
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("audit.db.unreadable-")
+            });
+        assert!(set_aside, "the old audit log is kept, not deleted");
     }
 
     #[tokio::test]
