@@ -7,6 +7,19 @@ import { SESSION_KEY } from "../queries";
 import { describeConnection } from "./connection";
 import { formatDay } from "../format";
 
+function signInProblem(error: BackendError): string {
+  switch (error.code) {
+    case "wrong_credentials":
+      return "That user name and password were not accepted. Check them and try again.";
+    case "offline":
+      return "The server cannot be reached, and signing in needs it. Check the network, then try again.";
+    case "no_keychain":
+      return `${error.message}. Ask your administrator to set up the system keychain (Secret Service).`;
+    default:
+      return error.message;
+  }
+}
+
 /** The morning's sign-in: user name and password, checked by the server; nothing is kept here. */
 export function SignIn({ status }: { status: AppStatus }) {
   const backend = useBackend();
@@ -59,9 +72,7 @@ export function SignIn({ status }: { status: AppStatus }) {
         />
         {error && (
           <p id={errorId} className="error" role="alert">
-            {error.code === "wrong_credentials"
-              ? "That user name and password were not accepted. Check them and try again."
-              : error.message}
+            {signInProblem(error)}
           </p>
         )}
         <button type="submit" disabled={signIn.isPending || username.trim() === "" || password === ""}>
