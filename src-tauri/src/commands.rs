@@ -4,12 +4,14 @@
 //! function, map the error. [`COMMANDS`] lists them with their TypeScript argument and result
 //! types, from which `ui/src/bindings/commands.ts` is generated.
 
-use frontdesk_core::chart::{Chart, InvoiceArgs, PatientArgs, RecordArgs, RecordSummary};
+use frontdesk_core::chart::{
+    Chart, ChartAppointment, InvoiceArgs, PatientArgs, RecordArgs, RecordSummary,
+};
 use frontdesk_core::lookup::{PatientMatch, SearchArgs};
 use frontdesk_core::registration::{NewPatientArgs, RegistrationCheck};
 use frontdesk_core::session::{SessionInfo, SyncView};
 use frontdesk_core::{AppStatus, CoreError, Desk, PendingWrite};
-use practice_studio::model::{Appointment, ErrorDetail, Invoice, MedicalRecord};
+use practice_studio::model::{ErrorDetail, Invoice, MedicalRecord};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
@@ -214,7 +216,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("recent_patients", NoArgs => Vec<PatientMatch>),
     command!("open_chart", PatientArgs => Chart),
     command!("refresh_chart", PatientArgs => Chart),
-    command!("patient_appointments", PatientArgs => Vec<Appointment>),
+    command!("patient_appointments", PatientArgs => Vec<ChartAppointment>),
     command!("patient_records", PatientArgs => Vec<RecordSummary>),
     command!("open_record", RecordArgs => MedicalRecord),
     command!("patient_invoices", PatientArgs => Vec<Invoice>),

@@ -24,6 +24,33 @@ export function formatDateTime(instant: string): string {
   return Number.isNaN(parsed.getTime()) ? instant : DAY_TIME.format(parsed);
 }
 
+const MACHINE_ZONE = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/**
+ * An instant in a clinic's time zone (IANA name), with the zone named when it is not this
+ * machine's; in the machine's zone when the clinic's is unknown.
+ */
+export function formatInZone(instant: string, timeZone: string | null | undefined): string {
+  const parsed = new Date(instant);
+  if (Number.isNaN(parsed.getTime())) return instant;
+  if (!timeZone || timeZone === MACHINE_ZONE) return DAY_TIME.format(parsed);
+  try {
+    return new Intl.DateTimeFormat(undefined, {
+      weekday: "short",
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZone,
+      timeZoneName: "short",
+    }).format(parsed);
+  } catch {
+    // An unknown zone name: the machine's time, rather than nothing.
+    return DAY_TIME.format(parsed);
+  }
+}
+
 /** Money with two decimals and the currency. */
 export function formatMoney(amount: number): string {
   return MONEY.format(amount);

@@ -57,6 +57,16 @@ pub struct Chart {
     pub may_read_appointments: bool,
 }
 
+/// An appointment with the time zone of its location (IANA name, e.g. `America/Chicago`), so its
+/// times are shown as the clinic keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartAppointment {
+    pub appointment: Appointment,
+    /// Absent when the location is not (yet) in the cache.
+    pub time_zone: Option<String>,
+}
+
 /// A record in the list: what it is, not what it says (that is read, and audited, on opening).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -150,11 +160,11 @@ impl Desk {
         })
     }
 
-    /// A patient's appointments, newest first (from the API).
+    /// A patient's appointments, newest first (from the API), each with its location's zone.
     pub async fn patient_appointments(
         &self,
         patient_id: &str,
-    ) -> Result<Vec<Appointment>, CoreError> {
+    ) -> Result<Vec<ChartAppointment>, CoreError> {
         let (me, client) = self.signed_in().await?;
         require(&me, READ_APPOINTMENTS, "appointments")?;
         let id = self.current_patient_id(patient_id).await?;
@@ -168,7 +178,22 @@ impl Desk {
             .map_err(CoreError::from_api)?
             .appointments;
         list.sort_by_key(|a| std::cmp::Reverse(a.start_time));
-        Ok(list)
+        let zones: std::collections::HashMap<String, String> = self
+            .cache()?
+            .engine
+            .store()
+            .locations()
+            .await?
+            .into_iter()
+            .map(|l| (l.id.0, l.time_zone))
+            .collect();
+        Ok(list
+            .into_iter()
+            .map(|appointment| ChartAppointment {
+                time_zone: zones.get(appointment.location.id.as_str()).cloned(),
+                appointment,
+            })
+            .collect())
     }
 
     /// A patient's records, newest first, without their content (from the API).

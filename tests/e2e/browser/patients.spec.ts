@@ -106,6 +106,7 @@ test("search finds patients despite a typo, marks the match, and Enter opens the
   await expect(tabs.getByRole("tab", { name: "Records" })).toHaveCount(0);
   await expect(page.getByText("Medical records are shown to clinicians only.")).toBeVisible();
   await expect(page.getByRole("tabpanel").getByRole("table").or(page.getByText("No appointments."))).toBeVisible();
+  await shot(page, "browser-chart-appointments");
   await tabs.getByRole("tab", { name: "Appointments" }).press("ArrowRight");
   await expect(tabs.getByRole("tab", { name: "Invoices" })).toHaveAttribute("aria-selected", "true");
   await expect(page.getByRole("tabpanel").getByRole("table").or(page.getByText("No invoices."))).toBeVisible();

@@ -1,7 +1,7 @@
 // Generated from src-tauri/src/commands.rs by `make bindings`. Do not edit.
 import type { AppStatus } from "./AppStatus";
-import type { Appointment } from "./Appointment";
 import type { Chart } from "./Chart";
+import type { ChartAppointment } from "./ChartAppointment";
 import type { ConfigureApiArgs } from "./ConfigureApiArgs";
 import type { Invoice } from "./Invoice";
 import type { InvoiceArgs } from "./InvoiceArgs";
@@ -31,7 +31,7 @@ export interface Commands {
   recent_patients: { args: NoArgs; result: Array<PatientMatch> };
   open_chart: { args: PatientArgs; result: Chart };
   refresh_chart: { args: PatientArgs; result: Chart };
-  patient_appointments: { args: PatientArgs; result: Array<Appointment> };
+  patient_appointments: { args: PatientArgs; result: Array<ChartAppointment> };
   patient_records: { args: PatientArgs; result: Array<RecordSummary> };
   open_record: { args: RecordArgs; result: MedicalRecord };
   patient_invoices: { args: PatientArgs; result: Array<Invoice> };

@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/context";
 import type { AppointmentStatus } from "../bindings/AppointmentStatus";
-import { formatDateTime } from "../format";
+import { formatInZone } from "../format";
 import { QueryState } from "./Loading";
 
 const STATUS_LABEL: Record<AppointmentStatus, string> = {
@@ -34,9 +34,9 @@ export function Appointments({ patientId }: { patientId: string }) {
         </tr>
       </thead>
       <tbody>
-        {list.data.map((a) => (
+        {list.data.map(({ appointment: a, timeZone }) => (
           <tr key={a.id}>
-            <td>{formatDateTime(a.startTime)}</td>
+            <td>{formatInZone(a.startTime, timeZone)}</td>
             <td>{a.type}</td>
             <td>{a.reason ?? ""}</td>
             <td>{a.location.name}</td>
