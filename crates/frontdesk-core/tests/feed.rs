@@ -215,3 +215,18 @@ async fn the_book_is_cached_for_its_window_and_kept_fresh() {
         .expect("book");
     assert!(book.iter().any(|a| a == &booked));
 }
+
+#[tokio::test]
+async fn a_quiet_long_poll_outlasts_the_clients_own_timeout() {
+    // The desk's client gives up on a request after 5 s (see `client_as`); a feed poll waits
+    // longer on the server and must still end as "nothing new", not as a timeout.
+    let server = server(5).await;
+    let desk = desk(&server.url()).await;
+    desk.engine.first_sync().await.expect("first sync");
+    let outcome = desk
+        .engine
+        .follow_feed_once(Duration::from_secs(7))
+        .await
+        .expect("a quiet poll");
+    assert_eq!(outcome, FeedOutcome::Applied(0));
+}

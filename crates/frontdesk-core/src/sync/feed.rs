@@ -78,7 +78,9 @@ impl SyncEngine {
             }
             return self.poll_once().await.map(FeedOutcome::Applied);
         };
-        let page = client
+        // The long poll's own deadline: the server holds the answer up to `wait`.
+        let poller = client.clone().with_timeout(wait + Duration::from_secs(15));
+        let page = poller
             .events()
             .page(Some(&cursor), FEED_PAGE, wait)
             .priority(Priority::Background)
