@@ -111,6 +111,9 @@ test("search finds patients despite a typo, marks the match, and Enter opens the
   await expect(tabs.getByRole("tab", { name: "Invoices" })).toHaveAttribute("aria-selected", "true");
   await expect(page.getByRole("tabpanel").getByRole("table").or(page.getByText("No invoices."))).toBeVisible();
   await shot(page, "browser-chart");
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.screenshot({ path: join(artifactsDir, "browser-chart-1920x1080.png") });
+  await page.setViewportSize({ width: 1366, height: 768 });
   await expectAccessible(page, "chart");
 
   // The chart is now a recent patient: the empty search box offers it.
