@@ -152,7 +152,9 @@ function Allergies({ patient }: { patient: Patient }) {
     return <p className="allergy-none">Allergies not recorded on this desk</p>;
   }
   if (allergies.length === 0) {
-    return <p className="allergy-none">No known allergies</p>;
+    // An empty list says none are on file, not that the patient was asked (a registration at
+    // the desk does not ask yet): never "no known allergies".
+    return <p className="allergy-none">No allergies recorded</p>;
   }
   return (
     <section className="allergy-strip" aria-label="Allergies">
