@@ -13,6 +13,7 @@ use ts_rs::TS;
 use frontdesk_store::{AuditAction, EntityKind};
 
 use crate::desk::{CoreError, Desk};
+use crate::sync::LOCAL_PATIENT_PREFIX;
 
 /// Reading records needs this scope (clinicians).
 pub const READ_RECORDS: &str = "read:records";
@@ -89,10 +90,7 @@ pub fn age_on(born: NaiveDate, today: NaiveDate) -> u32 {
     u32::try_from(years).unwrap_or(0)
 }
 
-/// The prefix of a registration's id until the server names it (the sync engine's
-/// `LOCAL_PATIENT_PREFIX`, which its module does not export).
-const LOCAL_PATIENT_PREFIX: &str = "local-";
-
+/// Whether the id is a registration's own until the server names it.
 fn is_local(id: &str) -> bool {
     id.starts_with(LOCAL_PATIENT_PREFIX)
 }

@@ -43,7 +43,7 @@ use collections::{Appointments, PageContext, PagedCollection, Patients, PAGE_LIM
 pub use feed::FeedOutcome;
 pub use resolve::ResolveError;
 pub use sender::DrainReport;
-pub use writes::{PendingWrite, WriteError};
+pub use writes::{PendingWrite, WriteError, LOCAL_PATIENT_PREFIX};
 
 /// How the engine paces itself. The defaults suit a desk; tests shorten the waits.
 #[derive(Debug, Clone)]
