@@ -28,7 +28,7 @@ use crate::error::ApiError;
 use crate::http::{parse_json, ApiJson};
 use crate::idempotency::{self, Begin};
 use crate::openapi::Extension as ApiExtension;
-use crate::params::{detail, paging};
+use crate::params::{detail, paging, parse_instant};
 use crate::pdf::{self, Practice};
 use crate::records::PdfFile;
 use crate::storage::{InvoiceQuery, PaymentOutcome, ValidPayment};
@@ -107,6 +107,19 @@ fn parse_query(
             problems.push(detail("to_date", "must not be before from_date"));
         }
     }
+    let updated_since = match params.get("updated_since") {
+        None => None,
+        Some(text) => match parse_instant(text) {
+            Some(t) => Some(t),
+            None => {
+                problems.push(detail(
+                    "updated_since",
+                    "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
+                ));
+                None
+            }
+        },
+    };
     let patient_id = match (patient_id, allow_patient_param) {
         (Some(id), _) => Some(id),
         (None, true) => params.get("patient_id").map(|id| (*id).to_owned()),
@@ -120,6 +133,7 @@ fn parse_query(
         status,
         from_date,
         to_date,
+        updated_since,
         today,
         limit,
         offset,
@@ -152,6 +166,7 @@ async fn page(app: &AppState, query: &InvoiceQuery) -> Result<Json<InvoiceList>,
         ("status" = Option<InvoiceStatus>, Query, description = "Filter by status (open, paid, overdue)"),
         ("from_date" = Option<String>, Query, description = "Invoices from this date (inclusive)", format = Date),
         ("to_date" = Option<String>, Query, description = "Invoices until this date (inclusive)", format = Date),
+        ("updated_since" = Option<String>, Query, description = "Extension: invoices issued or changed (paid) at or after this instant (RFC 3339) or date; inclusive"),
         ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
         ("offset" = Option<i64>, Query, description = "Pagination offset", minimum = 0),
     ),
@@ -186,6 +201,7 @@ pub async fn list_for_patient(
         ("patient_id" = Option<String>, Query, description = "Only this patient's invoices"),
         ("from_date" = Option<String>, Query, description = "Invoices from this date (inclusive)", format = Date),
         ("to_date" = Option<String>, Query, description = "Invoices until this date (inclusive)", format = Date),
+        ("updated_since" = Option<String>, Query, description = "Extension: invoices issued or changed (paid) at or after this instant (RFC 3339) or date; inclusive"),
         ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
         ("offset" = Option<i64>, Query, description = "Pagination offset", minimum = 0),
     ),

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::http::{parse_json, ApiJson};
 use crate::idempotency::{self, Begin};
 use crate::openapi::Extension as ApiExtension;
-use crate::params::{detail, paging};
+use crate::params::{detail, paging, parse_instant};
 use crate::pdf;
 use crate::storage::{
     AttachmentKind, RecordQuery, RecordResponder, StorageError, StoredAttachment, StoredRecord,
@@ -123,6 +123,19 @@ fn parse_query(patient_id: &str, raw: &HashMap<String, String>) -> Result<Record
     {
         problems.push(detail("type", "must be at most 100 characters"));
     }
+    let updated_since = match params.get("updated_since") {
+        None => None,
+        Some(text) => match parse_instant(text) {
+            Some(t) => Some(t),
+            None => {
+                problems.push(detail(
+                    "updated_since",
+                    "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
+                ));
+                None
+            }
+        },
+    };
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
@@ -131,6 +144,7 @@ fn parse_query(patient_id: &str, raw: &HashMap<String, String>) -> Result<Record
         record_type,
         from,
         until,
+        updated_since,
         limit,
         offset,
     })
@@ -195,6 +209,7 @@ async fn require_patient(app: &AppState, id: &str) -> Result<(), ApiError> {
         ("type" = Option<String>, Query, description = "Filter by record type (case does not matter)"),
         ("from_date" = Option<String>, Query, description = "Records from this date: a UTC day (YYYY-MM-DD), or an RFC 3339 instant (extension)"),
         ("to_date" = Option<String>, Query, description = "Records until this date (inclusive): a UTC day (YYYY-MM-DD), or an RFC 3339 instant (extension)"),
+        ("updated_since" = Option<String>, Query, description = "Extension: records stored at or after this instant (RFC 3339) or date; inclusive (records never change once written)"),
         ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
         ("offset" = Option<i64>, Query, description = "Pagination offset", minimum = 0),
     ),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use practice_studio_server::app::Settings;
-use practice_studio_server::clock::ManualClock;
+use practice_studio_server::clock::{Clock as _, ManualClock};
 use practice_studio_server::Server;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -675,4 +675,101 @@ async fn an_administrator_changes_hours_and_locations_and_desks_hear_of_it() {
     assert_eq!(kinds, ["schedule.updated", "location.updated"]);
     assert_eq!(events[0]["data"], changed);
     assert_eq!(events[1]["data"], renamed);
+}
+
+#[tokio::test]
+async fn records_and_invoices_take_updated_since_inclusively() {
+    let api = Api::demo(10).await;
+    let clinician = bearer(&api.user_token("clinician@demo.clinic").await);
+    let billing = bearer(&api.user_token("billing@demo.clinic").await);
+    // Everything the demo made is older than this.
+    api.clock.advance(Duration::minutes(5));
+    let since = api.clock.now().to_rfc3339();
+    let since = urlencode(&since);
+    let patients: Value = api
+        .get("/api/v1/patients?limit=1", &clinician)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let patient = patients["patients"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let none: Value = api
+        .get(
+            &format!("/api/v1/patients/{patient}/records?updated_since={since}"),
+            &clinician,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(none["total"], 0);
+    let record = send(
+        &api,
+        reqwest::Method::POST,
+        &format!("/api/v1/patients/{patient}/records"),
+        &clinician,
+        "req-rec-since",
+        &json!({
+            "providerId": "PROV-54321", "type": "Progress Note", "title": "Visit",
+            "content": {"subjective": "s", "objective": "o", "assessment": "a", "plan": "p"}
+        }),
+    )
+    .await;
+    let one: Value = api
+        .get(
+            &format!("/api/v1/patients/{patient}/records?updated_since={since}"),
+            &clinician,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(one["total"], 1);
+    assert_eq!(one["records"][0]["id"], record["id"]);
+
+    let unchanged: Value = api
+        .get(&format!("/api/v1/invoices?updated_since={since}"), &billing)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(unchanged["total"], 0);
+    let open: Value = api
+        .get("/api/v1/invoices?status=open&limit=1", &billing)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = open["invoices"][0]["id"]
+        .as_str()
+        .expect("an open invoice")
+        .to_owned();
+    send(
+        &api,
+        reqwest::Method::POST,
+        &format!("/api/v1/invoices/{id}/payments"),
+        &billing,
+        "req-pay-since",
+        &json!({"method": "Cash", "amount": 0.01}),
+    )
+    .await;
+    let paid: Value = api
+        .get(&format!("/api/v1/invoices?updated_since={since}"), &billing)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(paid["total"], 1);
+    assert_eq!(paid["invoices"][0]["id"], id.as_str());
+    let bad = api
+        .get("/api/v1/invoices?updated_since=soon", &billing)
+        .await;
+    envelope(bad, 400, "invalid_request").await;
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
 }

@@ -410,3 +410,42 @@ async fn an_attachment_streams_the_same_bytes_it_downloads() {
     assert_eq!(bytes, whole.bytes);
     assert!(bytes.starts_with(b"%PDF-"));
 }
+
+#[tokio::test]
+async fn records_and_invoices_filter_by_updated_since() {
+    use practice_studio::client::{Auth, InvoiceQuery, RecordQuery};
+    let api = TestServer::demo(20).await;
+    let billing = api.client(Auth::password(
+        "frontdesk",
+        "billing@demo.clinic",
+        "demo-password",
+    ));
+    let clinician = api.client(Auth::password(
+        "frontdesk",
+        "clinician@demo.clinic",
+        "demo-password",
+    ));
+    let later = api.clock.now() + Duration::minutes(1);
+    let before = api.clock.now() - Duration::days(1);
+    let all = billing
+        .billing()
+        .invoices(&InvoiceQuery::new().updated_since(before).limit(1))
+        .await
+        .expect("invoices");
+    assert!(all.total > 0);
+    let none = billing
+        .billing()
+        .invoices(&InvoiceQuery::new().updated_since(later).limit(1))
+        .await
+        .expect("invoices");
+    assert_eq!(none.total, 0);
+    let records = clinician
+        .records()
+        .list(
+            &PatientId("PAT-10001".into()),
+            &RecordQuery::new().updated_since(later),
+        )
+        .await
+        .expect("records");
+    assert_eq!(records.total, 0);
+}

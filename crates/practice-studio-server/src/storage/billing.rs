@@ -16,6 +16,8 @@ pub struct InvoiceQuery {
     /// Invoice dates, inclusive.
     pub from_date: Option<NaiveDate>,
     pub to_date: Option<NaiveDate>,
+    /// Invoices issued or changed (paid) at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
     /// The day statuses are derived for.
     pub today: NaiveDate,
     pub limit: u32,

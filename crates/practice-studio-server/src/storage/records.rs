@@ -16,6 +16,9 @@ pub struct RecordQuery {
     pub from: Option<DateTime<Utc>>,
     /// Records before this instant.
     pub until: Option<DateTime<Utc>>,
+    /// Records stored at or after this instant (a record never changes once written, so this
+    /// is its creation).
+    pub updated_since: Option<DateTime<Utc>>,
     pub limit: u32,
     pub offset: u64,
 }

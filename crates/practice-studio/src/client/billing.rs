@@ -19,6 +19,7 @@ pub struct InvoiceQuery {
     patient: Option<PatientId>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    updated_since: Option<chrono::DateTime<chrono::Utc>>,
     limit: Option<u32>,
     offset: Option<u64>,
 }
@@ -53,6 +54,12 @@ impl InvoiceQuery {
         self
     }
 
+    /// Invoices issued or changed (paid) at or after this instant (inclusive).
+    pub fn updated_since(mut self, since: chrono::DateTime<chrono::Utc>) -> Self {
+        self.updated_since = Some(since);
+        self
+    }
+
     /// Invoices per page, 1 to 100 (the server's default is 20).
     pub fn limit(mut self, limit: u32) -> Self {
         self.limit = Some(limit);
@@ -77,6 +84,12 @@ impl InvoiceQuery {
         }
         if let Some(to) = self.to {
             pairs.push(("to_date", to.to_string()));
+        }
+        if let Some(since) = self.updated_since {
+            pairs.push((
+                "updated_since",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ));
         }
         if let Some(limit) = self.limit {
             pairs.push(("limit", limit.to_string()));

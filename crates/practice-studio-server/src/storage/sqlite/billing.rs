@@ -194,6 +194,10 @@ impl BillingStorage for SqliteStorage {
                 builder.push(" AND date <= ");
                 builder.push_bind(to.to_string());
             }
+            if let Some(since) = query.updated_since {
+                builder.push(" AND COALESCE(updated, created) >= ");
+                builder.push_bind(ts(since));
+            }
         };
         let mut conn = self.readers.acquire().await?;
         let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM invoices");
@@ -288,8 +292,9 @@ impl BillingStorage for SqliteStorage {
         .bind(ts(now))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE invoices SET paid_cents = paid_cents + ? WHERE id = ?")
+        sqlx::query("UPDATE invoices SET paid_cents = paid_cents + ?, updated = ? WHERE id = ?")
             .bind(payment_cents)
+            .bind(ts(now))
             .bind(invoice_id)
             .execute(&mut *tx)
             .await?;

@@ -104,6 +104,10 @@ impl RecordStorage for SqliteStorage {
                 builder.push(" AND date < ");
                 builder.push_bind(ts(until));
             }
+            if let Some(since) = query.updated_since {
+                builder.push(" AND created >= ");
+                builder.push_bind(ts(since));
+            }
         };
         let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM records");
         filters(&mut count);
