@@ -9,12 +9,14 @@
 //! same [`Desk`] methods, and its tests run in a plain `#[tokio::test]`. Start reading at [`Desk`],
 //! then [`SyncEngine`].
 
+pub mod book;
 pub mod chart;
 pub mod clock;
 pub mod config;
 mod desk;
 pub mod keychain;
 pub mod lookup;
+pub mod payments;
 pub mod registration;
 pub mod session;
 pub mod sync;
@@ -23,6 +25,6 @@ pub use clock::{Clock, PinnedDayClock, SystemClock};
 pub use config::{Config, ConfigError, ConfigKey, ConfigLayers};
 pub use desk::{ApiProblem, ApiState, AppStatus, CoreError, Desk, DeskEvent, DeskOptions, Surface};
 pub use sync::{
-    Collection, Connectivity, DrainReport, FeedOutcome, PendingWrite, ResolveError, SyncEngine,
-    SyncError, SyncEvent, SyncOptions, SyncStatus, SyncTasks, WriteError,
+    Collection, Connectivity, DrainReport, FeedOutcome, PendingWrite, ResolveError, ServerFeatures,
+    SyncEngine, SyncError, SyncEvent, SyncOptions, SyncStatus, SyncTasks, WriteError,
 };

@@ -60,14 +60,33 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(query("read a cached appointment"))?;
-            if known.is_some_and(|k| k.pending || k.version >= a.version) {
-                continue;
-            }
             let body = serde_json::to_string(a).map_err(|source| CacheError::Encode {
                 what: "appointment",
                 id: id.to_owned(),
                 source,
             })?;
+            match known {
+                Some(k) if k.pending => {
+                    // A change of ours waits: the newer copy is kept aside, not lost.
+                    if a.version > k.version {
+                        sqlx::query!(
+                            "INSERT INTO held_appointments (id, version, body) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (id) DO UPDATE SET version = excluded.version,
+                                 body = excluded.body
+                             WHERE excluded.version > held_appointments.version",
+                            id,
+                            a.version,
+                            body
+                        )
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query("hold an appointment"))?;
+                    }
+                    continue;
+                }
+                Some(k) if k.version >= a.version => continue,
+                _ => {}
+            }
             let (starts, ends, updated) =
                 (stamp(a.start_time), stamp(a.end_time), stamp(a.updated));
             let (patient, provider, location, status) = (

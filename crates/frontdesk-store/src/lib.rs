@@ -17,6 +17,7 @@
 mod appointments;
 mod attachments;
 mod audit;
+mod book;
 mod data_dir;
 mod db;
 mod duplicates;
@@ -42,4 +43,4 @@ pub use outbox::{
 };
 pub use search::{MatchSpan, PatientHit, SearchField};
 pub use store::{Store, StoreOptions, CACHE_FILE};
-pub use sync::{Checkpoint, ConflictResolution, PatientAfter, Resolution};
+pub use sync::{AppointmentAfter, Checkpoint, ConflictResolution, PatientAfter, Resolution};

@@ -44,6 +44,17 @@ pub enum PatientAfter<'a> {
     Keep,
 }
 
+/// What the cached appointment becomes when a conflict about it is resolved.
+#[derive(Debug, Clone, Copy)]
+pub enum AppointmentAfter<'a> {
+    /// This version (the server's, or ours again for a retried change).
+    Show(&'a practice_studio::model::Appointment),
+    /// No row: a discarded booking, or an appointment deleted on the server.
+    Remove,
+    /// Leave the row as it is (a conflict about something else).
+    Keep,
+}
+
 /// A person's decision on one conflict, applied by [`Store::resolve_conflict`].
 #[derive(Debug, Clone, Copy)]
 pub struct ConflictResolution<'a> {
@@ -52,6 +63,8 @@ pub struct ConflictResolution<'a> {
     /// Who decided (kept with the conflict).
     pub by: &'a str,
     pub patient: PatientAfter<'a>,
+    /// For a conflict about an appointment: what its cached row becomes.
+    pub appointment: AppointmentAfter<'a>,
     /// For [`Resolution::Retried`]: the change to send again. It goes back into the refused
     /// entry's own place in the outbox (before the entity's later changes) with this payload,
     /// base version, fresh keys and `by` as its author; the entity fields are the entry's.
@@ -502,6 +515,30 @@ impl Store {
                 .map_err(query(OP))?;
             }
         }
+        match decision.appointment {
+            AppointmentAfter::Show(appointment) => {
+                crate::book::put_appointment_in(&mut tx, appointment, false).await?;
+            }
+            AppointmentAfter::Remove => {
+                sqlx::query!("DELETE FROM appointments WHERE id = ?1", entry.entity_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query(OP))?;
+            }
+            AppointmentAfter::Keep => {}
+        }
+        if entry.entity_kind == EntityKind::Payment.as_str()
+            && decision.resolution != Resolution::Retried
+        {
+            // A refused payment taken here no longer counts against its invoice.
+            sqlx::query!(
+                "DELETE FROM payments WHERE id = ?1 AND pending = 1",
+                entry.entity_id
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query(OP))?;
+        }
         match decision.patient {
             PatientAfter::Show(patient) => upsert_in(&mut tx, &[(patient, None)]).await?,
             PatientAfter::Remove => {
@@ -576,14 +613,25 @@ impl Store {
         .await
         .map_err(query(OP))?;
         let pending = waiting > 0;
-        sqlx::query!(
-            "UPDATE patients SET pending = ?2 WHERE id = ?1",
-            entry.entity_id,
-            pending
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(query(OP))?;
+        if entry.entity_kind == EntityKind::Appointment.as_str() {
+            sqlx::query!(
+                "UPDATE appointments SET pending = ?2 WHERE id = ?1",
+                entry.entity_id,
+                pending
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query(OP))?;
+        } else {
+            sqlx::query!(
+                "UPDATE patients SET pending = ?2 WHERE id = ?1",
+                entry.entity_id,
+                pending
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(query(OP))?;
+        }
         tx.commit().await.map_err(query(OP))?;
         tracing::info!(
             conflict = decision.conflict_id,

@@ -68,6 +68,9 @@ impl SyncEngine {
 
     /// One long poll of the change feed (up to `wait`), applied. Call after the first sync.
     pub async fn follow_feed_once(&self, wait: Duration) -> Result<FeedOutcome, SyncError> {
+        if !self.server_features().change_feed {
+            return Ok(FeedOutcome::NoFeed);
+        }
         let client = self.reader().await?;
         let kept: Option<FeedCursor> = self.read_state(FEED_KEY).await?;
         let Some(cursor) = kept.and_then(|k| k.cursor) else {

@@ -20,7 +20,9 @@
 //! Logs carry ids, counts and kinds, never a patient's details or a token.
 
 mod collections;
+mod features;
 mod feed;
+mod prefetch;
 mod resolve;
 mod sender;
 mod writes;
@@ -40,9 +42,13 @@ use frontdesk_store::{CacheError, Checkpoint, Store};
 use crate::clock::Clock;
 pub use collections::Collection;
 use collections::{Appointments, PageContext, PagedCollection, Patients, PAGE_LIMIT};
+pub use features::ServerFeatures;
 pub use feed::FeedOutcome;
+pub use prefetch::PrefetchReport;
 pub use resolve::ResolveError;
 pub use sender::DrainReport;
+pub(crate) use sender::PaymentPayload;
+pub(crate) use writes::{new_entry_of, random_hex};
 pub use writes::{PendingWrite, WriteError, LOCAL_PATIENT_PREFIX};
 
 /// How the engine paces itself. The defaults suit a desk; tests shorten the waits.
@@ -75,6 +81,11 @@ pub struct SyncOptions {
     /// How long the server keeps idempotency keys. An entry older than this could be applied
     /// twice if resent, so it goes to the conflict list for a person to check instead.
     pub key_retention: chrono::Duration,
+    /// Records and invoices of patients booked from today through this many days ahead are
+    /// read ahead, so they can be read offline.
+    pub prefetch_days: u32,
+    /// How often the background loop reads ahead again.
+    pub prefetch_every: Duration,
 }
 
 impl Default for SyncOptions {
@@ -96,6 +107,8 @@ impl Default for SyncOptions {
             unreadable_answer_resends: 3,
             // The reference server keeps keys 30 days; a day's margin for clocks and queues.
             key_retention: chrono::Duration::days(29),
+            prefetch_days: 2,
+            prefetch_every: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -239,6 +252,8 @@ struct EngineState {
     /// Such failures in a row (the link's back-off grows with them).
     link_failures: u32,
     polls: u32,
+    /// What the server offers beyond the reference API (`None`: not read yet).
+    features: Option<ServerFeatures>,
 }
 
 impl SyncEngine {
@@ -308,6 +323,21 @@ impl SyncEngine {
             conflicts,
             sign_in_needed,
         })
+    }
+
+    /// The engine's clock (what "now" and "today" are for the desk's checks).
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// A change was queued: the background sender looks at the outbox.
+    pub(crate) fn queued(&self) {
+        self.inner.outbox_changed.notify_one();
+    }
+
+    /// Tells the UI an item changed.
+    pub(crate) fn changed(&self, collection: Collection, ids: Vec<String>) {
+        self.emit(SyncEvent::Changed { collection, ids });
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, EngineState> {
@@ -428,7 +458,9 @@ impl SyncEngine {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
         let client = self.reader().await?;
         // The feed's end first: whatever changes while the pages are read is replayed from it.
-        self.record_feed_start(&client).await?;
+        if self.server_features().change_feed {
+            self.record_feed_start(&client).await?;
+        }
         for collection in self.collections() {
             match collection {
                 Collection::Patients => self.first_sync_paged::<Patients>(&client).await?,
@@ -548,10 +580,6 @@ impl SyncEngine {
     pub async fn poll_once(&self) -> Result<usize, SyncError> {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
         let client = self.reader().await?;
-        let mut changed = self.poll_paged::<Patients>(&client).await?;
-        if self.inner.options.appointment_window.is_some() {
-            changed += self.poll_paged::<Appointments>(&client).await?;
-        }
         let refresh_references = {
             let mut state = self.state();
             state.polls = state.polls.wrapping_add(1);
@@ -559,6 +587,22 @@ impl SyncEngine {
                 .polls
                 .is_multiple_of(self.inner.options.reference_every_polls.max(1))
         };
+        let mut changed = 0;
+        if self.server_features().updated_since {
+            changed += self.poll_paged::<Patients>(&client).await?;
+            if self.inner.options.appointment_window.is_some() {
+                changed += self.poll_paged::<Appointments>(&client).await?;
+            }
+        } else {
+            // No `updated_since`: read again what the desk keeps. The book's window every time;
+            // the (much longer) patient list with the reference collections.
+            if self.inner.options.appointment_window.is_some() {
+                changed += self.refresh_paged::<Appointments>(&client).await?;
+            }
+            if refresh_references {
+                changed += self.refresh_paged::<Patients>(&client).await?;
+            }
+        }
         if refresh_references {
             for collection in [
                 Collection::Locations,
@@ -638,6 +682,44 @@ impl SyncEngine {
         }
     }
 
+    /// Reads a whole paged collection again in creation order (for a server without
+    /// `updated_since`); the store keeps only what is newer than the cache. Returns how many
+    /// items changed.
+    async fn refresh_paged<C: PagedCollection>(&self, client: &Client) -> Result<usize, SyncError> {
+        let collection = C::COLLECTION;
+        let key = format!("refresh:{}", collection.as_str());
+        let limit = self.inner.options.page_size.clamp(1, PAGE_LIMIT);
+        let mut offset: u64 = 0;
+        let mut changed = 0;
+        loop {
+            let page = C::created_page(client, self.page_context(), offset, limit).await;
+            self.observe(&page);
+            let page = page?;
+            let count = page.items.len();
+            offset += count as u64;
+            let value = encode(&key, &offset)?;
+            let applied = C::apply(
+                &self.inner.store,
+                &page.items,
+                Checkpoint {
+                    key: &key,
+                    value: &value,
+                },
+            )
+            .await?;
+            if !applied.is_empty() {
+                changed += applied.len();
+                self.emit(SyncEvent::Changed {
+                    collection,
+                    ids: applied,
+                });
+            }
+            if count < limit as usize {
+                return Ok(changed);
+            }
+        }
+    }
+
     /// Runs sync and the outbox in the background until the returned handle is dropped: first
     /// sync (retried until it completes), then a poll every [`SyncOptions::poll_every`]; the
     /// outbox is drained whenever a write is queued, an author signs in, or a back-off ends.
@@ -657,7 +739,23 @@ impl SyncEngine {
 
     async fn sync_loop(&self) {
         let every = self.inner.options.poll_every;
+        let mut connected = false;
+        let mut prefetched: Option<std::time::Instant> = None;
         loop {
+            // What the server offers decides how to stay fresh: read it once per start; while
+            // it cannot be read, go by what an earlier run read.
+            if !connected {
+                match self.connect().await {
+                    Ok(_) => connected = true,
+                    Err(error) => {
+                        tracing::info!(%error, "the server's features could not be read yet");
+                        if !matches!(self.known_features().await, Ok(Some(_))) {
+                            tokio::time::sleep(every).await;
+                            continue;
+                        }
+                    }
+                }
+            }
             // `true`: look again at once (a long poll waits on the server).
             let result = match self.first_sync_done().await {
                 Ok(false) => self.first_sync().await.map(|()| true),
@@ -668,6 +766,16 @@ impl SyncEngine {
                 },
                 Err(error) => Err(error),
             };
+            // Read ahead once the book is cached, then now and then.
+            let due = prefetched.is_none_or(|at| at.elapsed() >= self.inner.options.prefetch_every);
+            if result.is_ok() && due && matches!(self.first_sync_done().await, Ok(true)) {
+                match self.prefetch_upcoming().await {
+                    Ok(_) => prefetched = Some(std::time::Instant::now()),
+                    Err(error) => {
+                        tracing::info!(%error, "reading ahead failed; trying again later")
+                    }
+                }
+            }
             match result {
                 Ok(true) => {}
                 Ok(false) => tokio::time::sleep(every).await,

@@ -6,8 +6,11 @@ use practice_studio::client::{Error as ClientError, Priority};
 use practice_studio::model::{ErrorDetail, NewPatient, Patient, PatientId};
 use serde_json::Value;
 
+use practice_studio::model::{Appointment, AppointmentId, AppointmentPatch};
+
 use frontdesk_store::{
-    CacheError, Conflict, ConflictKind, ConflictResolution, EntityKind, PatientAfter, Resolution,
+    AppointmentAfter, CacheError, Conflict, ConflictKind, ConflictResolution, EntityKind,
+    PatientAfter, Resolution,
 };
 
 use super::writes::{placeholder, shown, validate_patch, PendingWrite, WriteError};
@@ -29,6 +32,9 @@ pub enum ResolveError {
     ServerCopy(#[source] ClientError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// The retried change to the book is refused by the desk's own checks (a clash, a move).
+    #[error(transparent)]
+    Book(#[from] crate::book::BookError),
     #[error(transparent)]
     Sync(#[from] SyncError),
 }
@@ -92,11 +98,162 @@ impl SyncEngine {
     }
 
     async fn resolved(&self, conflict: &Conflict) {
-        self.emit(SyncEvent::Changed {
-            collection: Collection::Patients,
-            ids: vec![conflict.entry.entity_id.clone()],
-        });
+        let collection = match conflict.entry.entity_kind {
+            EntityKind::Patient => Some(Collection::Patients),
+            EntityKind::Appointment => Some(Collection::Appointments),
+            EntityKind::Payment => None,
+        };
+        if let Some(collection) = collection {
+            self.emit(SyncEvent::Changed {
+                collection,
+                ids: vec![conflict.entry.entity_id.clone()],
+            });
+        }
         self.inner.outbox_changed.notify_one();
+    }
+
+    /// The server's version of the conflict's appointment: what the refusal carried, else what
+    /// sync has read since, else the server now. `None` for a booking it never accepted or an
+    /// appointment it no longer has.
+    async fn theirs_appointment(
+        &self,
+        conflict: &Conflict,
+    ) -> Result<Option<Appointment>, ResolveError> {
+        if conflict.entry.operation == "create" || conflict.refusal.kind == ConflictKind::Gone {
+            return Ok(None);
+        }
+        let id = conflict.entry.entity_id.clone();
+        let carried = conflict
+            .refusal
+            .server_body
+            .as_ref()
+            .and_then(|body| body.get("current"))
+            .and_then(|current| serde_json::from_value::<Appointment>(current.clone()).ok());
+        let held = self.inner.store.held_server_appointment(&id).await?;
+        let newest = match (carried, held) {
+            (Some(a), Some(b)) => Some(if a.version >= b.version { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        if let Some(appointment) = newest {
+            return Ok(Some(appointment));
+        }
+        let client = self.reader().await?;
+        let fetched = client
+            .appointments()
+            .get(&AppointmentId(id))
+            .priority(Priority::Interactive)
+            .await;
+        self.observe(&fetched);
+        match fetched {
+            Ok(appointment) => Ok(Some(appointment)),
+            Err(ClientError::NotFound(_) | ClientError::Gone(_)) => Ok(None),
+            Err(error) => Err(ResolveError::ServerCopy(error)),
+        }
+    }
+
+    /// Discards or takes theirs for a conflict about the book or a payment: the desk shows the
+    /// server's appointment again (none for a refused booking); a refused payment no longer
+    /// counts against its invoice.
+    async fn settle_other(
+        &self,
+        conflict: &Conflict,
+        resolution: Resolution,
+        by: &str,
+    ) -> Result<(), ResolveError> {
+        let theirs = match conflict.entry.entity_kind {
+            EntityKind::Appointment => self.theirs_appointment(conflict).await?,
+            _ => None,
+        };
+        if resolution == Resolution::TookTheirs && theirs.is_none() {
+            return Err(ResolveError::NothingToTake);
+        }
+        let appointment = match (conflict.entry.entity_kind, &theirs) {
+            (EntityKind::Appointment, Some(theirs)) => AppointmentAfter::Show(theirs),
+            (EntityKind::Appointment, None) => AppointmentAfter::Remove,
+            _ => AppointmentAfter::Keep,
+        };
+        self.inner
+            .store
+            .resolve_conflict(&ConflictResolution {
+                conflict_id: conflict.id,
+                resolution,
+                by,
+                patient: PatientAfter::Keep,
+                appointment,
+                retry: None,
+                rebase_next: theirs.as_ref().map(|t| t.version),
+            })
+            .await?;
+        self.resolved(conflict).await;
+        Ok(())
+    }
+
+    /// Queues a refused change to the book or a payment again: a booking or payment as it was
+    /// (or `edited`), a change of an appointment on the server's current version (checked
+    /// again, clash included).
+    async fn retry_other(
+        &self,
+        conflict: &Conflict,
+        by: &str,
+        edited: Option<Value>,
+    ) -> Result<i64, ResolveError> {
+        let entry = &conflict.entry;
+        let payload = edited.unwrap_or_else(|| entry.payload.clone());
+        let (shown, base_version) = match (entry.entity_kind, entry.operation.as_str()) {
+            (EntityKind::Appointment, "create") => {
+                let booking: practice_studio::model::NewAppointment =
+                    serde_json::from_value(payload.clone())
+                        .map_err(|_| invalid("body", "does not make a booking"))?;
+                // Checked again against the book as the desk now has it.
+                crate::book::check(self, &booking).await?;
+                let current = self.inner.store.appointment(&entry.entity_id).await?;
+                let mut shown = current.ok_or(ResolveError::CannotRetry)?;
+                shown.start_time = booking.start_time;
+                shown.end_time = booking.end_time;
+                (Some(shown), None)
+            }
+            (EntityKind::Appointment, _) => {
+                let theirs = self
+                    .theirs_appointment(conflict)
+                    .await?
+                    .ok_or(ResolveError::CannotRetry)?;
+                let patch: AppointmentPatch = serde_json::from_value(payload.clone())
+                    .map_err(|_| invalid("body", "does not make a change of an appointment"))?;
+                let next = crate::book::apply_patch(&theirs, &patch, self.inner.clock.now())?;
+                let version = theirs.version;
+                (Some(next), Some(version))
+            }
+            _ => (None, None),
+        };
+        let retry = super::new_entry_of(
+            entry.entity_kind,
+            by,
+            &entry.entity_id,
+            &entry.operation,
+            payload,
+            base_version,
+            entry.refs.clone(),
+        );
+        let appointment = match &shown {
+            Some(a) => AppointmentAfter::Show(a),
+            None => AppointmentAfter::Keep,
+        };
+        let stored = self
+            .inner
+            .store
+            .resolve_conflict(&ConflictResolution {
+                conflict_id: conflict.id,
+                resolution: Resolution::Retried,
+                by,
+                patient: PatientAfter::Keep,
+                appointment,
+                retry: Some(&retry),
+                rebase_next: None,
+            })
+            .await?
+            .ok_or(ResolveError::NotOpen(conflict.id))?;
+        self.resolved(conflict).await;
+        Ok(stored.seq)
     }
 
     /// Drops our change: the desk shows the server's version again (none, for a registration
@@ -104,6 +261,11 @@ impl SyncEngine {
     /// resolved with it.
     pub async fn discard_change(&self, conflict_id: i64, by: &str) -> Result<(), ResolveError> {
         let conflict = self.open_conflict(conflict_id).await?;
+        if conflict.entry.entity_kind != EntityKind::Patient {
+            return self
+                .settle_other(&conflict, Resolution::Discarded, by)
+                .await;
+        }
         let theirs = self.theirs(&conflict).await?;
         let patient = theirs
             .as_ref()
@@ -115,6 +277,7 @@ impl SyncEngine {
                 resolution: Resolution::Discarded,
                 by,
                 patient,
+                appointment: AppointmentAfter::Keep,
                 retry: None,
                 rebase_next: theirs.as_ref().map(|t| t.version),
             })
@@ -126,6 +289,11 @@ impl SyncEngine {
     /// Keeps the server's version instead of ours (of a change to an existing patient).
     pub async fn take_theirs(&self, conflict_id: i64, by: &str) -> Result<(), ResolveError> {
         let conflict = self.open_conflict(conflict_id).await?;
+        if conflict.entry.entity_kind != EntityKind::Patient {
+            return self
+                .settle_other(&conflict, Resolution::TookTheirs, by)
+                .await;
+        }
         if conflict.entry.operation == "create" {
             return Err(ResolveError::NothingToTake);
         }
@@ -142,12 +310,32 @@ impl SyncEngine {
                 resolution: Resolution::TookTheirs,
                 by,
                 patient,
+                appointment: AppointmentAfter::Keep,
                 retry: None,
                 rebase_next: theirs.as_ref().map(|t| t.version),
             })
             .await?;
         self.resolved(&conflict).await;
         Ok(())
+    }
+
+    /// Queues a refused change to the book or a payment again, as it was or as `edited` (a
+    /// booking: the whole new booking; a change of an appointment: the change, applied to the
+    /// server's current version and checked again, clash included); `by` becomes its author.
+    /// Returns the entry's place in the queue.
+    pub async fn retry_other_change(
+        &self,
+        conflict_id: i64,
+        by: &str,
+        edited: Option<Value>,
+    ) -> Result<i64, ResolveError> {
+        let conflict = self.open_conflict(conflict_id).await?;
+        if conflict.entry.entity_kind == EntityKind::Patient {
+            return Err(ResolveError::CannotRetry);
+        }
+        let seq = self.retry_other(&conflict, by, edited).await?;
+        tracing::info!(conflict = conflict_id, seq, "change queued again");
+        Ok(seq)
     }
 
     /// Queues our change again, as it was or as edited (`edited`: for a registration the whole
@@ -202,6 +390,7 @@ impl SyncEngine {
                 resolution: Resolution::Retried,
                 by,
                 patient: PatientAfter::Show(&local),
+                appointment: AppointmentAfter::Keep,
                 retry: Some(&retry),
                 rebase_next: None,
             })

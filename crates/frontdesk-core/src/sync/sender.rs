@@ -21,8 +21,13 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
-use practice_studio::client::{Client, Error as ClientError, Priority, Problem, SignInError};
-use practice_studio::model::{NewPatient, Patient, PatientId};
+use practice_studio::client::{
+    Client, Error as ClientError, Priority, Problem, RetryPolicy, SignInError,
+};
+use practice_studio::model::{
+    Appointment, AppointmentId, AppointmentPatch, InvoiceId, NewAppointment, NewPatient, Patient,
+    PatientId, PaymentCreated,
+};
 use serde_json::json;
 
 use frontdesk_store::{entity_key, ConflictKind, EntityKind, OutboxEntry, Refusal};
@@ -43,9 +48,29 @@ pub struct DrainReport {
     pub next_retry_in: Option<Duration>,
 }
 
+/// The server's answer to an accepted write, by kind.
+enum Accepted {
+    Patient(Box<Patient>),
+    Appointment(Box<Appointment>),
+    Payment(Box<PaymentCreated>),
+}
+
+/// The stored body of a payment entry: which invoice, and the payment.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PaymentPayload {
+    pub(crate) invoice_id: String,
+    pub(crate) payment: practice_studio::model::NewPayment,
+}
+
+/// Why an ambiguous failure is not resent to a server without idempotency keys.
+const AMBIGUOUS: &str =
+    "the server may or may not have made this change (no clear answer), and it \
+                         cannot recognise a resend; check before sending it again";
+
 /// What the server's answer to one send means for the entry.
 enum Outcome {
-    Accepted(Box<Patient>),
+    Accepted(Accepted),
     /// Try this entry again later. `link`: the failure was the network's or the server's as a
     /// whole (no answer, 429, 502–504), not this entry's, so the other entries wait too.
     Retry {
@@ -85,6 +110,9 @@ impl SyncEngine {
     /// or has to wait; [`DrainReport::next_retry_in`] says when to try again.
     pub async fn drain_outbox(&self) -> Result<DrainReport, SyncError> {
         let _one_at_a_time = self.inner.drain_lock.lock().await;
+        // A desk started offline goes by what an earlier run read of the server.
+        self.known_features().await?;
+        let idempotent = self.server_features().idempotency;
         let store = self.inner.store.clone();
         let mut report = DrainReport::default();
         // Restarted after a registration got its server id: the entries after it were renamed.
@@ -144,6 +172,14 @@ impl SyncEngine {
                 let mut unreadable = 0;
                 let outcome = loop {
                     match self.send(&client, &entry).await? {
+                        Sent::Unreadable if !idempotent => {
+                            break Outcome::Refused(Refusal {
+                                kind: ConflictKind::Other,
+                                message: AMBIGUOUS.to_owned(),
+                                server_status: None,
+                                server_body: None,
+                            })
+                        }
                         Sent::Unreadable
                             if unreadable < self.inner.options.unreadable_answer_resends =>
                         {
@@ -167,7 +203,41 @@ impl SyncEngine {
                     self.link_answered();
                 }
                 match outcome {
-                    Outcome::Accepted(answer) => {
+                    Outcome::Accepted(Accepted::Appointment(answer)) => {
+                        let renamed = answer.id.as_str() != entry.entity_id;
+                        store.complete_appointment_write(entry.seq, &answer).await?;
+                        self.state().retry_at.remove(&entry.seq);
+                        report.sent += 1;
+                        tracing::info!(seq = entry.seq, "appointment change accepted");
+                        self.emit(SyncEvent::WriteAccepted {
+                            seq: entry.seq,
+                            entity_id: answer.id.to_string(),
+                            local_id: renamed.then(|| entry.entity_id.clone()),
+                        });
+                        let mut ids = vec![answer.id.to_string()];
+                        if renamed {
+                            ids.push(entry.entity_id.clone());
+                        }
+                        self.emit(SyncEvent::Changed {
+                            collection: Collection::Appointments,
+                            ids,
+                        });
+                        if renamed {
+                            continue 'pass;
+                        }
+                    }
+                    Outcome::Accepted(Accepted::Payment(answer)) => {
+                        store.complete_payment_write(entry.seq, &answer).await?;
+                        self.state().retry_at.remove(&entry.seq);
+                        report.sent += 1;
+                        tracing::info!(seq = entry.seq, "payment accepted");
+                        self.emit(SyncEvent::WriteAccepted {
+                            seq: entry.seq,
+                            entity_id: answer.payment.id.to_string(),
+                            local_id: Some(entry.entity_id.clone()),
+                        });
+                    }
+                    Outcome::Accepted(Accepted::Patient(answer)) => {
                         let renamed = answer.id.as_str() != entry.entity_id;
                         store.complete_patient_write(entry.seq, &answer).await?;
                         self.state().retry_at.remove(&entry.seq);
@@ -302,9 +372,17 @@ impl SyncEngine {
 
     /// Sends one entry once (the SDK may retry within [`super::SyncOptions::send_retry`]).
     async fn send(&self, client: &Client, entry: &OutboxEntry) -> Result<Sent, SyncError> {
-        let client = client
-            .clone()
-            .with_retry(self.inner.options.send_retry.clone());
+        let idempotent = self.server_features().idempotency;
+        let policy = if idempotent {
+            self.inner.options.send_retry.clone()
+        } else {
+            // A resend could act twice: one try, and a person decides about the rest.
+            RetryPolicy {
+                max_attempts: 1,
+                ..self.inner.options.send_retry.clone()
+            }
+        };
+        let client = client.clone().with_retry(policy);
         let corrupt = |what: &str| {
             Sent::Outcome(Outcome::Refused(Refusal {
                 kind: ConflictKind::Other,
@@ -313,47 +391,118 @@ impl SyncEngine {
                 server_body: None,
             }))
         };
-        let result = match (entry.entity_kind, entry.operation.as_str()) {
-            (EntityKind::Patient, "create") => {
-                let Ok(patient) = serde_json::from_value::<NewPatient>(entry.payload.clone())
-                else {
-                    return Ok(corrupt("its stored details are unreadable"));
-                };
-                client
-                    .patients()
-                    .create(&patient)
-                    .idempotency_key(entry.idempotency_key.clone())
-                    .request_id(entry.request_id.clone())
-                    .priority(Priority::Interactive)
-                    .await
-            }
-            (EntityKind::Patient, "update") => {
-                let version = match entry.base_version {
-                    Some(version) => Some(version),
-                    None => {
-                        self.inner
-                            .store
-                            .chained_version(entry.entity_kind, &entry.entity_id, entry.seq)
-                            .await?
+        let result: Result<Accepted, ClientError> =
+            match (entry.entity_kind, entry.operation.as_str()) {
+                (EntityKind::Patient, "create") => {
+                    let Ok(patient) = serde_json::from_value::<NewPatient>(entry.payload.clone())
+                    else {
+                        return Ok(corrupt("its stored details are unreadable"));
+                    };
+                    client
+                        .patients()
+                        .create(&patient)
+                        .idempotency_key(entry.idempotency_key.clone())
+                        .request_id(entry.request_id.clone())
+                        .priority(Priority::Interactive)
+                        .await
+                        .map(|p| Accepted::Patient(Box::new(p)))
+                }
+                (EntityKind::Patient, "update") => {
+                    let version = match entry.base_version {
+                        Some(version) => Some(version),
+                        None => {
+                            self.inner
+                                .store
+                                .chained_version(entry.entity_kind, &entry.entity_id, entry.seq)
+                                .await?
+                        }
+                    };
+                    let Some(version) = version else {
+                        return Ok(corrupt("no version of the patient to base it on"));
+                    };
+                    client
+                        .patients()
+                        .update(&PatientId(entry.entity_id.clone()), &entry.payload)
+                        .if_match(version)
+                        .idempotency_key(entry.idempotency_key.clone())
+                        .request_id(entry.request_id.clone())
+                        .priority(Priority::Interactive)
+                        .await
+                        .map(|p| Accepted::Patient(Box::new(p)))
+                }
+                (EntityKind::Appointment, "create") => {
+                    let Ok(mut booking) =
+                        serde_json::from_value::<NewAppointment>(entry.payload.clone())
+                    else {
+                        return Ok(corrupt("its stored details are unreadable"));
+                    };
+                    // A patient registered on this desk has the server's id by now (the booking
+                    // waited for the registration).
+                    if let Some(server_id) = self
+                        .inner
+                        .store
+                        .mapped_id(EntityKind::Patient, booking.patient_id.as_str())
+                        .await?
+                    {
+                        booking.patient_id = PatientId(server_id);
                     }
-                };
-                let Some(version) = version else {
-                    return Ok(corrupt("no version of the patient to base it on"));
-                };
-                client
-                    .patients()
-                    .update(&PatientId(entry.entity_id.clone()), &entry.payload)
-                    .if_match(version)
-                    .idempotency_key(entry.idempotency_key.clone())
-                    .request_id(entry.request_id.clone())
-                    .priority(Priority::Interactive)
-                    .await
-            }
-            _ => return Ok(corrupt("the desk does not know this kind of change")),
-        };
+                    client
+                        .appointments()
+                        .create(&booking)
+                        .idempotency_key(entry.idempotency_key.clone())
+                        .request_id(entry.request_id.clone())
+                        .priority(Priority::Interactive)
+                        .await
+                        .map(|a| Accepted::Appointment(Box::new(a)))
+                }
+                (EntityKind::Appointment, _) => {
+                    let Ok(patch) =
+                        serde_json::from_value::<AppointmentPatch>(entry.payload.clone())
+                    else {
+                        return Ok(corrupt("its stored details are unreadable"));
+                    };
+                    let version = match entry.base_version {
+                        Some(version) => Some(version),
+                        None => {
+                            self.inner
+                                .store
+                                .chained_version(entry.entity_kind, &entry.entity_id, entry.seq)
+                                .await?
+                        }
+                    };
+                    let Some(version) = version else {
+                        return Ok(corrupt("no version of the appointment to base it on"));
+                    };
+                    client
+                        .appointments()
+                        .update(&AppointmentId(entry.entity_id.clone()), &patch)
+                        .if_match(version)
+                        .idempotency_key(entry.idempotency_key.clone())
+                        .request_id(entry.request_id.clone())
+                        .priority(Priority::Interactive)
+                        .await
+                        .map(|a| Accepted::Appointment(Box::new(a)))
+                }
+                (EntityKind::Payment, "create") => {
+                    let Ok(payload) =
+                        serde_json::from_value::<PaymentPayload>(entry.payload.clone())
+                    else {
+                        return Ok(corrupt("its stored details are unreadable"));
+                    };
+                    client
+                        .billing()
+                        .pay(&InvoiceId(payload.invoice_id), &payload.payment)
+                        .idempotency_key(entry.idempotency_key.clone())
+                        .request_id(entry.request_id.clone())
+                        .priority(Priority::Interactive)
+                        .await
+                        .map(|p| Accepted::Payment(Box::new(p)))
+                }
+                _ => return Ok(corrupt("the desk does not know this kind of change")),
+            };
         self.observe(&result);
         Ok(match result {
-            Ok(patient) => Sent::Outcome(Outcome::Accepted(Box::new(patient))),
+            Ok(accepted) => Sent::Outcome(Outcome::Accepted(accepted)),
             Err(ClientError::Decode { status, .. }) if (200..300).contains(&status) => {
                 Sent::Unreadable
             }
@@ -362,6 +511,28 @@ impl SyncEngine {
     }
 
     async fn classify(&self, client: &Client, entry: &OutboxEntry, error: ClientError) -> Outcome {
+        if !self.server_features().idempotency {
+            // The request may have reached the server, which could not recognise a resend.
+            let ambiguous = match &error {
+                ClientError::Network(e) => !e.is_connect(),
+                ClientError::Timeout { .. } => true,
+                ClientError::Api { status, .. } => matches!(status, 502 | 504),
+                _ => false,
+            };
+            if ambiguous {
+                tracing::warn!(
+                    seq = entry.seq,
+                    request_id = %entry.request_id,
+                    "no clear answer from a server without idempotency keys; not resent"
+                );
+                return Outcome::Refused(Refusal {
+                    kind: ConflictKind::Other,
+                    message: AMBIGUOUS.to_owned(),
+                    server_status: error.status(),
+                    server_body: None,
+                });
+            }
+        }
         match error {
             ClientError::RateLimited { retry_after } => Outcome::Retry {
                 after: retry_after,
@@ -397,13 +568,19 @@ impl SyncEngine {
                 refusal(ConflictKind::Gone, "deleted elsewhere", Some(&problem)),
             ),
             ClientError::Conflict(problem) | ClientError::VersionMismatch(problem) => {
-                let mut refused = refusal(
-                    ConflictKind::Clash,
-                    "changed elsewhere since this change was made",
-                    Some(&problem),
-                );
-                // Theirs beside ours: the patient as the server has it now, when it can be read.
-                if let Some(current) = self.current_patient(client, entry).await {
+                // A clash in the book: another desk took the time first (or the provider's
+                // hours changed); otherwise the entity changed since this change was made.
+                let message = if entry.entity_kind == EntityKind::Appointment
+                    && problem.code != "version_mismatch"
+                    && problem.details.iter().any(|d| d.field == "startTime")
+                {
+                    "the time was taken elsewhere first (or is no longer in the provider's hours)"
+                } else {
+                    "changed elsewhere since this change was made"
+                };
+                let mut refused = refusal(ConflictKind::Clash, message, Some(&problem));
+                // Theirs beside ours: the entity as the server has it now, when it can be read.
+                if let Some(current) = self.current_of(client, entry).await {
                     if let Some(serde_json::Value::Object(body)) = refused.server_body.as_mut() {
                         body.insert("current".to_owned(), current);
                     }
@@ -467,22 +644,33 @@ impl SyncEngine {
         }
     }
 
-    /// The server's current version of the entry's patient, as JSON (none when unreadable).
-    async fn current_patient(
-        &self,
-        client: &Client,
-        entry: &OutboxEntry,
-    ) -> Option<serde_json::Value> {
-        if entry.entity_kind != EntityKind::Patient || entry.operation == "create" {
+    /// The server's current version of the entry's patient or appointment, as JSON (none when
+    /// unreadable, or for a create or a payment).
+    async fn current_of(&self, client: &Client, entry: &OutboxEntry) -> Option<serde_json::Value> {
+        if entry.operation == "create" {
             return None;
         }
-        let current = client
-            .patients()
-            .get(&PatientId(entry.entity_id.clone()))
-            .priority(Priority::Interactive)
-            .await
-            .ok()?;
-        serde_json::to_value(current).ok()
+        match entry.entity_kind {
+            EntityKind::Patient => {
+                let current = client
+                    .patients()
+                    .get(&PatientId(entry.entity_id.clone()))
+                    .priority(Priority::Interactive)
+                    .await
+                    .ok()?;
+                serde_json::to_value(current).ok()
+            }
+            EntityKind::Appointment => {
+                let current = client
+                    .appointments()
+                    .get(&AppointmentId(entry.entity_id.clone()))
+                    .priority(Priority::Interactive)
+                    .await
+                    .ok()?;
+                serde_json::to_value(current).ok()
+            }
+            EntityKind::Payment => None,
+        }
     }
 }
 

@@ -45,7 +45,30 @@ pub enum WriteError {
     Cache(#[from] CacheError),
 }
 
-fn random_hex() -> String {
+/// An outbox entry with a fresh `Idempotency-Key` and `X-Request-ID`.
+pub(crate) fn new_entry_of(
+    kind: EntityKind,
+    author: &str,
+    entity_id: &str,
+    operation: &str,
+    payload: Value,
+    base_version: Option<i64>,
+    refs: Vec<String>,
+) -> NewOutboxEntry {
+    NewOutboxEntry {
+        idempotency_key: format!("idem-{}", random_hex()),
+        request_id: format!("req-{}", random_hex()),
+        author: author.to_owned(),
+        entity_kind: kind,
+        entity_id: entity_id.to_owned(),
+        operation: operation.to_owned(),
+        payload,
+        base_version,
+        refs,
+    }
+}
+
+pub(crate) fn random_hex() -> String {
     let bytes: [u8; 16] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -189,17 +212,15 @@ impl SyncEngine {
         payload: Value,
         base_version: Option<i64>,
     ) -> NewOutboxEntry {
-        NewOutboxEntry {
-            idempotency_key: format!("idem-{}", random_hex()),
-            request_id: format!("req-{}", random_hex()),
-            author: author.to_owned(),
-            entity_kind: EntityKind::Patient,
-            entity_id: entity_id.to_owned(),
-            operation: operation.to_owned(),
+        new_entry_of(
+            EntityKind::Patient,
+            author,
+            entity_id,
+            operation,
             payload,
             base_version,
-            refs: Vec::new(),
-        }
+            Vec::new(),
+        )
     }
 
     /// Registers a patient at once, offline or not: checked with the server's rules, cached
