@@ -207,8 +207,21 @@ pub enum Fault {
     CutOff,
 }
 
+/// Extensions the proxy hides, to play a server without them: its OpenAPI document does not
+/// name them, and it behaves as if it had none (no feed: 404; `updated_since` ignored; an
+/// `Idempotency-Key` never reaches the server).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hidden {
+    pub feed: bool,
+    pub updated_since: bool,
+    pub idempotency: bool,
+}
+
 #[derive(Default)]
 struct ProxyState {
+    hidden: Hidden,
+    /// `(method, path and query as asked)` of every request.
+    requests: Vec<(String, String)>,
     faults: VecDeque<Fault>,
     /// Applied to every write once the queue is empty.
     always: Option<Fault>,
@@ -261,6 +274,15 @@ impl FaultProxy {
             }
         });
         Self { state, url }
+    }
+
+    pub fn hide(&self, hidden: Hidden) {
+        self.state.lock().expect("proxy").hidden = hidden;
+    }
+
+    /// Every request seen: method, path and query as the client asked.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.state.lock().expect("proxy").requests.clone()
     }
 
     pub fn push(&self, fault: Fault) {
@@ -344,11 +366,13 @@ async fn handle(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (fault, index) = {
+    let (fault, index, hidden) = {
         let mut state = state.lock().expect("proxy");
         if state.down {
             return Err(io_error("the network is down"));
         }
+        state.requests.push((method.clone(), path.clone()));
+        let hidden = state.hidden;
         let api = path.starts_with("/api/");
         let random = match &mut state.random {
             Some((rng, p)) if api => rng.random_bool(*p).then(|| match rng.random_range(0..6) {
@@ -376,10 +400,18 @@ async fn handle(
                 .or_else(|| state.always.clone())
                 .or(random);
             state.writes.push((method.clone(), path.clone(), key, None));
-            (fault, Some(state.writes.len() - 1))
+            (fault, Some(state.writes.len() - 1), hidden)
         } else {
-            (random, None)
+            (random, None, hidden)
         }
+    };
+    if hidden.feed && path.starts_with("/api/v2/events") {
+        return Ok(envelope(404, None, None));
+    }
+    let path = if hidden.updated_since {
+        strip_query_param(&path, "updated_since")
+    } else {
+        path
     };
     let answered = |status: u16| {
         if let Some(i) = index {
@@ -405,6 +437,9 @@ async fn handle(
         reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| io_error("method"))?;
     let mut forward = forwarder.request(forward_method, format!("{upstream}{path}"));
     for (name, value) in request.headers() {
+        if hidden.idempotency && name.as_str() == "idempotency-key" {
+            continue;
+        }
         if !HOP_BY_HOP.contains(&name.as_str()) && name.as_str() != "host" {
             forward = forward.header(name.as_str(), value.as_bytes());
         }
@@ -431,6 +466,9 @@ async fn handle(
         .bytes()
         .await
         .map_err(|_| io_error("upstream body"))?;
+    if path == "/openapi.json" {
+        body = Bytes::from(doctored_openapi(&body, hidden));
+    }
     match fault {
         Some(Fault::LoseResponse) => return Err(io_error("the test proxy lost the answer")),
         Some(Fault::Truncate) => body = body.slice(..body.len() / 2),
@@ -445,6 +483,48 @@ async fn handle(
     response
         .body(Full::new(body))
         .map_err(|_| io_error("response"))
+}
+
+fn strip_query_param(path: &str, name: &str) -> String {
+    let Some((base, query)) = path.split_once('?') else {
+        return path.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| pair.split('=').next() != Some(name))
+        .collect();
+    if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+/// The server's OpenAPI document without the hidden extensions.
+fn doctored_openapi(body: &[u8], hidden: Hidden) -> Vec<u8> {
+    let Ok(mut document) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    if let Some(paths) = document["paths"].as_object_mut() {
+        if hidden.feed {
+            paths.retain(|path, _| !path.starts_with("/api/v2/events"));
+        }
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for operation in item.values_mut() {
+                if let Some(parameters) = operation["parameters"].as_array_mut() {
+                    parameters.retain(|p| {
+                        let name = p["name"].as_str().unwrap_or_default();
+                        !(hidden.updated_since && name == "updated_since"
+                            || hidden.idempotency && name.eq_ignore_ascii_case("idempotency-key"))
+                    });
+                }
+            }
+        }
+    }
+    serde_json::to_vec(&document).unwrap_or_else(|_| body.to_vec())
 }
 
 /// Waits (bounded) until `check` holds, draining the outbox between looks.
