@@ -281,13 +281,26 @@ async fn cached(engine: &SyncEngine, id: &str) -> Result<Appointment, BookError>
 /// Checks a booking against the cached clinic and book without queueing it (for a screen that
 /// warns while the time is being chosen). `Ok` when [`book`] would accept it.
 pub async fn check(engine: &SyncEngine, booking: &NewAppointment) -> Result<(), BookError> {
-    draft(engine, booking).await.map(|_| ())
+    draft(engine, booking, None).await.map(|_| ())
+}
+
+/// [`check`] for a booking already on this desk under `id` (retried after a refusal): it does
+/// not clash with itself.
+pub(crate) async fn recheck(
+    engine: &SyncEngine,
+    booking: &NewAppointment,
+    id: &AppointmentId,
+) -> Result<Appointment, BookError> {
+    draft(engine, booking, Some(id.clone()))
+        .await
+        .map(|(appointment, _)| appointment)
 }
 
 /// The appointment a booking would make, checked.
 async fn draft(
     engine: &SyncEngine,
     booking: &NewAppointment,
+    id: Option<AppointmentId>,
 ) -> Result<(Appointment, Vec<String>), BookError> {
     let store = engine.store();
     let reason = text(booking.reason.as_deref());
@@ -332,7 +345,8 @@ async fn draft(
     let location = clinic.location_for(provider, booking.location_id.as_str())?;
     let kind = clinic.check_type(&booking.kind)?;
     let now = engine.clock().now();
-    let id = AppointmentId(format!("{LOCAL_APPOINTMENT_PREFIX}{}", random_hex()));
+    let id =
+        id.unwrap_or_else(|| AppointmentId(format!("{LOCAL_APPOINTMENT_PREFIX}{}", random_hex())));
     let appointment = Appointment {
         links: AppointmentLinks::new(&id, &patient_id, &booking.provider_id),
         id,
@@ -369,7 +383,7 @@ pub async fn book(
     author: &str,
     booking: &NewAppointment,
 ) -> Result<PendingAppointment, BookError> {
-    let (appointment, refs) = draft(engine, booking).await?;
+    let (appointment, refs) = draft(engine, booking, None).await?;
     let mut payload = booking.clone();
     payload.patient_id = appointment.patient_id.clone();
     payload.kind = appointment.kind.clone();

@@ -897,3 +897,57 @@ async fn a_payment_the_authors_role_may_not_take_goes_to_the_conflict_list_and_c
         .expect("invoice");
     assert_eq!(on_server.payments.len(), invoice.payments.len());
 }
+
+#[tokio::test]
+async fn a_booking_refused_for_a_clash_is_moved_to_a_free_time_and_sent_again() {
+    let server = server(20).await;
+    let proxy = FaultProxy::start(&server.url()).await;
+    let desk = synced_desk(&proxy.url, RECEPTION).await;
+    let other = client_as(&server.url(), RECEPTION);
+    let slot = free_slot(&other, &desk.engine, 3).await;
+    let patient = some_patient(&desk.engine).await;
+    proxy.set_down(true);
+    let ours = book::book(&desk.engine, RECEPTION, &booking(&patient, &slot))
+        .await
+        .expect("booked offline");
+    // Meanwhile the time goes elsewhere.
+    other
+        .appointments()
+        .create(&booking(&patient, &slot))
+        .await
+        .expect("booked elsewhere first");
+    proxy.set_down(false);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    drain_until(&desk.engine, "the refusal", NothingPending).await;
+    let conflict = desk.engine.store().conflicts().await.expect("conflicts")[0].clone();
+    assert_eq!(conflict.refusal.kind, ConflictKind::Clash);
+    // Sent again as it was, the desk now knows the time is taken (after a sync) and says so.
+    desk.engine.poll_once().await.expect("poll");
+    assert!(matches!(
+        desk.engine
+            .retry_other_change(conflict.id, RECEPTION, None)
+            .await,
+        Err(frontdesk_core::ResolveError::Book(BookError::Clash(_)))
+    ));
+    // Moved to a free time: it does not clash with itself, and goes through.
+    let free = free_slot_of(&other, &slot.0, &slot.1, slot.2).await;
+    let edited = serde_json::to_value(booking(&patient, &free)).expect("json");
+    desk.engine
+        .retry_other_change(conflict.id, RECEPTION, Some(edited))
+        .await
+        .expect("retried at another time");
+    let shown = desk
+        .engine
+        .store()
+        .appointment(ours.appointment.id.as_str())
+        .await
+        .expect("read")
+        .expect("still shown");
+    assert_eq!(shown.start_time, free.2);
+    drain_until(&desk.engine, "the retried booking", NothingPending).await;
+    assert_eq!(on_server_at(&other, &free.0, free.2).await.len(), 1);
+    assert_eq!(
+        desk.engine.store().conflict_count().await.expect("count"),
+        0
+    );
+}

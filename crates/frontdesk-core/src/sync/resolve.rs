@@ -205,11 +205,8 @@ impl SyncEngine {
                     serde_json::from_value(payload.clone())
                         .map_err(|_| invalid("body", "does not make a booking"))?;
                 // Checked again against the book as the desk now has it.
-                crate::book::check(self, &booking).await?;
-                let current = self.inner.store.appointment(&entry.entity_id).await?;
-                let mut shown = current.ok_or(ResolveError::CannotRetry)?;
-                shown.start_time = booking.start_time;
-                shown.end_time = booking.end_time;
+                let id = AppointmentId(entry.entity_id.clone());
+                let shown = crate::book::recheck(self, &booking, &id).await?;
                 (Some(shown), None)
             }
             (EntityKind::Appointment, _) => {
