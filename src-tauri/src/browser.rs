@@ -254,6 +254,7 @@ fn status_of(error: &CommandError) -> StatusCode {
         CommandErrorCode::NotSignedIn | CommandErrorCode::WrongCredentials => {
             StatusCode::UNAUTHORIZED
         }
+        CommandErrorCode::Locked => StatusCode::LOCKED,
         CommandErrorCode::NotFound => StatusCode::NOT_FOUND,
         CommandErrorCode::Offline => StatusCode::SERVICE_UNAVAILABLE,
         CommandErrorCode::Refused => StatusCode::BAD_GATEWAY,

@@ -48,6 +48,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "MINUTES")]
     pub lock_minutes: Option<String>,
 
+    /// Seconds of inactivity before the desk locks, instead of `lock_minutes` (a test setting).
+    #[arg(long, global = true, value_name = "SECONDS", hide = true)]
+    pub lock_seconds: Option<u64>,
+
     /// Where signed updates are published.
     #[arg(long, global = true, value_name = "URL")]
     pub update_url: Option<String>,

@@ -7,6 +7,7 @@
 use frontdesk_core::chart::{
     Chart, ChartAppointment, InvoiceArgs, PatientArgs, RecordArgs, RecordSummary,
 };
+use frontdesk_core::lock::{LockView, PinArgs, UnlockArgs};
 use frontdesk_core::lookup::{PatientMatch, SearchArgs};
 use frontdesk_core::registration::{NewPatientArgs, RegistrationCheck};
 use frontdesk_core::session::{SessionInfo, SyncView};
@@ -55,6 +56,8 @@ pub enum CommandErrorCode {
     NotAllowed,
     /// Nobody is signed in: the sign-in screen should show.
     NotSignedIn,
+    /// The desk is locked: the lock screen should show.
+    Locked,
     /// The user name or password was refused.
     WrongCredentials,
     /// There is no OS keychain, so the desk keeps no secrets and cannot sign in.
@@ -118,6 +121,7 @@ impl From<CoreError> for CommandError {
                 ..CommandError::new(Code::InvalidInput, message)
             },
             CoreError::NotSignedIn => CommandError::new(Code::NotSignedIn, message),
+            CoreError::Locked => CommandError::new(Code::Locked, message),
             CoreError::WrongCredentials => CommandError::new(Code::WrongCredentials, message),
             CoreError::NoKeychain(_) => CommandError::new(Code::NoKeychain, message),
             CoreError::NotAllowed(_) | CoreError::NotAUser(_) => {
@@ -212,6 +216,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("sign_in", SignInArgs => SessionInfo),
     command!("switch_user", NoArgs => ()),
     command!("sync_status", NoArgs => Option<SyncView>),
+    command!("lock_state", NoArgs => LockView),
+    command!("lock", NoArgs => ()),
+    command!("unlock", UnlockArgs => ()),
+    command!("touch", NoArgs => ()),
+    command!("set_unlock_pin", PinArgs => ()),
     command!("search_patients", SearchArgs => Vec<PatientMatch>),
     command!("recent_patients", NoArgs => Vec<PatientMatch>),
     command!("open_chart", PatientArgs => Chart),
@@ -225,8 +234,26 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("register_patient", NewPatientArgs => PendingWrite),
 ];
 
+/// The commands that still answer while the desk is locked: none of them reads or writes patient
+/// data. Every other command is refused with [`CommandErrorCode::Locked`] before its arguments
+/// are read (and the core refuses them again on its own).
+pub const ALLOWED_WHILE_LOCKED: &[&str] = &[
+    "app_status",
+    "configure_api",
+    "session",
+    "sign_in",
+    "switch_user",
+    "sync_status",
+    "lock_state",
+    "lock",
+    "unlock",
+];
+
 /// Runs one command by name with JSON arguments; the one entry point of both shells.
 pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, CommandError> {
+    if !ALLOWED_WHILE_LOCKED.contains(&command) {
+        desk.require_unlocked().await?;
+    }
     match command {
         "app_status" => {
             let NoArgs {} = parse(args)?;
@@ -252,6 +279,26 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
         "sync_status" => {
             let NoArgs {} = parse(args)?;
             respond(desk.sync_status().await?)
+        }
+        "lock_state" => {
+            let NoArgs {} = parse(args)?;
+            respond(desk.lock_view().await?)
+        }
+        "lock" => {
+            let NoArgs {} = parse(args)?;
+            respond(desk.lock_now().await?)
+        }
+        "unlock" => {
+            let args: UnlockArgs = parse(args)?;
+            respond(desk.unlock(&args.secret).await?)
+        }
+        "touch" => {
+            let NoArgs {} = parse(args)?;
+            respond(desk.touch().await?)
+        }
+        "set_unlock_pin" => {
+            let args: PinArgs = parse(args)?;
+            respond(desk.set_unlock_pin(&args.pin).await?)
         }
         "search_patients" => {
             let args: SearchArgs = parse(args)?;

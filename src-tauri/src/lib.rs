@@ -32,6 +32,9 @@ use crate::cli::{Cli, Mode};
 
 /// How often a running desk checks that the API is still there.
 const CONNECTION_WATCH: Duration = Duration::from_secs(5);
+/// How often the idle time is checked (the lock screen shows within this of the time running out;
+/// the command layer refuses patient data from the moment it has run out).
+const LOCK_WATCH: Duration = Duration::from_secs(1);
 
 /// The `frontdesk` binary.
 pub fn main() -> ExitCode {
@@ -124,9 +127,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         data_dir: Arc::new(data_dir),
         keychain: Arc::new(keychain),
     });
+    if let Some(seconds) = cli.lock_seconds {
+        desk.set_lock_after(Duration::from_secs(seconds.max(1)));
+    }
     let _watch = {
         let _guard = runtime.enter();
-        desk.spawn_connection_watch(CONNECTION_WATCH)
+        (
+            desk.spawn_connection_watch(CONNECTION_WATCH),
+            desk.spawn_lock_watch(LOCK_WATCH),
+        )
     };
 
     match mode {

@@ -2,11 +2,13 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { useBackend } from "./backend/context";
 import type { AppStatus } from "./bindings/AppStatus";
+import type { LockView } from "./bindings/LockView";
 import { DeskShell } from "./components/DeskShell";
 import { FirstRun } from "./components/FirstRun";
+import { LockScreen } from "./components/LockScreen";
 import { SignIn } from "./components/SignIn";
 import { StatusBar } from "./components/StatusBar";
-import { APP_STATUS_KEY, SESSION_KEY } from "./queries";
+import { APP_STATUS_KEY, LOCK_KEY, SESSION_KEY, SHELL_KEYS } from "./queries";
 
 export { APP_STATUS_KEY } from "./queries";
 
@@ -23,25 +25,38 @@ export function App() {
     queryFn: () => backend.invoke("session", {}),
     enabled: configured,
   });
+  const signedIn = configured && !!session.data;
+  const lock = useQuery({
+    queryKey: LOCK_KEY,
+    queryFn: () => backend.invoke("lock_state", {}),
+    enabled: signedIn,
+  });
 
   useEffect(
     () =>
       backend.subscribe((event) => {
         if (event.type === "connection_changed") {
           queryClient.setQueryData<AppStatus>(APP_STATUS_KEY, (old) => (old ? { ...old, api: event.api } : old));
+        } else if (event.type === "lock_changed") {
+          if (event.locked) {
+            // Patient data leaves memory with the screens that showed it.
+            queryClient.removeQueries({ predicate: (q) => !SHELL_KEYS.has(String(q.queryKey[0])) });
+          }
+          queryClient.setQueryData<LockView>(LOCK_KEY, (old) => (old ? { ...old, locked: event.locked } : old));
+          void queryClient.invalidateQueries({ queryKey: LOCK_KEY });
         }
       }),
     [backend, queryClient],
   );
 
-  if (status.isPending || (configured && session.isPending)) {
+  if (status.isPending || (configured && session.isPending) || (signedIn && lock.isPending)) {
     return (
       <div className="splash" role="status">
         Starting Front Desk…
       </div>
     );
   }
-  const failed = status.error ?? session.error;
+  const failed = status.error ?? session.error ?? (signedIn ? lock.error : null);
   if (failed || !status.data) {
     return (
       <div className="splash" role="alert">
@@ -55,9 +70,10 @@ export function App() {
   }
 
   const current = status.data;
-  if (configured && session.data) {
-    return <DeskShell status={current} session={session.data} />;
+  if (configured && session.data && lock.data && !lock.data.locked) {
+    return <DeskShell status={current} session={session.data} lockAfterSeconds={lock.data.lockAfterSeconds} />;
   }
+  const locked = configured && session.data && lock.data?.locked ? { session: session.data, view: lock.data } : null;
   return (
     <div className="app">
       <header className="topbar">
@@ -69,7 +85,13 @@ export function App() {
         </span>
       </header>
       <main className="main">
-        {configured ? <SignIn status={current} /> : <FirstRun editable={current.apiUrlEditable} />}
+        {locked ? (
+          <LockScreen session={locked.session} view={locked.view} />
+        ) : configured ? (
+          <SignIn status={current} />
+        ) : (
+          <FirstRun editable={current.apiUrlEditable} />
+        )}
       </main>
       <StatusBar status={current} />
     </div>

@@ -97,6 +97,8 @@ pub enum DeskEvent {
     /// Something happened in sync (first-sync progress, changed items, a write accepted or
     /// refused).
     Sync { event: crate::SyncEvent },
+    /// The desk locked (idle time ran out, or `Ctrl+L`) or was unlocked.
+    LockChanged { locked: bool },
 }
 
 /// What a desk operation can fail with.
@@ -121,6 +123,8 @@ pub enum CoreError {
     NotAUser(&'static str),
     #[error("nobody is signed in")]
     NotSignedIn,
+    #[error("the desk is locked: unlock it to continue")]
+    Locked,
     #[error("{0}")]
     NotAllowed(String),
     #[error("{what} {id} was not found")]
@@ -181,6 +185,8 @@ pub(crate) struct Inner {
     pub(crate) session: RwLock<Option<crate::session::Session>>,
     /// The encrypted cache and its sync engine, opened at the first sign-in.
     pub(crate) cache: tokio::sync::OnceCell<crate::session::Cache>,
+    /// Idle time and the lock ([`crate::lock`]).
+    pub(crate) lock: crate::lock::LockState,
 }
 
 impl Desk {
@@ -192,6 +198,7 @@ impl Desk {
             None => None,
         };
         let (events, _) = broadcast::channel(256);
+        let lock_after = Duration::from_secs(u64::from(options.config.lock_minutes()) * 60);
         Ok(Self {
             inner: Arc::new(Inner {
                 config: RwLock::new(options.config),
@@ -203,6 +210,7 @@ impl Desk {
                 device: std::sync::OnceLock::new(),
                 session: RwLock::new(None),
                 cache: tokio::sync::OnceCell::new(),
+                lock: crate::lock::LockState::new(lock_after),
             }),
         })
     }

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 mod desk;
 pub mod keychain;
+pub mod lock;
 pub mod lookup;
 pub mod payments;
 pub mod registration;

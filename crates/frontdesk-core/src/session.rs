@@ -87,7 +87,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// Runs a keychain call off the async workers (Secret Service calls are blocking D-Bus calls).
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, KeychainError> + Send + 'static,
 ) -> Result<T, CoreError> {
     match tokio::task::spawn_blocking(call).await {
@@ -111,6 +111,11 @@ impl Desk {
         self.inner.device.get().ok_or(CoreError::NoDevice)
     }
 
+    /// The device's keychain.
+    pub(crate) fn keychain(&self) -> Result<Arc<dyn Keychain>, CoreError> {
+        Ok(self.device()?.keychain.clone())
+    }
+
     /// Whoever is signed in.
     pub async fn session(&self) -> Option<SessionInfo> {
         self.inner
@@ -121,15 +126,15 @@ impl Desk {
             .map(|s| s.info.clone())
     }
 
-    /// The signed-in user's info and client, or [`CoreError::NotSignedIn`].
+    /// The signed-in user's info and client, or [`CoreError::NotSignedIn`]; while the desk is
+    /// locked, [`CoreError::Locked`]. Every use case that touches patient data starts here.
     pub(crate) async fn signed_in(&self) -> Result<(SessionInfo, Client), CoreError> {
-        self.inner
-            .session
-            .read()
-            .await
-            .as_ref()
-            .map(|s| (s.info.clone(), s.client.clone()))
-            .ok_or(CoreError::NotSignedIn)
+        let session = self.inner.session.read().await;
+        let session = session.as_ref().ok_or(CoreError::NotSignedIn)?;
+        if self.inner.lock.locked() {
+            return Err(CoreError::Locked);
+        }
+        Ok((session.info.clone(), session.client.clone()))
     }
 
     /// The open cache, or [`CoreError::NotSignedIn`] before the first sign-in.
@@ -179,12 +184,21 @@ impl Desk {
             role: user.role,
             scopes: me.scopes,
         };
+        {
+            // The lock screen's offline check: a salted Argon2id hash, in the keychain only.
+            let keychain = keychain.clone();
+            let user_id = info.user_id.clone();
+            let password = password.to_owned();
+            blocking(move || crate::lock::remember_password(&*keychain, &user_id, &password))
+                .await?;
+        }
         let cache = self.open_cache(cache_key).await?;
         cache.engine.set_reader(Some(client.clone())).await;
         cache
             .engine
             .sign_in_author(&info.user_id, client.clone())
             .await;
+        self.inner.lock.reset(false);
         *self.inner.session.write().await = Some(Session {
             info: info.clone(),
             client,

@@ -3,4 +3,4 @@
 /**
  * The kind of a command failure, for the UI to decide what to show.
  */
-export type CommandErrorCode = "unknown_command" | "invalid_input" | "not_allowed" | "not_signed_in" | "wrong_credentials" | "no_keychain" | "offline" | "not_found" | "refused" | "internal";
+export type CommandErrorCode = "unknown_command" | "invalid_input" | "not_allowed" | "not_signed_in" | "locked" | "wrong_credentials" | "no_keychain" | "offline" | "not_found" | "refused" | "internal";

@@ -5,12 +5,14 @@ import type { ChartAppointment } from "./ChartAppointment";
 import type { ConfigureApiArgs } from "./ConfigureApiArgs";
 import type { Invoice } from "./Invoice";
 import type { InvoiceArgs } from "./InvoiceArgs";
+import type { LockView } from "./LockView";
 import type { MedicalRecord } from "./MedicalRecord";
 import type { NewPatientArgs } from "./NewPatientArgs";
 import type { NoArgs } from "./NoArgs";
 import type { PatientArgs } from "./PatientArgs";
 import type { PatientMatch } from "./PatientMatch";
 import type { PendingWrite } from "./PendingWrite";
+import type { PinArgs } from "./PinArgs";
 import type { RecordArgs } from "./RecordArgs";
 import type { RecordSummary } from "./RecordSummary";
 import type { RegistrationCheck } from "./RegistrationCheck";
@@ -18,6 +20,7 @@ import type { SearchArgs } from "./SearchArgs";
 import type { SessionInfo } from "./SessionInfo";
 import type { SignInArgs } from "./SignInArgs";
 import type { SyncView } from "./SyncView";
+import type { UnlockArgs } from "./UnlockArgs";
 
 /** Every desk command: its arguments and its result. */
 export interface Commands {
@@ -27,6 +30,11 @@ export interface Commands {
   sign_in: { args: SignInArgs; result: SessionInfo };
   switch_user: { args: NoArgs; result: null };
   sync_status: { args: NoArgs; result: SyncView | null };
+  lock_state: { args: NoArgs; result: LockView };
+  lock: { args: NoArgs; result: null };
+  unlock: { args: UnlockArgs; result: null };
+  touch: { args: NoArgs; result: null };
+  set_unlock_pin: { args: PinArgs; result: null };
   search_patients: { args: SearchArgs; result: Array<PatientMatch> };
   recent_patients: { args: NoArgs; result: Array<PatientMatch> };
   open_chart: { args: PatientArgs; result: Chart };
@@ -42,4 +50,4 @@ export interface Commands {
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "switch_user", "sync_status", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "switch_user", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];

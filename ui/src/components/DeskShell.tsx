@@ -7,7 +7,9 @@ import { useBackend } from "../backend/context";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { SessionInfo } from "../bindings/SessionInfo";
 import type { SyncView } from "../bindings/SyncView";
-import { SESSION_KEY, SYNC_STATUS_KEY } from "../queries";
+import type { LockView } from "../bindings/LockView";
+import { LOCK_KEY, SESSION_KEY, SHELL_KEYS, SYNC_STATUS_KEY } from "../queries";
+import { reportActivity } from "./activity";
 import { Chart, chartKey } from "./Chart";
 import { PatientSearch } from "./PatientSearch";
 import { PatientsHome } from "./PatientsHome";
@@ -29,7 +31,15 @@ function isEditable(target: EventTarget | null): boolean {
   return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
 }
 
-export function DeskShell({ status, session }: { status: AppStatus; session: SessionInfo }) {
+export function DeskShell({
+  status,
+  session,
+  lockAfterSeconds,
+}: {
+  status: AppStatus;
+  session: SessionInfo;
+  lockAfterSeconds: number;
+}) {
   const backend = useBackend();
   const queryClient = useQueryClient();
   const [view, setView] = useState<View>({ kind: "patients" });
@@ -47,9 +57,20 @@ export function DeskShell({ status, session }: { status: AppStatus; session: Ses
     mutationFn: () => backend.invoke("switch_user", {}),
     onSuccess: () => {
       queryClient.setQueryData(SESSION_KEY, null);
-      queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== "app_status" && q.queryKey[0] !== "session" });
+      queryClient.removeQueries({ predicate: (q) => !SHELL_KEYS.has(String(q.queryKey[0])) });
     },
   });
+  const lock = useMutation({
+    mutationFn: () => backend.invoke("lock", {}),
+    onSuccess: () => {
+      queryClient.removeQueries({ predicate: (q) => !SHELL_KEYS.has(String(q.queryKey[0])) });
+      queryClient.setQueryData<LockView>(LOCK_KEY, (old) => (old ? { ...old, locked: true } : old));
+    },
+  });
+  const lockNow = useRef(lock.mutate);
+  lockNow.current = lock.mutate;
+
+  useEffect(() => reportActivity(backend, lockAfterSeconds), [backend, lockAfterSeconds]);
 
   useEffect(
     () =>
@@ -91,6 +112,9 @@ export function DeskShell({ status, session }: { status: AppStatus; session: Ses
       } else if (ctrl && event.key.toLowerCase() === "n") {
         event.preventDefault();
         setView({ kind: "register" });
+      } else if (ctrl && event.key.toLowerCase() === "l") {
+        event.preventDefault();
+        lockNow.current();
       } else if (event.key === "?" && !ctrl && !isEditable(event.target)) {
         event.preventDefault();
         setShowShortcuts(true);
@@ -127,6 +151,16 @@ export function DeskShell({ status, session }: { status: AppStatus; session: Ses
           onClick={() => setShowShortcuts(true)}
         >
           ?
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          aria-keyshortcuts="Control+L"
+          title="Lock the desk (Ctrl+L)"
+          onClick={() => lock.mutate()}
+          disabled={lock.isPending}
+        >
+          Lock
         </button>
         <button type="button" className="secondary" onClick={() => switchUser.mutate()} disabled={switchUser.isPending}>
           Switch user

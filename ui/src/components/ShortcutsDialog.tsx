@@ -8,6 +8,7 @@ const SHORTCUTS: Array<[string, string]> = [
   ["Escape", "Close the results"],
   ["Ctrl+N", "Register a new patient"],
   ["← / →", "Move between a chart's tabs"],
+  ["Ctrl+L", "Lock the desk"],
   ["?", "Show these shortcuts"],
 ];
 
