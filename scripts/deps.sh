@@ -78,6 +78,14 @@ if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSI
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+# The independent FHIR R4 validator of `make test` (tests/fhir): fhir.resources 6.4.x models FHIR
+# 4.0.1 (7.x and later model R5/R4B); it needs pydantic 1 (2.x breaks its imports).
+FHIR_RESOURCES_VERSION=6.4.0
+if ! .venv/bin/python -c "import fhir.resources as f; assert f.__version__ == '$FHIR_RESOURCES_VERSION'" 2>/dev/null; then
+  say "fhir.resources $FHIR_RESOURCES_VERSION in the python venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check \
+    "fhir.resources==$FHIR_RESOURCES_VERSION" "pydantic==1.10.26"
+fi
 
 if ! command -v tauri-driver >/dev/null 2>&1; then
   say "cargo install tauri-driver"

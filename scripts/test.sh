@@ -27,6 +27,7 @@ stage "clippy (warnings denied)" cargo clippy --workspace --all-targets --quiet 
 stage "Rust tests" cargo test --workspace
 stage "API fuzzing (schemathesis on /openapi.json)" \
   env API_FUZZ_SECONDS="${API_FUZZ_SECONDS:-150}" scripts/api-fuzz.sh
+stage "FHIR R4 validation (fhir.resources 4.0.1 over demo data)" tests/fhir/run.sh
 stage "TypeScript bindings match the Rust types" \
   cargo test --quiet -p frontdesk --test shell typescript_bindings_match_the_rust_types
 stage "UI type check" bash -c 'cd ui && npm run --silent typecheck'

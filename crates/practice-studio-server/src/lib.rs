@@ -23,6 +23,7 @@ pub mod demo_clinic;
 pub mod demo_records;
 pub mod error;
 mod events;
+mod fhir;
 mod http;
 mod idempotency;
 pub mod openapi;

@@ -187,6 +187,7 @@ fn parts() -> Vec<(utoipa::openapi::OpenApi, &'static [Extension])> {
             crate::webhooks::ApiDoc::openapi(),
             crate::webhooks::EXTENSIONS,
         ),
+        (crate::fhir::ApiDoc::openapi(), crate::fhir::EXTENSIONS),
     ]
 }
 

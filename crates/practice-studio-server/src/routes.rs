@@ -64,6 +64,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/oauth/revoke", post(oauth::revoke))
         .route_layer(middleware::from_fn(http::remember_route))
         .merge(api)
+        .merge(crate::fhir::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

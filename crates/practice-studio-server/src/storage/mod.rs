@@ -4,6 +4,7 @@
 mod appointments;
 mod billing;
 mod events;
+mod fhir;
 mod records;
 mod sqlite;
 mod webhooks;
@@ -16,6 +17,7 @@ use practice_studio::rules::ValidPatient;
 pub use appointments::*;
 pub use billing::*;
 pub use events::*;
+pub use fhir::*;
 pub use records::*;
 pub use sqlite::SqliteStorage;
 pub use webhooks::*;
@@ -172,6 +174,7 @@ pub trait Storage:
     + BillingStorage
     + EventStorage
     + WebhookStorage
+    + FhirStorage
     + Send
     + Sync
     + 'static

@@ -8,6 +8,7 @@
 mod appointments;
 mod billing;
 mod events;
+mod fhir;
 mod records;
 mod webhooks;
 

@@ -1,0 +1,279 @@
+//! [`FhirStorage`] on SQLite: the FHIR searches over the v1 tables. Columns the tables do not
+//! have (a patient's gender and phone) are read from the stored body with SQLite's JSON functions.
+
+use practice_studio::model::{Allergy, Appointment, Patient, PatientId};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{corrupt, ts, SqliteStorage};
+use crate::storage::{
+    AllergySearch, AnyOf, AppointmentSearch, DayRange, FhirStorage, InstantRange, InvoiceSearch,
+    InvoiceSettlement, PatientAllergy, PatientSearch, RecordSearch, Result,
+};
+
+/// How one alternative is compared with its column.
+#[derive(Clone, Copy)]
+enum Match {
+    Exact,
+    /// Case-insensitive prefix (FHIR string search).
+    Prefix,
+    /// Case-insensitive equality.
+    NoCase,
+}
+
+/// `LIKE` treats `%` and `_` as wildcards: a searched `_` must match itself.
+fn like_prefix(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len() + 1);
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
+}
+
+/// ` AND (a OR b …)` for every parameter; each alternative compares one of `columns`.
+fn push_any(
+    builder: &mut QueryBuilder<'_, Sqlite>,
+    columns: &[&str],
+    parameters: &[AnyOf<String>],
+    how: Match,
+) {
+    for alternatives in parameters {
+        builder.push(" AND (");
+        if alternatives.is_empty() {
+            builder.push("0");
+        }
+        let mut first = true;
+        for value in alternatives {
+            for column in columns {
+                if !first {
+                    builder.push(" OR ");
+                }
+                first = false;
+                builder.push(*column);
+                match how {
+                    Match::Exact => {
+                        builder.push(" = ");
+                        builder.push_bind(value.clone());
+                    }
+                    Match::Prefix => {
+                        builder.push(" LIKE ");
+                        builder.push_bind(like_prefix(value));
+                        builder.push(" ESCAPE '\\'");
+                    }
+                    Match::NoCase => {
+                        builder.push(" = ");
+                        builder.push_bind(value.clone());
+                        builder.push(" COLLATE NOCASE");
+                    }
+                }
+            }
+        }
+        builder.push(")");
+    }
+}
+
+fn push_instants(builder: &mut QueryBuilder<'_, Sqlite>, column: &str, ranges: &[InstantRange]) {
+    for range in ranges {
+        if let Some(from) = range.from {
+            builder.push(format!(" AND {column} >= "));
+            builder.push_bind(ts(from));
+        }
+        if let Some(until) = range.until {
+            builder.push(format!(" AND {column} < "));
+            builder.push_bind(ts(until));
+        }
+    }
+}
+
+fn push_days(builder: &mut QueryBuilder<'_, Sqlite>, column: &str, ranges: &[DayRange]) {
+    for range in ranges {
+        if let Some(from) = range.from {
+            builder.push(format!(" AND {column} >= "));
+            builder.push_bind(from.to_string());
+        }
+        if let Some(until) = range.until {
+            builder.push(format!(" AND {column} < "));
+            builder.push_bind(until.to_string());
+        }
+    }
+}
+
+fn push_page(builder: &mut QueryBuilder<'_, Sqlite>, limit: u32, offset: u64) {
+    builder.push(" LIMIT ");
+    builder.push_bind(i64::from(limit));
+    builder.push(" OFFSET ");
+    builder.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+}
+
+/// The digits of a stored phone, as SQL (phones are written `555-123-4567`, `(555) 123 4567`, …).
+const PHONE_DIGITS: &str = "replace(replace(replace(replace(replace(replace(\
+     COALESCE(json_extract(body, '$.contactInfo.phone'), ''), '-', ''), ' ', ''), '(', ''), ')', ''), \
+     '.', ''), '+', '')";
+
+#[async_trait::async_trait]
+impl FhirStorage for SqliteStorage {
+    async fn fhir_patients(&self, search: &PatientSearch) -> Result<(u64, Vec<Patient>)> {
+        let filters = |builder: &mut QueryBuilder<'_, Sqlite>| {
+            builder.push(" WHERE 1 = 1");
+            push_any(builder, &["id"], &search.ids, Match::Exact);
+            push_any(builder, &["mrn"], &search.mrns, Match::NoCase);
+            push_any(
+                builder,
+                &["first_name", "last_name"],
+                &search.names,
+                Match::Prefix,
+            );
+            push_any(builder, &["last_name"], &search.families, Match::Prefix);
+            push_any(builder, &["first_name"], &search.givens, Match::Prefix);
+            push_days(builder, "date_of_birth", &search.birth_dates);
+            push_any(
+                builder,
+                &["json_extract(body, '$.gender')"],
+                &search.genders,
+                Match::Exact,
+            );
+            push_any(builder, &[PHONE_DIGITS], &search.phones, Match::Exact);
+        };
+        let mut conn = self.readers.acquire().await?;
+        let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM patients");
+        filters(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+        let mut page: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT body FROM patients");
+        filters(&mut page);
+        page.push(" ORDER BY seq");
+        push_page(&mut page, search.limit, search.offset);
+        let rows = page.build().fetch_all(&mut *conn).await?;
+        let patients = rows
+            .iter()
+            .map(|row| {
+                let body: String = row.try_get("body")?;
+                serde_json::from_str(&body).map_err(corrupt("patient body"))
+            })
+            .collect::<Result<Vec<Patient>>>()?;
+        Ok((total as u64, patients))
+    }
+
+    async fn fhir_appointments(
+        &self,
+        search: &AppointmentSearch,
+    ) -> Result<(u64, Vec<Appointment>)> {
+        let filters = |builder: &mut QueryBuilder<'_, Sqlite>| {
+            builder.push(" WHERE 1 = 1");
+            push_any(builder, &["id"], &search.ids, Match::Exact);
+            push_any(builder, &["patient_id"], &search.patients, Match::Exact);
+            push_any(builder, &["provider_id"], &search.providers, Match::Exact);
+            push_any(builder, &["location_id"], &search.locations, Match::Exact);
+            push_any(builder, &["status"], &search.statuses, Match::Exact);
+            push_instants(builder, "start_time", &search.starts);
+        };
+        let mut conn = self.readers.acquire().await?;
+        let mut count: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT COUNT(*) FROM appointments");
+        filters(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+        let mut page: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT body FROM appointments");
+        filters(&mut page);
+        page.push(" ORDER BY start_time, id");
+        push_page(&mut page, search.limit, search.offset);
+        let rows = page.build().fetch_all(&mut *conn).await?;
+        let appointments = rows
+            .iter()
+            .map(|row| {
+                let body: String = row.try_get("body")?;
+                serde_json::from_str(&body).map_err(corrupt("appointment body"))
+            })
+            .collect::<Result<Vec<Appointment>>>()?;
+        Ok((total as u64, appointments))
+    }
+
+    async fn fhir_record_ids(&self, search: &RecordSearch) -> Result<(u64, Vec<String>)> {
+        let filters = |builder: &mut QueryBuilder<'_, Sqlite>| {
+            builder.push(" WHERE 1 = 1");
+            push_any(builder, &["id"], &search.ids, Match::Exact);
+            push_any(builder, &["patient_id"], &search.patients, Match::Exact);
+            push_any(builder, &["type"], &search.types, Match::NoCase);
+            push_instants(builder, "date", &search.dates);
+        };
+        let mut conn = self.readers.acquire().await?;
+        let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM records");
+        filters(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+        let mut page: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT id FROM records");
+        filters(&mut page);
+        page.push(" ORDER BY date DESC, seq DESC");
+        push_page(&mut page, search.limit, search.offset);
+        let ids = page.build_query_scalar().fetch_all(&mut *conn).await?;
+        Ok((total as u64, ids))
+    }
+
+    async fn fhir_invoice_ids(&self, search: &InvoiceSearch) -> Result<(u64, Vec<String>)> {
+        let filters = |builder: &mut QueryBuilder<'_, Sqlite>| {
+            builder.push(" WHERE 1 = 1");
+            push_any(builder, &["id"], &search.ids, Match::Exact);
+            push_any(builder, &["patient_id"], &search.patients, Match::Exact);
+            for alternatives in &search.settlements {
+                builder.push(" AND (0");
+                for settlement in alternatives {
+                    builder.push(match settlement {
+                        InvoiceSettlement::Settled => {
+                            " OR paid_cents + adjusted_cents >= amount_cents"
+                        }
+                        InvoiceSettlement::Owed => " OR paid_cents + adjusted_cents < amount_cents",
+                    });
+                }
+                builder.push(")");
+            }
+        };
+        let mut conn = self.readers.acquire().await?;
+        let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM invoices");
+        filters(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+        let mut page: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT id FROM invoices");
+        filters(&mut page);
+        page.push(" ORDER BY date DESC, seq DESC");
+        push_page(&mut page, search.limit, search.offset);
+        let ids = page.build_query_scalar().fetch_all(&mut *conn).await?;
+        Ok((total as u64, ids))
+    }
+
+    async fn fhir_allergies(&self, search: &AllergySearch) -> Result<(u64, Vec<PatientAllergy>)> {
+        // One row per allergy: json_each walks each patient's list in order.
+        let filters = |builder: &mut QueryBuilder<'_, Sqlite>| {
+            builder.push(" FROM patients AS p, json_each(p.body, '$.allergies') AS a WHERE 1 = 1");
+            push_any(builder, &["p.id"], &search.patients, Match::Exact);
+        };
+        let mut conn = self.readers.acquire().await?;
+        let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*)");
+        filters(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+        let mut page: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT p.id AS patient_id, a.key AS position, a.value AS allergy, \
+             json_extract(p.body, '$.allergies') AS allergies",
+        );
+        filters(&mut page);
+        page.push(" ORDER BY p.seq, a.key");
+        push_page(&mut page, search.limit, search.offset);
+        let rows = page.build().fetch_all(&mut *conn).await?;
+        let allergies = rows
+            .iter()
+            .map(|row| {
+                let allergy: Allergy = serde_json::from_str(&row.try_get::<String, _>("allergy")?)
+                    .map_err(corrupt("allergy"))?;
+                let list: Vec<Allergy> =
+                    serde_json::from_str(&row.try_get::<String, _>("allergies")?)
+                        .map_err(corrupt("allergies"))?;
+                Ok(PatientAllergy {
+                    patient_id: PatientId(row.try_get("patient_id")?),
+                    position: usize::try_from(row.try_get::<i64, _>("position")?)
+                        .map_err(corrupt("allergy position"))?,
+                    allergy,
+                    allergens: list.into_iter().map(|a| a.allergen).collect(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((total as u64, allergies))
+    }
+}
