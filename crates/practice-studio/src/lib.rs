@@ -127,6 +127,7 @@
 //! }
 //! ```
 
+pub mod fhir;
 pub mod model;
 pub mod rules;
 pub mod webhook;

@@ -76,7 +76,7 @@ pub async fn read(state: &AppState, id: &str) -> Result<Option<Value>, FhirError
     Ok(state.storage.patient(id).await?.as_ref().map(to_fhir))
 }
 
-/// The search as storage filters (shared with the benchmark and the SDK's tests by behaviour).
+/// The search as storage filters.
 pub fn filters(search: &Search) -> Result<PatientSearch, FhirError> {
     let identifiers = search
         .tokens("identifier")

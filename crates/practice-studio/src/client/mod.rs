@@ -28,6 +28,7 @@ mod clock;
 mod document;
 mod error;
 mod events;
+mod fhir;
 mod loopback;
 mod pages;
 mod patients;
@@ -61,6 +62,7 @@ pub use clock::{Clock, SystemClock};
 pub use document::{Document, DocumentStream, Download};
 pub use error::{Error, Problem, SignInError};
 pub use events::{EventPage, Events};
+pub use fhir::{Fhir, FhirSearch};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
 pub use records::{RecordQuery, Records};
 pub use retry::RetryPolicy;
@@ -363,6 +365,11 @@ impl Client {
     /// Invoices, payments and receipts.
     pub fn billing(&self) -> Billing<'_> {
         Billing { client: self }
+    }
+
+    /// FHIR R4 reads (`/fhir/r4`): Patient and Appointment.
+    pub fn fhir(&self) -> Fhir<'_> {
+        Fhir { client: self }
     }
 
     /// `GET` a `_links` href, e.g. `client.follow::<Patient>(&patient.links.self_)`. Only hrefs on
