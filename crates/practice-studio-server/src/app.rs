@@ -70,4 +70,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub limiter: Arc<RateLimiter>,
     pub settings: Arc<Settings>,
+    /// Pages of `GET /api/v1/patients` served while the patients are unchanged.
+    pub(crate) patient_pages: Arc<crate::page_cache::PageCache>,
 }

@@ -214,42 +214,31 @@ async fn principal_of(app: &AppState, headers: &HeaderMap) -> Result<Principal, 
     let invalid = || ApiError::Unauthorized("the credential is invalid, expired or revoked".into());
     let now = app.clock.now();
     if scheme.eq_ignore_ascii_case("bearer") {
-        let token = app
+        // One query for the token, its client and its user (on the reader pool).
+        let record = app
             .storage
-            .token(&secret_hash(credential))
+            .bearer(&secret_hash(credential))
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(invalid)?;
+        let (token, client) = (record.token, record.client);
         if token.revoked
             || token.expires_at <= now
             || token.kind != crate::storage::TokenKind::Access
+            || !client.active
         {
             return Err(invalid());
         }
-        let client = app
-            .storage
-            .client(&token.client_id)
-            .await
-            .map_err(ApiError::internal)?
-            .filter(|c| c.active)
-            .ok_or_else(invalid)?;
-        let user = match &token.user_id {
-            Some(user_id) => {
-                let user = app
-                    .storage
-                    .user_by_id(user_id)
-                    .await
-                    .map_err(ApiError::internal)?
-                    .filter(|u| u.active)
-                    .ok_or_else(invalid)?;
-                Some(UserRef {
-                    id: user.id,
-                    name: user.name,
-                    email: user.email,
-                    role: user.role,
-                })
-            }
-            None => None,
+        let user = match (&token.user_id, record.user) {
+            (None, _) => None,
+            (Some(_), Some(user)) if user.active => Some(UserRef {
+                id: user.id,
+                name: user.name,
+                email: user.email,
+                role: user.role,
+            }),
+            // The user is gone or deactivated: the token dies with them.
+            (Some(_), _) => return Err(invalid()),
         };
         let bucket = match &user {
             Some(user) => format!("client:{}:user:{}", client.id, user.id),
@@ -369,12 +358,28 @@ pub(crate) fn list_body(
     offset: u64,
     joined_items: &str,
 ) -> Response {
+    json_response(list_bytes(collection, total, limit, offset, joined_items))
+}
+
+/// The bytes of a list envelope (see [`list_body`]).
+pub(crate) fn list_bytes(
+    collection: &str,
+    total: u64,
+    limit: u32,
+    offset: u64,
+    joined_items: &str,
+) -> Bytes {
     let mut body = String::with_capacity(64 + joined_items.len());
     body.push_str(&format!(
         "{{\"total\":{total},\"limit\":{limit},\"offset\":{offset},\"{collection}\":["
     ));
     body.push_str(joined_items);
     body.push_str("]}");
+    Bytes::from(body)
+}
+
+/// A 200 with a JSON body that is already encoded.
+pub(crate) fn json_response(body: Bytes) -> Response {
     (
         [(
             header::CONTENT_TYPE,

@@ -27,6 +27,7 @@ mod fhir;
 mod http;
 mod idempotency;
 pub mod openapi;
+mod page_cache;
 mod params;
 mod patients;
 mod pdf;
@@ -253,6 +254,7 @@ impl ServerBuilder {
             clock,
             limiter: Arc::new(ratelimit::RateLimiter::default()),
             settings: Arc::new(settings),
+            patient_pages: Arc::new(page_cache::PageCache::default()),
         };
         let purge = tokio::spawn(purge_idempotency_keys(state.clone()));
         let deliveries = tokio::spawn(webhooks::run(state.clone()));

@@ -13,12 +13,12 @@ use serde_json::{Map, Value};
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::http::{list_body, parse_json, ApiJson};
+use crate::http::{json_response, list_bytes, parse_json, ApiJson};
 use crate::idempotency::{self, Begin};
 #[allow(unused_imports)] // named in the OpenAPI annotations
 use crate::openapi::PatientPatch;
 use crate::params::{detail, if_match, paging, parse_instant};
-use crate::storage::{PatientQuery, PatientSort, UpdateOutcome};
+use crate::storage::{Counted, PatientQuery, PatientSort, UpdateOutcome};
 
 /// Fields a client can never set.
 const READ_ONLY: [&str; 6] = ["id", "mrn", "version", "created", "updated", "_links"];
@@ -171,18 +171,25 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     principal.require(Scope::ReadPatients)?;
     let (query, full) = parse_query(&params)?;
+    // The page depends only on the query and the patients table: served from the page cache
+    // while the table's change counter has not moved (see `page_cache`).
+    let key = format!("{query:?} full={full}");
+    let generation = app
+        .storage
+        .generation(Counted::Patients)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(body) = app.patient_pages.get(&key, generation) {
+        return Ok(json_response(body));
+    }
     let (total, patients) = app
         .storage
         .list_patients(&query, full)
         .await
         .map_err(ApiError::internal)?;
-    Ok(list_body(
-        "patients",
-        total,
-        query.limit,
-        query.offset,
-        &patients,
-    ))
+    let body = list_bytes("patients", total, query.limit, query.offset, &patients);
+    app.patient_pages.put(key, generation, body.clone());
+    Ok(json_response(body))
 }
 
 /// The [`PatientList`] envelope around patients as stored. Each item is JSON the server itself
@@ -412,6 +419,7 @@ fn merge_patch(current: &Patient, patch: &Map<String, Value>) -> Result<Value, A
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::list_body;
 
     fn patient() -> Patient {
         serde_json::from_value(serde_json::json!({

@@ -1798,3 +1798,94 @@ async fn slots_follow_local_hours_breaks_and_the_week() {
     )
     .await;
 }
+
+/// The patient list serves repeated pages from a cache: every change must still show at once,
+/// whether it comes through the API or from another writer on the same database file.
+#[tokio::test]
+async fn a_page_of_patients_follows_every_change_whoever_makes_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("practice.db");
+    let clock = std::sync::Arc::new(practice_studio_server::clock::ManualClock::new(
+        "2026-11-23T09:00:00Z".parse().expect("time"),
+    ));
+    let server = Server::builder()
+        .demo(true)
+        .demo_patients(30)
+        .database(&path)
+        .clock(clock.clone())
+        .start()
+        .await
+        .expect("server starts");
+    let api = Api {
+        server,
+        http: reqwest::Client::new(),
+        clock,
+    };
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let page = || async {
+        let response = api.get("/api/v1/patients?limit=100&sort=name", &auth).await;
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.expect("json")
+    };
+    let first = page().await;
+    assert_eq!(first["total"], 30);
+    assert_eq!(page().await, first, "the same page twice");
+    let id = first["patients"][0]["id"].as_str().expect("id").to_owned();
+    let name_of = |page: &Value| {
+        page["patients"]
+            .as_array()
+            .expect("patients")
+            .iter()
+            .find(|p| p["id"] == id.as_str())
+            .map(|p| p["firstName"].as_str().unwrap_or_default().to_owned())
+    };
+
+    // Through the API.
+    let renamed = api
+        .http
+        .put(api.url(&format!("/api/v1/patients/{id}")))
+        .header("Authorization", &auth)
+        .json(&serde_json::json!({"firstName": "Zelda"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(name_of(&page().await).as_deref(), Some("Zelda"));
+
+    let created = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .json(&reference_new_patient())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(created.status(), 201);
+    assert_eq!(page().await["total"], 31);
+
+    // Behind the server's back: another connection to the same file (an admin's tool, another
+    // instance) changes the stored patient.
+    let other = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path))
+        .await
+        .expect("second connection");
+    sqlx::query(
+        "UPDATE patients SET summary = json_set(summary, '$.firstName', 'Yvonne'), \
+         body = json_set(body, '$.firstName', 'Yvonne') WHERE id = ?",
+    )
+    .bind(&id)
+    .execute(&other)
+    .await
+    .expect("update");
+    assert_eq!(name_of(&page().await).as_deref(), Some("Yvonne"));
+    sqlx::query("DELETE FROM patients WHERE id = ?")
+        .bind(&id)
+        .execute(&other)
+        .await
+        .expect("delete");
+    let after = page().await;
+    assert_eq!(after["total"], 30);
+    assert_eq!(name_of(&after), None);
+    other.close().await;
+}

@@ -6,6 +6,7 @@ mod billing;
 mod events;
 mod fhir;
 mod records;
+mod request;
 mod sqlite;
 mod webhooks;
 
@@ -19,6 +20,7 @@ pub use billing::*;
 pub use events::*;
 pub use fhir::*;
 pub use records::*;
+pub use request::*;
 pub use sqlite::SqliteStorage;
 pub use webhooks::*;
 
@@ -175,6 +177,7 @@ pub trait Storage:
     + EventStorage
     + WebhookStorage
     + FhirStorage
+    + RequestStorage
     + Send
     + Sync
     + 'static

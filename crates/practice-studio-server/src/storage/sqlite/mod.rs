@@ -10,6 +10,7 @@ mod billing;
 mod events;
 mod fhir;
 mod records;
+mod request;
 mod webhooks;
 
 pub(crate) use events::append_event;

@@ -1,0 +1,41 @@
+//! What nearly every API request reads: its bearer credential (with the client and user behind
+//! it) and, for the cached lists, whether their table changed since a page was built.
+
+use async_trait::async_trait;
+
+use super::{ClientRecord, Result, TokenRecord, UserRecord};
+
+/// A bearer token with the client it was issued to and, for a user grant, the user: what
+/// authentication needs, read in one query.
+#[derive(Debug, Clone)]
+pub struct BearerRecord {
+    pub token: TokenRecord,
+    pub client: ClientRecord,
+    /// `None` for a client-credentials token, and for a user token whose user no longer exists
+    /// (the caller refuses that one: `token.user_id` is set).
+    pub user: Option<UserRecord>,
+}
+
+/// A table whose changes are counted (see [`RequestStorage::generation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Counted {
+    Patients,
+}
+
+impl Counted {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Counted::Patients => "patients",
+        }
+    }
+}
+
+#[async_trait]
+pub trait RequestStorage {
+    /// The token with this hash, its client and its user; `None` when no such token or client.
+    async fn bearer(&self, hash: &str) -> Result<Option<BearerRecord>>;
+
+    /// How many times the table has changed: bumped by every insert, update and delete, by any
+    /// writer, in the writer's transaction. Equal values mean equal contents.
+    async fn generation(&self, table: Counted) -> Result<i64>;
+}
