@@ -35,6 +35,7 @@ pub mod ratelimit;
 mod records;
 mod routes;
 pub mod storage;
+mod v2;
 mod webhooks;
 
 use std::net::SocketAddr;

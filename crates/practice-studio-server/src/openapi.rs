@@ -188,6 +188,7 @@ fn parts() -> Vec<(utoipa::openapi::OpenApi, &'static [Extension])> {
             crate::webhooks::EXTENSIONS,
         ),
         (crate::fhir::ApiDoc::openapi(), crate::fhir::EXTENSIONS),
+        (crate::v2::ApiDoc::openapi(), crate::v2::EXTENSIONS),
     ]
 }
 

@@ -47,6 +47,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(billing::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
+        .merge(crate::v2::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             http::authenticate,

@@ -8,6 +8,7 @@ mod fhir;
 mod records;
 mod request;
 mod sqlite;
+mod v2;
 mod webhooks;
 
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ pub use fhir::*;
 pub use records::*;
 pub use request::*;
 pub use sqlite::SqliteStorage;
+pub use v2::*;
 pub use webhooks::*;
 
 use crate::auth::{Role, Scopes, Tier};
@@ -177,6 +179,7 @@ pub trait Storage:
     + EventStorage
     + WebhookStorage
     + FhirStorage
+    + V2Storage
     + RequestStorage
     + Send
     + Sync

@@ -10,6 +10,7 @@ mod billing;
 mod events;
 mod fhir;
 mod records;
+mod v2;
 mod request;
 mod webhooks;
 

@@ -1,0 +1,430 @@
+//! The v2 beta's lists: the v1 lists paged by an opaque cursor instead of an offset. Rows come in
+//! creation order after the cursor, so a client paging while others write sees every row once —
+//! no duplicates, no gaps — and keeps the last `next_cursor` to read only what was added since.
+//! `updated_since` narrows any list to what changed.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use practice_studio::model::{
+    Appointment, AppointmentStatus, ErrorDetail, Invoice, InvoiceStatus, MedicalRecord, Patient,
+    PatientStatus,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::{Principal, Scope};
+use crate::error::ApiError;
+use crate::openapi::Extension as DocExtension;
+use crate::params::{detail, parse_instant, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::storage::{
+    AppointmentCursorQuery, CursorPage, InvoiceCursorQuery, PatientCursorQuery, RecordCursorQuery,
+};
+
+/// This module's routes; `routes::router` merges them under the shared authentication layers.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/patients", get(patients))
+        .route("/api/v2/appointments", get(appointments))
+        .route("/api/v2/invoices", get(invoices))
+        .route("/api/v2/patients/{patient_id}/records", get(records))
+}
+
+/// This module's part of `/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    paths(patients, appointments, invoices, records),
+    components(schemas(PatientCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList)),
+    tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists"))
+)]
+pub(crate) struct ApiDoc;
+
+const WHY: &str = "The reference names a v2 beta without describing it; offset paging skips or repeats rows when others write between pages, so v2 pages by a cursor in creation order, which a sync can also keep to read only what was added.";
+
+/// Operations here that the reference does not have, and why.
+pub(crate) const EXTENSIONS: &[DocExtension] = &[
+    ("/api/v2/patients", "get", WHY),
+    ("/api/v2/appointments", "get", WHY),
+    ("/api/v2/invoices", "get", WHY),
+    ("/api/v2/patients/{patient_id}/records", "get", WHY),
+];
+
+/// `GET /api/v2/patients`.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only: the body is assembled from the stored summaries
+pub struct PatientCursorList {
+    /// List summaries, as v1's list items.
+    patients: Vec<Patient>,
+    /// Pass as `cursor` for the next page; also after the last page, to read what is added later.
+    next_cursor: String,
+    /// More rows already follow `next_cursor`.
+    has_more: bool,
+    limit: u32,
+}
+
+/// `GET /api/v2/appointments`.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only: the body is assembled from the stored appointments
+pub struct AppointmentCursorList {
+    appointments: Vec<Appointment>,
+    next_cursor: String,
+    has_more: bool,
+    limit: u32,
+}
+
+/// `GET /api/v2/invoices`.
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceCursorList {
+    invoices: Vec<Invoice>,
+    next_cursor: String,
+    has_more: bool,
+    limit: u32,
+}
+
+/// `GET /api/v2/patients/{patient_id}/records`.
+#[derive(Serialize, ToSchema)]
+pub struct RecordCursorList {
+    records: Vec<MedicalRecord>,
+    next_cursor: String,
+    has_more: bool,
+    limit: u32,
+}
+
+/// An opaque cursor: which list it belongs to and the last row's `seq`.
+fn encode_cursor(list: &str, seq: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{list}:{seq}"))
+}
+
+fn decode_cursor(list: &str, cursor: &str) -> Option<i64> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (kind, seq) = text.split_once(':')?;
+    let seq: i64 = seq.parse().ok()?;
+    (kind == list && seq >= 0).then_some(seq)
+}
+
+/// The query parameters every v2 list shares, with every problem collected.
+struct ListParams<'a> {
+    params: &'a HashMap<String, String>,
+    problems: Vec<ErrorDetail>,
+}
+
+impl<'a> ListParams<'a> {
+    fn new(params: &'a HashMap<String, String>) -> Self {
+        Self {
+            params,
+            problems: Vec::new(),
+        }
+    }
+
+    fn page(&mut self, list: &str) -> CursorPage {
+        let limit = match self.params.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    self.problems
+                        .push(detail("limit", "must be a whole number from 1 to 100"));
+                    DEFAULT_LIMIT
+                }
+            },
+        };
+        // An empty cursor is the start, as an absent one.
+        let after_seq = match self.params.get("cursor").filter(|c| !c.trim().is_empty()) {
+            None => 0,
+            Some(v) => decode_cursor(list, v).unwrap_or_else(|| {
+                self.problems
+                    .push(detail("cursor", "must be a next_cursor this list returned"));
+                0
+            }),
+        };
+        let updated_since: Option<DateTime<Utc>> = self.params.get("updated_since").and_then(|v| {
+            let parsed = parse_instant(v);
+            if parsed.is_none() {
+                self.problems.push(detail(
+                    "updated_since",
+                    "must be an RFC 3339 instant or a date (YYYY-MM-DD)",
+                ));
+            }
+            parsed
+        });
+        CursorPage {
+            after_seq,
+            limit,
+            updated_since,
+        }
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        self.params
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// An enum spelled as on the wire (`checked_in`, `deceased`, …).
+    fn wire<T: DeserializeOwned>(&mut self, name: &str, allowed: &str) -> Option<T> {
+        let value = self.params.get(name)?;
+        match serde_json::from_value(serde_json::Value::String(value.clone())) {
+            Ok(parsed) => Some(parsed),
+            Err(_) => {
+                self.problems
+                    .push(detail(name, &format!("must be one of {allowed}")));
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, name: &str) -> Option<NaiveDate> {
+        let value = self.params.get(name)?;
+        match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+            Ok(date) => Some(date),
+            Err(_) => {
+                self.problems
+                    .push(detail(name, "must be a date (YYYY-MM-DD)"));
+                None
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(self.problems))
+        }
+    }
+}
+
+/// The answer: `limit + 1` rows were asked for, so one more than the limit means more follow.
+fn cursor_body(list: &str, page: &CursorPage, mut rows: Vec<(i64, String)>) -> Response {
+    let has_more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    let last = rows.last().map_or(page.after_seq, |(seq, _)| *seq);
+    let items: Vec<&str> = rows.iter().map(|(_, json)| json.as_str()).collect();
+    let body = format!(
+        "{{\"{list}\":[{}],\"next_cursor\":\"{}\",\"has_more\":{has_more},\"limit\":{}}}",
+        items.join(","),
+        encode_cursor(list, last),
+        page.limit
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn plus_one(mut page: CursorPage) -> CursorPage {
+    page.limit += 1;
+    page
+}
+
+/// `GET /api/v2/patients`.
+#[utoipa::path(get, path = "/api/v2/patients", tag = "v2 beta", summary = "Patients by cursor",
+    description = "Every patient in registration order after `cursor`, as v1's list summaries. Stable while others register: no duplicates, no gaps.",
+    params(
+        ("cursor" = Option<String>, Query, description = "A `next_cursor` of this list; the start when absent or empty"),
+        ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
+        ("status" = Option<PatientStatus>, Query, description = "Filter by patient status"),
+        ("updated_since" = Option<String>, Query, description = "Changed at or after this instant (RFC 3339) or date"),
+    ),
+    responses((status = 200, description = "A page of patients", body = PatientCursorList)),
+    security(("bearer" = ["read:patients"]), ("apiKey" = [])))]
+pub(crate) async fn patients(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::ReadPatients)?;
+    let mut p = ListParams::new(&params);
+    let page = p.page("patients");
+    let status = p.wire::<PatientStatus>("status", "active, inactive, deceased");
+    p.finish()?;
+    let rows = app
+        .storage
+        .v2_patients(&PatientCursorQuery {
+            page: plus_one(page),
+            status,
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(cursor_body("patients", &page, rows))
+}
+
+/// `GET /api/v2/appointments`.
+#[utoipa::path(get, path = "/api/v2/appointments", tag = "v2 beta", summary = "Appointments by cursor",
+    description = "Appointments in booking order after `cursor`; filters as v1's (dates are calendar days at the appointment's location).",
+    params(
+        ("cursor" = Option<String>, Query, description = "A `next_cursor` of this list; the start when absent or empty"),
+        ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
+        ("patient_id" = Option<String>, Query, description = "Filter by patient ID"),
+        ("provider_id" = Option<String>, Query, description = "Filter by provider ID"),
+        ("status" = Option<AppointmentStatus>, Query, description = "Filter by status"),
+        ("start_date" = Option<NaiveDate>, Query, description = "First day (YYYY-MM-DD)"),
+        ("end_date" = Option<NaiveDate>, Query, description = "Last day (YYYY-MM-DD), inclusive"),
+        ("updated_since" = Option<String>, Query, description = "Changed at or after this instant (RFC 3339) or date"),
+    ),
+    responses((status = 200, description = "A page of appointments", body = AppointmentCursorList)),
+    security(("bearer" = ["read:appointments"]), ("apiKey" = [])))]
+pub(crate) async fn appointments(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::ReadAppointments)?;
+    let mut p = ListParams::new(&params);
+    let page = p.page("appointments");
+    let status = p.wire::<AppointmentStatus>(
+        "status",
+        "scheduled, checked_in, in_room, completed, cancelled, no_show",
+    );
+    let start_date = p.date("start_date");
+    let end_date = p.date("end_date");
+    let query = AppointmentCursorQuery {
+        page: plus_one(page),
+        patient_id: p.text("patient_id"),
+        provider_id: p.text("provider_id"),
+        status,
+        start_date,
+        end_date,
+    };
+    p.finish()?;
+    let rows = app
+        .storage
+        .v2_appointments(&query)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(cursor_body("appointments", &page, rows))
+}
+
+/// `GET /api/v2/invoices`.
+#[utoipa::path(get, path = "/api/v2/invoices", tag = "v2 beta", summary = "Invoices by cursor",
+    description = "Invoices in issue order after `cursor`. `updated_since` also finds invoices paid since.",
+    params(
+        ("cursor" = Option<String>, Query, description = "A `next_cursor` of this list; the start when absent or empty"),
+        ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
+        ("patient_id" = Option<String>, Query, description = "Filter by patient ID"),
+        ("status" = Option<InvoiceStatus>, Query, description = "Filter by status (open, paid, overdue)"),
+        ("updated_since" = Option<String>, Query, description = "Issued or paid at or after this instant (RFC 3339) or date"),
+    ),
+    responses((status = 200, description = "A page of invoices", body = InvoiceCursorList)),
+    security(("bearer" = ["read:invoices"]), ("apiKey" = [])))]
+pub(crate) async fn invoices(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::ReadInvoices)?;
+    let mut p = ListParams::new(&params);
+    let page = p.page("invoices");
+    let status = p.wire::<InvoiceStatus>("status", "open, paid, overdue");
+    let today = app.clock.today();
+    let query = InvoiceCursorQuery {
+        page: plus_one(page),
+        patient_id: p.text("patient_id"),
+        status,
+        today,
+    };
+    p.finish()?;
+    let rows = app
+        .storage
+        .v2_invoice_ids(&query)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for (seq, id) in rows {
+        if let Some(invoice) = app
+            .storage
+            .invoice(&id, today)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            let json = serde_json::to_string(&invoice).map_err(ApiError::internal)?;
+            items.push((seq, json));
+        }
+    }
+    Ok(cursor_body("invoices", &page, items))
+}
+
+/// `GET /api/v2/patients/{patient_id}/records`.
+#[utoipa::path(get, path = "/api/v2/patients/{patient_id}/records", tag = "v2 beta", summary = "A patient's records by cursor",
+    description = "The patient's medical records in the order they were written, after `cursor`.",
+    params(
+        ("patient_id" = String, Path, description = "Practice Studio patient ID"),
+        ("cursor" = Option<String>, Query, description = "A `next_cursor` of this list; the start when absent or empty"),
+        ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
+        ("type" = Option<String>, Query, description = "Filter by record type (any case)"),
+        ("updated_since" = Option<String>, Query, description = "Written at or after this instant (RFC 3339) or date"),
+    ),
+    responses((status = 200, description = "A page of records", body = RecordCursorList)),
+    security(("bearer" = ["read:records"]), ("apiKey" = [])))]
+pub(crate) async fn records(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(patient_id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::ReadRecords)?;
+    let mut p = ListParams::new(&params);
+    let page = p.page("records");
+    let query = RecordCursorQuery {
+        page: plus_one(page),
+        patient_id: patient_id.clone(),
+        record_type: p.text("type"),
+    };
+    p.finish()?;
+    if app
+        .storage
+        .patient(&patient_id)
+        .await
+        .map_err(ApiError::internal)?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(format!("no patient {patient_id}")));
+    }
+    let rows = app
+        .storage
+        .v2_record_ids(&query)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for (seq, id) in rows {
+        if let Some(record) = app.storage.record(&id).await.map_err(ApiError::internal)? {
+            let json = serde_json::to_string(&crate::records::to_wire(&record))
+                .map_err(ApiError::internal)?;
+            items.push((seq, json));
+        }
+    }
+    Ok(cursor_body("records", &page, items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_belong_to_their_list() {
+        let cursor = encode_cursor("patients", 10_042);
+        assert_eq!(decode_cursor("patients", &cursor), Some(10_042));
+        assert_eq!(decode_cursor("appointments", &cursor), None);
+        assert_eq!(decode_cursor("patients", "not a cursor"), None);
+        assert_eq!(
+            decode_cursor("patients", &encode_cursor("patients", -1)),
+            None
+        );
+    }
+}
