@@ -4,6 +4,7 @@
 //! function, map the error. [`COMMANDS`] lists them with their TypeScript argument and result
 //! types, from which `ui/src/bindings/commands.ts` is generated.
 
+use frontdesk_core::account::{DeviceData, RemoveDeviceDataArgs, SignOut, SignOutArgs};
 use frontdesk_core::chart::{
     Chart, ChartAppointment, InvoiceArgs, PatientArgs, RecordArgs, RecordSummary,
 };
@@ -215,6 +216,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("session", NoArgs => Option<SessionInfo>),
     command!("sign_in", SignInArgs => SessionInfo),
     command!("switch_user", NoArgs => ()),
+    command!("sign_out", SignOutArgs => SignOut),
+    command!("device_data", NoArgs => DeviceData),
+    command!("remove_device_data", RemoveDeviceDataArgs => ()),
     command!("sync_status", NoArgs => Option<SyncView>),
     command!("lock_state", NoArgs => LockView),
     command!("lock", NoArgs => ()),
@@ -275,6 +279,18 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
             let NoArgs {} = parse(args)?;
             desk.switch_user().await;
             respond(())
+        }
+        "sign_out" => {
+            let args: SignOutArgs = parse(args)?;
+            respond(desk.sign_out(args.leave_pending).await?)
+        }
+        "device_data" => {
+            let NoArgs {} = parse(args)?;
+            respond(desk.device_data().await?)
+        }
+        "remove_device_data" => {
+            let args: RemoveDeviceDataArgs = parse(args)?;
+            respond(desk.remove_device_data(args.pending_seen).await?)
         }
         "sync_status" => {
             let NoArgs {} = parse(args)?;

@@ -127,6 +127,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         data_dir: Arc::new(data_dir),
         keychain: Arc::new(keychain),
     });
+    // The user who was signed in when the desk last stopped carries on (locked) with the
+    // refresh token in the keychain; a few seconds at most, and never fatal.
+    match runtime.block_on(desk.restore_session()) {
+        Ok(Some(_)) => tracing::info!("the previous session was restored; the desk is locked"),
+        Ok(None) => {}
+        Err(error) => tracing::info!(%error, "no session restored"),
+    }
     if let Some(seconds) = cli.lock_seconds {
         desk.set_lock_after(Duration::from_secs(seconds.max(1)));
     }

@@ -98,7 +98,8 @@ fn is_local(id: &str) -> bool {
 impl Desk {
     /// The id a patient now has: a registration's local id becomes the server's once accepted.
     async fn current_patient_id(&self, id: &str) -> Result<PatientId, CoreError> {
-        let store = self.cache()?.engine.store();
+        let cache = self.cache()?;
+        let store = cache.engine.store();
         Ok(match store.mapped_id(EntityKind::Patient, id).await? {
             Some(server_id) => PatientId(server_id),
             None => PatientId(id.to_owned()),

@@ -183,8 +183,11 @@ pub(crate) struct Inner {
     pub(crate) device: std::sync::OnceLock<crate::session::Device>,
     /// The signed-in user, if any.
     pub(crate) session: RwLock<Option<crate::session::Session>>,
-    /// The encrypted cache and its sync engine, opened at the first sign-in.
-    pub(crate) cache: tokio::sync::OnceCell<crate::session::Cache>,
+    /// The encrypted cache and its sync engine, opened at the first sign-in (and emptied again
+    /// by "remove this device's data").
+    pub(crate) cache: std::sync::RwLock<Option<Arc<crate::session::Cache>>>,
+    /// One opening of the cache at a time.
+    pub(crate) cache_opening: tokio::sync::Mutex<()>,
     /// Idle time and the lock ([`crate::lock`]).
     pub(crate) lock: crate::lock::LockState,
 }
@@ -209,7 +212,8 @@ impl Desk {
                 last_api_state: RwLock::new(ApiState::NotConfigured),
                 device: std::sync::OnceLock::new(),
                 session: RwLock::new(None),
-                cache: tokio::sync::OnceCell::new(),
+                cache: std::sync::RwLock::new(None),
+                cache_opening: tokio::sync::Mutex::new(()),
                 lock: crate::lock::LockState::new(lock_after),
             }),
         })

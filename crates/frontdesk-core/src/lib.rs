@@ -9,6 +9,7 @@
 //! same [`Desk`] methods, and its tests run in a plain `#[tokio::test]`. Start reading at [`Desk`],
 //! then [`SyncEngine`].
 
+pub mod account;
 pub mod book;
 pub mod chart;
 pub mod clock;

@@ -116,7 +116,8 @@ impl Desk {
     /// Patients matching what was typed, best first, from the cache.
     pub async fn search_patients(&self, query: &str) -> Result<Vec<PatientMatch>, CoreError> {
         self.signed_in().await?;
-        let store = self.cache()?.engine.store();
+        let cache = self.cache()?;
+        let store = cache.engine.store();
         let hits = store.search_patients(query, SEARCH_LIMIT).await?;
         Ok(hits.into_iter().map(PatientMatch::from).collect())
     }

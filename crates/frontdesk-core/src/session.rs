@@ -138,8 +138,13 @@ impl Desk {
     }
 
     /// The open cache, or [`CoreError::NotSignedIn`] before the first sign-in.
-    pub(crate) fn cache(&self) -> Result<&Cache, CoreError> {
-        self.inner.cache.get().ok_or(CoreError::NotSignedIn)
+    pub(crate) fn cache(&self) -> Result<Arc<Cache>, CoreError> {
+        self.inner
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(CoreError::NotSignedIn)
     }
 
     /// Signs in with a user name and password: tokens to the keychain, role and scopes from
@@ -185,12 +190,17 @@ impl Desk {
             scopes: me.scopes,
         };
         {
-            // The lock screen's offline check: a salted Argon2id hash, in the keychain only.
+            // The lock screen's offline check (a salted Argon2id hash), and who to restore after
+            // a restart: in the keychain only.
             let keychain = keychain.clone();
-            let user_id = info.user_id.clone();
+            let info = info.clone();
+            let username = username.to_owned();
             let password = password.to_owned();
-            blocking(move || crate::lock::remember_password(&*keychain, &user_id, &password))
-                .await?;
+            blocking(move || {
+                crate::lock::remember_password(&*keychain, &info.user_id, &password)?;
+                crate::account::remember_sign_in(&*keychain, &username, &info)
+            })
+            .await?;
         }
         let cache = self.open_cache(cache_key).await?;
         cache.engine.set_reader(Some(client.clone())).await;
@@ -215,6 +225,14 @@ impl Desk {
     /// credentials (kept in the keychain).
     pub async fn switch_user(&self) {
         let previous = self.inner.session.write().await.take();
+        if let Ok(keychain) = self.keychain() {
+            // The next start shows the sign-in screen, not this user's session.
+            let forgotten =
+                blocking(move || keychain.delete(crate::account::CURRENT_SESSION_ENTRY)).await;
+            if let Err(error) = forgotten {
+                tracing::warn!(%error, "the current session could not be forgotten");
+            }
+        }
         if let Ok(cache) = self.cache() {
             cache.engine.set_reader(None).await;
         }
@@ -229,7 +247,7 @@ impl Desk {
 
     /// Sync's figures for the status bar (none before the first sign-in).
     pub async fn sync_status(&self) -> Result<Option<SyncView>, CoreError> {
-        match self.inner.cache.get() {
+        match self.cache().ok() {
             None => Ok(None),
             Some(cache) => Ok(Some(view(
                 cache.engine.status().await?,
@@ -238,52 +256,52 @@ impl Desk {
         }
     }
 
-    async fn open_cache(&self, key: [u8; 32]) -> Result<&Cache, CoreError> {
-        self.inner
-            .cache
-            .get_or_try_init(|| async {
-                let device = self.device()?;
-                let data_dir = device.data_dir.clone();
-                let store = match Store::open(&data_dir, key).await {
-                    Ok(store) => store,
-                    // A cache made with a key the keychain no longer holds can be read by nobody:
-                    // start a new one rather than refuse every sign-in. (Its pending writes are
-                    // as lost as the key; the audit log, a separate file, is not touched.)
-                    Err(frontdesk_store::CacheError::WrongKey { .. }) => {
-                        remove_unreadable_cache(&data_dir);
-                        Store::open(&data_dir, key).await?
-                    }
-                    Err(error) => return Err(error.into()),
-                };
-                let store = Arc::new(store);
-                let audit_key = {
-                    let keychain = device.keychain.clone();
-                    blocking(move || key_of(&*keychain, AUDIT_KEY_ENTRY)).await?
-                };
-                let audit = match AuditLog::open(&data_dir, audit_key).await {
-                    Ok(audit) => audit,
-                    // An audit log the keychain's key cannot open is kept (renamed, still
-                    // encrypted, for whoever holds its key), never deleted; a new one starts.
-                    Err(frontdesk_store::CacheError::WrongKey { .. }) => {
-                        set_aside_unreadable_audit_log(&data_dir, self.inner.clock.now());
-                        AuditLog::open(&data_dir, audit_key).await?
-                    }
-                    Err(error) => return Err(error.into()),
-                };
-                let audit = Arc::new(audit);
-                let engine =
-                    SyncEngine::new(store, self.inner.clock.clone(), SyncOptions::default());
-                let tasks = engine.start();
-                let forward = self.forward_sync_events(&engine);
-                tracing::info!("cache opened; sync started");
-                Ok(Cache {
-                    engine,
-                    audit,
-                    _tasks: tasks,
-                    _forward: forward,
-                })
-            })
-            .await
+    pub(crate) async fn open_cache(&self, key: [u8; 32]) -> Result<Arc<Cache>, CoreError> {
+        let _one_at_a_time = self.inner.cache_opening.lock().await;
+        if let Ok(cache) = self.cache() {
+            return Ok(cache);
+        }
+        let device = self.device()?;
+        let data_dir = device.data_dir.clone();
+        let store = match Store::open(&data_dir, key).await {
+            Ok(store) => store,
+            // A cache made with a key the keychain no longer holds can be read by nobody:
+            // start a new one rather than refuse every sign-in. (Its pending writes are
+            // as lost as the key; the audit log, a separate file, is not touched.)
+            Err(frontdesk_store::CacheError::WrongKey { .. }) => {
+                remove_unreadable_cache(&data_dir);
+                Store::open(&data_dir, key).await?
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let store = Arc::new(store);
+        let audit_key = {
+            let keychain = device.keychain.clone();
+            blocking(move || key_of(&*keychain, AUDIT_KEY_ENTRY)).await?
+        };
+        let audit = match AuditLog::open(&data_dir, audit_key).await {
+            Ok(audit) => audit,
+            // An audit log the keychain's key cannot open is kept (renamed, still
+            // encrypted, for whoever holds its key), never deleted; a new one starts.
+            Err(frontdesk_store::CacheError::WrongKey { .. }) => {
+                set_aside_unreadable_audit_log(&data_dir, self.inner.clock.now());
+                AuditLog::open(&data_dir, audit_key).await?
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let audit = Arc::new(audit);
+        let engine = SyncEngine::new(store, self.inner.clock.clone(), SyncOptions::default());
+        let tasks = engine.start();
+        let forward = self.forward_sync_events(&engine);
+        tracing::info!("cache opened; sync started");
+        let cache = Arc::new(Cache {
+            engine,
+            audit,
+            _tasks: tasks,
+            _forward: forward,
+        });
+        *self.inner.cache.write().unwrap_or_else(|p| p.into_inner()) = Some(cache.clone());
+        Ok(cache)
     }
 
     /// Passes sync's events to the UI, and its status whenever it changes.
@@ -450,7 +468,10 @@ mod tests {
             vec![
                 AUDIT_KEY_ENTRY.to_owned(),
                 CACHE_KEY_ENTRY.to_owned(),
+                crate::account::CURRENT_SESSION_ENTRY.to_owned(),
+                crate::account::KNOWN_USERS_ENTRY.to_owned(),
                 tokens_entry("reception@demo.clinic"),
+                crate::lock::unlock_entry(&session.user_id),
             ]
         );
         let stored = keychain

@@ -21,9 +21,13 @@ mkdirSync(artifactsDir, { recursive: true });
 /** A Monday, so the demo shows a full clinic day whatever the calendar says. */
 export const DEMO_TODAY = "2026-11-23";
 
-/** A fresh HOME with XDG directories, so no user configuration leaks into a test. */
-export function privateHome() {
-  const home = mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
+/**
+ * A fresh HOME with XDG directories, so no user configuration leaks into a test (or `existing`
+ * again, for a restart).
+ * @param {string | undefined} [existing]
+ */
+export function privateHome(existing) {
+  const home = existing ?? mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
   // The developer's own API address must not reach the demo desk under test.
   const { FRONTDESK_API_URL: _ignored, ...inherited } = process.env;
   return {
@@ -43,11 +47,12 @@ export function privateHome() {
  * With `keychain` (the default) the desk runs in its own D-Bus session with an unlocked
  * gnome-keyring (Secret Service), as on a desktop; without it there is no keychain at all.
  * @param {string[]} extraArgs
- * @param {{ demo?: boolean, keychain?: boolean }} options
- * @returns {Promise<{ url: string, origin: string, home: string, stop: () => void }>}
+ * With `home`, the desk starts again in that home (its data directory and keyring): a restart.
+ * @param {{ demo?: boolean, keychain?: boolean, home?: string }} options
+ * @returns {Promise<{ url: string, origin: string, home: string, stop: () => Promise<unknown> }>}
  */
-export function startServe(extraArgs = [], { demo = true, keychain = true } = {}) {
-  const { home, env } = privateHome();
+export function startServe(extraArgs = [], { demo = true, keychain = true, home: reuse = undefined } = {}) {
+  const { home, env } = privateHome(reuse);
   const demoArgs = demo ? ["--demo", "--demo-today", DEMO_TODAY] : [];
   const deskArgs = ["serve", ...demoArgs, "--port", "0", "--data-dir", join(home, "desk"), ...extraArgs];
   // The keyring's password only unlocks this throwaway session's keyring.
@@ -74,12 +79,14 @@ export function startServe(extraArgs = [], { demo = true, keychain = true } = {}
     stdio: ["ignore", "pipe", "inherit"],
     detached: true,
   });
+  const exited = new Promise((resolveExit) => child.once("exit", () => resolveExit(undefined)));
   const stop = () => {
     try {
       if (child.pid) process.kill(-child.pid, "SIGTERM");
     } catch {
       // Already gone.
     }
+    return exited;
   };
   return new Promise((resolvePromise, reject) => {
     let seen = "";

@@ -3,6 +3,7 @@ import type { AppStatus } from "./AppStatus";
 import type { Chart } from "./Chart";
 import type { ChartAppointment } from "./ChartAppointment";
 import type { ConfigureApiArgs } from "./ConfigureApiArgs";
+import type { DeviceData } from "./DeviceData";
 import type { Invoice } from "./Invoice";
 import type { InvoiceArgs } from "./InvoiceArgs";
 import type { LockView } from "./LockView";
@@ -16,9 +17,12 @@ import type { PinArgs } from "./PinArgs";
 import type { RecordArgs } from "./RecordArgs";
 import type { RecordSummary } from "./RecordSummary";
 import type { RegistrationCheck } from "./RegistrationCheck";
+import type { RemoveDeviceDataArgs } from "./RemoveDeviceDataArgs";
 import type { SearchArgs } from "./SearchArgs";
 import type { SessionInfo } from "./SessionInfo";
 import type { SignInArgs } from "./SignInArgs";
+import type { SignOut } from "./SignOut";
+import type { SignOutArgs } from "./SignOutArgs";
 import type { SyncView } from "./SyncView";
 import type { UnlockArgs } from "./UnlockArgs";
 
@@ -29,6 +33,9 @@ export interface Commands {
   session: { args: NoArgs; result: SessionInfo | null };
   sign_in: { args: SignInArgs; result: SessionInfo };
   switch_user: { args: NoArgs; result: null };
+  sign_out: { args: SignOutArgs; result: SignOut };
+  device_data: { args: NoArgs; result: DeviceData };
+  remove_device_data: { args: RemoveDeviceDataArgs; result: null };
   sync_status: { args: NoArgs; result: SyncView | null };
   lock_state: { args: NoArgs; result: LockView };
   lock: { args: NoArgs; result: null };
@@ -50,4 +57,4 @@ export interface Commands {
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "switch_user", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];

@@ -9,6 +9,7 @@ import type { SessionInfo } from "../bindings/SessionInfo";
 import type { SyncView } from "../bindings/SyncView";
 import type { LockView } from "../bindings/LockView";
 import { LOCK_KEY, SESSION_KEY, SHELL_KEYS, SYNC_STATUS_KEY } from "../queries";
+import { AccountMenu } from "./AccountMenu";
 import { reportActivity } from "./activity";
 import { Chart, chartKey } from "./Chart";
 import { PatientSearch } from "./PatientSearch";
@@ -18,13 +19,6 @@ import { ShortcutsDialog } from "./ShortcutsDialog";
 import { type FirstSyncProgress, StatusBar } from "./StatusBar";
 
 export type View = { kind: "patients" } | { kind: "chart"; patientId: string } | { kind: "register" };
-
-const ROLE: Record<string, string> = {
-  reception: "Reception",
-  clinician: "Clinician",
-  billing: "Billing",
-  admin: "Administrator",
-};
 
 function isEditable(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -138,10 +132,7 @@ export function DeskShell({
         </span>
         <PatientSearch inputRef={searchRef} onOpen={openChart} />
         <span className="topbar-spacer" />
-        <span className="user" data-testid="signed-in-user">
-          <span className="user-name">{session.name}</span>
-          <span className="user-role">{ROLE[session.role] ?? session.role}</span>
-        </span>
+        <AccountMenu session={session} />
         <button
           type="button"
           className="secondary icon-button"
