@@ -130,7 +130,9 @@ impl From<CoreError> for CommandError {
             }
             CoreError::NotFound { .. } => CommandError::new(Code::NotFound, message),
             CoreError::Offline(_) => CommandError::new(Code::Offline, message),
-            CoreError::Api(_) => CommandError::new(Code::Refused, message),
+            CoreError::Api(_) | CoreError::BrowserSignIn(_) => {
+                CommandError::new(Code::Refused, message)
+            }
             CoreError::NotConfigured => CommandError::new(Code::InvalidInput, message),
             CoreError::Config(_)
             | CoreError::Keychain(_)
@@ -215,6 +217,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("configure_api", ConfigureApiArgs => AppStatus),
     command!("session", NoArgs => Option<SessionInfo>),
     command!("sign_in", SignInArgs => SessionInfo),
+    command!("sign_in_with_browser", NoArgs => SessionInfo),
     command!("switch_user", NoArgs => ()),
     command!("sign_out", SignOutArgs => SignOut),
     command!("device_data", NoArgs => DeviceData),
@@ -246,6 +249,7 @@ pub const ALLOWED_WHILE_LOCKED: &[&str] = &[
     "configure_api",
     "session",
     "sign_in",
+    "sign_in_with_browser",
     "switch_user",
     "sync_status",
     "lock_state",
@@ -274,6 +278,10 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
         "sign_in" => {
             let args: SignInArgs = parse(args)?;
             respond(desk.sign_in(&args.username, &args.password).await?)
+        }
+        "sign_in_with_browser" => {
+            let NoArgs {} = parse(args)?;
+            respond(desk.sign_in_with_browser().await?)
         }
         "switch_user" => {
             let NoArgs {} = parse(args)?;

@@ -15,6 +15,7 @@ pub mod commands;
 #[cfg(feature = "demo")]
 mod demo;
 pub mod keychain;
+mod system_browser;
 mod window;
 
 use std::process::ExitCode;
@@ -127,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         data_dir: Arc::new(data_dir),
         keychain: Arc::new(keychain),
     });
+    desk.set_browser_opener(system_browser::opener());
     // The user who was signed in when the desk last stopped carries on (locked) with the
     // refresh token in the keychain; a few seconds at most, and never fatal.
     match runtime.block_on(desk.restore_session()) {

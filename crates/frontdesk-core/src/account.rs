@@ -137,7 +137,7 @@ pub(crate) fn remember_sign_in(
 
 /// A client for a restored session: the keychain's tokens, refreshed as needed; when the server
 /// ends the sign-in there is no password to start a new one, so the user signs in again.
-fn restored_client(
+pub(crate) fn restored_client(
     api_url: &str,
     client_id: &str,
     tokens: Arc<KeychainTokenStore>,

@@ -119,6 +119,8 @@ pub enum CoreError {
     Keychain(#[source] crate::keychain::KeychainError),
     #[error("the user name or password was not accepted")]
     WrongCredentials,
+    #[error("the sign-in in the browser did not complete: {0}")]
+    BrowserSignIn(String),
     #[error("this account cannot use the desk: {0}")]
     NotAUser(&'static str),
     #[error("nobody is signed in")]
@@ -188,6 +190,8 @@ pub(crate) struct Inner {
     pub(crate) cache: std::sync::RwLock<Option<Arc<crate::session::Cache>>>,
     /// One opening of the cache at a time.
     pub(crate) cache_opening: tokio::sync::Mutex<()>,
+    /// Opens the system browser for "Sign in with browser" (given by the shell).
+    pub(crate) browser: std::sync::Mutex<Option<practice_studio::client::OpenBrowser>>,
     /// Idle time and the lock ([`crate::lock`]).
     pub(crate) lock: crate::lock::LockState,
 }
@@ -214,6 +218,7 @@ impl Desk {
                 session: RwLock::new(None),
                 cache: std::sync::RwLock::new(None),
                 cache_opening: tokio::sync::Mutex::new(()),
+                browser: std::sync::Mutex::new(None),
                 lock: crate::lock::LockState::new(lock_after),
             }),
         })

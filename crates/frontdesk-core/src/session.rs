@@ -10,7 +10,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use practice_studio::client::{Auth, Client, Error as ClientError, SignInError};
+use practice_studio::client::{
+    Auth, Client, Error as ClientError, MemoryTokenStore, OpenBrowser, SignInError, TokenStore,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -22,6 +24,9 @@ use crate::keychain::{
     CACHE_KEY_ENTRY,
 };
 use crate::sync::{SyncEngine, SyncOptions, SyncTasks};
+
+/// How long "Sign in with browser" waits for the person to sign in on the server's page.
+const BROWSER_SIGN_IN_WAIT: Duration = Duration::from_secs(180);
 
 /// How often the status bar's sync figures are re-read (connectivity changes without an event).
 const STATUS_EVERY: Duration = Duration::from_secs(2);
@@ -202,6 +207,22 @@ impl Desk {
             })
             .await?;
         }
+        self.start_session(cache_key, &info, client).await?;
+        tracing::info!(user = %info.user_id, role = %info.role, "signed in");
+        let _ = self.inner.events.send(DeskEvent::SessionChanged {
+            session: Some(info.clone()),
+        });
+        Ok(info)
+    }
+
+    /// The cache opens (first time), sync reads and sends with this user's client, the desk is
+    /// unlocked and tells the UI who is signed in.
+    async fn start_session(
+        &self,
+        cache_key: [u8; 32],
+        info: &SessionInfo,
+        client: Client,
+    ) -> Result<(), CoreError> {
         let cache = self.open_cache(cache_key).await?;
         cache.engine.set_reader(Some(client.clone())).await;
         cache
@@ -213,7 +234,102 @@ impl Desk {
             info: info.clone(),
             client,
         });
-        tracing::info!(user = %info.user_id, role = %info.role, "signed in");
+        Ok(())
+    }
+
+    /// How the desk opens the system browser for [`Desk::sign_in_with_browser`] (the shell's
+    /// choice: `$BROWSER` or `xdg-open` on a desk, an HTTP client in tests).
+    pub fn set_browser_opener(&self, opener: OpenBrowser) {
+        *self.inner.browser.lock().unwrap_or_else(|p| p.into_inner()) = Some(opener);
+    }
+
+    /// "Sign in with browser": the authorization code flow with PKCE (S256) of the desk's public
+    /// client, through the system browser and a one-shot loopback redirect on a random port
+    /// (RFC 8252), as the SDK implements it. The person signs in on the server's own page; the
+    /// desk never sees their password. Tokens go to the keychain under the user's e-mail, then
+    /// the session starts as after a password sign-in. With no password on the desk, the lock
+    /// screen takes a PIN (set from the user's menu) or the password checked by the server.
+    pub async fn sign_in_with_browser(&self) -> Result<SessionInfo, CoreError> {
+        let (api_url, client_id) = {
+            let config = self.inner.config.read().await;
+            let url = config.api_url().ok_or(CoreError::NotConfigured)?.to_owned();
+            (url, config.client_id().to_owned())
+        };
+        let keychain = self.keychain()?;
+        let cache_key = {
+            let keychain = keychain.clone();
+            blocking(move || key_of(&*keychain, CACHE_KEY_ENTRY)).await?
+        };
+        let opener = self
+            .inner
+            .browser
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                CoreError::BrowserSignIn("this desk has no way to open a browser".into())
+            })?;
+        // The flow's tokens stay in memory until the server says whose they are.
+        let flow_tokens = Arc::new(MemoryTokenStore::default());
+        let auth = Auth::authorization_code(client_id.clone(), move |url| opener(url))
+            .with_sign_in_wait(BROWSER_SIGN_IN_WAIT);
+        let flow = Client::builder(api_url.clone())
+            .auth(auth)
+            .token_store(flow_tokens.clone())
+            .build()
+            .map_err(CoreError::InvalidApiUrl)?;
+        flow.sign_in().await.map_err(|error| match error {
+            ClientError::SignIn(SignInError::Browser { error, .. }) if error == "access_denied" => {
+                CoreError::BrowserSignIn("it was cancelled on the sign-in page".into())
+            }
+            ClientError::SignIn(SignInError::TimedOut(_)) => {
+                CoreError::BrowserSignIn("nobody signed in within three minutes".into())
+            }
+            ClientError::SignIn(SignInError::OpenBrowser(why)) => {
+                CoreError::BrowserSignIn(format!("the browser could not be opened ({why})"))
+            }
+            ClientError::SignIn(SignInError::StateMismatch) => CoreError::BrowserSignIn(
+                "the answer did not come from this sign-in; start again".into(),
+            ),
+            ClientError::SignIn(SignInError::Refused { .. }) => {
+                CoreError::BrowserSignIn("the server refused the sign-in".into())
+            }
+            other => CoreError::from_api(other),
+        })?;
+        let me = flow.me().await.map_err(CoreError::from_api)?;
+        let user = me
+            .user
+            .ok_or(CoreError::NotAUser("the credential belongs to no person"))?;
+        let info = SessionInfo {
+            user_id: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.role,
+            scopes: me.scopes,
+        };
+        let tokens = flow_tokens
+            .tokens()
+            .ok_or_else(|| CoreError::BrowserSignIn("the server sent no tokens".into()))?;
+        let store = Arc::new(KeychainTokenStore::new(
+            keychain.clone(),
+            tokens_entry(&info.email),
+        ));
+        {
+            let store = store.clone();
+            let keychain = keychain.clone();
+            let info = info.clone();
+            blocking(move || {
+                store
+                    .save(&tokens)
+                    .map_err(|e| KeychainError::Failed(e.to_string()))?;
+                crate::account::remember_sign_in(&*keychain, &info.email, &info)
+            })
+            .await?;
+        }
+        let client = crate::account::restored_client(&api_url, &client_id, store)
+            .map_err(CoreError::InvalidApiUrl)?;
+        self.start_session(cache_key, &info, client).await?;
+        tracing::info!(user = %info.user_id, role = %info.role, "signed in through the browser");
         let _ = self.inner.events.send(DeskEvent::SessionChanged {
             session: Some(info.clone()),
         });

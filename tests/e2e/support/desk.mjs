@@ -48,11 +48,13 @@ export function privateHome(existing) {
  * gnome-keyring (Secret Service), as on a desktop; without it there is no keychain at all.
  * @param {string[]} extraArgs
  * With `home`, the desk starts again in that home (its data directory and keyring): a restart.
- * @param {{ demo?: boolean, keychain?: boolean, home?: string }} options
+ * `env` adds variables (e.g. `BROWSER`, the command that opens the system browser).
+ * @param {{ demo?: boolean, keychain?: boolean, home?: string, env?: Record<string, string> }} options
  * @returns {Promise<{ url: string, origin: string, home: string, stop: () => Promise<unknown> }>}
  */
-export function startServe(extraArgs = [], { demo = true, keychain = true, home: reuse = undefined } = {}) {
-  const { home, env } = privateHome(reuse);
+export function startServe(extraArgs = [], { demo = true, keychain = true, home: reuse = undefined, env: extraEnv = {} } = {}) {
+  const { home, env: baseEnv } = privateHome(reuse);
+  const env = { ...baseEnv, ...extraEnv };
   const demoArgs = demo ? ["--demo", "--demo-today", DEMO_TODAY] : [];
   const deskArgs = ["serve", ...demoArgs, "--port", "0", "--data-dir", join(home, "desk"), ...extraArgs];
   // The keyring's password only unlocks this throwaway session's keyring.

@@ -32,6 +32,7 @@ export interface Commands {
   configure_api: { args: ConfigureApiArgs; result: AppStatus };
   session: { args: NoArgs; result: SessionInfo | null };
   sign_in: { args: SignInArgs; result: SessionInfo };
+  sign_in_with_browser: { args: NoArgs; result: SessionInfo };
   switch_user: { args: NoArgs; result: null };
   sign_out: { args: SignOutArgs; result: SignOut };
   device_data: { args: NoArgs; result: DeviceData };
@@ -57,4 +58,4 @@ export interface Commands {
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];

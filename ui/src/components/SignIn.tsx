@@ -34,7 +34,12 @@ export function SignIn({ status }: { status: AppStatus }) {
       queryClient.setQueryData(SESSION_KEY, session);
     },
   });
+  const browserSignIn = useMutation({
+    mutationFn: () => backend.invoke("sign_in_with_browser", {}),
+    onSuccess: (session) => queryClient.setQueryData(SESSION_KEY, session),
+  });
   const error = signIn.error ? BackendError.from(signIn.error) : null;
+  const browserError = browserSignIn.error ? BackendError.from(browserSignIn.error) : null;
   const connection = describeConnection(status.api);
 
   const submit = (event: FormEvent) => {
@@ -79,6 +84,30 @@ export function SignIn({ status }: { status: AppStatus }) {
           {signIn.isPending ? "Signing in…" : "Sign in"}
         </button>
       </form>
+      <div className="browser-sign-in">
+        <p className="or" aria-hidden="true">
+          or
+        </p>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => browserSignIn.mutate()}
+          disabled={browserSignIn.isPending}
+          aria-describedby="browser-sign-in-hint"
+        >
+          {browserSignIn.isPending ? "Waiting for the browser…" : "Sign in with browser"}
+        </button>
+        <p id="browser-sign-in-hint" className="hint" role={browserSignIn.isPending ? "status" : undefined}>
+          {browserSignIn.isPending
+            ? "Finish signing in on the page that opened in your browser, then come back here."
+            : "Opens your practice's sign-in page in the system browser; your password goes only there."}
+        </p>
+        {browserError && (
+          <p className="error" role="alert">
+            {signInProblem(browserError)}
+          </p>
+        )}
+      </div>
       <dl className="facts facts-small">
         <dt>Server</dt>
         <dd className={`tone-${connection.tone}`}>{connection.text}</dd>
