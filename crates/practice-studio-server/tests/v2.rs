@@ -219,3 +219,270 @@ async fn bad_cursors_limits_and_dates_are_refused_and_missing_patients_are_404()
     )
     .await;
 }
+
+async fn post_json(
+    api: &Api,
+    auth: &str,
+    path: &str,
+    body: String,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let mut request = api
+        .http
+        .post(api.url(path))
+        .header("Authorization", auth)
+        .header("Content-Type", "application/json")
+        .body(body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    request.send().await.expect("answers")
+}
+
+#[tokio::test]
+async fn bulk_patients_apply_each_item_on_its_own() {
+    let api = Api::demo(10).await;
+    let auth = bearer(&api.user_token("admin@demo.clinic").await);
+    let existing = page(&api, &auth, "/api/v1/patients/PAT-10001").await;
+    let version = existing["version"].as_i64().expect("version");
+    let mut bad = reference_new_patient();
+    bad["dateOfBirth"] = json!("2999-01-01");
+    let bulk = json!({ "items": [
+        { "op": "create", "idempotencyKey": "bulk-1", "body": reference_new_patient() },
+        { "op": "create", "body": bad },
+        { "op": "update", "id": "PAT-10001", "ifMatch": version, "body": { "contactInfo": { "phone": "555-111-3333" } } },
+        { "op": "update", "id": "PAT-10001", "ifMatch": version, "body": { "contactInfo": { "phone": "555-222-4444" } } },
+        { "op": "update", "body": {} },
+    ]});
+    let response = post_json(&api, &auth, "/api/v2/patients/bulk", bulk.to_string(), None).await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.expect("json");
+    let statuses: Vec<u64> = answer["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_u64().expect("status"))
+        .collect();
+    assert_eq!(statuses, [201, 400, 200, 409, 400], "{answer}");
+    assert_eq!(answer["succeeded"], 2);
+    assert_eq!(answer["failed"], 3);
+    let created = answer["results"][0]["resource"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        page(&api, &auth, &format!("/api/v1/patients/{created}")).await["lastName"],
+        "Smith"
+    );
+    assert_eq!(answer["results"][1]["error"]["code"], "invalid_request");
+    assert_eq!(
+        answer["results"][1]["error"]["details"][0]["field"],
+        "dateOfBirth"
+    );
+    assert_eq!(answer["results"][3]["error"]["code"], "conflict");
+    assert_eq!(
+        answer["results"][4]["error"]["details"][0]["field"],
+        "items[4].id"
+    );
+    let changed = page(&api, &auth, "/api/v1/patients/PAT-10001").await;
+    assert_eq!(
+        changed["contactInfo"]["phone"], "555-111-3333",
+        "the stale update changed nothing"
+    );
+
+    // Too many or no items: refused whole.
+    let many = json!({ "items": (0..101).map(|_| json!({ "body": {} })).collect::<Vec<_>>() });
+    let error = envelope(
+        post_json(&api, &auth, "/api/v2/patients/bulk", many.to_string(), None).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_eq!(error["details"][0]["field"], "items");
+    envelope(
+        post_json(
+            &api,
+            &auth,
+            "/api/v2/patients/bulk",
+            r#"{"items":[]}"#.into(),
+            None,
+        )
+        .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bulk_items_share_the_idempotency_keys_of_single_requests() {
+    let api = Api::demo(10).await;
+    let auth = bearer(&api.user_token("admin@demo.clinic").await);
+    let body = reference_new_patient().to_string();
+    // A single request first, then a bulk item with its key and body: a replay, not a second patient.
+    let single = post_json(
+        &api,
+        &auth,
+        "/api/v1/patients",
+        body.clone(),
+        Some("desk-key-1"),
+    )
+    .await;
+    assert_eq!(single.status(), 201);
+    let single: Value = single.json().await.expect("json");
+    let bulk =
+        format!(r#"{{"items":[{{"op":"create","idempotencyKey":"desk-key-1","body":{body}}}]}}"#);
+    let answer: Value = post_json(&api, &auth, "/api/v2/patients/bulk", bulk, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["results"][0]["status"], 201);
+    assert_eq!(answer["results"][0]["replayed"], true);
+    assert_eq!(answer["results"][0]["resource"]["id"], single["id"]);
+    // A bulk item first, then the single request with its key.
+    let bulk =
+        format!(r#"{{"items":[{{"op":"create","idempotencyKey":"desk-key-2","body":{body}}}]}}"#);
+    let answer: Value = post_json(&api, &auth, "/api/v2/patients/bulk", bulk, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["results"][0]["replayed"], false);
+    let again = post_json(
+        &api,
+        &auth,
+        "/api/v1/patients",
+        body.clone(),
+        Some("desk-key-2"),
+    )
+    .await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(again["id"], answer["results"][0]["resource"]["id"]);
+    let smiths = page(
+        &api,
+        &auth,
+        "/api/v1/patients?search=jane%20smith&limit=100",
+    )
+    .await;
+    assert_eq!(
+        smiths["total"], 2,
+        "two keys, two patients: nothing doubled"
+    );
+}
+
+#[tokio::test]
+async fn bulk_writes_cost_one_request_per_ten_items() {
+    let api = Api::demo(5).await;
+    let standard = bearer(&api.client_token("integration-standard").await);
+    // 21 items (all refused by validation, but still work): 3 requests of the standard tier's
+    // burst of 10. The test's clock does not move, so nothing refills.
+    let items = json!({ "items": (0..21).map(|_| json!({ "op": "create", "body": {} })).collect::<Vec<_>>() });
+    let response = post_json(
+        &api,
+        &standard,
+        "/api/v2/patients/bulk",
+        items.to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let mut allowed = 0;
+    loop {
+        let response = api.get("/api/v1/me", &standard).await;
+        if response.status() == 429 {
+            break;
+        }
+        allowed += 1;
+        assert!(allowed <= 10, "the bulk request was not charged");
+    }
+    assert_eq!(allowed, 10 - 3);
+    // A bulk whose cost exceeds what is left is refused whole, before any item runs.
+    api.clock.advance(chrono::Duration::seconds(3));
+    let big = json!({ "items": (0..100).map(|_| json!({ "op": "create", "body": reference_new_patient() })).collect::<Vec<_>>() });
+    let refused = post_json(
+        &api,
+        &standard,
+        "/api/v2/patients/bulk",
+        big.to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let admin = bearer(&api.user_token("admin@demo.clinic").await);
+    let smiths = page(&api, &admin, "/api/v1/patients?search=jane%20smith&limit=1").await;
+    assert_eq!(smiths["total"], 0, "no item ran");
+}
+
+#[tokio::test]
+async fn bulk_appointments_and_payments_refuse_only_their_bad_items() {
+    let api = Api::demo(30).await;
+    let auth = bearer(&api.user_token("admin@demo.clinic").await);
+    let booked = page(&api, &auth, "/api/v2/appointments?status=scheduled&limit=1").await;
+    let appointment = &booked["appointments"][0];
+    let id = appointment["id"].as_str().expect("id");
+    let version = appointment["version"].as_i64().expect("version");
+    let bulk = json!({ "items": [
+        { "op": "update", "id": id, "ifMatch": version, "body": { "notes": "Bring the glucose log" } },
+        { "op": "update", "id": "APPT-00000", "body": { "notes": "x" } },
+        { "op": "create", "body": { "patientId": "PAT-10001" } },
+    ]});
+    let answer: Value = post_json(
+        &api,
+        &auth,
+        "/api/v2/appointments/bulk",
+        bulk.to_string(),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let statuses: Vec<u64> = answer["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_u64().expect("status"))
+        .collect();
+    assert_eq!(statuses, [200, 404, 400], "{answer}");
+    assert_eq!(
+        page(&api, &auth, &format!("/api/v1/appointments/{id}")).await["notes"],
+        "Bring the glucose log"
+    );
+
+    let open = page(&api, &auth, "/api/v2/invoices?status=open&limit=1").await;
+    let invoice = &open["invoices"][0];
+    let invoice_id = invoice["id"].as_str().expect("id");
+    let payments = json!({ "items": [
+        { "id": invoice_id, "idempotencyKey": "pay-1", "body": { "method": "Cash", "amount": 1.00 } },
+        { "id": invoice_id, "body": { "method": "Cash", "amount": 1000000.00 } },
+        { "body": { "method": "Cash", "amount": 1.00 } },
+    ]});
+    let answer: Value = post_json(
+        &api,
+        &auth,
+        "/api/v2/invoices/payments/bulk",
+        payments.to_string(),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let statuses: Vec<u64> = answer["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_u64().expect("status"))
+        .collect();
+    assert_eq!(statuses[0], 201, "{answer}");
+    assert!(statuses[1] == 422 || statuses[1] == 400, "{answer}");
+    assert_eq!(statuses[2], 400, "{answer}");
+    assert_eq!(
+        answer["results"][0]["resource"]["invoice"]["id"],
+        invoice_id
+    );
+}

@@ -101,8 +101,8 @@ fn search_parameters(params: &[super::SearchParam]) -> Vec<Value> {
     }));
     out.push(json!({
         "name": "Prefer", "in": "header", "required": false,
-        "description": "handling=strict refuses unknown search parameters (400); handling=lenient (the default) ignores them and reports them in an OperationOutcome entry of the Bundle.",
-        "schema": { "type": "string", "enum": ["handling=strict", "handling=lenient"] },
+        "description": "RFC 7240 preferences; handling=strict refuses unknown search parameters (400), handling=lenient (the default) ignores them and reports them in an OperationOutcome entry of the Bundle. Other preferences are ignored.",
+        "schema": { "type": "string", "examples": ["handling=strict"] },
     }));
     out
 }

@@ -3,12 +3,14 @@
 //! no duplicates, no gaps — and keeps the last `next_cursor` to read only what was added since.
 //! `updated_since` narrows any list to what changed.
 
+mod bulk;
+
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,6 +25,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
+use crate::http::ApiJson;
 use crate::openapi::Extension as DocExtension;
 use crate::params::{detail, parse_instant, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::storage::{
@@ -36,13 +39,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v2/appointments", get(appointments))
         .route("/api/v2/invoices", get(invoices))
         .route("/api/v2/patients/{patient_id}/records", get(records))
+        .route("/api/v2/patients/bulk", post(patients_bulk))
+        .route("/api/v2/appointments/bulk", post(appointments_bulk))
+        .route("/api/v2/invoices/payments/bulk", post(payments_bulk))
 }
 
 /// This module's part of `/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
-    paths(patients, appointments, invoices, records),
-    components(schemas(PatientCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList)),
+    paths(patients, appointments, invoices, records, patients_bulk, appointments_bulk, payments_bulk),
+    components(schemas(PatientCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
+        bulk::BulkOperation, bulk::BulkItem, bulk::BulkRequest, bulk::BulkResult, bulk::BulkResponse)),
     tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists"))
 )]
 pub(crate) struct ApiDoc;
@@ -55,7 +62,12 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v2/appointments", "get", WHY),
     ("/api/v2/invoices", "get", WHY),
     ("/api/v2/patients/{patient_id}/records", "get", WHY),
+    ("/api/v2/patients/bulk", "post", BULK_WHY),
+    ("/api/v2/appointments/bulk", "post", BULK_WHY),
+    ("/api/v2/invoices/payments/bulk", "post", BULK_WHY),
 ];
+
+const BULK_WHY: &str = "The reference's v2 promises bulk operations without describing them: a desk back online sends its queued changes in one request, each applied as its single request would be.";
 
 /// `GET /api/v2/patients`.
 #[derive(Serialize, ToSchema)]
@@ -410,6 +422,51 @@ pub(crate) async fn records(
         }
     }
     Ok(cursor_body("records", &page, items))
+}
+
+/// `POST /api/v2/patients/bulk`.
+#[utoipa::path(post, path = "/api/v2/patients/bulk", tag = "v2 beta", summary = "Create and update patients in bulk",
+    description = "Up to 100 items, each `create` (the body of POST /api/v1/patients) or `update` (`id`, optional `ifMatch`, the body of PUT /api/v1/patients/{id}), each with its own optional `idempotencyKey` in the same key space as single requests. Each item is applied on its own, in order; one failing does not stop the others. Answers 200 with each item's status and its resource or error. Costs one request of the rate limit per 10 items (rounded up).",
+    request_body(content = bulk::BulkRequest, content_type = "application/json"),
+    responses((status = 200, description = "Each item's outcome", body = bulk::BulkResponse)),
+    security(("bearer" = ["write:patients"])))]
+pub(crate) async fn patients_bulk(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(_, bytes): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::WritePatients)?;
+    bulk::run(app, principal, bulk::Target::Patients, &bytes).await
+}
+
+/// `POST /api/v2/appointments/bulk`.
+#[utoipa::path(post, path = "/api/v2/appointments/bulk", tag = "v2 beta", summary = "Book and change appointments in bulk",
+    description = "Up to 100 items, each `create` (the body of POST /api/v1/appointments) or `update` (`id`, optional `ifMatch`, the body of PUT /api/v1/appointments/{id}), each with its own optional `idempotencyKey` in the same key space as single requests. Each item is applied on its own, in order (a clash refuses only its item). Answers 200 with each item's status and its resource or error. Costs one request of the rate limit per 10 items (rounded up).",
+    request_body(content = bulk::BulkRequest, content_type = "application/json"),
+    responses((status = 200, description = "Each item's outcome", body = bulk::BulkResponse)),
+    security(("bearer" = ["write:appointments"])))]
+pub(crate) async fn appointments_bulk(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(_, bytes): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::WriteAppointments)?;
+    bulk::run(app, principal, bulk::Target::Appointments, &bytes).await
+}
+
+/// `POST /api/v2/invoices/payments/bulk`.
+#[utoipa::path(post, path = "/api/v2/invoices/payments/bulk", tag = "v2 beta", summary = "Take payments in bulk",
+    description = "Up to 100 payments, each with `id` (the invoice) and the body of POST /api/v1/invoices/{id}/payments, each with its own optional `idempotencyKey` in the same key space as single requests. Each is applied on its own, in order. Answers 200 with each item's status and the payment with its invoice, or the error. Costs one request of the rate limit per 10 items (rounded up).",
+    request_body(content = bulk::BulkRequest, content_type = "application/json"),
+    responses((status = 200, description = "Each item's outcome", body = bulk::BulkResponse)),
+    security(("bearer" = ["write:invoices"])))]
+pub(crate) async fn payments_bulk(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(_, bytes): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::WriteInvoices)?;
+    bulk::run(app, principal, bulk::Target::Payments, &bytes).await
 }
 
 #[cfg(test)]
