@@ -42,6 +42,7 @@ ALLERGY_VERIFICATION = ("http://terminology.hl7.org/CodeSystem/allergyintoleranc
                         {"unconfirmed", "confirmed", "refuted", "entered-in-error"})
 DOCUMENT_REFERENCE_STATUS = {"current", "superseded", "entered-in-error"}
 COMPOSITION_STATUS = {"preliminary", "final", "amended", "entered-in-error"}
+FINANCIAL_RESOURCE_STATUS = {"active", "cancelled", "draft", "entered-in-error"}
 INVOICE_STATUS = {"draft", "issued", "balanced", "cancelled", "entered-in-error"}
 PRICE_COMPONENT_TYPE = {"base", "surcharge", "deduction", "discount", "tax", "informational"}
 CONTACT_POINT_SYSTEM = {"phone", "fax", "email", "pager", "url", "sms", "other"}
@@ -57,7 +58,7 @@ ISSUE_TYPE = {"invalid", "structure", "required", "value", "invariant", "securit
               "transient", "lock-error", "no-store", "exception", "timeout", "incomplete",
               "throttled", "informational"}
 
-TYPES = ["Patient", "Practitioner", "Location", "Appointment", "AllergyIntolerance",
+TYPES = ["Patient", "Coverage", "Practitioner", "Location", "Appointment", "AllergyIntolerance",
          "DocumentReference", "Invoice"]
 
 
@@ -133,6 +134,16 @@ class Checker:
         self.check(isinstance(p.get("deceasedBoolean"), bool), f"{where}: deceasedBoolean")
         for address in p.get("address", []):
             self.check(address.get("use", "home") in ADDRESS_USE, f"{where}: address.use")
+
+    def check_coverage(self, c, where):
+        self.common(c, where)
+        self.check(c.get("status") in FINANCIAL_RESOURCE_STATUS, f"{where}: status {c.get('status')!r}")
+        self.check(c.get("beneficiary", {}).get("reference", "").startswith("Patient/"),
+                   f"{where}: beneficiary")
+        self.check(len(c.get("payor", [])) >= 1, f"{where}: at least one payor")
+        self.check(c.get("order") in (1, 2), f"{where}: order 1 or 2")
+        for cls in c.get("class", []):
+            self.check(bool(cls.get("value")) and bool(cls.get("type")), f"{where}: class type and value")
 
     def check_practitioner(self, p, where):
         self.common(p, where)
@@ -225,7 +236,8 @@ class Checker:
                    f"{where}: totalGross {gross.get('value')} is the sum of the items {total:.2f}")
 
     CHECKS = {
-        "Patient": "check_patient", "Practitioner": "check_practitioner",
+        "Patient": "check_patient", "Coverage": "check_coverage",
+        "Practitioner": "check_practitioner",
         "Location": "check_location", "Appointment": "check_appointment",
         "AllergyIntolerance": "check_allergy", "DocumentReference": "check_document",
         "Invoice": "check_invoice",
@@ -352,6 +364,14 @@ class Checker:
                 self.check("email" not in systems, f"edge no email {p['id']}: no email telecom")
         for p in two_insurances[:3]:
             self.read("Patient", p["id"])
+            coverages = self.search("Coverage", f"beneficiary=Patient/{p['id']}", pages=1)
+            self.check(sorted(c["order"] for c in coverages) == [1, 2],
+                       f"edge two insurances {p['id']}: a primary and a secondary Coverage")
+            members = {c.get("subscriberId") for c in coverages}
+            expected = {p["insurance"]["primary"]["memberId"], p["insurance"]["secondary"]["memberId"]}
+            self.check(members == expected, f"edge two insurances {p['id']}: member ids")
+            for c in coverages:
+                self.read("Coverage", c["id"])
         for p in deceased[:3]:
             fhir = self.read("Patient", p["id"])
             if fhir:

@@ -109,6 +109,7 @@ async fn metadata_is_a_4_0_1_capability_statement_of_exactly_the_served_types() 
         types,
         [
             "Patient",
+            "Coverage",
             "Practitioner",
             "Location",
             "Appointment",
@@ -965,4 +966,65 @@ async fn the_openapi_document_describes_the_fhir_routes() {
         .collect();
     assert!(patient_params.contains(&"birthdate") && patient_params.contains(&"_count"));
     assert!(doc["paths"]["/fhir/r4/metadata"]["get"].is_object());
+}
+
+#[tokio::test]
+async fn a_patient_with_two_insurances_has_a_primary_and_a_secondary_coverage() {
+    let api = Api::demo(200).await;
+    let auth = premium(&api).await;
+    let everyone = v1(&api, &auth, "/api/v1/patients?limit=100&expand=full").await;
+    let insured = everyone["patients"]
+        .as_array()
+        .expect("patients")
+        .iter()
+        .find(|p| p["insurance"]["secondary"].is_object())
+        .expect("a demo patient with two insurances")
+        .clone();
+    let id = insured["id"].as_str().expect("id");
+    let bundle = ok(&api, &auth, &format!("/Coverage?beneficiary=Patient/{id}")).await;
+    let coverages = matches(&bundle);
+    assert_eq!(coverages.len(), 2);
+    for (coverage, rank, order) in [
+        (&coverages[0], "primary", 1),
+        (&coverages[1], "secondary", 2),
+    ] {
+        assert_eq!(coverage["id"], format!("{id}.{rank}"));
+        assert_eq!(coverage["order"], order);
+        assert_eq!(coverage["status"], "active");
+        assert_eq!(
+            coverage["beneficiary"]["reference"],
+            format!("Patient/{id}")
+        );
+        assert_eq!(
+            coverage["subscriberId"],
+            insured["insurance"][rank]["memberId"]
+        );
+        assert_eq!(
+            coverage["payor"][0]["display"],
+            insured["insurance"][rank]["provider"]
+        );
+        assert_eq!(
+            &ok(&api, &auth, &format!("/Coverage/{id}.{rank}")).await,
+            coverage
+        );
+    }
+    // Someone without insurance has none; an unknown rank is not found.
+    let uninsured = everyone["patients"]
+        .as_array()
+        .expect("patients")
+        .iter()
+        .find(|p| p["insurance"].is_null())
+        .expect("a demo patient without insurance");
+    let none = ok(
+        &api,
+        &auth,
+        &format!(
+            "/Coverage?patient={}",
+            uninsured["id"].as_str().expect("id")
+        ),
+    )
+    .await;
+    assert_eq!(none["total"], 0);
+    let (status, body) = fhir(&api, &auth, &format!("/Coverage/{id}.tertiary")).await;
+    assert_outcome(status, &body, 404, "not-found");
 }

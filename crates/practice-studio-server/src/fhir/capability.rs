@@ -54,7 +54,7 @@ pub fn statement(base: &str) -> Value {
         "experimental": false,
         "date": PUBLISHED,
         "publisher": "Practice Studio",
-        "description": "Read and search of the practice's patients, practitioners, locations, appointments, allergies, medical records and invoices. Unknown search parameters are ignored (and reported in an OperationOutcome entry) unless the request says Prefer: handling=strict, which refuses them. Errors are OperationOutcome resources.",
+        "description": "Read and search of the practice's patients, their insurance coverage, practitioners, locations, appointments, allergies, medical records and invoices. Unknown search parameters are ignored (and reported in an OperationOutcome entry) unless the request says Prefer: handling=strict, which refuses them. Errors are OperationOutcome resources.",
         "kind": "instance",
         "software": { "name": "Practice Studio API", "version": env!("CARGO_PKG_VERSION") },
         "implementation": { "description": "Practice Studio FHIR R4 endpoint", "url": base },
@@ -97,6 +97,7 @@ mod tests {
             listed,
             [
                 "Patient",
+                "Coverage",
                 "Practitioner",
                 "Location",
                 "Appointment",

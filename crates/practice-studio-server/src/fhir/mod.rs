@@ -1,5 +1,5 @@
 //! FHIR R4 (4.0.1) at `/fhir/r4`, in `application/fhir+json`: the CapabilityStatement, and read
-//! and search of Patient, Practitioner, Location, Appointment, AllergyIntolerance,
+//! and search of Patient, Coverage, Practitioner, Location, Appointment, AllergyIntolerance,
 //! DocumentReference and Invoice, made from the same storage as v1.
 //!
 //! [`RESOURCES`] is the contract: the CapabilityStatement, the OpenAPI document and the search
@@ -11,6 +11,7 @@ mod allergy;
 mod appointment;
 mod capability;
 pub(crate) mod codes;
+mod coverage;
 mod document;
 mod invoice;
 mod location;
@@ -90,7 +91,7 @@ macro_rules! definition {
 }
 
 /// Every resource type served, with its search parameters.
-pub const RESOURCES: [ResourceType; 7] = [
+pub const RESOURCES: [ResourceType; 8] = [
     ResourceType {
         name: "Patient",
         scope: Scope::ReadPatients,
@@ -104,6 +105,16 @@ pub const RESOURCES: [ResourceType; 7] = [
             param("birthdate", ParamKind::Date, definition!("individual-birthdate"), "The birth date, with eq, ge, gt, le or lt."),
             param("gender", ParamKind::Token, definition!("individual-gender"), "male, female, other or unknown."),
             param("phone", ParamKind::Token, definition!("individual-phone"), "The phone number; punctuation is ignored."),
+        ],
+    },
+    ResourceType {
+        name: "Coverage",
+        scope: Scope::ReadPatients,
+        documentation: "A patient's insurance policy (primary order 1, secondary order 2); its id is the patient and the rank.",
+        params: &[
+            param("_id", ParamKind::Token, definition!("Resource-id"), "The coverage's id (PAT-….primary)."),
+            param("beneficiary", ParamKind::Reference, definition!("Coverage-beneficiary"), "Patient/PAT-… or the id."),
+            param("patient", ParamKind::Reference, definition!("Coverage-patient"), "Patient/PAT-… or the id."),
         ],
     },
     ResourceType {
@@ -332,6 +343,7 @@ async fn read(
         "Location" => location::read(&state, &id).await?,
         "Appointment" => appointment::read(&state, &id).await?,
         "AllergyIntolerance" => allergy::read(&state, &id).await?,
+        "Coverage" => coverage::read(&state, &id).await?,
         "DocumentReference" => document::read(&state, &id, &origin(&headers)).await?,
         "Invoice" => invoice::read(&state, &id).await?,
         other => return Err(FhirError::UnknownType(format!("no reader for {other}"))),
@@ -367,6 +379,7 @@ async fn search_type(
         "Location" => location::search(&state, &search).await?,
         "Appointment" => appointment::search(&state, &search).await?,
         "AllergyIntolerance" => allergy::search(&state, &search).await?,
+        "Coverage" => coverage::search(&state, &search).await?,
         "DocumentReference" => document::search(&state, &search, &origin(&headers)).await?,
         "Invoice" => invoice::search(&state, &search).await?,
         other => return Err(FhirError::UnknownType(format!("no search for {other}"))),

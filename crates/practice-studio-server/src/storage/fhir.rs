@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use practice_studio::model::{Allergy, Appointment, Patient, PatientId};
+use practice_studio::model::{Allergy, Appointment, InsurancePolicy, Patient, PatientId};
 
 use super::Result;
 
@@ -106,6 +106,29 @@ pub struct PatientAllergy {
     pub allergens: Vec<String>,
 }
 
+/// Insurance search over every patient's policies (patient creation order, primary first).
+#[derive(Debug, Clone, Default)]
+pub struct CoverageSearch {
+    pub patients: Vec<AnyOf<String>>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// Which of a patient's policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRank {
+    Primary,
+    Secondary,
+}
+
+/// One insurance policy with the patient it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientCoverage {
+    pub patient_id: PatientId,
+    pub rank: PolicyRank,
+    pub policy: InsurancePolicy,
+}
+
 #[async_trait]
 pub trait FhirStorage: Send + Sync {
     /// How many patients match, and the page.
@@ -119,4 +142,5 @@ pub trait FhirStorage: Send + Sync {
     /// How many invoices match, and the ids of the page.
     async fn fhir_invoice_ids(&self, search: &InvoiceSearch) -> Result<(u64, Vec<String>)>;
     async fn fhir_allergies(&self, search: &AllergySearch) -> Result<(u64, Vec<PatientAllergy>)>;
+    async fn fhir_coverages(&self, search: &CoverageSearch) -> Result<(u64, Vec<PatientCoverage>)>;
 }

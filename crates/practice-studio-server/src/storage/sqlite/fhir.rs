@@ -1,13 +1,14 @@
 //! [`FhirStorage`] on SQLite: the FHIR searches over the v1 tables. Columns the tables do not
 //! have (a patient's gender and phone) are read from the stored body with SQLite's JSON functions.
 
-use practice_studio::model::{Allergy, Appointment, Patient, PatientId};
+use practice_studio::model::{Allergy, Appointment, InsurancePolicy, Patient, PatientId};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{corrupt, ts, SqliteStorage};
 use crate::storage::{
-    AllergySearch, AnyOf, AppointmentSearch, DayRange, FhirStorage, InstantRange, InvoiceSearch,
-    InvoiceSettlement, PatientAllergy, PatientSearch, RecordSearch, Result,
+    AllergySearch, AnyOf, AppointmentSearch, CoverageSearch, DayRange, FhirStorage, InstantRange,
+    InvoiceSearch, InvoiceSettlement, PatientAllergy, PatientCoverage, PatientSearch, PolicyRank,
+    RecordSearch, Result,
 };
 
 /// How one alternative is compared with its column.
@@ -275,5 +276,45 @@ impl FhirStorage for SqliteStorage {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((total as u64, allergies))
+    }
+
+    async fn fhir_coverages(&self, search: &CoverageSearch) -> Result<(u64, Vec<PatientCoverage>)> {
+        // One row per policy: json_each walks the insurance object (primary sorts first).
+        let filters = |builder: &mut QueryBuilder<'_, Sqlite>| {
+            builder.push(
+                " FROM patients AS p, json_each(p.body, '$.insurance') AS i \
+                 WHERE i.key IN ('primary', 'secondary') AND i.type = 'object'",
+            );
+            push_any(builder, &["p.id"], &search.patients, Match::Exact);
+        };
+        let mut conn = self.readers.acquire().await?;
+        let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*)");
+        filters(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+        let mut page: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT p.id AS patient_id, i.key AS rank, i.value AS policy");
+        filters(&mut page);
+        page.push(" ORDER BY p.seq, i.key");
+        push_page(&mut page, search.limit, search.offset);
+        let rows = page.build().fetch_all(&mut *conn).await?;
+        let coverages = rows
+            .iter()
+            .map(|row| {
+                let policy: InsurancePolicy =
+                    serde_json::from_str(&row.try_get::<String, _>("policy")?)
+                        .map_err(corrupt("insurance policy"))?;
+                let rank = if row.try_get::<String, _>("rank")? == "primary" {
+                    PolicyRank::Primary
+                } else {
+                    PolicyRank::Secondary
+                };
+                Ok(PatientCoverage {
+                    patient_id: PatientId(row.try_get("patient_id")?),
+                    rank,
+                    policy,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((total as u64, coverages))
     }
 }
