@@ -264,13 +264,9 @@ impl Desk {
             restored_client(&api_url, &client_id, tokens).map_err(CoreError::InvalidApiUrl)?;
         let info = match tokio::time::timeout(RESTORE_CHECK, client.me()).await {
             Ok(Ok(me)) => match me.user {
-                Some(user) if user.id == remembered.info.user_id => SessionInfo {
-                    user_id: user.id,
-                    name: user.name,
-                    email: user.email,
-                    role: user.role,
-                    scopes: me.scopes,
-                },
+                Some(user) if user.id == remembered.info.user_id => {
+                    SessionInfo::new(user, me.scopes)
+                }
                 _ => return Ok(None),
             },
             // The server ended the sign-in (revoked elsewhere, expired): sign in again.
@@ -281,7 +277,11 @@ impl Desk {
                 return Ok(None);
             }
             // Offline (or slow): the roles remembered at the last sign-in.
-            _ => remembered.info.clone(),
+            _ => {
+                let mut info = remembered.info.clone();
+                info.offers = crate::roles::Offers::of(&info.role, &info.scopes);
+                info
+            }
         };
         let cache_key = {
             let keychain = keychain.clone();

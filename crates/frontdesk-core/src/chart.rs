@@ -15,12 +15,7 @@ use frontdesk_store::{AuditAction, EntityKind};
 use crate::desk::{CoreError, Desk};
 use crate::sync::LOCAL_PATIENT_PREFIX;
 
-/// Reading records needs this scope (clinicians).
-pub const READ_RECORDS: &str = "read:records";
-/// Reading invoices needs this scope.
-pub const READ_INVOICES: &str = "read:invoices";
-/// Reading appointments needs this scope.
-pub const READ_APPOINTMENTS: &str = "read:appointments";
+pub use crate::roles::{READ_APPOINTMENTS, READ_INVOICES, READ_RECORDS};
 
 /// Arguments of the commands about one patient.
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -288,14 +283,22 @@ fn require(
     scope: &str,
     what: &'static str,
 ) -> Result<(), CoreError> {
+    use crate::roles::{Offer, Offers};
     if me.may(scope) {
-        Ok(())
-    } else {
-        Err(CoreError::NotAllowed(format!(
-            "your role ({}) does not include {what}",
-            me.role
-        )))
+        return Ok(());
     }
+    let offer = match scope {
+        READ_RECORDS => Offer::ReadRecords,
+        READ_INVOICES => Offer::ReadInvoices,
+        READ_APPOINTMENTS => Offer::ReadAppointments,
+        _ => {
+            return Err(CoreError::NotAllowed(format!(
+                "your role ({}) does not include {what}",
+                me.role
+            )))
+        }
+    };
+    Err(CoreError::NotAllowed(Offers::why_not(offer, &me.role)))
 }
 
 #[cfg(test)]

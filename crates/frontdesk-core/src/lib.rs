@@ -20,6 +20,7 @@ pub mod lock;
 pub mod lookup;
 pub mod payments;
 pub mod registration;
+pub mod roles;
 pub mod session;
 pub mod sync;
 

@@ -160,10 +160,10 @@ impl Desk {
     /// can be reached.
     pub async fn register_patient(&self, patient: &NewPatient) -> Result<PendingWrite, CoreError> {
         let (me, _) = self.signed_in().await?;
-        if !me.may(WRITE_PATIENTS) {
-            return Err(CoreError::NotAllowed(format!(
-                "your role ({}) cannot register patients",
-                me.role
+        if !me.offers.register_patients {
+            return Err(CoreError::NotAllowed(crate::roles::Offers::why_not(
+                crate::roles::Offer::RegisterPatients,
+                &me.role,
             )));
         }
         let write = self

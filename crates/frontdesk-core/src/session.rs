@@ -48,9 +48,24 @@ pub struct SessionInfo {
     pub role: String,
     /// What the user's token may do, e.g. `read:patients`.
     pub scopes: Vec<String>,
+    /// What the desk offers them, from those scopes.
+    #[serde(default)]
+    pub offers: crate::roles::Offers,
 }
 
 impl SessionInfo {
+    /// The user `/me` describes, with the scopes of their token.
+    pub(crate) fn new(user: practice_studio::model::MeUser, scopes: Vec<String>) -> Self {
+        Self {
+            offers: crate::roles::Offers::of(&user.role, &scopes),
+            user_id: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.role,
+            scopes,
+        }
+    }
+
     /// Whether the user's token carries `scope`.
     pub fn may(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
@@ -187,13 +202,7 @@ impl Desk {
         let user = me
             .user
             .ok_or(CoreError::NotAUser("the credential belongs to no person"))?;
-        let info = SessionInfo {
-            user_id: user.id,
-            name: user.name,
-            email: user.email,
-            role: user.role,
-            scopes: me.scopes,
-        };
+        let info = SessionInfo::new(user, me.scopes);
         {
             // The lock screen's offline check (a salted Argon2id hash), and who to restore after
             // a restart: in the keychain only.
@@ -300,13 +309,7 @@ impl Desk {
         let user = me
             .user
             .ok_or(CoreError::NotAUser("the credential belongs to no person"))?;
-        let info = SessionInfo {
-            user_id: user.id,
-            name: user.name,
-            email: user.email,
-            role: user.role,
-            scopes: me.scopes,
-        };
+        let info = SessionInfo::new(user, me.scopes);
         let tokens = flow_tokens
             .tokens()
             .ok_or_else(|| CoreError::BrowserSignIn("the server sent no tokens".into()))?;

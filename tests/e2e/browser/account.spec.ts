@@ -22,7 +22,7 @@ async function signIn(page: Page, url: string, user: string, role: RegExp) {
   await page.goto(url);
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password").fill("demo-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("signed-in-user")).toContainText(role);
 }
 

@@ -19,7 +19,7 @@ async function openSomeChart(page: Page) {
   await page.goto(desk.url);
   await page.getByLabel("User name").fill("reception@demo.clinic");
   await page.getByLabel("Password").fill("demo-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("signed-in-user")).toContainText("Reception");
   const search = page.getByRole("combobox", { name: "Search patients" });
   // Typing keeps the desk awake while the first sync fills the cache.

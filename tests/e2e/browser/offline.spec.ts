@@ -20,7 +20,7 @@ test("a registration made while the server is down is pending, searchable, and c
     await page.goto(desk.url);
     await page.getByLabel("User name").fill("reception@demo.clinic");
     await page.getByLabel("Password").fill("demo-password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByTestId("signed-in-user")).toContainText("Reception");
     await expect(page.getByTestId("last-sync")).toHaveText(/^synced /, { timeout: 90_000 });
 

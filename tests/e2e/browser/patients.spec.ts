@@ -38,7 +38,7 @@ async function signInAs(page: Page, user: string, name: RegExp) {
   }
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password").fill("demo-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(signedIn).toContainText(name);
 }
 
@@ -60,7 +60,7 @@ test("a wrong password is refused, and nothing is signed in", async ({ page }) =
   await expectAccessible(page, "sign-in");
   await page.getByLabel("User name").fill("reception@demo.clinic");
   await page.getByLabel("Password").fill("not-the-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("not accepted");
   await expect(page.getByLabel("Password")).toHaveAttribute("aria-invalid", "true");
   const session = await page.request.post(`${desk.origin}/api/commands/session`, { data: {} });

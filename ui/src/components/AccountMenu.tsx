@@ -97,7 +97,7 @@ export function AccountMenu({ session }: { session: SessionInfo }) {
           <button type="button" className="menu-item" onClick={() => choose("sign-out")} disabled={signOut.isPending}>
             {signOut.isPending ? "Sending your changes…" : "Sign out"}
           </button>
-          {session.role === "admin" && (
+          {session.offers.administer && (
             <button type="button" className="menu-item danger" onClick={() => choose("remove")}>
               Remove this device's data…
             </button>

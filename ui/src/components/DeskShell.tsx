@@ -18,6 +18,13 @@ import { RegisterPatient } from "./RegisterPatient";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { type FirstSyncProgress, StatusBar } from "./StatusBar";
 
+const ROLE_NAME: Record<string, string> = {
+  reception: "Reception",
+  clinician: "Clinician",
+  billing: "Billing",
+  admin: "Administrator",
+};
+
 export type View = { kind: "patients" } | { kind: "chart"; patientId: string } | { kind: "register" };
 
 function isEditable(target: EventTarget | null): boolean {
@@ -119,7 +126,7 @@ export function DeskShell({
   }, []);
 
   const openChart = (patientId: string) => setView({ kind: "chart", patientId });
-  const mayRegister = session.scopes.includes("write:patients");
+  const mayRegister = session.offers.registerPatients;
 
   return (
     <div className="app desk">
@@ -190,7 +197,18 @@ export function DeskShell({
           <PatientsHome onOpen={openChart} onRegister={mayRegister ? () => setView({ kind: "register" }) : undefined} />
         )}
         {view.kind === "chart" && <Chart key={view.patientId} patientId={view.patientId} />}
-        {view.kind === "register" && <RegisterPatient onOpen={openChart} />}
+        {view.kind === "register" &&
+          (mayRegister ? (
+            <RegisterPatient onOpen={openChart} />
+          ) : (
+            <section className="card" aria-labelledby="no-register-title">
+              <h1 id="no-register-title">Register a new patient</h1>
+              <p role="note">
+                Your role ({ROLE_NAME[session.role] ?? session.role}) does not change patients' details; reception or a
+                clinician can.
+              </p>
+            </section>
+          ))}
       </main>
       {showShortcuts && <ShortcutsDialog onClose={() => setShowShortcuts(false)} />}
       <StatusBar status={status} view={sync.data ?? null} viewAt={sync.dataUpdatedAt} progress={progress} />

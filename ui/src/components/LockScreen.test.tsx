@@ -20,6 +20,16 @@ const session: SessionInfo = {
   email: "reception@demo.clinic",
   role: "reception",
   scopes: ["read:patients", "write:patients"],
+  offers: {
+    registerPatients: true,
+    editPatients: true,
+    readAppointments: false,
+    bookAppointments: false,
+    readRecords: false,
+    readInvoices: false,
+    takePayments: false,
+    administer: false,
+  },
 };
 
 function stubDesk() {
