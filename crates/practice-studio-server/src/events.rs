@@ -24,7 +24,7 @@ const MAX_LIMIT: u32 = 1_000;
 const MAX_WAIT_SECONDS: u64 = 30;
 
 /// Event types, what causes each, and the scope a reader needs to see it.
-pub(crate) const EVENT_TYPES: [(&str, &str, Scope); 13] = [
+pub(crate) const EVENT_TYPES: [(&str, &str, Scope); 15] = [
     (
         "patient.created",
         "a patient is registered (POST /api/v1/patients)",
@@ -89,6 +89,16 @@ pub(crate) const EVENT_TYPES: [(&str, &str, Scope); 13] = [
         "location.updated",
         "extension: a location changes (PUT /api/v1/locations/{id})",
         Scope::ReadProviders,
+    ),
+    (
+        "waitlist.created",
+        "extension: a patient is added to the waitlist (POST /api/v1/waitlist)",
+        Scope::ReadAppointments,
+    ),
+    (
+        "waitlist.updated",
+        "extension: a waitlist entry is booked, removed, put back or changed",
+        Scope::ReadAppointments,
     ),
 ];
 

@@ -36,6 +36,7 @@ mod records;
 mod routes;
 pub mod storage;
 mod v2;
+mod waitlist;
 mod webhooks;
 
 use std::net::SocketAddr;

@@ -188,6 +188,10 @@ fn parts() -> Vec<(utoipa::openapi::OpenApi, &'static [Extension])> {
             crate::webhooks::EXTENSIONS,
         ),
         (crate::fhir::ApiDoc::openapi(), crate::fhir::EXTENSIONS),
+        (
+            crate::waitlist::ApiDoc::openapi(),
+            crate::waitlist::EXTENSIONS,
+        ),
         (crate::v2::ApiDoc::openapi(), crate::v2::EXTENSIONS),
     ]
 }

@@ -13,7 +13,7 @@ use crate::auth::{authorize, oauth, CredentialKind, Principal};
 use crate::error::ApiError;
 use crate::http;
 use crate::openapi::{Me, MeUser};
-use crate::{appointments, billing, clinic, events, patients, records, webhooks};
+use crate::{appointments, billing, clinic, events, patients, records, waitlist, webhooks};
 
 /// Largest request body the API accepts.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -47,6 +47,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(billing::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
+        .merge(waitlist::routes())
         .merge(crate::v2::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -7,10 +7,12 @@ use ts_rs::TS;
 
 mod appointments;
 mod clinic;
+mod waitlist;
 mod webhooks;
 
 pub use appointments::*;
 pub use clinic::*;
+pub use waitlist::*;
 pub use webhooks::*;
 
 /// Answer of `GET /health`: whether the service is up and which build answers.

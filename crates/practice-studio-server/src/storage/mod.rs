@@ -9,6 +9,7 @@ mod records;
 mod request;
 mod sqlite;
 mod v2;
+mod waitlist;
 mod webhooks;
 
 use async_trait::async_trait;
@@ -24,6 +25,7 @@ pub use records::*;
 pub use request::*;
 pub use sqlite::SqliteStorage;
 pub use v2::*;
+pub use waitlist::*;
 pub use webhooks::*;
 
 use crate::auth::{Role, Scopes, Tier};
@@ -181,6 +183,7 @@ pub trait Storage:
     + FhirStorage
     + V2Storage
     + RequestStorage
+    + WaitlistStorage
     + Send
     + Sync
     + 'static

@@ -6,6 +6,7 @@ pub mod appointments;
 mod patient;
 pub mod slots;
 mod time;
+pub mod waitlist;
 
 pub use patient::{validate_new_patient, Problems, ValidPatient};
 pub use time::{TimeSpan, TimeSpanError};

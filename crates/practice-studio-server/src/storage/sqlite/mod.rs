@@ -10,8 +10,9 @@ mod billing;
 mod events;
 mod fhir;
 mod records;
-mod v2;
 mod request;
+mod v2;
+mod waitlist;
 mod webhooks;
 
 pub(crate) use events::append_event;
