@@ -486,3 +486,124 @@ async fn bulk_appointments_and_payments_refuse_only_their_bad_items() {
         invoice_id
     );
 }
+
+#[tokio::test]
+async fn v2_mirrors_v1_single_resources_and_nested_lists() {
+    let api = Api::demo(30).await;
+    let auth = bearer(&api.user_token("admin@demo.clinic").await);
+    let appointment =
+        page(&api, &auth, "/api/v2/appointments?limit=1").await["appointments"][0].clone();
+    let invoice = page(&api, &auth, "/api/v2/invoices?limit=1").await["invoices"][0].clone();
+    let record =
+        page(&api, &auth, "/api/v2/patients/PAT-10001/records?limit=1").await["records"][0].clone();
+    for (v2, v1) in [
+        (
+            "/api/v2/patients/PAT-10001".to_owned(),
+            "/api/v1/patients/PAT-10001".to_owned(),
+        ),
+        (
+            format!(
+                "/api/v2/appointments/{}",
+                appointment["id"].as_str().expect("id")
+            ),
+            format!(
+                "/api/v1/appointments/{}",
+                appointment["id"].as_str().expect("id")
+            ),
+        ),
+        (
+            format!("/api/v2/invoices/{}", invoice["id"].as_str().expect("id")),
+            format!("/api/v1/invoices/{}", invoice["id"].as_str().expect("id")),
+        ),
+        (
+            format!("/api/v2/records/{}", record["id"].as_str().expect("id")),
+            format!("/api/v1/records/{}", record["id"].as_str().expect("id")),
+        ),
+        (
+            "/api/v2/providers/PROV-54321".to_owned(),
+            "/api/v1/providers/PROV-54321".to_owned(),
+        ),
+        (
+            "/api/v2/locations/LOC-789".to_owned(),
+            "/api/v1/locations/LOC-789".to_owned(),
+        ),
+    ] {
+        let a = api.get(&v2, &auth).await;
+        let b = api.get(&v1, &auth).await;
+        assert_eq!(a.status(), 200, "{v2}");
+        assert_eq!(a.headers().get("etag"), b.headers().get("etag"), "{v2}");
+        assert_eq!(
+            a.json::<Value>().await.expect("json"),
+            b.json::<Value>().await.expect("json"),
+            "{v2}"
+        );
+    }
+    envelope(
+        api.get("/api/v2/patients/PAT-00000", &auth).await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    let patient = appointment["patientId"].as_str().expect("patient");
+    let provider = appointment["providerId"].as_str().expect("provider");
+    let theirs = walk(
+        &api,
+        &auth,
+        &format!("/api/v2/patients/{patient}/appointments?"),
+        "appointments",
+    )
+    .await;
+    let v1_total = page(
+        &api,
+        &auth,
+        &format!("/api/v1/patients/{patient}/appointments?limit=1"),
+    )
+    .await["total"]
+        .as_u64()
+        .expect("total");
+    assert_eq!(theirs.len() as u64, v1_total);
+    let by_provider = page(
+        &api,
+        &auth,
+        &format!("/api/v2/providers/{provider}/appointments?limit=100"),
+    )
+    .await;
+    assert!(by_provider["appointments"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|a| a["providerId"] == provider));
+    let invoices = walk(
+        &api,
+        &auth,
+        "/api/v2/patients/PAT-10001/invoices?",
+        "invoices",
+    )
+    .await;
+    let v1_invoices = page(&api, &auth, "/api/v1/patients/PAT-10001/invoices?limit=1").await
+        ["total"]
+        .as_u64()
+        .expect("total");
+    assert_eq!(invoices.len() as u64, v1_invoices);
+    envelope(
+        api.get("/api/v2/patients/PAT-00000/appointments", &auth)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    envelope(
+        api.get("/api/v2/providers/PROV-00000/appointments", &auth)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    envelope(
+        api.get("/api/v2/patients/PAT-00000/invoices", &auth).await,
+        404,
+        "not_found",
+    )
+    .await;
+}

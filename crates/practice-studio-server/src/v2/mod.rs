@@ -4,6 +4,7 @@
 //! `updated_since` narrows any list to what changed.
 
 mod bulk;
+mod mirror;
 
 use std::collections::HashMap;
 
@@ -42,12 +43,36 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v2/patients/bulk", post(patients_bulk))
         .route("/api/v2/appointments/bulk", post(appointments_bulk))
         .route("/api/v2/invoices/payments/bulk", post(payments_bulk))
+        .route("/api/v2/patients/{patient_id}", get(mirror::patient))
+        .route(
+            "/api/v2/appointments/{appointment_id}",
+            get(mirror::appointment),
+        )
+        .route("/api/v2/invoices/{invoice_id}", get(mirror::invoice))
+        .route("/api/v2/records/{record_id}", get(mirror::record))
+        .route("/api/v2/providers/{provider_id}", get(mirror::provider))
+        .route("/api/v2/locations/{location_id}", get(mirror::location))
+        .route(
+            "/api/v2/patients/{patient_id}/appointments",
+            get(mirror::patient_appointments),
+        )
+        .route(
+            "/api/v2/providers/{provider_id}/appointments",
+            get(mirror::provider_appointments),
+        )
+        .route(
+            "/api/v2/patients/{patient_id}/invoices",
+            get(mirror::patient_invoices),
+        )
 }
 
 /// This module's part of `/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
-    paths(patients, appointments, invoices, records, patients_bulk, appointments_bulk, payments_bulk),
+    paths(patients, appointments, invoices, records, patients_bulk, appointments_bulk, payments_bulk,
+        mirror::patient, mirror::appointment, mirror::invoice, mirror::record, mirror::provider,
+        mirror::location, mirror::patient_appointments, mirror::provider_appointments,
+        mirror::patient_invoices),
     components(schemas(PatientCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
         bulk::BulkOperation, bulk::BulkItem, bulk::BulkRequest, bulk::BulkResult, bulk::BulkResponse)),
     tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists"))
@@ -65,7 +90,19 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v2/patients/bulk", "post", BULK_WHY),
     ("/api/v2/appointments/bulk", "post", BULK_WHY),
     ("/api/v2/invoices/payments/bulk", "post", BULK_WHY),
+    ("/api/v2/patients/{patient_id}", "get", MIRROR_WHY),
+    ("/api/v2/appointments/{appointment_id}", "get", MIRROR_WHY),
+    ("/api/v2/invoices/{invoice_id}", "get", MIRROR_WHY),
+    ("/api/v2/records/{record_id}", "get", MIRROR_WHY),
+    ("/api/v2/providers/{provider_id}", "get", MIRROR_WHY),
+    ("/api/v2/locations/{location_id}", "get", MIRROR_WHY),
+    ("/api/v2/patients/{patient_id}/appointments", "get", WHY),
+    ("/api/v2/providers/{provider_id}/appointments", "get", WHY),
+    ("/api/v2/patients/{patient_id}/invoices", "get", WHY),
 ];
+
+const MIRROR_WHY: &str =
+    "A client on v2 reads single resources without switching versions; answered by the v1 route.";
 
 const BULK_WHY: &str = "The reference's v2 promises bulk operations without describing them: a desk back online sends its queued changes in one request, each applied as its single request would be.";
 
