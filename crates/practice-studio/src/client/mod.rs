@@ -34,6 +34,7 @@ mod pages;
 mod patients;
 mod records;
 mod retry;
+mod waitlist;
 mod webhooks;
 
 use std::borrow::Cow;
@@ -66,6 +67,7 @@ pub use fhir::{Fhir, FhirSearch};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
 pub use records::{RecordQuery, Records};
 pub use retry::RetryPolicy;
+pub use waitlist::{Waitlist, WaitlistQuery};
 pub use webhooks::Webhooks;
 
 use crate::model::{Health, Link, Me};
@@ -345,6 +347,11 @@ impl Client {
     /// Webhook subscriptions (`admin:webhooks`).
     pub fn webhooks(&self) -> Webhooks<'_> {
         Webhooks { client: self }
+    }
+
+    /// The shared waitlist (extension).
+    pub fn waitlist(&self) -> Waitlist<'_> {
+        Waitlist { client: self }
     }
 
     /// The change feed (v2 beta).
