@@ -34,6 +34,7 @@ mod pages;
 mod patients;
 mod records;
 mod retry;
+mod v2;
 mod waitlist;
 mod webhooks;
 
@@ -67,6 +68,7 @@ pub use fhir::{Fhir, FhirSearch};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
 pub use records::{RecordQuery, Records};
 pub use retry::RetryPolicy;
+pub use v2::V2;
 pub use waitlist::{Waitlist, WaitlistQuery};
 pub use webhooks::Webhooks;
 
@@ -377,6 +379,11 @@ impl Client {
     /// FHIR R4 reads (`/fhir/r4`): Patient and Appointment.
     pub fn fhir(&self) -> Fhir<'_> {
         Fhir { client: self }
+    }
+
+    /// The v2 beta: cursor-paged lists and bulk writes.
+    pub fn v2(&self) -> V2<'_> {
+        V2 { client: self }
     }
 
     /// `GET` a `_links` href, e.g. `client.follow::<Patient>(&patient.links.self_)`. Only hrefs on

@@ -1,0 +1,126 @@
+//! The v2 beta's wire types: cursor-paged lists and bulk writes. The calls are on `client::V2`
+//! (feature `client`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::model::{Appointment, Patient};
+
+/// `GET /api/v2/patients`: a page of patient summaries after a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientCursorPage {
+    pub patients: Vec<Patient>,
+    /// Where to read on from; keep it after the last page to read only what is added later.
+    pub next_cursor: String,
+    /// More rows already follow `next_cursor`.
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `GET /api/v2/appointments`: a page of appointments after a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentCursorPage {
+    pub appointments: Vec<Appointment>,
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// Create or update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkOperation {
+    Create,
+    Update,
+}
+
+/// One item of a bulk write: the single request it stands for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkItem {
+    pub op: BulkOperation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub if_match: Option<i64>,
+    /// The body exactly as the single request sends it: an idempotency key is bound to these
+    /// bytes, so a bulk item and a single request with one key must carry the same ones.
+    pub body: Box<RawValue>,
+}
+
+impl BulkItem {
+    fn new(
+        op: BulkOperation,
+        id: Option<String>,
+        body: &impl Serialize,
+    ) -> serde_json::Result<Self> {
+        Ok(Self {
+            op,
+            id,
+            idempotency_key: None,
+            if_match: None,
+            // The same serialization as the client's single requests (compact, field order).
+            body: RawValue::from_string(serde_json::to_string(body)?)?,
+        })
+    }
+
+    /// A create (the body of the single POST).
+    pub fn create(body: &impl Serialize) -> serde_json::Result<Self> {
+        Self::new(BulkOperation::Create, None, body)
+    }
+
+    /// An update of `id` (the body of the single PUT).
+    pub fn update(id: impl Into<String>, body: &impl Serialize) -> serde_json::Result<Self> {
+        Self::new(BulkOperation::Update, Some(id.into()), body)
+    }
+
+    /// A payment towards invoice `id` (the body of the single POST).
+    pub fn payment(invoice: impl Into<String>, body: &impl Serialize) -> serde_json::Result<Self> {
+        Self::new(BulkOperation::Create, Some(invoice.into()), body)
+    }
+
+    /// The item's `Idempotency-Key` (shared with single requests).
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// The version an update is based on (`If-Match`).
+    pub fn if_match(mut self, version: i64) -> Self {
+        self.if_match = Some(version);
+        self
+    }
+}
+
+/// What became of one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkResult {
+    pub index: usize,
+    /// The status its single request would have answered.
+    pub status: u16,
+    #[serde(default)]
+    pub resource: Option<Value>,
+    /// The error envelope's `error`.
+    #[serde(default)]
+    pub error: Option<Value>,
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+impl BulkResult {
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// The answer of a bulk write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkResponse {
+    pub results: Vec<BulkResult>,
+    pub succeeded: usize,
+    pub failed: usize,
+}
