@@ -388,8 +388,8 @@ async fn search_type(
     Ok(fhir_response(StatusCode::OK, &bundle))
 }
 
-/// Matches against `_id` for resources searched in memory (the clinic's few providers and
-/// locations): each list of alternatives must hold one of the values.
+/// For resources searched in memory (the clinic's few providers and locations): every
+/// parameter (a list of alternatives) has one alternative that passes `test`.
 pub(crate) fn matches_all<T>(lists: &[Vec<T>], test: impl Fn(&T) -> bool) -> bool {
     lists.iter().all(|list| list.iter().any(&test))
 }

@@ -352,9 +352,10 @@ fn date_condition(name: &str, value: &str) -> Result<InstantRange, FhirError> {
         Some(p) if p.chars().all(|c| c.is_ascii_lowercase()) => (p, &value[2..]),
         _ => ("eq", value),
     };
+    // The value is not echoed: a searched date may be a birth date.
     let (low, high) = date_range(rest).ok_or_else(|| {
         FhirError::Invalid(format!(
-            "{name}: {rest:?} is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)"
+            "{name} must be a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)"
         ))
     })?;
     Ok(match prefix {
