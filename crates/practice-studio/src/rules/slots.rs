@@ -481,4 +481,90 @@ mod tests {
         );
         assert_eq!(check_booking(&a, &at(9, 30, 30)), Ok(()), "back to back");
     }
+
+    /// The desk's "next free slot" and the server's `/slots` rest on this: whatever the zone,
+    /// the week (three around a daylight-saving change each), the hours (night sessions across
+    /// the 02:00 gap included), the break, the time off and the bookings, every slot offered is
+    /// inside the provider's hours on its local day and clear of every booking.
+    mod found_slots {
+        use super::*;
+        use proptest::prelude::*;
+
+        const ZONES: [Tz; 3] = [
+            chrono_tz::America::Chicago,
+            chrono_tz::America::New_York,
+            chrono_tz::Europe::London,
+        ];
+        /// Mondays: the US autumn and spring changes (1 Nov 2026, 14 Mar 2027), the UK's
+        /// spring change (28 Mar 2027).
+        const WEEKS: [&str; 3] = ["2026-10-26", "2027-03-08", "2027-03-22"];
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+            #[test]
+            fn lie_inside_hours_and_clear_of_bookings(
+                zone in 0..ZONES.len(),
+                week in 0..WEEKS.len(),
+                sessions in proptest::collection::vec((0u32..7, 0u32..20, 1u32..10), 1..8),
+                lunch in proptest::option::of((10u32..15, 15i64..61)),
+                time_off in proptest::option::of((0i64..7, proptest::option::of((8u32..16, 1u32..4)))),
+                bookings in proptest::collection::vec((0i64..7, 0i64..1440, 5i64..120), 0..12),
+                length in 10i64..61,
+                step in 5i64..31,
+            ) {
+                let zone = ZONES[zone];
+                let monday = d(WEEKS[week]);
+                let days = [
+                    Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu,
+                    Weekday::Fri, Weekday::Sat, Weekday::Sun,
+                ];
+                let sessions: Vec<Session> = sessions
+                    .iter()
+                    .map(|(day, start, hours)| Session {
+                        weekday: days[*day as usize],
+                        start: t(*start, 0),
+                        end: t((*start + *hours).min(23), 30),
+                    })
+                    .collect();
+                let breaks: Vec<(NaiveTime, NaiveTime)> = lunch
+                    .map(|(hour, minutes)| (t(hour, 0), t(hour, 0) + Duration::minutes(minutes)))
+                    .into_iter()
+                    .collect();
+                let exceptions: Vec<Exception> = time_off
+                    .map(|(day, part)| Exception::TimeOff {
+                        date: monday + Duration::days(day),
+                        part: part.map(|(hour, hours)| (t(hour, 0), t(hour + hours, 0))),
+                    })
+                    .into_iter()
+                    .collect();
+                let booked: Vec<TimeSpan> = bookings
+                    .iter()
+                    .filter_map(|(day, minute, minutes)| {
+                        let start = local_instant(zone, monday + Duration::days(*day), t(0, 0))
+                            + Duration::minutes(*minute);
+                        TimeSpan::new(start, start + Duration::minutes(*minutes)).ok()
+                    })
+                    .collect();
+                let a = Availability {
+                    zone,
+                    sessions: &sessions,
+                    breaks: &breaks,
+                    exceptions: &exceptions,
+                    booked: &booked,
+                };
+                let last = monday + Duration::days(6);
+                let slots = free_slots(&a, monday, last, Duration::minutes(length), Duration::minutes(step));
+                for slot in &slots {
+                    prop_assert_eq!(slot.minutes(), length);
+                    prop_assert_eq!(check_booking(&a, slot), Ok(()), "{:?}", slot);
+                    prop_assert!(booked.iter().all(|b| !b.overlaps(slot)));
+                    let local = slot.start.with_timezone(&zone).date_naive();
+                    prop_assert!(monday <= local && local <= last);
+                    if let Some(Exception::TimeOff { date, part: None }) = exceptions.first() {
+                        prop_assert_ne!(local, *date, "a day off offers nothing");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -2,8 +2,9 @@
 //! slot, and in what order they are offered it. The server answers `/api/v1/waitlist/candidates`
 //! with these, and the desk ranks from its cache with the same code when the network is down.
 
-use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::slots::parse_hhmm;
 use super::Problems;
 use crate::model::{
     Day, ErrorDetail, LocationId, ProviderId, WaitlistCandidate, WaitlistEntry,
@@ -20,14 +21,6 @@ fn problem(problems: &mut Problems, field: &str, issue: impl Into<String>) {
         field: field.to_owned(),
         issue: issue.into(),
     });
-}
-
-/// A local time of day written `HH:MM`.
-pub fn parse_hhmm(text: &str) -> Option<NaiveTime> {
-    if text.len() != 5 {
-        return None;
-    }
-    NaiveTime::parse_from_str(text, "%H:%M").ok()
 }
 
 /// Everything wrong with a set of preferences, each naming its field under `preferences.`.
