@@ -6,14 +6,14 @@
 
 use frontdesk_core::account::{DeviceData, RemoveDeviceDataArgs, SignOut, SignOutArgs};
 use frontdesk_core::chart::{
-    Chart, ChartAppointment, InvoiceArgs, PatientArgs, RecordArgs, RecordSummary,
+    Chart, ChartAppointment, InvoiceArgs, PatientArgs, RecordArgs, RecordSummary, RecordView,
 };
 use frontdesk_core::lock::{LockView, PinArgs, UnlockArgs};
 use frontdesk_core::lookup::{PatientMatch, SearchArgs};
 use frontdesk_core::registration::{NewPatientArgs, RegistrationCheck};
 use frontdesk_core::session::{SessionInfo, SyncView};
 use frontdesk_core::{AppStatus, CoreError, Desk, PendingWrite};
-use practice_studio::model::{ErrorDetail, Invoice, MedicalRecord};
+use practice_studio::model::{ErrorDetail, Invoice};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
@@ -234,7 +234,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("refresh_chart", PatientArgs => Chart),
     command!("patient_appointments", PatientArgs => Vec<ChartAppointment>),
     command!("patient_records", PatientArgs => Vec<RecordSummary>),
-    command!("open_record", RecordArgs => MedicalRecord),
+    command!("open_record", RecordArgs => RecordView),
     command!("patient_invoices", PatientArgs => Vec<Invoice>),
     command!("open_invoice", InvoiceArgs => Invoice),
     command!("check_new_patient", NewPatientArgs => RegistrationCheck),

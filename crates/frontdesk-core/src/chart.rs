@@ -76,6 +76,15 @@ pub struct RecordSummary {
     pub attachments: u32,
 }
 
+/// An opened record with who wrote it, by name (from the cached providers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordView {
+    pub record: MedicalRecord,
+    /// e.g. `Dana Whitfield, MD`; absent when the provider is not (yet) in the cache.
+    pub provider_name: Option<String>,
+}
+
 /// Whole years between `born` and `today`.
 pub fn age_on(born: NaiveDate, today: NaiveDate) -> u32 {
     let mut years = today.year() - born.year();
@@ -217,8 +226,8 @@ impl Desk {
         Ok(list)
     }
 
-    /// One record with its SOAP note; the opening is recorded.
-    pub async fn open_record(&self, record_id: &str) -> Result<MedicalRecord, CoreError> {
+    /// One record with its SOAP note and its author's name; the opening is recorded.
+    pub async fn open_record(&self, record_id: &str) -> Result<RecordView, CoreError> {
         let (me, client) = self.signed_in().await?;
         require(&me, READ_RECORDS, "medical records")?;
         let record = client
@@ -235,7 +244,26 @@ impl Desk {
                 record.id.as_str(),
             )
             .await?;
-        Ok(record)
+        let cache = self.cache()?;
+        let provider_name = cache
+            .engine
+            .store()
+            .providers()
+            .await?
+            .into_iter()
+            .find(|p| p.id == record.provider_id)
+            .map(|p| {
+                let name = format!("{} {}", p.first_name, p.last_name);
+                if p.credentials.trim().is_empty() {
+                    name
+                } else {
+                    format!("{name}, {}", p.credentials)
+                }
+            });
+        Ok(RecordView {
+            record,
+            provider_name,
+        })
     }
 
     /// A patient's invoices, newest first (from the API).

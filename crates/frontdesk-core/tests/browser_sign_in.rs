@@ -178,6 +178,27 @@ async fn a_clinician_signs_in_through_the_browser_with_pkce_and_a_loopback_redir
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     desk.patient_records(&patient).await.expect("records");
+
+    // An opened record names its author, from the cached providers, not by id.
+    let mut named = None;
+    for hit in desk.search_patients("a").await.expect("search") {
+        if let Some(summary) = desk
+            .patient_records(&hit.id)
+            .await
+            .expect("records")
+            .first()
+        {
+            named = Some(desk.open_record(&summary.id).await.expect("record"));
+            break;
+        }
+    }
+    let view = named.expect("some cached patient has a record");
+    let author = view.provider_name.expect("the author's name");
+    assert!(
+        !author.contains(view.record.provider_id.as_str()),
+        "{author}"
+    );
+    assert!(author.contains(' '), "a first and last name: {author}");
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ test("a clinician signs in through the browser; the desk never sees the password
     await expect(browser.getByRole("heading", { name: "Sign in to Practice Studio" })).toBeVisible();
     await browser.getByLabel("Email").fill("clinician@demo.clinic");
     await browser.getByLabel("Password").fill("demo-password");
-    await browser.getByRole("button", { name: "Sign in" }).click();
+    await browser.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(browser.getByText("You are signed in")).toBeVisible();
     await browser.close();
 

@@ -33,6 +33,7 @@ test("a registration made while the server is down is pending, searchable, and c
     await page.getByLabel("Last name").fill(lastName);
     await page.getByLabel("Date of birth").fill("1972-08-14");
     await page.getByLabel("Gender").selectOption("F");
+    await page.getByRole("radio", { name: "No known allergies" }).check();
     await page.getByLabel("Phone").fill("555-010-4242");
     await page.getByRole("button", { name: "Register patient" }).click();
     await expect(page.getByRole("heading", { level: 1, name: `Theodora ${lastName}` })).toBeVisible();

@@ -137,6 +137,8 @@ test("registration checks the rules as you type, explains a duplicate, and saves
   await page.getByLabel("Last name").fill(existing.lastName);
   await page.getByLabel("Date of birth").fill(existing.dateOfBirth);
   await page.getByLabel("Gender").selectOption("U");
+  // Allergies are asked explicitly: "No known allergies" is an answer, not a default.
+  await page.getByRole("radio", { name: "No known allergies" }).check();
   const duplicates = page.getByRole("region", { name: "Already registered?" });
   await expect(duplicates).toContainText(`${existing.firstName} ${existing.lastName}`);
   await expect(duplicates).toContainText(/Same name and date of birth/);

@@ -61,8 +61,15 @@ test("reception sees no records and is told why; a clinician reads them", async 
   await expect(tabs.getByRole("tab", { name: "Records" })).toBeVisible();
 });
 
-test("only an administrator is offered the device's data", async ({ page }) => {
+test("only an administrator is offered the device's data; ? lists the shortcuts", async ({ page }) => {
   await signInAs(page, "admin@demo.clinic", "Administrator");
+  await page.keyboard.press("?");
+  const shortcuts = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await expect(shortcuts).toBeVisible();
+  await expect(shortcuts.getByRole("row", { name: /Ctrl\+L/ })).toContainText("Lock the desk");
+  await expect(shortcuts.getByRole("row", { name: /Ctrl\+K/ })).toContainText("Search patients");
+  await page.keyboard.press("Escape");
+  await expect(shortcuts).toBeHidden();
   await page.getByRole("button", { name: /account/ }).click();
   await expect(page.getByRole("button", { name: "Remove this device's data…" })).toBeVisible();
 });

@@ -48,7 +48,8 @@ function RecordView({ recordId }: { recordId: string }) {
     queryFn: () => backend.invoke("open_record", { recordId }),
   });
   if (!record.data) return <QueryState pending={record.isPending} error={record.error} what="record" />;
-  const r = record.data;
+  const r = record.data.record;
+  const author = record.data.providerName ?? `Provider ${r.providerId}`;
   const sections: Array<[string, string]> = [
     ["Subjective", r.content.subjective],
     ["Objective", r.content.objective],
@@ -59,7 +60,7 @@ function RecordView({ recordId }: { recordId: string }) {
     <article className="record" aria-labelledby={`record-${r.id}`}>
       <h2 id={`record-${r.id}`}>{r.title}</h2>
       <p className="list-meta">
-        {r.type} · {formatDateTime(r.date)} · {r.providerId}
+        {r.type} · {formatDateTime(r.date)} · {author}
       </p>
       {sections.map(([title, text]) => (
         <section key={title} className="soap">

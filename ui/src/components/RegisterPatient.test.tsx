@@ -74,6 +74,17 @@ describe("RegisterPatient", () => {
     const panel = await screen.findByRole("region", { name: "Already registered?" });
     expect(panel).toHaveTextContent("Same name and date of birth");
 
+    // Allergies must be asked: nothing is saved until the answer is given, "none" included.
+    await user.click(screen.getByRole("button", { name: "Register patient" }));
+    expect(screen.getByRole("radio", { name: "No known allergies" })).toHaveFocus();
+    expect(screen.getByRole("alert")).toHaveTextContent("Ask the patient about allergies");
+    expect(registered).toHaveLength(0);
+    await user.click(screen.getByRole("radio", { name: "Has allergies" }));
+    await user.type(screen.getByLabelText("Allergen"), "Penicillin");
+    await user.selectOptions(screen.getByLabelText("Severity"), "Severe");
+    await user.click(screen.getByRole("button", { name: "Remove allergy 1" }));
+    await user.click(screen.getByRole("radio", { name: "No known allergies" }));
+
     await user.click(screen.getByRole("button", { name: "Register patient" }));
     expect(panel).toHaveFocus();
     expect(registered).toHaveLength(0);
@@ -81,7 +92,13 @@ describe("RegisterPatient", () => {
     await user.click(screen.getByRole("button", { name: "None of these: it is a new patient" }));
     await user.click(screen.getByRole("button", { name: "Register anyway" }));
     await vi.waitFor(() => expect(registered).toHaveLength(1));
-    expect(registered[0]).toMatchObject({ firstName: "Ada", lastName: "Byron", dateOfBirth: "1815-12-10", gender: "F" });
+    expect(registered[0]).toMatchObject({
+      firstName: "Ada",
+      lastName: "Byron",
+      dateOfBirth: "1815-12-10",
+      gender: "F",
+      allergies: [],
+    });
     expect(onOpen).toHaveBeenCalledWith("local-1");
   });
 

@@ -5,6 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useDeferredValue, useId, useRef, useState } from "react";
 import { useBackend } from "../backend/context";
 import { BackendError } from "../backend/error";
+import type { Allergy } from "../bindings/Allergy";
 import type { DuplicateCandidate } from "../bindings/DuplicateCandidate";
 import type { NewPatient } from "../bindings/NewPatient";
 import { formatDate, fullName } from "../format";
@@ -50,7 +51,28 @@ const PATHS: Record<keyof Form, string> = {
   postalCode: "contactInfo.address.postalCode",
 };
 
-export function toNewPatient(form: Form): NewPatient {
+/** Whether the patient has allergies: not asked yet, none known (said so), or these. */
+export type AllergyAnswer = { kind: "unasked" } | { kind: "none" } | { kind: "some"; rows: AllergyRow[] };
+export interface AllergyRow {
+  allergen: string;
+  reaction: string;
+  severity: string;
+}
+const EMPTY_ROW: AllergyRow = { allergen: "", reaction: "", severity: "" };
+
+/** The answer as the API takes it: "No known allergies" is an empty list, not a missing one. */
+export function allergiesOf(answer: AllergyAnswer, noted: string): Allergy[] | undefined {
+  if (answer.kind === "unasked") return undefined;
+  if (answer.kind === "none") return [];
+  return answer.rows.map((r) => ({
+    allergen: r.allergen.trim(),
+    reaction: r.reaction.trim(),
+    severity: r.severity,
+    noted,
+  }));
+}
+
+export function toNewPatient(form: Form, allergies?: Allergy[]): NewPatient {
   const t = (s: string) => s.trim();
   const address =
     t(form.line1) || t(form.city) || t(form.state) || t(form.postalCode)
@@ -66,6 +88,7 @@ export function toNewPatient(form: Form): NewPatient {
       ...(t(form.email) ? { email: t(form.email) } : {}),
       ...(address ? { address } : {}),
     },
+    ...(allergies !== undefined ? { allergies } : {}),
   };
 }
 
@@ -76,9 +99,12 @@ export function RegisterPatient({ onOpen }: { onOpen: (patientId: string) => voi
   const [touched, setTouched] = useState<Set<keyof Form>>(new Set());
   const [submitted, setSubmitted] = useState(false);
   const [confirmedNew, setConfirmedNew] = useState(false);
+  const [allergyAnswer, setAllergyAnswer] = useState<AllergyAnswer>({ kind: "unasked" });
+  const [noted] = useState(() => new Date().toISOString());
   const duplicatesRef = useRef<HTMLElement>(null);
   const formRef = useRef<HTMLFormElement>(null);
-  const patient = useDeferredValue(toNewPatient(form));
+  const allergyRef = useRef<HTMLInputElement>(null);
+  const patient = useDeferredValue(toNewPatient(form, allergiesOf(allergyAnswer, noted)));
 
   const check = useQuery({
     queryKey: ["check_new_patient", patient],
@@ -112,13 +138,18 @@ export function RegisterPatient({ onOpen }: { onOpen: (patientId: string) => voi
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setSubmitted(true);
-    const current = toNewPatient(form);
+    if (allergyAnswer.kind === "unasked") {
+      allergyRef.current?.focus();
+      return;
+    }
+    const current = toNewPatient(form, allergiesOf(allergyAnswer, noted));
     const fresh = await queryClient.fetchQuery({
       queryKey: ["check_new_patient", current],
       queryFn: () => backend.invoke("check_new_patient", { patient: current }),
     });
     if (fresh.problems.length > 0) {
-      formRef.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
+      // After React has marked the fields the problems belong to.
+      setTimeout(() => formRef.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus(), 0);
       return;
     }
     if (fresh.duplicates.length > 0 && !confirmedNew) {
@@ -157,6 +188,21 @@ export function RegisterPatient({ onOpen }: { onOpen: (patientId: string) => voi
               <Field label="Postal code" value={form.postalCode} onChange={set("postalCode")} problem={problemOf("postalCode")} />
             </div>
           </fieldset>
+          <Allergies
+            answer={allergyAnswer}
+            onChange={(answer) => {
+              setAllergyAnswer(answer);
+              setTouched((t) => new Set(t).add("firstName"));
+            }}
+            firstRef={allergyRef}
+            unanswered={submitted && allergyAnswer.kind === "unasked"}
+            problemOf={(path) =>
+              submitted || allergyAnswer.kind === "some"
+                ? (saveError?.details?.find((d) => d.field === path)?.issue ??
+                  problems.find((d) => d.field === path)?.issue)
+                : undefined
+            }
+          />
           {saveError && !saveError.details && (
             <p className="error" role="alert">
               {saveError.message}
@@ -180,6 +226,135 @@ export function RegisterPatient({ onOpen }: { onOpen: (patientId: string) => voi
         )}
       </div>
     </section>
+  );
+}
+
+function Allergies({
+  answer,
+  onChange,
+  firstRef,
+  unanswered,
+  problemOf,
+}: {
+  answer: AllergyAnswer;
+  onChange: (answer: AllergyAnswer) => void;
+  firstRef: React.Ref<HTMLInputElement>;
+  unanswered: boolean;
+  problemOf: (path: string) => string | undefined;
+}) {
+  const name = useId();
+  const problemId = useId();
+  const rows = answer.kind === "some" ? answer.rows : [];
+  const setRow = (i: number, row: Partial<AllergyRow>) =>
+    onChange({ kind: "some", rows: rows.map((r, j) => (j === i ? { ...r, ...row } : r)) });
+  return (
+    <fieldset className="allergies" aria-describedby={unanswered ? problemId : undefined}>
+      <legend>
+        Allergies<span aria-hidden="true"> *</span>
+      </legend>
+      <div className="choice-row" role="radiogroup" aria-label="Allergies" aria-required="true">
+        <label className="choice">
+          <input
+            ref={firstRef}
+            type="radio"
+            name={name}
+            checked={answer.kind === "none"}
+            onChange={() => onChange({ kind: "none" })}
+            aria-invalid={unanswered || undefined}
+          />
+          No known allergies
+        </label>
+        <label className="choice">
+          <input
+            type="radio"
+            name={name}
+            checked={answer.kind === "some"}
+            onChange={() => onChange({ kind: "some", rows: rows.length > 0 ? rows : [EMPTY_ROW] })}
+          />
+          Has allergies
+        </label>
+      </div>
+      {unanswered && (
+        <span id={problemId} className="field-problem" role="alert">
+          Ask the patient about allergies: choose “No known allergies” or list them.
+        </span>
+      )}
+      {rows.map((row, i) => (
+        <div className="field-row allergy-row" key={i} role="group" aria-label={`Allergy ${i + 1}`}>
+          <AllergyInput
+            label="Allergen"
+            value={row.allergen}
+            onChange={(v) => setRow(i, { allergen: v })}
+            problem={problemOf(`allergies[${i}].allergen`)}
+          />
+          <AllergyInput label="Reaction" value={row.reaction} onChange={(v) => setRow(i, { reaction: v })} />
+          <div className="field">
+            <label htmlFor={`${name}-severity-${i}`}>Severity</label>
+            <select
+              id={`${name}-severity-${i}`}
+              value={row.severity}
+              onChange={(e) => setRow(i, { severity: e.target.value })}
+              aria-invalid={problemOf(`allergies[${i}].severity`) ? true : undefined}
+            >
+              <option value="">Choose…</option>
+              <option value="Mild">Mild</option>
+              <option value="Moderate">Moderate</option>
+              <option value="Severe">Severe</option>
+            </select>
+            {problemOf(`allergies[${i}].severity`) && (
+              <span className="field-problem">{problemOf(`allergies[${i}].severity`)}</span>
+            )}
+          </div>
+          <button
+            type="button"
+            className="secondary remove-allergy"
+            aria-label={`Remove allergy ${i + 1}`}
+            onClick={() => {
+              const left = rows.filter((_, j) => j !== i);
+              onChange(left.length > 0 ? { kind: "some", rows: left } : { kind: "unasked" });
+            }}
+          >
+            Remove
+          </button>
+        </div>
+      ))}
+      {answer.kind === "some" && (
+        <button type="button" className="secondary" onClick={() => onChange({ kind: "some", rows: [...rows, EMPTY_ROW] })}>
+          Add another allergy
+        </button>
+      )}
+    </fieldset>
+  );
+}
+
+function AllergyInput({
+  label,
+  value,
+  onChange,
+  problem,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  problem?: string | undefined;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={problem ? true : undefined}
+        aria-describedby={problem ? `${id}-problem` : undefined}
+      />
+      {problem && (
+        <span id={`${id}-problem`} className="field-problem">
+          {problem}
+        </span>
+      )}
+    </div>
   );
 }
 
