@@ -48,7 +48,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(waitlist::routes())
-        .merge(crate::v2::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             http::authenticate,
@@ -67,6 +66,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(http::remember_route))
         .merge(api)
         .merge(crate::fhir::routes(state.clone()))
+        .merge(crate::v2::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

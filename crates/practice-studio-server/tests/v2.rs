@@ -607,3 +607,70 @@ async fn v2_mirrors_v1_single_resources_and_nested_lists() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn v2_errors_link_their_documentation_and_say_when_to_retry() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.client_token("integration-premium").await);
+    let error = envelope(
+        api.get("/api/v2/patients?limit=0", &auth).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_eq!(error["doc_url"], "/api/v2/errors/invalid_request");
+    assert!(error.get("retry_after").is_none());
+    // The page needs no credential and names the status.
+    let doc = api
+        .http
+        .get(api.url("/api/v2/errors/invalid_request"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(doc.status(), 200);
+    let doc: Value = doc.json().await.expect("json");
+    assert_eq!(doc["status"], 400);
+    assert!(doc["description"].as_str().is_some_and(|d| !d.is_empty()));
+    envelope(
+        api.http
+            .get(api.url("/api/v2/errors/no_such_code"))
+            .send()
+            .await
+            .expect("answers"),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Refusals of the shared layers are improved too.
+    let error = envelope(
+        api.get("/api/v2/patients", "Bearer not-a-token").await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(error["doc_url"], "/api/v2/errors/unauthorized");
+    let standard = bearer(&api.client_token("integration-standard").await);
+    let refused = loop {
+        let response = api.get("/api/v2/patients?limit=1", &standard).await;
+        if response.status() == 429 {
+            break response;
+        }
+    };
+    let header: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    let error = envelope(refused, 429, "too_many_requests").await;
+    assert_eq!(error["retry_after"], header);
+    assert_eq!(error["doc_url"], "/api/v2/errors/too_many_requests");
+    // v1 keeps the reference's envelope as it is.
+    let v1 = envelope(
+        api.get("/api/v1/patients?limit=0", &auth).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert!(v1.get("doc_url").is_none());
+}

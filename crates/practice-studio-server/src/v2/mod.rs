@@ -4,12 +4,14 @@
 //! `updated_since` narrows any list to what changed.
 
 mod bulk;
+mod errors;
 mod mirror;
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -26,16 +28,18 @@ use utoipa::{OpenApi, ToSchema};
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::http::ApiJson;
+use crate::http::{self, ApiJson};
 use crate::openapi::Extension as DocExtension;
 use crate::params::{detail, parse_instant, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::storage::{
     AppointmentCursorQuery, CursorPage, InvoiceCursorQuery, PatientCursorQuery, RecordCursorQuery,
 };
 
-/// This module's routes; `routes::router` merges them under the shared authentication layers.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+/// This module's routes with their own layers (v1's authentication, rate limits and JSON
+/// negotiation, then the improved errors around them all, so refusals are improved too);
+/// `routes::router` merges them beside the v1 API.
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    let authenticated = Router::new()
         .route("/api/v2/patients", get(patients))
         .route("/api/v2/appointments", get(appointments))
         .route("/api/v2/invoices", get(invoices))
@@ -64,6 +68,13 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v2/patients/{patient_id}/invoices",
             get(mirror::patient_invoices),
         )
+        .route_layer(middleware::from_fn_with_state(state, http::authenticate));
+    Router::new()
+        .route("/api/v2/errors/{code}", get(errors::doc))
+        .merge(authenticated)
+        .route_layer(middleware::from_fn(http::negotiate_json))
+        .route_layer(middleware::from_fn(errors::improve))
+        .route_layer(middleware::from_fn(http::remember_route))
 }
 
 /// This module's part of `/openapi.json`.
@@ -72,10 +83,11 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(patients, appointments, invoices, records, patients_bulk, appointments_bulk, payments_bulk,
         mirror::patient, mirror::appointment, mirror::invoice, mirror::record, mirror::provider,
         mirror::location, mirror::patient_appointments, mirror::provider_appointments,
-        mirror::patient_invoices),
+        mirror::patient_invoices, errors::doc),
     components(schemas(PatientCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
-        bulk::BulkOperation, bulk::BulkItem, bulk::BulkRequest, bulk::BulkResult, bulk::BulkResponse)),
-    tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists"))
+        bulk::BulkOperation, bulk::BulkItem, bulk::BulkRequest, bulk::BulkResult, bulk::BulkResponse,
+        errors::ErrorDoc)),
+    tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists, single-resource mirrors, bulk writes, and improved errors: the v1 envelope plus `doc_url` (GET it for what the code means) and, with Retry-After, `retry_after` in seconds"))
 )]
 pub(crate) struct ApiDoc;
 
@@ -99,6 +111,11 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v2/patients/{patient_id}/appointments", "get", WHY),
     ("/api/v2/providers/{provider_id}/appointments", "get", WHY),
     ("/api/v2/patients/{patient_id}/invoices", "get", WHY),
+    (
+        "/api/v2/errors/{code}",
+        "get",
+        "The v2 beta's improved errors carry a doc_url; this is where it points.",
+    ),
 ];
 
 const MIRROR_WHY: &str =
