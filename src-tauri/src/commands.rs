@@ -8,6 +8,7 @@ use frontdesk_core::account::{DeviceData, RemoveDeviceDataArgs, SignOut, SignOut
 use frontdesk_core::chart::{
     Chart, ChartAppointment, InvoiceArgs, PatientArgs, RecordArgs, RecordSummary, RecordView,
 };
+use frontdesk_core::editing::EditPatientArgs;
 use frontdesk_core::lock::{LockView, PinArgs, UnlockArgs};
 use frontdesk_core::lookup::{PatientMatch, SearchArgs};
 use frontdesk_core::registration::{NewPatientArgs, RegistrationCheck};
@@ -130,7 +131,7 @@ impl From<CoreError> for CommandError {
             }
             CoreError::NotFound { .. } => CommandError::new(Code::NotFound, message),
             CoreError::Offline(_) => CommandError::new(Code::Offline, message),
-            CoreError::Api(_) | CoreError::BrowserSignIn(_) => {
+            CoreError::Api(_) | CoreError::BrowserSignIn(_) | CoreError::StaleEdit => {
                 CommandError::new(Code::Refused, message)
             }
             CoreError::NotConfigured => CommandError::new(Code::InvalidInput, message),
@@ -239,6 +240,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("open_invoice", InvoiceArgs => Invoice),
     command!("check_new_patient", NewPatientArgs => RegistrationCheck),
     command!("register_patient", NewPatientArgs => PendingWrite),
+    command!("edit_patient", EditPatientArgs => Option<PendingWrite>),
 ];
 
 /// The commands that still answer while the desk is locked: none of them reads or writes patient
@@ -363,6 +365,13 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
         "check_new_patient" => {
             let args: NewPatientArgs = parse(args)?;
             respond(desk.check_new_patient(&args.patient).await?)
+        }
+        "edit_patient" => {
+            let args: EditPatientArgs = parse(args)?;
+            respond(
+                desk.edit_patient(&args.patient_id, &args.patient, args.version_read)
+                    .await?,
+            )
         }
         "register_patient" => {
             let args: NewPatientArgs = parse(args)?;

@@ -127,6 +127,8 @@ pub enum CoreError {
     NotSignedIn,
     #[error("the desk is locked: unlock it to continue")]
     Locked,
+    #[error("the patient's details changed while the form was open; look at them again")]
+    StaleEdit,
     #[error("{0}")]
     NotAllowed(String),
     #[error("{what} {id} was not found")]

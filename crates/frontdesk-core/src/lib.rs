@@ -15,6 +15,7 @@ pub mod chart;
 pub mod clock;
 pub mod config;
 mod desk;
+pub mod editing;
 pub mod keychain;
 pub mod lock;
 pub mod lookup;

@@ -189,3 +189,23 @@ test("a clinician reads a SOAP note in the Records tab", async ({ page }) => {
   await shot(page, "browser-record");
   await expectAccessible(page, "record");
 });
+
+test("reception edits a patient's phone: only that is sent, pending until the server confirms", async ({ page }) => {
+  await signInAs(page, "reception@demo.clinic", /Reception/);
+  const patient = await cachedPatient(page, "garcia");
+  await page.keyboard.press("Control+K");
+  await page.getByRole("combobox", { name: "Search patients" }).pressSequentially(`${patient.firstName} ${patient.lastName}`);
+  await page.getByRole("option").first().click();
+  await page.getByRole("button", { name: "Edit details" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: /^Edit / })).toBeVisible();
+  await expect(page.getByLabel("First name")).not.toHaveValue("");
+  const phone = `555-010-${String(Date.now() % 10000).padStart(4, "0")}`;
+  await page.getByLabel("Phone").fill(phone);
+  await shot(page, "browser-edit-patient");
+  await expectAccessible(page, "edit patient");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  const header = page.locator(".chart-header");
+  await expect(header).toContainText(phone);
+  await expect(page.getByTestId("pending-count")).toHaveText("0 pending", { timeout: 30_000 });
+  await expect(page.getByText("Pending confirmation")).toHaveCount(0, { timeout: 30_000 });
+});

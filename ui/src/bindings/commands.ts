@@ -4,6 +4,7 @@ import type { Chart } from "./Chart";
 import type { ChartAppointment } from "./ChartAppointment";
 import type { ConfigureApiArgs } from "./ConfigureApiArgs";
 import type { DeviceData } from "./DeviceData";
+import type { EditPatientArgs } from "./EditPatientArgs";
 import type { Invoice } from "./Invoice";
 import type { InvoiceArgs } from "./InvoiceArgs";
 import type { LockView } from "./LockView";
@@ -54,8 +55,9 @@ export interface Commands {
   open_invoice: { args: InvoiceArgs; result: Invoice };
   check_new_patient: { args: NewPatientArgs; result: RegistrationCheck };
   register_patient: { args: NewPatientArgs; result: PendingWrite };
+  edit_patient: { args: EditPatientArgs; result: PendingWrite | null };
 }
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient", "edit_patient"] as const satisfies readonly CommandName[];

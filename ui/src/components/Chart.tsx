@@ -19,7 +19,7 @@ export function chartKey(patientId: string) {
   return ["open_chart", patientId] as const;
 }
 
-export function Chart({ patientId }: { patientId: string }) {
+export function Chart({ patientId, onEdit }: { patientId: string; onEdit?: () => void }) {
   const backend = useBackend();
   const [tab, setTab] = useState("appointments");
   // The first read is the opening the audit log records; later reads (fresher data arrived) are
@@ -54,7 +54,7 @@ export function Chart({ patientId }: { patientId: string }) {
 
   return (
     <article className="chart" aria-labelledby="chart-name">
-      <ChartHeader chart={data} />
+      <ChartHeader chart={data} onEdit={onEdit} />
       <Tabs label="Chart sections" items={items} selected={tab} onSelect={setTab} />
       {!data.mayReadRecords && (
         <p className="hint role-note">Medical records are shown to clinicians only.</p>
@@ -63,7 +63,7 @@ export function Chart({ patientId }: { patientId: string }) {
   );
 }
 
-function ChartHeader({ chart }: { chart: ChartData }) {
+function ChartHeader({ chart, onEdit }: { chart: ChartData; onEdit?: () => void }) {
   const p = chart.patient;
   return (
     <header className={`chart-header${chart.pending ? " pending" : ""}`}>
@@ -74,6 +74,11 @@ function ChartHeader({ chart }: { chart: ChartData }) {
           <span className="badge badge-pending" title="Saved on this desk; the server has not confirmed it yet">
             <span aria-hidden="true">🕒 </span>Pending confirmation
           </span>
+        )}
+        {onEdit && (
+          <button type="button" className="secondary edit-details" onClick={onEdit}>
+            Edit details
+          </button>
         )}
       </div>
       <dl className="chart-facts">

@@ -12,6 +12,7 @@ import { LOCK_KEY, SESSION_KEY, SHELL_KEYS, SYNC_STATUS_KEY } from "../queries";
 import { AccountMenu } from "./AccountMenu";
 import { reportActivity } from "./activity";
 import { Chart, chartKey } from "./Chart";
+import { EditPatient } from "./EditPatient";
 import { PatientSearch } from "./PatientSearch";
 import { PatientsHome } from "./PatientsHome";
 import { RegisterPatient } from "./RegisterPatient";
@@ -25,7 +26,11 @@ const ROLE_NAME: Record<string, string> = {
   admin: "Administrator",
 };
 
-export type View = { kind: "patients" } | { kind: "chart"; patientId: string } | { kind: "register" };
+export type View =
+  | { kind: "patients" }
+  | { kind: "chart"; patientId: string }
+  | { kind: "edit"; patientId: string }
+  | { kind: "register" };
 
 function isEditable(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -196,7 +201,14 @@ export function DeskShell({
         {view.kind === "patients" && (
           <PatientsHome onOpen={openChart} onRegister={mayRegister ? () => setView({ kind: "register" }) : undefined} />
         )}
-        {view.kind === "chart" && <Chart key={view.patientId} patientId={view.patientId} />}
+        {view.kind === "chart" && (
+          <Chart
+            key={view.patientId}
+            patientId={view.patientId}
+            onEdit={session.offers.editPatients ? () => setView({ kind: "edit", patientId: view.patientId }) : undefined}
+          />
+        )}
+        {view.kind === "edit" && <EditPatient key={view.patientId} patientId={view.patientId} onDone={openChart} />}
         {view.kind === "register" &&
           (mayRegister ? (
             <RegisterPatient onOpen={openChart} />

@@ -399,7 +399,7 @@ function Duplicates({
   );
 }
 
-function Field({
+export function Field({
   label,
   value,
   onChange,
@@ -442,7 +442,7 @@ function Field({
   );
 }
 
-function SelectField({
+export function SelectField({
   label,
   value,
   onChange,
