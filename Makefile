@@ -40,6 +40,7 @@ bench:
 	cargo bench -p practice-studio-server --bench events --quiet | grep '^{'
 	cargo bench -p practice-studio --features client --bench crawl --quiet | grep '^{'
 	cargo bench -p frontdesk-store --bench search --quiet | grep '^{'
+	cargo bench -p frontdesk-core --bench first_sync --quiet | grep '^{'
 
 bindings: ui-build
 	FRONTDESK_UPDATE_BINDINGS=1 cargo test -p frontdesk --test shell typescript_bindings_match_the_rust_types -- --quiet

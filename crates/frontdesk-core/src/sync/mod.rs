@@ -526,8 +526,12 @@ impl SyncEngine {
         let limit = self.inner.options.page_size.clamp(1, PAGE_LIMIT);
         let started = std::time::Instant::now();
         let resumed_at = state.offset;
+        let context = self.page_context();
+        let mut next = Some(C::created_page(client, context, state.offset, limit).await);
         loop {
-            let page = C::created_page(client, self.page_context(), state.offset, limit).await;
+            let Some(page) = next.take() else {
+                return Ok(());
+            };
             self.observe(&page);
             let page = page?;
             let count = page.items.len() as u64;
@@ -536,15 +540,25 @@ impl SyncEngine {
             // A short page is the end: the order is append-only, so nothing can appear before it.
             state.done = count < u64::from(limit);
             let value = encode(&key, &state)?;
-            let applied = C::apply(
+            let apply = C::apply(
                 &self.inner.store,
                 &page.items,
                 Checkpoint {
                     key: &key,
                     value: &value,
                 },
-            )
-            .await?;
+            );
+            // The next page is read while this one is stored (its offset is known: this page
+            // was full). Its checkpoint is committed only with it, so a desk stopped meanwhile
+            // resumes from this page's.
+            let applied = if state.done {
+                apply.await?
+            } else {
+                let (applied, fetched) =
+                    tokio::join!(apply, C::created_page(client, context, state.offset, limit));
+                next = Some(fetched);
+                applied?
+            };
             tracing::debug!(
                 collection = collection.as_str(),
                 offset = state.offset,
