@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::app::AppState;
 use crate::auth::{secret_hash, CredentialKind, Principal, UserRef};
 use crate::error::{ApiError, REQUEST_ID};
+use crate::page_cache::PatientsGeneration;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
@@ -142,8 +143,8 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let principal = match principal_of(&app, request.headers()).await {
-        Ok(principal) => principal,
+    let (principal, generation) = match principal_of(&app, request.headers()).await {
+        Ok(found) => found,
         Err(error @ ApiError::Unauthorized(_)) => return refuse_anonymous(&app, &request, error),
         Err(error) => return error.into_response(),
     };
@@ -158,6 +159,9 @@ pub async fn authenticate(
     );
     let mut response = if decision.allowed || unlimited {
         request.extensions_mut().insert(principal);
+        if let Some(generation) = generation {
+            request.extensions_mut().insert(generation);
+        }
         next.run(request).await
     } else {
         ApiError::TooManyRequests {
@@ -200,7 +204,11 @@ fn refuse_anonymous(app: &AppState, request: &Request, error: ApiError) -> Respo
     response
 }
 
-async fn principal_of(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+/// The caller, and (for a bearer token) the patients' change counter read with it.
+async fn principal_of(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Principal, Option<PatientsGeneration>), ApiError> {
     let missing = || {
         ApiError::Unauthorized("authentication required: send a Bearer token or an API key".into())
     };
@@ -244,7 +252,7 @@ async fn principal_of(app: &AppState, headers: &HeaderMap) -> Result<Principal, 
             Some(user) => format!("client:{}:user:{}", client.id, user.id),
             None => format!("client:{}", client.id),
         };
-        Ok(Principal {
+        let principal = Principal {
             client_id: client.id,
             user,
             scopes: token.scopes,
@@ -252,7 +260,11 @@ async fn principal_of(app: &AppState, headers: &HeaderMap) -> Result<Principal, 
             rate_per_minute: client.rate_per_minute,
             kind: CredentialKind::Bearer,
             bucket,
-        })
+        };
+        Ok((
+            principal,
+            Some(PatientsGeneration(record.patients_generation)),
+        ))
     } else if scheme.eq_ignore_ascii_case("apikey") {
         let key = app
             .storage
@@ -261,7 +273,7 @@ async fn principal_of(app: &AppState, headers: &HeaderMap) -> Result<Principal, 
             .map_err(ApiError::internal)?
             .filter(|k| !k.revoked)
             .ok_or_else(invalid)?;
-        Ok(Principal {
+        let principal = Principal {
             client_id: format!("api-key:{}", key.id),
             user: None,
             scopes: key.scopes,
@@ -269,7 +281,8 @@ async fn principal_of(app: &AppState, headers: &HeaderMap) -> Result<Principal, 
             rate_per_minute: key.rate_per_minute,
             kind: CredentialKind::ApiKey,
             bucket: format!("key:{}", key.id),
-        })
+        };
+        Ok((principal, None))
     } else {
         Err(missing())
     }

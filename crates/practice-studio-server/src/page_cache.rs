@@ -19,6 +19,12 @@ use quick_cache::Weighter;
 const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
 const ESTIMATED_PAGES: usize = 256;
 
+/// The patients' change counter as authentication read it (with the bearer token, in one
+/// statement); handlers of cached lists use it instead of reading the counter again. It was read
+/// before the handler builds anything, which is all the cache's rule needs.
+#[derive(Debug, Clone, Copy)]
+pub struct PatientsGeneration(pub i64);
+
 #[derive(Debug)]
 struct Page {
     generation: i64,

@@ -17,6 +17,7 @@ use crate::http::{json_response, list_bytes, parse_json, ApiJson};
 use crate::idempotency::{self, Begin};
 #[allow(unused_imports)] // named in the OpenAPI annotations
 use crate::openapi::PatientPatch;
+use crate::page_cache::PatientsGeneration;
 use crate::params::{detail, if_match, paging, parse_instant};
 use crate::storage::{Counted, PatientQuery, PatientSort, UpdateOutcome};
 
@@ -167,6 +168,7 @@ fn with_etag(mut response: Response, version: i64) -> Response {
 pub async fn list(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,
+    generation: Option<Extension<PatientsGeneration>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::ReadPatients)?;
@@ -174,11 +176,14 @@ pub async fn list(
     // The page depends only on the query and the patients table: served from the page cache
     // while the table's change counter has not moved (see `page_cache`).
     let key = format!("{query:?} full={full}");
-    let generation = app
-        .storage
-        .generation(Counted::Patients)
-        .await
-        .map_err(ApiError::internal)?;
+    let generation = match generation {
+        Some(Extension(PatientsGeneration(read_with_the_token))) => read_with_the_token,
+        None => app
+            .storage
+            .generation(Counted::Patients)
+            .await
+            .map_err(ApiError::internal)?,
+    };
     if let Some(body) = app.patient_pages.get(&key, generation) {
         return Ok(json_response(body));
     }

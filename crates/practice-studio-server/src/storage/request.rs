@@ -14,6 +14,9 @@ pub struct BearerRecord {
     /// `None` for a client-credentials token, and for a user token whose user no longer exists
     /// (the caller refuses that one: `token.user_id` is set).
     pub user: Option<UserRecord>,
+    /// The patients table's change counter (see [`RequestStorage::generation`]), read in the
+    /// same statement: a cached page of the patient list then costs no second read.
+    pub patients_generation: i64,
 }
 
 /// A table whose changes are counted (see [`RequestStorage::generation`]).

@@ -15,14 +15,15 @@ use crate::storage::{
 };
 
 /// One row: the token's columns, then the client's (`c_`), then the user's (`u_`, NULL for a
-/// client-credentials token or a user that is gone).
+/// client-credentials token or a user that is gone), then the patients' change counter.
 const BEARER: &str =
     "SELECT t.kind, t.client_id, t.user_id, t.scopes, t.family, t.expires_at, t.revoked, \
     c.id AS c_id, c.name AS c_name, c.secret_hash AS c_secret_hash, c.tier AS c_tier, \
     c.rate_per_minute AS c_rate, c.scopes AS c_scopes, c.grants AS c_grants, c.active AS c_active, \
     u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, \
     u.password_hash AS u_password_hash, u.failed_logins AS u_failed_logins, \
-    u.locked_until AS u_locked_until, u.active AS u_active \
+    u.locked_until AS u_locked_until, u.active AS u_active, \
+    (SELECT value FROM change_counters WHERE name = 'patients') AS patients_generation \
     FROM tokens t JOIN clients c ON c.id = t.client_id LEFT JOIN users u ON u.id = t.user_id \
     WHERE t.hash = ?";
 
@@ -75,6 +76,7 @@ fn bearer_from_row(row: &SqliteRow) -> Result<BearerRecord> {
         token,
         client,
         user,
+        patients_generation: row.try_get("patients_generation")?,
     })
 }
 
