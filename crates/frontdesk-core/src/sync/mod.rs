@@ -1,21 +1,27 @@
 //! The sync engine: keeps the encrypted cache in step with the Practice Studio API, and sends
 //! the desk's own changes through the outbox.
 //!
-//! - **First sync** ([`SyncEngine::first_sync`]): the reference collections, then patients in
-//!   the server's append-only order, each page committed with its checkpoint, so a desk killed
-//!   anywhere resumes from its last committed page. The polling cursor is recorded before the
-//!   first page, so whatever changes while paging is picked up afterwards.
-//! - **Staying fresh** ([`SyncEngine::poll_once`]): `updated_since` polling (inclusive, with an
-//!   overlap, deduplicated by id and version in the store). The API has no change feed yet;
-//!   when it has, a feed follower replaces [`SyncEngine::poll_once`] and keeps its cursor under
-//!   the same per-collection state.
-//! - **Writes** ([`SyncEngine::register_patient`], [`SyncEngine::update_patient`]): validated
-//!   with the server's own rules, stored with their outbox entry in one transaction, sent later
-//!   by [`SyncEngine::drain_outbox`] with their author's credentials; see `sender.rs` for what
-//!   each answer does.
+//! - **Connecting** ([`SyncEngine::connect`]): the server's OpenAPI document says which of our
+//!   extensions it has (change feed, `updated_since`, idempotency keys); without one the engine
+//!   degrades (see `features.rs`).
+//! - **First sync** ([`SyncEngine::first_sync`]): the feed's cursor first, the reference
+//!   collections, then patients and the appointment window in the server's append-only order,
+//!   each page committed with its checkpoint (the next page read while one is stored), so a desk
+//!   killed anywhere resumes from its last committed page.
+//! - **Staying fresh** ([`SyncEngine::follow_feed_once`], else [`SyncEngine::poll_once`]): the
+//!   change feed with long polls; without it `updated_since` polling (inclusive, with an
+//!   overlap, deduplicated by id and version in the store); without that either, the kept
+//!   collections read again. Records and invoices of patients booked in the next days are read
+//!   ahead ([`SyncEngine::prefetch_upcoming`]).
+//! - **Writes**: patients ([`SyncEngine::register_patient`], [`SyncEngine::update_patient`]),
+//!   the book ([`crate::book`]) and payments ([`crate::payments`]): validated with the server's
+//!   own rules, stored with their outbox entry in one transaction, sent later by
+//!   [`SyncEngine::drain_outbox`] with their author's credentials; see `sender.rs` for what each
+//!   answer does.
 //! - **Conflicts** are resolved by a person ([`SyncEngine::discard_change`],
-//!   [`SyncEngine::take_theirs`], [`SyncEngine::retry_change`]), never dropped: a resolved one
-//!   stays on record with who decided and how.
+//!   [`SyncEngine::take_theirs`], [`SyncEngine::retry_change`],
+//!   [`SyncEngine::retry_other_change`]), never dropped: a resolved one stays on record with who
+//!   decided and how.
 //!
 //! Logs carry ids, counts and kinds, never a patient's details or a token.
 
