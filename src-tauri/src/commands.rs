@@ -19,6 +19,14 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
+/// Arguments of `take_payment`.
+#[derive(Debug, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TakePaymentArgs {
+    pub invoice_id: String,
+    pub payment: practice_studio::model::NewPayment,
+}
+
 /// A command's arguments when it takes none.
 #[derive(Debug, Default, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
@@ -238,6 +246,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("open_record", RecordArgs => RecordView),
     command!("patient_invoices", PatientArgs => Vec<Invoice>),
     command!("open_invoice", InvoiceArgs => Invoice),
+    command!("take_payment", TakePaymentArgs => frontdesk_core::payments::PendingPayment),
     command!("check_new_patient", NewPatientArgs => RegistrationCheck),
     command!("register_patient", NewPatientArgs => PendingWrite),
     command!("edit_patient", EditPatientArgs => Option<PendingWrite>),
@@ -361,6 +370,10 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
         "open_invoice" => {
             let args: InvoiceArgs = parse(args)?;
             respond(desk.open_invoice(&args.invoice_id).await?)
+        }
+        "take_payment" => {
+            let args: TakePaymentArgs = parse(args)?;
+            respond(desk.take_payment(&args.invoice_id, &args.payment).await?)
         }
         "check_new_patient" => {
             let args: NewPatientArgs = parse(args)?;

@@ -284,16 +284,34 @@ impl Desk {
         Ok(list)
     }
 
-    /// One invoice with its items, payments and adjustments; the opening is recorded.
+    /// One invoice with its items, payments and adjustments; the opening is recorded. Read from
+    /// the API and kept in the cache (a payment is checked against it, offline too); offline,
+    /// the cached copy (with the payments taken here and not yet confirmed).
     pub async fn open_invoice(&self, invoice_id: &str) -> Result<Invoice, CoreError> {
         let (me, client) = self.signed_in().await?;
         require(&me, READ_INVOICES, "invoices")?;
-        let invoice = client
+        let cache = self.cache()?;
+        let store = cache.engine.store();
+        let invoice = match client
             .billing()
             .invoice(&InvoiceId(invoice_id.to_owned()))
             .await
-            .map_err(CoreError::from_api)?;
-        self.cache()?
+        {
+            Ok(invoice) => {
+                store
+                    .apply_remote_invoices(std::slice::from_ref(&invoice))
+                    .await?;
+                store.invoice(invoice_id).await?.unwrap_or(invoice)
+            }
+            Err(error) => match CoreError::from_api(error) {
+                CoreError::Offline(error) => store
+                    .invoice(invoice_id)
+                    .await?
+                    .ok_or(CoreError::Offline(error))?,
+                other => return Err(other),
+            },
+        };
+        cache
             .audit
             .append(
                 &me.user_id,
@@ -303,6 +321,35 @@ impl Desk {
             )
             .await?;
         Ok(invoice)
+    }
+
+    /// Takes a payment towards an invoice through the outbox (offline too), checked against the
+    /// cached invoice's balance; it shows as pending until the server confirms it.
+    pub async fn take_payment(
+        &self,
+        invoice_id: &str,
+        payment: &practice_studio::model::NewPayment,
+    ) -> Result<crate::payments::PendingPayment, CoreError> {
+        use crate::payments::PaymentError;
+        use crate::roles::{Offer, Offers};
+        let (me, _) = self.signed_in().await?;
+        if !me.offers.take_payments {
+            return Err(CoreError::NotAllowed(Offers::why_not(
+                Offer::TakePayments,
+                &me.role,
+            )));
+        }
+        let cache = self.cache()?;
+        crate::payments::take_payment(&cache.engine, &me.user_id, invoice_id, payment)
+            .await
+            .map_err(|error| match error {
+                PaymentError::Invalid(problems) => CoreError::Invalid(problems),
+                PaymentError::UnknownInvoice(id) => CoreError::NotFound {
+                    what: "invoice",
+                    id,
+                },
+                PaymentError::Cache(cache) => CoreError::Cache(cache),
+            })
     }
 }
 

@@ -73,3 +73,46 @@ test("only an administrator is offered the device's data; ? lists the shortcuts"
   await page.getByRole("button", { name: /account/ }).click();
   await expect(page.getByRole("button", { name: "Remove this device's data…" })).toBeVisible();
 });
+
+test("billing takes a payment on an invoice: pending, then the balance goes down", async ({ page }) => {
+  await signInAs(page, "billing@demo.clinic", "Billing");
+  // A patient who owes something, asked of the desk's own commands (the page's cookie has the key).
+  const ask = async <T,>(command: string, data: object): Promise<T> => {
+    const response = await page.request.post(`${desk.origin}/api/commands/${command}`, { data });
+    expect(response.ok()).toBe(true);
+    return (await response.json()) as T;
+  };
+  type Hit = { id: string; firstName: string; lastName: string };
+  type Inv = { id: string; balance: number };
+  let found: { patient: Hit; invoice: Inv } | undefined;
+  await expect(async () => {
+    for (const patient of await ask<Hit[]>("search_patients", { query: "a" })) {
+      const owed = (await ask<Inv[]>("patient_invoices", { patientId: patient.id })).find((i) => i.balance >= 5);
+      if (owed) {
+        found = { patient, invoice: owed };
+        return;
+      }
+    }
+    throw new Error("nobody owes anything yet");
+  }).toPass({ timeout: 60_000 });
+  if (!found) throw new Error("no invoice with a balance");
+  const { patient, invoice } = found;
+
+  await page.keyboard.press("Control+K");
+  await page.getByRole("combobox", { name: "Search patients" }).pressSequentially(`${patient.firstName} ${patient.lastName}`);
+  await page.getByRole("option", { name: new RegExp(`${patient.lastName}, ${patient.firstName}`) }).first().click();
+  await expect(page.getByRole("heading", { level: 1, name: `${patient.firstName} ${patient.lastName}` })).toBeVisible();
+  await page.getByRole("tab", { name: "Invoices" }).click();
+  await page.getByRole("button", { name: new RegExp(invoice.id) }).click();
+  const form = page.getByRole("form", { name: "Take a payment" });
+  await form.getByLabel("Method").selectOption("Cash");
+  await form.getByLabel("Amount (USD)").fill(String(invoice.balance + 1));
+  await form.getByRole("button", { name: "Take payment" }).click();
+  await expect(form.getByText(/must be at most the balance/)).toBeVisible();
+  await form.getByLabel("Amount (USD)").fill("2.50");
+  await form.getByLabel("Reference").fill("copay");
+  await form.getByRole("button", { name: "Take payment" }).click();
+  await expect(form.getByRole("status")).toContainText("Payment of $2.50 taken: pending confirmation");
+  await page.screenshot({ path: join(artifactsDir, "browser-payment-1366x768.png") });
+  await expect(page.getByTestId("pending-count")).toHaveText("0 pending", { timeout: 30_000 });
+});

@@ -12,6 +12,7 @@ import type { NewPatientArgs } from "./NewPatientArgs";
 import type { NoArgs } from "./NoArgs";
 import type { PatientArgs } from "./PatientArgs";
 import type { PatientMatch } from "./PatientMatch";
+import type { PendingPayment } from "./PendingPayment";
 import type { PendingWrite } from "./PendingWrite";
 import type { PinArgs } from "./PinArgs";
 import type { RecordArgs } from "./RecordArgs";
@@ -25,6 +26,7 @@ import type { SignInArgs } from "./SignInArgs";
 import type { SignOut } from "./SignOut";
 import type { SignOutArgs } from "./SignOutArgs";
 import type { SyncView } from "./SyncView";
+import type { TakePaymentArgs } from "./TakePaymentArgs";
 import type { UnlockArgs } from "./UnlockArgs";
 
 /** Every desk command: its arguments and its result. */
@@ -53,6 +55,7 @@ export interface Commands {
   open_record: { args: RecordArgs; result: RecordView };
   patient_invoices: { args: PatientArgs; result: Array<Invoice> };
   open_invoice: { args: InvoiceArgs; result: Invoice };
+  take_payment: { args: TakePaymentArgs; result: PendingPayment };
   check_new_patient: { args: NewPatientArgs; result: RegistrationCheck };
   register_patient: { args: NewPatientArgs; result: PendingWrite };
   edit_patient: { args: EditPatientArgs; result: PendingWrite | null };
@@ -60,4 +63,4 @@ export interface Commands {
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "check_new_patient", "register_patient", "edit_patient"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "take_payment", "check_new_patient", "register_patient", "edit_patient"] as const satisfies readonly CommandName[];

@@ -1,9 +1,13 @@
 // Invoices: status, amount and balance at a glance; opening one shows its items (CPT codes),
-// payments and adjustments (and the desk records that it was opened).
-import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+// payments and adjustments (and the desk records that it was opened); billing takes a payment there
+// (through the outbox, pending until the server confirms it).
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
 import { useBackend } from "../backend/context";
+import { BackendError } from "../backend/error";
 import type { InvoiceStatus } from "../bindings/InvoiceStatus";
+import type { SessionInfo } from "../bindings/SessionInfo";
+import { SESSION_KEY } from "../queries";
 import { formatDate, formatMoney } from "../format";
 import { QueryState } from "./Loading";
 
@@ -60,8 +64,103 @@ export function Invoices({ patientId }: { patientId: string }) {
   );
 }
 
+const PAYMENT_METHODS = ["Cash", "Check", "Credit Card", "Debit Card", "Insurance", "Bank Transfer"];
+
+function TakePayment({ invoiceId, balance }: { invoiceId: string; balance: number }) {
+  const backend = useBackend();
+  const queryClient = useQueryClient();
+  const [method, setMethod] = useState("");
+  const [amount, setAmount] = useState("");
+  const [reference, setReference] = useState("");
+  const take = useMutation({
+    mutationFn: () =>
+      backend.invoke("take_payment", {
+        invoiceId,
+        payment: { method, amount: Number(amount), ...(reference.trim() ? { reference: reference.trim() } : {}) },
+      }),
+    onSuccess: (taken) => {
+      queryClient.setQueryData(["open_invoice", invoiceId], taken.invoice);
+      void queryClient.invalidateQueries({ queryKey: ["patient_invoices"] });
+      setAmount("");
+      setReference("");
+    },
+  });
+  const error = take.error ? BackendError.from(take.error) : null;
+  const problem = (field: string) => error?.details?.find((d) => d.field === field)?.issue;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    take.mutate();
+  };
+  return (
+    <form className="take-payment" onSubmit={submit} noValidate aria-labelledby={`pay-${invoiceId}`}>
+      <h3 id={`pay-${invoiceId}`}>Take a payment</h3>
+      <div className="field-row field-row-3">
+        <div className="field">
+          <label htmlFor={`pay-method-${invoiceId}`}>Method</label>
+          <select
+            id={`pay-method-${invoiceId}`}
+            value={method}
+            onChange={(e) => setMethod(e.target.value)}
+            aria-invalid={problem("method") ? true : undefined}
+          >
+            <option value="">Choose…</option>
+            {PAYMENT_METHODS.map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+          {problem("method") && <span className="field-problem">{problem("method")}</span>}
+        </div>
+        <div className="field">
+          <label htmlFor={`pay-amount-${invoiceId}`}>Amount (USD)</label>
+          <input
+            id={`pay-amount-${invoiceId}`}
+            type="number"
+            inputMode="decimal"
+            min="0.01"
+            step="0.01"
+            max={balance}
+            value={amount}
+            onChange={(e) => setAmount(e.target.value)}
+            aria-invalid={problem("amount") ? true : undefined}
+            aria-describedby={problem("amount") ? `pay-amount-problem-${invoiceId}` : undefined}
+          />
+          {problem("amount") && (
+            <span id={`pay-amount-problem-${invoiceId}`} className="field-problem">
+              {problem("amount")}
+            </span>
+          )}
+        </div>
+        <div className="field">
+          <label htmlFor={`pay-ref-${invoiceId}`}>Reference</label>
+          <input id={`pay-ref-${invoiceId}`} value={reference} onChange={(e) => setReference(e.target.value)} />
+        </div>
+      </div>
+      {error && !error.details && (
+        <p className="error" role="alert">
+          {error.message}
+        </p>
+      )}
+      {take.isSuccess && (
+        <p role="status" className="pending-note">
+          Payment of {formatMoney(take.data.payment.amount)} taken: pending confirmation by the server.
+        </p>
+      )}
+      <div className="form-actions">
+        <button type="submit" disabled={take.isPending || method === "" || amount === ""}>
+          {take.isPending ? "Saving…" : "Take payment"}
+        </button>
+        <span className="hint">Checked against the balance on this desk; sent when the server can be reached.</span>
+      </div>
+    </form>
+  );
+}
+
 function InvoiceView({ invoiceId }: { invoiceId: string }) {
   const backend = useBackend();
+  const queryClient = useQueryClient();
+  const session = queryClient.getQueryData<SessionInfo | null>(SESSION_KEY);
   const invoice = useQuery({
     queryKey: ["open_invoice", invoiceId],
     queryFn: () => backend.invoke("open_invoice", { invoiceId }),
@@ -103,6 +202,7 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
           <div key={pay.id} className="totals-row">
             <dt>
               Paid {formatDate(pay.date)} · {pay.method}
+              {pay.id.startsWith("local-") && <span className="badge badge-pending payment-pending">Pending confirmation</span>}
             </dt>
             <dd className="money">−{formatMoney(pay.amount)}</dd>
           </div>
@@ -118,6 +218,9 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
         <dt className="balance">Balance</dt>
         <dd className="money balance">{formatMoney(inv.balance)}</dd>
       </dl>
+      {session?.offers.takePayments && Number(inv.balance) > 0 && (
+        <TakePayment invoiceId={inv.id} balance={Number(inv.balance)} />
+      )}
     </section>
   );
 }

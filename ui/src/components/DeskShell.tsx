@@ -100,6 +100,9 @@ export function DeskShell({
               setView({ kind: "chart", patientId: e.entityId });
             }
             void queryClient.invalidateQueries({ queryKey: ["open_chart"] });
+            // A payment's confirmation (or refusal) changes the invoice and the balance shown.
+            void queryClient.invalidateQueries({ queryKey: ["open_invoice"] });
+            void queryClient.invalidateQueries({ queryKey: ["patient_invoices"] });
           }
         } else if (event.type === "session_changed") {
           queryClient.setQueryData(SESSION_KEY, event.session);
