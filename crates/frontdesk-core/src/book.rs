@@ -11,14 +11,16 @@
 //! server refuse it: the change goes to the conflict list
 //! ([`crate::SyncEvent::WriteRefused`]), never dropped.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use practice_studio::model::{
     Appointment, AppointmentId, AppointmentLinks, AppointmentLocation, AppointmentPatch,
     AppointmentStatus, ErrorDetail, NewAppointment, PatientId, PatientStatus,
 };
 use practice_studio::rules::appointments::{check_transition, TransitionError};
-use practice_studio::rules::slots::{check_booking, provider_at, Availability, Clash};
+use practice_studio::rules::slots::{
+    check_booking, free_slots as free_spans, local_instant, provider_at, Availability, Clash,
+};
 use practice_studio::rules::TimeSpan;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -29,6 +31,9 @@ use crate::sync::{new_entry_of, random_hex, Collection, SyncEngine, LOCAL_PATIEN
 
 /// The prefix of ids given to appointments booked on this desk until the server names them.
 pub const LOCAL_APPOINTMENT_PREFIX: &str = "local-appt-";
+
+/// Free slots start on this grid (minutes), as the server's `/slots` offers them.
+const SLOT_GRID_MINUTES: i64 = 15;
 
 /// The server's limits on an appointment (the same as its validation).
 const MAX_MINUTES: i64 = 8 * 60;
@@ -276,6 +281,65 @@ async fn cached(engine: &SyncEngine, id: &str) -> Result<Appointment, BookError>
         .appointment(&id)
         .await?
         .ok_or(BookError::UnknownAppointment(id))
+}
+
+/// Free slots of `minutes` for a provider at a location between two dates (inclusive, calendar
+/// days at the location), computed offline from the cached hours, breaks, time off and book with
+/// the server's own rules — the same answer as the server's `/slots` (a 15-minute grid; none
+/// starting before now).
+pub async fn free_slots(
+    engine: &SyncEngine,
+    provider_id: &str,
+    location_id: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    minutes: u32,
+) -> Result<Vec<TimeSpan>, BookError> {
+    if !(5..=MAX_MINUTES as u32).contains(&minutes) {
+        return Err(BookError::Invalid(vec![problem(
+            "duration",
+            "must be a whole number of minutes from 5 to 480",
+        )]));
+    }
+    let clinic = Clinic::load(engine).await?;
+    let provider = clinic.provider(provider_id)?;
+    let location = clinic.location_for(provider, location_id)?;
+    let zone: Tz = location.time_zone.parse().map_err(|_| {
+        BookError::Invalid(vec![problem(
+            "locationId",
+            format!("location {} has an unknown time zone", location.id),
+        )])
+    })?;
+    // A local day lies within a day of its UTC date on either side.
+    let start = local_instant(zone, from, NaiveTime::MIN) - Duration::days(1);
+    let end = local_instant(zone, to, NaiveTime::MIN) + Duration::days(2);
+    let booked: Vec<TimeSpan> = engine
+        .store()
+        .provider_appointments_between(provider_id, start, end)
+        .await?
+        .into_iter()
+        .filter(|a| a.status.holds_time())
+        .filter_map(|a| a.span().ok())
+        .collect();
+    let (sessions, breaks, exceptions) = provider_at(provider, &location.id);
+    let availability = Availability {
+        zone,
+        sessions: &sessions,
+        breaks: &breaks,
+        exceptions: &exceptions,
+        booked: &booked,
+    };
+    let minutes = i64::from(minutes);
+    let now = engine.clock().now();
+    Ok(free_spans(
+        &availability,
+        from,
+        to,
+        Duration::minutes(minutes),
+        Duration::minutes(SLOT_GRID_MINUTES.min(minutes)),
+    )
+    .into_iter()
+    .filter(|span| span.start >= now)
+    .collect())
 }
 
 /// Checks a booking against the cached clinic and book without queueing it (for a screen that

@@ -951,3 +951,95 @@ async fn a_booking_refused_for_a_clash_is_moved_to_a_free_time_and_sent_again() 
         0
     );
 }
+
+#[tokio::test]
+async fn free_slots_computed_offline_are_the_servers() {
+    let server = server(20).await;
+    let proxy = FaultProxy::start(&server.url()).await;
+    let desk = synced_desk(&proxy.url, RECEPTION).await;
+    let other = client_as(&server.url(), RECEPTION);
+    proxy.set_down(true);
+    let (from, to) = (
+        monday() + chrono::Duration::days(1),
+        monday() + chrono::Duration::days(4),
+    );
+    let providers = desk.engine.store().providers().await.expect("providers");
+    let mut compared = 0;
+    for provider in providers.iter().filter(|p| p.active) {
+        for location in &provider.locations {
+            for minutes in [20, 30, 60] {
+                let offline = book::free_slots(
+                    &desk.engine,
+                    provider.id.as_str(),
+                    location.id.as_str(),
+                    (from, to),
+                    minutes,
+                )
+                .await
+                .expect("free slots offline");
+                let online = other
+                    .clinic()
+                    .slots(
+                        &provider.id,
+                        &SlotQuery::new(from, to)
+                            .minutes(minutes)
+                            .location(location.id.clone()),
+                    )
+                    .await
+                    .expect("the server's slots");
+                let online: Vec<(DateTime<Utc>, DateTime<Utc>)> = online
+                    .slots
+                    .iter()
+                    .map(|s| (s.start_time, s.end_time))
+                    .collect();
+                let offline: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+                    offline.iter().map(|s| (s.start, s.end)).collect();
+                assert_eq!(
+                    offline, online,
+                    "{} at {} ({minutes} min)",
+                    provider.id, location.id
+                );
+                compared += online.len();
+            }
+        }
+    }
+    assert!(compared > 0, "the demo clinic has free time this week");
+    // A slot offered offline is bookable offline, and then no longer offered.
+    let provider = providers.iter().find(|p| p.active).expect("a provider");
+    let location = &provider.locations[0];
+    let first = book::free_slots(
+        &desk.engine,
+        provider.id.as_str(),
+        location.id.as_str(),
+        (from, to),
+        30,
+    )
+    .await
+    .expect("slots")[0];
+    let patient = some_patient(&desk.engine).await;
+    book::book(
+        &desk.engine,
+        RECEPTION,
+        &booking(
+            &patient,
+            &(
+                provider.id.clone(),
+                location.id.clone(),
+                first.start,
+                first.end,
+            ),
+        ),
+    )
+    .await
+    .expect("an offered slot is bookable");
+    let after = book::free_slots(
+        &desk.engine,
+        provider.id.as_str(),
+        location.id.as_str(),
+        (from, to),
+        30,
+    )
+    .await
+    .expect("slots");
+    assert!(!after.iter().any(|s| s.overlaps(&first)));
+}
