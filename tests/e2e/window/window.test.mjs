@@ -137,4 +137,15 @@ test("in the window a receptionist signs in, finds a patient despite a typo and 
   await tabs.waitForExist({ timeout: 10_000 });
   assert.match(await win.$("h1").getText(), /Smith$/);
   await win.saveScreenshot(join(artifactsDir, "window-chart.png"));
+
+  // Ctrl+L locks the window: the chart goes, only the user and an unlock field remain.
+  await win.keys(["Control", "l"]);
+  const unlock = await win.$("#unlock-secret");
+  await unlock.waitForExist({ timeout: 10_000 });
+  assert.equal(await win.$$('[role="tablist"]').length, 0, "no chart behind the lock screen");
+  assert.match(await win.$("h1").getText(), /Reception/);
+  await win.saveScreenshot(join(artifactsDir, "window-lock.png"));
+  await typeInto("#unlock-secret", "demo-password");
+  await win.keys(["Enter"]);
+  await (await win.$('[data-testid="signed-in-user"]')).waitForExist({ timeout: 10_000 });
 });
