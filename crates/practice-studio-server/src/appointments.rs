@@ -29,7 +29,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::http::{list_body, parse_json, ApiJson};
-use crate::idempotency::{self, Begin};
+use crate::idempotency;
 use crate::openapi::Extension as DocExtension;
 use crate::params::{detail, if_match, paging, parse_instant};
 use crate::storage::{AppointmentOutcome, AppointmentQuery, AppointmentSort};
@@ -553,102 +553,93 @@ pub(crate) async fn create(
     ApiJson(body, bytes): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WriteAppointments)?;
-    let claim = match idempotency::begin(
+    idempotency::run(
         &app,
         &principal,
         &headers,
-        "POST",
-        "/api/v1/appointments",
+        ("POST", "/api/v1/appointments"),
         &bytes,
+        async |claim| {
+            let appointment = {
+                reject_fields(&body, &READ_ONLY)?;
+                let input: NewAppointment = parse_json(&bytes)?;
+                let reason = text(input.reason);
+                let notes = text(input.notes);
+                let problems = check_fields(
+                    input.start_time,
+                    input.end_time,
+                    reason.as_deref(),
+                    notes.as_deref(),
+                );
+                if !problems.is_empty() {
+                    return Err(ApiError::invalid(problems));
+                }
+                let patient = app
+                    .storage
+                    .patient(input.patient_id.as_str())
+                    .await
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| {
+                        unprocessable("patientId", format!("no patient {}", input.patient_id))
+                    })?;
+                if patient.status != PatientStatus::Active {
+                    let status = match patient.status {
+                        PatientStatus::Deceased => "deceased",
+                        _ => "inactive",
+                    };
+                    return Err(unprocessable(
+                        "patientId",
+                        format!("patient {} is {status}", patient.id),
+                    ));
+                }
+                let clinic = Clinic::load(&app).await?;
+                let provider = clinic.provider(input.provider_id.as_str())?;
+                let location = clinic.location_for(provider, input.location_id.as_str())?;
+                let kind = clinic.check_type(&input.kind)?;
+                let now = app.clock.now();
+                let id = AppointmentId("APPT-new".into());
+                let draft = Appointment {
+                    links: AppointmentLinks::new(&id, &input.patient_id, &input.provider_id),
+                    id,
+                    patient_id: input.patient_id,
+                    provider_id: input.provider_id,
+                    start_time: input.start_time,
+                    end_time: input.end_time,
+                    kind,
+                    status: AppointmentStatus::Scheduled,
+                    reason,
+                    notes,
+                    location: embedded(location),
+                    checked_in_at: None,
+                    roomed_at: None,
+                    completed_at: None,
+                    cancelled_at: None,
+                    cancel_reason: None,
+                    no_show_at: None,
+                    version: 1,
+                    created: now,
+                    updated: now,
+                };
+                let guard = |a: &Appointment, booked: &[TimeSpan]| clinic.check_clash(a, booked);
+                match app
+                    .storage
+                    .create_appointment(&draft, &guard, claim)
+                    .await
+                    .map_err(ApiError::internal)?
+                {
+                    AppointmentOutcome::Saved(appointment) => Ok(*appointment),
+                    AppointmentOutcome::Refused(error) => Err(error),
+                    AppointmentOutcome::NotFound | AppointmentOutcome::VersionMismatch { .. } => {
+                        Err(ApiError::internal(
+                            "a new appointment came back as missing or changed",
+                        ))
+                    }
+                }
+            }?;
+            Ok(respond(StatusCode::CREATED, appointment))
+        },
     )
-    .await?
-    {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Run(claim) => Some(claim),
-        Begin::Untracked => None,
-    };
-    let result = async {
-        reject_fields(&body, &READ_ONLY)?;
-        let input: NewAppointment = parse_json(&bytes)?;
-        let reason = text(input.reason);
-        let notes = text(input.notes);
-        let problems = check_fields(
-            input.start_time,
-            input.end_time,
-            reason.as_deref(),
-            notes.as_deref(),
-        );
-        if !problems.is_empty() {
-            return Err(ApiError::invalid(problems));
-        }
-        let patient = app
-            .storage
-            .patient(input.patient_id.as_str())
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| {
-                unprocessable("patientId", format!("no patient {}", input.patient_id))
-            })?;
-        if patient.status != PatientStatus::Active {
-            let status = match patient.status {
-                PatientStatus::Deceased => "deceased",
-                _ => "inactive",
-            };
-            return Err(unprocessable(
-                "patientId",
-                format!("patient {} is {status}", patient.id),
-            ));
-        }
-        let clinic = Clinic::load(&app).await?;
-        let provider = clinic.provider(input.provider_id.as_str())?;
-        let location = clinic.location_for(provider, input.location_id.as_str())?;
-        let kind = clinic.check_type(&input.kind)?;
-        let now = app.clock.now();
-        let id = AppointmentId("APPT-new".into());
-        let draft = Appointment {
-            links: AppointmentLinks::new(&id, &input.patient_id, &input.provider_id),
-            id,
-            patient_id: input.patient_id,
-            provider_id: input.provider_id,
-            start_time: input.start_time,
-            end_time: input.end_time,
-            kind,
-            status: AppointmentStatus::Scheduled,
-            reason,
-            notes,
-            location: embedded(location),
-            checked_in_at: None,
-            roomed_at: None,
-            completed_at: None,
-            cancelled_at: None,
-            cancel_reason: None,
-            no_show_at: None,
-            version: 1,
-            created: now,
-            updated: now,
-        };
-        let guard = |a: &Appointment, booked: &[TimeSpan]| clinic.check_clash(a, booked);
-        match app
-            .storage
-            .create_appointment(&draft, &guard, claim.as_ref())
-            .await
-            .map_err(ApiError::internal)?
-        {
-            AppointmentOutcome::Saved(appointment) => Ok(*appointment),
-            AppointmentOutcome::Refused(error) => Err(error),
-            AppointmentOutcome::NotFound | AppointmentOutcome::VersionMismatch { .. } => Err(
-                ApiError::internal("a new appointment came back as missing or changed"),
-            ),
-        }
-    }
-    .await;
-    match result {
-        Ok(appointment) => Ok(respond(StatusCode::CREATED, appointment)),
-        Err(error) => {
-            idempotency::abandon(&app, claim.as_ref()).await;
-            Err(error)
-        }
-    }
+    .await
 }
 
 fn embedded(location: &Location) -> AppointmentLocation {
@@ -946,46 +937,46 @@ pub(crate) async fn update(
     let path = format!("/api/v1/appointments/{id}");
     // The key is checked before If-Match: a retried PUT replays its first answer rather than
     // conflicting with the version its own first try created.
-    let claim = match idempotency::begin(&app, &principal, &headers, "PUT", &path, &bytes).await? {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Run(claim) => Some(claim),
-        Begin::Untracked => None,
-    };
-    let result = async {
-        let expected = if_match(&headers, "appointment")?;
-        let Value::Object(patch) = body else {
-            return Err(ApiError::invalid_field("body", "must be a JSON object"));
-        };
-        let (patch, cleared) = parse_patch(&patch)?;
-        let clinic = Clinic::load(&app).await?;
-        let now = app.clock.now();
-        let change = |current: &Appointment| apply(current, &patch, &cleared, &clinic, now);
-        let guard = |a: &Appointment, booked: &[TimeSpan]| clinic.check_clash(a, booked);
-        match app
-            .storage
-            .update_appointment(&id, expected, &change, &guard, now, claim.as_ref())
-            .await
-            .map_err(ApiError::internal)?
-        {
-            AppointmentOutcome::Saved(appointment) => Ok(*appointment),
-            AppointmentOutcome::Refused(error) => Err(error),
-            AppointmentOutcome::NotFound => Err(ApiError::NotFound(format!("no appointment {id}"))),
-            AppointmentOutcome::VersionMismatch { current } => Err(ApiError::Conflict {
-                message: format!(
-                    "the appointment changed since version {}; it is now version {current}",
-                    expected.unwrap_or(0)
-                ),
-                details: vec![detail("If-Match", "does not match the current version")],
-                retry_after: None,
-            }),
-        }
-    }
-    .await;
-    match result {
-        Ok(appointment) => Ok(respond(StatusCode::OK, appointment)),
-        Err(error) => {
-            idempotency::abandon(&app, claim.as_ref()).await;
-            Err(error)
-        }
-    }
+    idempotency::run(
+        &app,
+        &principal,
+        &headers,
+        ("PUT", &path),
+        &bytes,
+        async |claim| {
+            let appointment = {
+                let expected = if_match(&headers, "appointment")?;
+                let Value::Object(patch) = body else {
+                    return Err(ApiError::invalid_field("body", "must be a JSON object"));
+                };
+                let (patch, cleared) = parse_patch(&patch)?;
+                let clinic = Clinic::load(&app).await?;
+                let now = app.clock.now();
+                let change = |current: &Appointment| apply(current, &patch, &cleared, &clinic, now);
+                let guard = |a: &Appointment, booked: &[TimeSpan]| clinic.check_clash(a, booked);
+                match app
+                    .storage
+                    .update_appointment(&id, expected, &change, &guard, now, claim)
+                    .await
+                    .map_err(ApiError::internal)?
+                {
+                    AppointmentOutcome::Saved(appointment) => Ok(*appointment),
+                    AppointmentOutcome::Refused(error) => Err(error),
+                    AppointmentOutcome::NotFound => {
+                        Err(ApiError::NotFound(format!("no appointment {id}")))
+                    }
+                    AppointmentOutcome::VersionMismatch { current } => Err(ApiError::Conflict {
+                        message: format!(
+                            "the appointment changed since version {}; it is now version {current}",
+                            expected.unwrap_or(0)
+                        ),
+                        details: vec![detail("If-Match", "does not match the current version")],
+                        retry_after: None,
+                    }),
+                }
+            }?;
+            Ok(respond(StatusCode::OK, appointment))
+        },
+    )
+    .await
 }

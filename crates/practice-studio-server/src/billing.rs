@@ -26,7 +26,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::http::{parse_json, ApiJson};
-use crate::idempotency::{self, Begin};
+use crate::idempotency;
 use crate::openapi::Extension as ApiExtension;
 use crate::params::{detail, paging, parse_instant};
 use crate::pdf::{self, Practice};
@@ -434,45 +434,48 @@ pub async fn pay(
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WriteInvoices)?;
     let path = format!("/api/v1/invoices/{invoice_id}/payments");
-    let claim = match idempotency::begin(&app, &principal, &headers, "POST", &path, &bytes).await? {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Run(claim) => Some(claim),
-        Begin::Untracked => None,
-    };
-    let result = async {
-        let input: NewPayment = parse_json(&bytes)?;
-        let today = app.clock.today();
-        let valid = validate(input, today)?;
-        match app
-            .storage
-            .add_payment(&invoice_id, &valid, today, app.clock.now(), claim.as_ref())
-            .await
-            .map_err(ApiError::internal)?
-        {
-            PaymentOutcome::Created(created) => Ok(created),
-            PaymentOutcome::NotFound => Err(ApiError::NotFound(format!("no invoice {invoice_id}"))),
-            PaymentOutcome::Exceeds { balance } => Err(ApiError::Unprocessable {
-                message: format!(
-                    "the payment is more than the invoice's balance of {}",
-                    practice_studio::model::money::to_wire_text(&balance)
-                ),
-                details: vec![detail(
-                    "amount",
-                    &format!(
-                        "must be at most the balance, {}",
-                        practice_studio::model::money::to_wire_text(&balance)
-                    ),
-                )],
-            }),
-            PaymentOutcome::BeforeInvoice { invoice_date } => Err(ApiError::Unprocessable {
-                message: format!("the invoice is dated {invoice_date}"),
-                details: vec![detail("date", "must not be before the invoice's date")],
-            }),
-        }
-    }
-    .await;
-    match result {
-        Ok(created) => {
+    idempotency::run(
+        &app,
+        &principal,
+        &headers,
+        ("POST", &path),
+        &bytes,
+        async |claim| {
+            let created = {
+                let input: NewPayment = parse_json(&bytes)?;
+                let today = app.clock.today();
+                let valid = validate(input, today)?;
+                match app
+                    .storage
+                    .add_payment(&invoice_id, &valid, today, app.clock.now(), claim)
+                    .await
+                    .map_err(ApiError::internal)?
+                {
+                    PaymentOutcome::Created(created) => Ok(created),
+                    PaymentOutcome::NotFound => {
+                        Err(ApiError::NotFound(format!("no invoice {invoice_id}")))
+                    }
+                    PaymentOutcome::Exceeds { balance } => Err(ApiError::Unprocessable {
+                        message: format!(
+                            "the payment is more than the invoice's balance of {}",
+                            practice_studio::model::money::to_wire_text(&balance)
+                        ),
+                        details: vec![detail(
+                            "amount",
+                            &format!(
+                                "must be at most the balance, {}",
+                                practice_studio::model::money::to_wire_text(&balance)
+                            ),
+                        )],
+                    }),
+                    PaymentOutcome::BeforeInvoice { invoice_date } => {
+                        Err(ApiError::Unprocessable {
+                            message: format!("the invoice is dated {invoice_date}"),
+                            details: vec![detail("date", "must not be before the invoice's date")],
+                        })
+                    }
+                }
+            }?;
             tracing::info!(
                 payment_id = %created.payment.id,
                 invoice_id = %created.invoice.id,
@@ -483,10 +486,7 @@ pub async fn pay(
                 response.headers_mut().insert(header::LOCATION, value);
             }
             Ok(response)
-        }
-        Err(error) => {
-            idempotency::abandon(&app, claim.as_ref()).await;
-            Err(error)
-        }
-    }
+        },
+    )
+    .await
 }

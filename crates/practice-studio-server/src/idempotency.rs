@@ -16,7 +16,7 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// What to do with a request that may carry a key.
-pub enum Begin {
+enum Begin {
     /// No key: just run it.
     Untracked,
     /// Run it holding this claim.
@@ -32,7 +32,7 @@ fn key_problem(issue: &str) -> Vec<ErrorDetail> {
     }]
 }
 
-pub async fn begin(
+async fn begin(
     app: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
@@ -104,9 +104,33 @@ fn replay(stored: StoredResponse) -> Response {
     response
 }
 
+/// Runs a write under the request's `Idempotency-Key`, when it carries one: the retry of a
+/// finished request gets the first answer again without running; a failed one frees the key so a
+/// corrected retry (or the same one, after a transient failure) runs. `work` gets the claim to
+/// store its answer with, in the write's own transaction.
+pub async fn run(
+    app: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    (method, path): (&str, &str),
+    body: &[u8],
+    work: impl AsyncFnOnce(Option<&IdempotencyClaim>) -> Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    let claim = match begin(app, principal, headers, method, path, body).await? {
+        Begin::Replay(response) => return Ok(response),
+        Begin::Run(claim) => Some(claim),
+        Begin::Untracked => None,
+    };
+    let result = work(claim.as_ref()).await;
+    if result.is_err() {
+        abandon(app, claim.as_ref()).await;
+    }
+    result
+}
+
 /// After a request that failed without committing anything: free the key, so a corrected retry
 /// (or the same one, for a transient failure) runs.
-pub async fn abandon(app: &AppState, claim: Option<&IdempotencyClaim>) {
+async fn abandon(app: &AppState, claim: Option<&IdempotencyClaim>) {
     if let Some(claim) = claim {
         if let Err(error) = app.storage.release_idempotency_key(claim).await {
             tracing::warn!(%error, "could not release an idempotency key; it expires with its lease");

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::http::{json_response, list_bytes, parse_json, ApiJson};
-use crate::idempotency::{self, Begin};
+use crate::idempotency;
 #[allow(unused_imports)] // named in the OpenAPI annotations
 use crate::openapi::PatientPatch;
 use crate::page_cache::PatientsGeneration;
@@ -244,32 +244,23 @@ pub async fn create(
     ApiJson(body, bytes): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WritePatients)?;
-    let claim = match idempotency::begin(
+    idempotency::run(
         &app,
         &principal,
         &headers,
-        "POST",
-        "/api/v1/patients",
+        ("POST", "/api/v1/patients"),
         &bytes,
-    )
-    .await?
-    {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Run(claim) => Some(claim),
-        Begin::Untracked => None,
-    };
-    let result = async {
-        reject_read_only(&body)?;
-        let input: NewPatient = parse_json(&bytes)?;
-        let valid = validate_new_patient(&input, app.clock.today()).map_err(ApiError::invalid)?;
-        app.storage
-            .create_patient(&valid, app.clock.now(), claim.as_ref())
-            .await
-            .map_err(ApiError::internal)
-    }
-    .await;
-    match result {
-        Ok(patient) => {
+        async |claim| {
+            let patient = {
+                reject_read_only(&body)?;
+                let input: NewPatient = parse_json(&bytes)?;
+                let valid =
+                    validate_new_patient(&input, app.clock.today()).map_err(ApiError::invalid)?;
+                app.storage
+                    .create_patient(&valid, app.clock.now(), claim)
+                    .await
+                    .map_err(ApiError::internal)
+            }?;
             let location = patient.links.self_.href.clone();
             let version = patient.version;
             let mut response = (StatusCode::CREATED, Json(patient)).into_response();
@@ -277,12 +268,9 @@ pub async fn create(
                 response.headers_mut().insert(header::LOCATION, value);
             }
             Ok(with_etag(response, version))
-        }
-        Err(error) => {
-            idempotency::abandon(&app, claim.as_ref()).await;
-            Err(error)
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// `PUT /api/v1/patients/{id}`: JSON Merge Patch one level into `contactInfo` and `insurance`,
@@ -313,55 +301,52 @@ pub async fn update(
     let path = format!("/api/v1/patients/{id}");
     // The key is checked before If-Match: a retried PUT replays its first answer rather than
     // conflicting with the version its own first try created.
-    let claim = match idempotency::begin(&app, &principal, &headers, "PUT", &path, &bytes).await? {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Run(claim) => Some(claim),
-        Begin::Untracked => None,
-    };
-    let result = async {
-        let expected = if_match(&headers, "patient")?;
-        let Value::Object(patch) = patch else {
-            return Err(ApiError::invalid_field("body", "must be a JSON object"));
-        };
-        reject_read_only(&Value::Object(patch.clone()))?;
-        let current = app
-            .storage
-            .patient(&id)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::NotFound(format!("no patient {id}")))?;
-        let merged = merge_patch(&current, &patch)?;
-        let input: NewPatient = parse_json(merged.to_string().as_bytes())?;
-        let valid = validate_new_patient(&input, app.clock.today()).map_err(ApiError::invalid)?;
-        match app
-            .storage
-            .update_patient(&id, &valid, expected, app.clock.now(), claim.as_ref())
-            .await
-            .map_err(ApiError::internal)?
-        {
-            UpdateOutcome::Updated(patient) => Ok(*patient),
-            UpdateOutcome::NotFound => Err(ApiError::NotFound(format!("no patient {id}"))),
-            UpdateOutcome::VersionMismatch { current } => Err(ApiError::Conflict {
-                message: format!(
-                    "the patient changed since version {}; it is now version {current}",
-                    expected.unwrap_or(0)
-                ),
-                details: vec![detail("If-Match", "does not match the current version")],
-                retry_after: None,
-            }),
-        }
-    }
-    .await;
-    match result {
-        Ok(patient) => {
+    idempotency::run(
+        &app,
+        &principal,
+        &headers,
+        ("PUT", &path),
+        &bytes,
+        async |claim| {
+            let patient = {
+                let expected = if_match(&headers, "patient")?;
+                let Value::Object(patch) = patch else {
+                    return Err(ApiError::invalid_field("body", "must be a JSON object"));
+                };
+                reject_read_only(&Value::Object(patch.clone()))?;
+                let current = app
+                    .storage
+                    .patient(&id)
+                    .await
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::NotFound(format!("no patient {id}")))?;
+                let merged = merge_patch(&current, &patch)?;
+                let input: NewPatient = parse_json(merged.to_string().as_bytes())?;
+                let valid =
+                    validate_new_patient(&input, app.clock.today()).map_err(ApiError::invalid)?;
+                match app
+                    .storage
+                    .update_patient(&id, &valid, expected, app.clock.now(), claim)
+                    .await
+                    .map_err(ApiError::internal)?
+                {
+                    UpdateOutcome::Updated(patient) => Ok(*patient),
+                    UpdateOutcome::NotFound => Err(ApiError::NotFound(format!("no patient {id}"))),
+                    UpdateOutcome::VersionMismatch { current } => Err(ApiError::Conflict {
+                        message: format!(
+                            "the patient changed since version {}; it is now version {current}",
+                            expected.unwrap_or(0)
+                        ),
+                        details: vec![detail("If-Match", "does not match the current version")],
+                        retry_after: None,
+                    }),
+                }
+            }?;
             let version = patient.version;
             Ok(with_etag(Json(patient).into_response(), version))
-        }
-        Err(error) => {
-            idempotency::abandon(&app, claim.as_ref()).await;
-            Err(error)
-        }
-    }
+        },
+    )
+    .await
 }
 
 fn reject_read_only(body: &Value) -> Result<(), ApiError> {

@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::http::{parse_json, ApiJson};
-use crate::idempotency::{self, Begin};
+use crate::idempotency;
 use crate::openapi::Extension as ApiExtension;
 use crate::params::{detail, paging, parse_instant};
 use crate::pdf;
@@ -388,48 +388,47 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WriteRecords)?;
     let path = format!("/api/v1/patients/{patient_id}/records");
-    let claim = match idempotency::begin(&app, &principal, &headers, "POST", &path, &bytes).await? {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Run(claim) => Some(claim),
-        Begin::Untracked => None,
-    };
-    let result = async {
-        require_patient(&app, &patient_id).await?;
-        let input: NewRecord = parse_json(&bytes)?;
-        let valid = validate(input, app.clock.now())?;
-        let providers = app.storage.providers().await.map_err(ApiError::internal)?;
-        if !providers.iter().any(|p| p.id == valid.provider_id) {
-            return Err(ApiError::Unprocessable {
-                message: format!("no provider {}", valid.provider_id),
-                details: vec![detail("providerId", "names no provider")],
-            });
-        }
-        let respond = |record: &StoredRecord| -> Result<StoredResponse, StorageError> {
-            let wire = to_wire(record);
-            let body =
-                serde_json::to_string(&wire).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-            Ok(StoredResponse {
-                status: 201,
-                location: Some(wire.links.self_.href.clone()),
-                etag: Some(pdf::etag_of(body.as_bytes())),
-                body,
-            })
-        };
-        let responder: RecordResponder<'_> = &respond;
-        app.storage
-            .create_record(
-                &patient_id,
-                &valid,
-                app.clock.now(),
-                claim.as_ref().map(|c| (c, responder)),
-            )
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::NotFound(format!("no patient {patient_id}")))
-    }
-    .await;
-    match result {
-        Ok(record) => {
+    idempotency::run(
+        &app,
+        &principal,
+        &headers,
+        ("POST", &path),
+        &bytes,
+        async |claim| {
+            let record = {
+                require_patient(&app, &patient_id).await?;
+                let input: NewRecord = parse_json(&bytes)?;
+                let valid = validate(input, app.clock.now())?;
+                let providers = app.storage.providers().await.map_err(ApiError::internal)?;
+                if !providers.iter().any(|p| p.id == valid.provider_id) {
+                    return Err(ApiError::Unprocessable {
+                        message: format!("no provider {}", valid.provider_id),
+                        details: vec![detail("providerId", "names no provider")],
+                    });
+                }
+                let respond = |record: &StoredRecord| -> Result<StoredResponse, StorageError> {
+                    let wire = to_wire(record);
+                    let body = serde_json::to_string(&wire)
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                    Ok(StoredResponse {
+                        status: 201,
+                        location: Some(wire.links.self_.href.clone()),
+                        etag: Some(pdf::etag_of(body.as_bytes())),
+                        body,
+                    })
+                };
+                let responder: RecordResponder<'_> = &respond;
+                app.storage
+                    .create_record(
+                        &patient_id,
+                        &valid,
+                        app.clock.now(),
+                        claim.map(|c| (c, responder)),
+                    )
+                    .await
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::NotFound(format!("no patient {patient_id}")))
+            }?;
             let wire = to_wire(&record);
             tracing::info!(record_id = %wire.id, "record created");
             let mut response = pdf::tagged_json(StatusCode::CREATED, &wire, &headers)?;
@@ -437,10 +436,7 @@ pub async fn create(
                 response.headers_mut().insert(header::LOCATION, value);
             }
             Ok(response)
-        }
-        Err(error) => {
-            idempotency::abandon(&app, claim.as_ref()).await;
-            Err(error)
-        }
-    }
+        },
+    )
+    .await
 }

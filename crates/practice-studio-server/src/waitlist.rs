@@ -27,7 +27,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::http::{parse_json, ApiJson};
-use crate::idempotency::{self, Begin};
+use crate::idempotency;
 use crate::openapi::Extension as DocExtension;
 use crate::params::{detail, if_match, paging, parse_instant};
 use crate::storage::{WaitlistOutcome, WaitlistQuery};
@@ -270,84 +270,73 @@ pub(crate) async fn create(
     ApiJson(_, bytes): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WriteAppointments)?;
-    let claim = match idempotency::begin(
+    idempotency::run(
         &app,
         &principal,
         &headers,
-        "POST",
-        "/api/v1/waitlist",
+        ("POST", "/api/v1/waitlist"),
         &bytes,
+        async |claim| {
+            let entry = {
+                let input: NewWaitlistEntry = parse_json(&bytes)?;
+                let types = app
+                    .storage
+                    .appointment_types()
+                    .await
+                    .map_err(ApiError::internal)?;
+                let kind = types
+                    .iter()
+                    .find(|t| t.name.eq_ignore_ascii_case(input.kind.trim()))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+                        unprocessable(vec![detail(
+                            "type",
+                            &format!("must be one of the appointment types: {}", names.join(", ")),
+                        )])
+                    })?;
+                let now = app.clock.now();
+                let draft = WaitlistEntry {
+                    id: String::new(),
+                    patient_id: input.patient_id,
+                    kind: kind.name.clone(),
+                    duration: input.duration.unwrap_or(kind.default_duration),
+                    reason: text(input.reason),
+                    notes: text(input.notes),
+                    preferences: input.preferences,
+                    status: WaitlistStatus::Waiting,
+                    appointment_id: None,
+                    version: 1,
+                    created: now,
+                    updated: now,
+                };
+                check_shape(&draft)?;
+                let patient = app
+                    .storage
+                    .patient(draft.patient_id.as_str())
+                    .await
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| {
+                        unprocessable(vec![detail(
+                            "patientId",
+                            &format!("no patient {}", draft.patient_id),
+                        )])
+                    })?;
+                if patient.status != PatientStatus::Active {
+                    return Err(unprocessable(vec![detail(
+                        "patientId",
+                        &format!("patient {} is not active", patient.id),
+                    )]));
+                }
+                Known::load(&app).await?.check(&draft.preferences)?;
+                app.storage
+                    .create_waitlist_entry(&draft, claim)
+                    .await
+                    .map_err(ApiError::internal)
+            }?;
+            Ok(respond(StatusCode::CREATED, entry))
+        },
     )
-    .await?
-    {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Run(claim) => Some(claim),
-        Begin::Untracked => None,
-    };
-    let result = async {
-        let input: NewWaitlistEntry = parse_json(&bytes)?;
-        let types = app
-            .storage
-            .appointment_types()
-            .await
-            .map_err(ApiError::internal)?;
-        let kind = types
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(input.kind.trim()))
-            .ok_or_else(|| {
-                let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
-                unprocessable(vec![detail(
-                    "type",
-                    &format!("must be one of the appointment types: {}", names.join(", ")),
-                )])
-            })?;
-        let now = app.clock.now();
-        let draft = WaitlistEntry {
-            id: String::new(),
-            patient_id: input.patient_id,
-            kind: kind.name.clone(),
-            duration: input.duration.unwrap_or(kind.default_duration),
-            reason: text(input.reason),
-            notes: text(input.notes),
-            preferences: input.preferences,
-            status: WaitlistStatus::Waiting,
-            appointment_id: None,
-            version: 1,
-            created: now,
-            updated: now,
-        };
-        check_shape(&draft)?;
-        let patient = app
-            .storage
-            .patient(draft.patient_id.as_str())
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| {
-                unprocessable(vec![detail(
-                    "patientId",
-                    &format!("no patient {}", draft.patient_id),
-                )])
-            })?;
-        if patient.status != PatientStatus::Active {
-            return Err(unprocessable(vec![detail(
-                "patientId",
-                &format!("patient {} is not active", patient.id),
-            )]));
-        }
-        Known::load(&app).await?.check(&draft.preferences)?;
-        app.storage
-            .create_waitlist_entry(&draft, claim.as_ref())
-            .await
-            .map_err(ApiError::internal)
-    }
-    .await;
-    match result {
-        Ok(entry) => Ok(respond(StatusCode::CREATED, entry)),
-        Err(error) => {
-            idempotency::abandon(&app, claim.as_ref()).await;
-            Err(error)
-        }
-    }
+    .await
 }
 
 /// `GET /api/v1/waitlist/{id}`.
@@ -427,82 +416,82 @@ pub(crate) async fn update(
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WriteAppointments)?;
     let path = format!("/api/v1/waitlist/{id}");
-    let claim = match idempotency::begin(&app, &principal, &headers, "PUT", &path, &bytes).await? {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Run(claim) => Some(claim),
-        Begin::Untracked => None,
-    };
-    let result = async {
-        let expected = if_match(&headers, "waitlist entry")?;
-        let Value::Object(patch) = body else {
-            return Err(ApiError::invalid_field("body", "must be a JSON object"));
-        };
-        let unknown: Vec<ErrorDetail> = patch
-            .keys()
-            .filter(|k| !WRITABLE.contains(&k.as_str()))
-            .map(|k| detail(k, "cannot be changed"))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(ApiError::invalid(unknown));
-        }
-        // What the change may refer to is read before the transaction (the clinic's providers
-        // and locations, the appointment named); the merged entry is checked against it inside.
-        let known = Known::load(&app).await?;
-        let appointment = match patch.get("appointmentId").and_then(Value::as_str) {
-            Some(appointment_id) => Some(
-                app.storage
-                    .appointment(appointment_id)
-                    .await
-                    .map_err(ApiError::internal)?
-                    .ok_or_else(|| {
-                        unprocessable(vec![detail(
-                            "appointmentId",
-                            &format!("no appointment {appointment_id}"),
-                        )])
-                    })?,
-            ),
-            None => None,
-        };
-        let change = |current: &WaitlistEntry| {
-            if let Some(appointment) = &appointment {
-                if appointment.patient_id != current.patient_id {
-                    return Err(unprocessable(vec![detail(
-                        "appointmentId",
-                        &format!("appointment {} is another patient's", appointment.id),
-                    )]));
+    idempotency::run(
+        &app,
+        &principal,
+        &headers,
+        ("PUT", &path),
+        &bytes,
+        async |claim| {
+            let entry = {
+                let expected = if_match(&headers, "waitlist entry")?;
+                let Value::Object(patch) = body else {
+                    return Err(ApiError::invalid_field("body", "must be a JSON object"));
+                };
+                let unknown: Vec<ErrorDetail> = patch
+                    .keys()
+                    .filter(|k| !WRITABLE.contains(&k.as_str()))
+                    .map(|k| detail(k, "cannot be changed"))
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(ApiError::invalid(unknown));
                 }
-            }
-            let next = apply(current, &patch)?;
-            known.check(&next.preferences)?;
-            Ok(next)
-        };
-        let now = app.clock.now();
-        match app
-            .storage
-            .update_waitlist_entry(&id, expected, &change, now, claim.as_ref())
-            .await
-            .map_err(ApiError::internal)??
-        {
-            WaitlistOutcome::Saved(entry) => Ok(*entry),
-            WaitlistOutcome::NotFound => Err(ApiError::NotFound(format!("no waitlist entry {id}"))),
-            WaitlistOutcome::VersionMismatch { current } => Err(ApiError::Conflict {
-                message: format!(
-                    "the entry changed since version {}; it is now version {current}",
-                    expected.unwrap_or(0)
-                ),
-                details: vec![detail("If-Match", "does not match the current version")],
-                retry_after: None,
-            }),
-        }
-    }
-    .await;
-    match result {
-        Ok(entry) => Ok(respond(StatusCode::OK, entry)),
-        Err(error) => {
-            idempotency::abandon(&app, claim.as_ref()).await;
-            Err(error)
-        }
-    }
+                // What the change may refer to is read before the transaction (the clinic's providers
+                // and locations, the appointment named); the merged entry is checked against it inside.
+                let known = Known::load(&app).await?;
+                let appointment = match patch.get("appointmentId").and_then(Value::as_str) {
+                    Some(appointment_id) => Some(
+                        app.storage
+                            .appointment(appointment_id)
+                            .await
+                            .map_err(ApiError::internal)?
+                            .ok_or_else(|| {
+                                unprocessable(vec![detail(
+                                    "appointmentId",
+                                    &format!("no appointment {appointment_id}"),
+                                )])
+                            })?,
+                    ),
+                    None => None,
+                };
+                let change = |current: &WaitlistEntry| {
+                    if let Some(appointment) = &appointment {
+                        if appointment.patient_id != current.patient_id {
+                            return Err(unprocessable(vec![detail(
+                                "appointmentId",
+                                &format!("appointment {} is another patient's", appointment.id),
+                            )]));
+                        }
+                    }
+                    let next = apply(current, &patch)?;
+                    known.check(&next.preferences)?;
+                    Ok(next)
+                };
+                let now = app.clock.now();
+                match app
+                    .storage
+                    .update_waitlist_entry(&id, expected, &change, now, claim)
+                    .await
+                    .map_err(ApiError::internal)??
+                {
+                    WaitlistOutcome::Saved(entry) => Ok(*entry),
+                    WaitlistOutcome::NotFound => {
+                        Err(ApiError::NotFound(format!("no waitlist entry {id}")))
+                    }
+                    WaitlistOutcome::VersionMismatch { current } => Err(ApiError::Conflict {
+                        message: format!(
+                            "the entry changed since version {}; it is now version {current}",
+                            expected.unwrap_or(0)
+                        ),
+                        details: vec![detail("If-Match", "does not match the current version")],
+                        retry_after: None,
+                    }),
+                }
+            }?;
+            Ok(respond(StatusCode::OK, entry))
+        },
+    )
+    .await
 }
 
 /// `GET /api/v1/waitlist/candidates`.
