@@ -1889,7 +1889,10 @@ async fn a_page_of_patients_follows_every_change_whoever_makes_it() {
     assert_eq!(name_of(&after), None);
     // A legacy API key reads the counter on its own; it sees the same current page.
     let by_key = api
-        .get("/api/v1/patients?limit=100&sort=name", "ApiKey demo-api-key")
+        .get(
+            "/api/v1/patients?limit=100&sort=name",
+            "ApiKey demo-api-key",
+        )
         .await;
     assert_eq!(by_key.status(), 200);
     assert_eq!(by_key.json::<Value>().await.expect("json"), after);
