@@ -87,9 +87,12 @@ async fn an_idle_desk_refuses_patient_data_until_unlocked_offline_with_the_keych
 
     let mut events = desk.subscribe();
     let _watch = desk.spawn_lock_watch(Duration::from_millis(100));
-    desk.set_lock_after(Duration::from_millis(700));
-    // Activity keeps it open…
-    for _ in 0..4 {
+    // Two seconds from now (the first sync may have taken longer than that since the sign-in):
+    // generous against a loaded machine's late timers, short enough for a test.
+    desk.touch().await.expect("active");
+    desk.set_lock_after(Duration::from_secs(2));
+    // Activity keeps it open past the lock time…
+    for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         desk.touch().await.expect("active");
     }
@@ -97,7 +100,7 @@ async fn an_idle_desk_refuses_patient_data_until_unlocked_offline_with_the_keych
         .await
         .expect("unlocked: the chart opens");
     // …idleness locks it.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     assert!(desk.is_locked().await);
     for refused in [
         desk.search_patients("a").await.map(|_| ()),
