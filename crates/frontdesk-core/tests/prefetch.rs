@@ -20,7 +20,9 @@ fn book_options() -> SyncOptions {
     }
 }
 
-/// Patients with a cached appointment (not cancelled) starting in `[from, to)` days from Monday.
+/// Patients with a cached appointment (not cancelled) starting in `[from, to)` days from Monday
+/// (midnight UTC). Reading ahead covers today and the next two days, a day of margin each side:
+/// `[-1, 4)`.
 async fn booked(engine: &frontdesk_core::SyncEngine, from: i64, to: i64) -> BTreeSet<String> {
     let midnight = monday().and_hms_opt(0, 0, 0).expect("t").and_utc();
     engine

@@ -33,13 +33,14 @@ impl SyncEngine {
     pub async fn prefetch_upcoming(&self) -> Result<PrefetchReport, SyncError> {
         let client = self.reader().await?;
         let today = self.inner.clock.today();
-        let from = today
+        let midnight = today
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc())
             .unwrap_or_else(|| self.inner.clock.now());
-        // Midnight UTC is not midnight at every location: a day of margin on each side.
-        let from = from - Duration::days(1);
-        let to = from + Duration::days(i64::from(self.inner.options.prefetch_days) + 2);
+        // Today and the next `prefetch_days` days; midnight UTC is not midnight at every
+        // location, so a day of margin on each side.
+        let from = midnight - Duration::days(1);
+        let to = midnight + Duration::days(i64::from(self.inner.options.prefetch_days) + 2);
         let patients: Vec<String> = self
             .inner
             .store
