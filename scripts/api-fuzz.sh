@@ -35,7 +35,7 @@ token=$(curl -sf -X POST "$url/oauth/token" \
 # of calls are covered by the integration tests instead.
 timeout 600 "$st" run "$url/openapi.json" \
   --header "Authorization: Bearer $token" \
-  --include-path-regex '^/(api/|health)' \
+  --include-path-regex '^/(api/|fhir/|health)' \
   --checks all \
   --phases examples,coverage,fuzzing \
   --exclude-checks positive_data_acceptance \
