@@ -92,7 +92,7 @@ impl Offers {
             ),
             Offer::ReadInvoices => format!("Your role ({role}) does not include invoices."),
             Offer::TakePayments => {
-                format!("Your role ({role}) does not take payments; billing can.")
+                format!("Your role ({role}) does not take payments; reception and billing can.")
             }
             Offer::Administer => {
                 format!("Only an administrator can do this; your role is {role}.")

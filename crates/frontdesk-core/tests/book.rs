@@ -840,13 +840,13 @@ async fn a_payment_taken_offline_counts_at_once_and_is_recorded_once() {
 #[tokio::test]
 async fn a_payment_the_authors_role_may_not_take_goes_to_the_conflict_list_and_can_be_discarded() {
     let server = server(20).await;
-    let desk = synced_desk(&server.url(), RECEPTION).await;
+    let desk = synced_desk(&server.url(), CLINICIAN).await;
     let billing = client_as(&server.url(), BILLING);
     let invoice = cached_open_invoice(&desk.engine, &billing).await;
     let id = invoice.id.to_string();
     payments::take_payment(
         &desk.engine,
-        RECEPTION,
+        CLINICIAN,
         &id,
         &NewPayment {
             method: "Cash".to_owned(),
@@ -872,7 +872,7 @@ async fn a_payment_the_authors_role_may_not_take_goes_to_the_conflict_list_and_c
         1
     );
     desk.engine
-        .discard_change(conflicts[0].id, RECEPTION)
+        .discard_change(conflicts[0].id, CLINICIAN)
         .await
         .expect("discarded");
     assert!(desk

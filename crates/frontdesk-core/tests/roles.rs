@@ -79,7 +79,7 @@ async fn each_demo_role_is_offered_what_its_scopes_allow_and_refused_the_rest_wi
 
     // (user, register, records, invoices, payments, administer)
     let roles = [
-        ("reception@demo.clinic", true, false, true, false, false),
+        ("reception@demo.clinic", true, false, true, true, false),
         ("clinician@demo.clinic", true, true, true, false, false),
         ("billing@demo.clinic", false, false, true, true, false),
         ("admin@demo.clinic", true, true, true, true, true),

@@ -25,6 +25,7 @@ use tempfile::TempDir;
 pub const KEY: [u8; 32] = [9; 32];
 pub const RECEPTION: &str = "reception@demo.clinic";
 pub const BILLING: &str = "billing@demo.clinic";
+pub const CLINICIAN: &str = "clinician@demo.clinic";
 
 pub fn monday() -> NaiveDate {
     "2026-11-23".parse().expect("date")

@@ -159,6 +159,8 @@ impl Role {
                 WriteAppointments,
                 ReadProviders,
                 ReadInvoices,
+                // Payments: the front desk takes the copay (only payments need write:invoices).
+                WriteInvoices,
             ],
             Role::Clinician => &[
                 ReadPatients,
