@@ -150,8 +150,9 @@ impl Role {
     pub fn scopes(self) -> Scopes {
         use Scope::*;
         let list: &[Scope] = match self {
-            // Reception reads invoices to answer "what do I owe"; taking a payment is checked by
-            // the payments route itself.
+            // Reception reads invoices to answer "what do I owe" and takes the copay (payments are
+            // the only thing `write:invoices` allows). A clinician has reception's patient and
+            // appointment scopes plus records, but does not take payments.
             Role::Reception => &[
                 ReadPatients,
                 WritePatients,
@@ -159,7 +160,6 @@ impl Role {
                 WriteAppointments,
                 ReadProviders,
                 ReadInvoices,
-                // Payments: the front desk takes the copay (only payments need write:invoices).
                 WriteInvoices,
             ],
             Role::Clinician => &[
