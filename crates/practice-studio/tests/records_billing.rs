@@ -293,10 +293,10 @@ async fn invoices_are_listed_read_paid_and_printed() {
         "{text}"
     );
 
-    // Reception reads invoices but takes no payment.
-    let reception = api.client(user("reception@demo.clinic"));
+    // A clinician reads invoices but takes no payment (reception and billing do).
+    let clinician = api.client(user("clinician@demo.clinic"));
     assert_eq!(
-        reception
+        clinician
             .billing()
             .invoice(&invoice.id)
             .await
@@ -304,7 +304,7 @@ async fn invoices_are_listed_read_paid_and_printed() {
             .id,
         invoice.id
     );
-    let forbidden = reception
+    let forbidden = clinician
         .billing()
         .pay(&invoice.id, &pay(tenth(1)))
         .await
