@@ -65,7 +65,14 @@ export function startServe(extraArgs = [], { demo = true, keychain = true, home:
           "--",
           "bash",
           "-c",
-          'printf frontdesk-e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$@"',
+          // The daemon that `--unlock` starts sometimes loses the race to register on the bus and
+          // D-Bus activation starts another, without the password: the desk would then meet a
+          // locked keyring ("prompt dismissed"). So wait until the default collection answers
+          // unlocked, unlocking again (replacing the daemon) if it does not.
+          'unlock() { printf frontdesk-e2e | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null 2>&1; }; ' +
+            'unlocked() { dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets/aliases/default ' +
+            'org.freedesktop.DBus.Properties.Get string:org.freedesktop.Secret.Collection string:Locked 2>/dev/null | grep -q "boolean false"; }; ' +
+            'unlock; for i in $(seq 1 100); do unlocked && break; [ $((i % 25)) -eq 0 ] && unlock; sleep 0.1; done; exec "$@"',
           "frontdesk-e2e",
           frontdeskBin,
           ...deskArgs,
