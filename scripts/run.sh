@@ -30,6 +30,19 @@ if secret_service_running; then
 fi
 echo "No Secret Service running: starting a private one for the demo."
 # The demo keyring's password only unlocks this throwaway session's keyring.
+# The daemon `--unlock` starts can lose the race to register on the bus (D-Bus activation then
+# starts one without the password), so wait until the default collection answers unlocked.
 exec dbus-run-session -- bash -c '
-  printf "frontdesk-demo" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  unlock() { printf "frontdesk-demo" | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null 2>&1; }
+  unlocked() {
+    dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets/aliases/default \
+      org.freedesktop.DBus.Properties.Get string:org.freedesktop.Secret.Collection string:Locked 2>/dev/null |
+      grep -q "boolean false"
+  }
+  unlock
+  for i in $(seq 1 100); do
+    unlocked && break
+    [ $((i % 25)) -eq 0 ] && unlock
+    sleep 0.1
+  done
   exec "$@"' frontdesk-demo "${cmd[@]}"
