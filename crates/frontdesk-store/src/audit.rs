@@ -26,7 +26,16 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    fn as_str(self) -> &'static str {
+    /// Every action, in the order a filter lists them.
+    pub const ALL: [AuditAction; 4] = [
+        Self::ViewedPatient,
+        Self::ViewedRecord,
+        Self::ViewedAttachment,
+        Self::ViewedInvoice,
+    ];
+
+    /// The stored name, e.g. `viewed_record`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::ViewedPatient => "viewed_patient",
             Self::ViewedRecord => "viewed_record",
@@ -61,6 +70,19 @@ pub struct AuditEntry {
     /// `patient`, `record`… and the id of what was viewed (never its content).
     pub entity_kind: String,
     pub entity_id: String,
+}
+
+/// Which entries [`AuditLog::search`] returns; every `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub user_id: Option<String>,
+    pub action: Option<AuditAction>,
+    /// Entries at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Entries before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many, newest first.
+    pub limit: u32,
 }
 
 /// The append-only log of who viewed which patient's data.
@@ -117,10 +139,33 @@ impl AuditLog {
 
     /// The most recent entries, newest first.
     pub async fn recent(&self, limit: u32) -> Result<Vec<AuditEntry>, CacheError> {
-        let limit = i64::from(limit);
+        self.search(&AuditFilter {
+            limit,
+            ..AuditFilter::default()
+        })
+        .await
+    }
+
+    /// The entries `filter` selects, newest first.
+    pub async fn search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, CacheError> {
+        let limit = i64::from(filter.limit);
+        let action = filter.action.map(AuditAction::as_str);
+        // `at` is RFC 3339 with as many fractional digits as needed: julianday() compares the
+        // instants, which text order would not.
+        let from = filter.from.map(|t| t.to_rfc3339());
+        let until = filter.until.map(|t| t.to_rfc3339());
         let rows = sqlx::query!(
             r#"SELECT seq AS "seq!: i64", at, user_id, action, entity_kind, entity_id
-               FROM audit_log ORDER BY seq DESC LIMIT ?1"#,
+               FROM audit_log
+               WHERE (?1 IS NULL OR user_id = ?1)
+                 AND (?2 IS NULL OR action = ?2)
+                 AND (?3 IS NULL OR julianday(at) >= julianday(?3))
+                 AND (?4 IS NULL OR julianday(at) < julianday(?4))
+               ORDER BY seq DESC LIMIT ?5"#,
+            filter.user_id,
+            action,
+            from,
+            until,
             limit
         )
         .fetch_all(&self.pool)
@@ -146,6 +191,16 @@ impl AuditLog {
                 })
             })
             .collect()
+    }
+
+    /// Everyone who has an entry, in order (for a filter's choices).
+    pub async fn users(&self) -> Result<Vec<String>, CacheError> {
+        sqlx::query_scalar!(
+            r#"SELECT DISTINCT user_id AS "user_id!: String" FROM audit_log ORDER BY user_id"#
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list the audit log's users"))
     }
 
     /// Closes the log's connection.

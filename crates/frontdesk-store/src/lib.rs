@@ -17,6 +17,7 @@
 mod appointments;
 mod attachments;
 mod audit;
+mod billing;
 mod book;
 mod data_dir;
 mod db;
@@ -30,7 +31,7 @@ mod sync;
 mod text;
 
 pub use attachments::{Attachment, NewAttachment};
-pub use audit::{AuditAction, AuditEntry, AuditLog, AUDIT_FILE};
+pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, AUDIT_FILE};
 pub use data_dir::{DataDir, StoreError};
 pub use duplicates::{
     DuplicateField, DuplicateProbe, FieldMatch, Likeness, PossibleDuplicate,
