@@ -732,6 +732,80 @@ async fn a_booking_for_a_patient_registered_offline_waits_for_the_registration_a
     assert_eq!(order, ["/api/v1/patients", "/api/v1/appointments"]);
 }
 
+/// The conflict list holds this many open entries.
+struct OpenConflicts(i64);
+
+impl AsyncCheck for OpenConflicts {
+    async fn holds(&mut self, engine: &SyncEngine) -> bool {
+        engine.store().conflict_count().await.expect("count") == self.0
+    }
+}
+
+#[tokio::test]
+async fn discarding_a_refused_registration_discards_the_booking_that_waited_for_it() {
+    let server = server(20).await;
+    let proxy = FaultProxy::start(&server.url()).await;
+    let desk = synced_desk(&proxy.url, RECEPTION).await;
+    let other = client_as(&server.url(), RECEPTION);
+    let slot = free_slot(&other, &desk.engine, 6).await;
+    proxy.set_down(true);
+    let registered = desk
+        .engine
+        .register_patient(RECEPTION, &new_patient("Rhoda", "Refused"))
+        .await
+        .expect("registered offline");
+    let local_patient = PatientId(registered.patient_id.clone());
+    let pending = book::book(&desk.engine, RECEPTION, &booking(&local_patient, &slot))
+        .await
+        .expect("booked for the new patient");
+    proxy.set_down(false);
+    // The server refuses the registration; the booking waits for it and is not sent.
+    proxy.push(Fault::Status {
+        status: 422,
+        retry_after: None,
+        field: Some("contactInfo.email"),
+    });
+    drain_until(&desk.engine, "the refusal", OpenConflicts(1)).await;
+    let store = desk.engine.store();
+    assert_eq!(
+        store.pending_count().await.expect("count"),
+        1,
+        "the booking waits"
+    );
+    let conflicts = store.conflicts().await.expect("conflicts");
+    assert_eq!(conflicts[0].entry.entity_id, registered.patient_id);
+
+    desk.engine
+        .discard_change(conflicts[0].id, RECEPTION)
+        .await
+        .expect("discarded");
+    assert_eq!(store.pending_count().await.expect("count"), 0);
+    assert_eq!(store.conflict_count().await.expect("count"), 0);
+    assert!(
+        store
+            .appointment(pending.appointment.id.as_str())
+            .await
+            .expect("read")
+            .is_none(),
+        "the booking no longer shows in the book"
+    );
+    // Nothing more is sent, ever: the drain finds nothing to do and the server has no booking.
+    desk.engine.drain_outbox().await.expect("drain");
+    let writes: Vec<String> = proxy.writes().into_iter().map(|w| w.1).collect();
+    assert_eq!(writes, ["/api/v1/patients"]);
+    assert!(on_server_at(&other, &slot.0, slot.2).await.is_empty());
+    // The booking's fate is on record with its reason, not dropped silently.
+    let history = store.resolved_conflicts(10).await.expect("history");
+    let booking_entry = history
+        .iter()
+        .find(|c| c.entry.entity_id == pending.appointment.id.as_str())
+        .expect("the booking is on record");
+    assert_eq!(
+        booking_entry.refusal.message,
+        "the registration of its patient was discarded"
+    );
+}
+
 /// An open invoice of some patient, read into the cache the way reading ahead does.
 async fn cached_open_invoice(
     engine: &SyncEngine,

@@ -182,6 +182,8 @@ pub struct Conflict {
     pub entry: OutboxEntry,
     pub refusal: Refusal,
     pub created: DateTime<Utc>,
+    /// For a resolved conflict: how (`discarded`, `took_theirs`, `retried`) and by whom.
+    pub resolution: Option<(String, String)>,
 }
 
 struct EntryRow {
@@ -475,14 +477,31 @@ impl Store {
 
     /// The conflict list (refused changes no one has resolved yet), oldest first.
     pub async fn conflicts(&self) -> Result<Vec<Conflict>, CacheError> {
+        self.conflicts_where(false, i64::MAX).await
+    }
+
+    /// Resolved conflicts, newest first: what was decided about each refused change, and the
+    /// changes that went with a discarded one (with the reason).
+    pub async fn resolved_conflicts(&self, limit: u32) -> Result<Vec<Conflict>, CacheError> {
+        self.conflicts_where(true, i64::from(limit)).await
+    }
+
+    async fn conflicts_where(
+        &self,
+        resolved: bool,
+        limit: i64,
+    ) -> Result<Vec<Conflict>, CacheError> {
         let rows = sqlx::query!(
             r#"SELECT c.id AS "id!: i64", c.kind, c.message, c.server_status, c.server_body,
-                   c.created AS "conflict_created!: String",
+                   c.created AS "conflict_created!: String", c.resolution, c.resolved_by,
                    o.seq AS "seq!: i64", o.idempotency_key, o.request_id, o.author, o.entity_kind,
                    o.entity_id, o.operation, o.payload, o.base_version, o.refs, o.answer_id,
                    o.answer_version, o.state, o.attempts, o.created
                FROM conflicts c JOIN outbox o ON o.seq = c.outbox_seq
-               WHERE c.resolved IS NULL ORDER BY c.id"#
+               WHERE (c.resolved IS NOT NULL) = ?1
+               ORDER BY CASE WHEN ?1 THEN -c.id ELSE c.id END LIMIT ?2"#,
+            resolved,
+            limit
         )
         .fetch_all(&self.readers)
         .await
@@ -526,6 +545,7 @@ impl Store {
                         server_body,
                     },
                     created: parse_time("conflict", r.id, "created", &r.conflict_created)?,
+                    resolution: r.resolution.zip(r.resolved_by),
                 })
             })
             .collect()

@@ -7,7 +7,9 @@
 //! but both lose a letter to "jon"). The word with the fewest patients behind its tokens drives:
 //! its postings are read most-recent-visit first, and every other word is checked against the
 //! name carried in each posting, so the patients table is touched only for the final page.
-//! One- and two-character words read a prefix index directly.
+//! One- and two-character words read a prefix index directly. Round trips to SQLite cost more
+//! than the index reads here, so a one-word search is one statement when the word's exact token
+//! fills a page (a whole first or last name) and two otherwise.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -401,74 +403,66 @@ async fn by_phone(conn: &mut Conn, digits: &str) -> Result<Vec<Found>, CacheErro
 ///
 /// With `enough`, when the word's exact and prefix tokens already carry that many patients,
 /// typo and substring tokens are not looked up: they score lower and could not make the page.
-async fn tokens_for(
-    conn: &mut Conn,
-    term: &Term,
-    enough: Option<i64>,
-) -> Result<Vec<CandidateToken>, CacheError> {
-    let mut tokens: HashMap<i64, (f64, i64)> = HashMap::new();
-    let mut consider = |id: i64, token: &str, patients: i64| {
-        if let Some((_, score)) = match_term(term, token) {
-            tokens.insert(id, (score, patients));
-        }
+/// The candidate tokens of one typed word (3 characters or more), from the three indexes in
+/// one statement: the prefix range, the deletion table (typos) and FTS5 trigrams (substrings).
+/// Unchecked by sqlx (FTS5 tables are invisible to its offline checker); every value is bound:
+/// `?1`/`?2` the range, `?3` the deletion variants as a JSON array, `?4` the word as an FTS5
+/// phrase.
+const CANDIDATE_TOKENS: &str = "SELECT json_group_array(json_array(token_id, token, patients))
+    FROM (SELECT * FROM (SELECT token_id, token, patients FROM name_tokens
+                         WHERE token >= ?1 AND token < ?2 LIMIT 512)
+          UNION
+          SELECT t.token_id, t.token, t.patients
+          FROM name_token_deletes d JOIN name_tokens t ON t.token_id = d.token_id
+          WHERE d.variant IN (SELECT value FROM json_each(?3))
+          UNION
+          SELECT t.token_id, t.token, t.patients
+          FROM (SELECT rowid FROM name_tokens_fts WHERE name_tokens_fts MATCH ?4 LIMIT 512) f
+          JOIN name_tokens t ON t.token_id = f.rowid)";
+
+/// The values bound to [`CANDIDATE_TOKENS`]'s `?1` to `?4` for a word.
+fn candidate_binds(term: &Term) -> Result<[String; 4], CacheError> {
+    let variants: Vec<String> = if term.typos > 0 {
+        text::deletions(&term.text, term.typos, text::DELETION_MIN_CHARS)
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
     };
-    let high = format!("{}\u{10FFFF}", term.text);
-    let json = sqlx::query_scalar!(
-        r#"SELECT json_group_array(json_array(token_id, token, patients)) AS "rows!: String"
-           FROM (SELECT token_id, token, patients FROM name_tokens
-                 WHERE token >= ?1 AND token < ?2 LIMIT 512)"#,
-        term.text,
-        high
-    )
-    .fetch_one(&mut **conn)
-    .await
-    .map_err(query("search name tokens"))?;
-    let mut prefixed_patients = 0;
-    for (id, token, patients) in rows::<(i64, String, i64)>(&json, "name tokens")? {
-        prefixed_patients += patients;
-        consider(id, &token, patients);
-    }
-    let lower_scores_needed = enough.is_none_or(|enough| prefixed_patients < enough);
-    if term.typos > 0 && lower_scores_needed {
-        let variants: Vec<String> =
-            text::deletions(&term.text, term.typos, text::DELETION_MIN_CHARS)
-                .into_iter()
-                .collect();
-        let variants = serde_json::to_string(&variants).map_err(|source| CacheError::Encode {
-            what: "search",
-            id: String::new(),
-            source,
-        })?;
-        let json = sqlx::query_scalar!(
-            r#"SELECT json_group_array(json_array(token_id, token, patients)) AS "rows!: String"
-               FROM (SELECT DISTINCT t.token_id, t.token, t.patients
-                     FROM name_token_deletes d JOIN name_tokens t ON t.token_id = d.token_id
-                     WHERE d.variant IN (SELECT value FROM json_each(?1)))"#,
-            variants
-        )
+    let variants = serde_json::to_string(&variants).map_err(|source| CacheError::Encode {
+        what: "search",
+        id: String::new(),
+        source,
+    })?;
+    Ok([
+        term.text.clone(),
+        format!("{}\u{10FFFF}", term.text),
+        variants,
+        format!("\"{}\"", term.text.replace('"', "")),
+    ])
+}
+
+/// The tokens a typed word (3 characters or more) may have meant, scored, best first.
+async fn tokens_for(conn: &mut Conn, term: &Term) -> Result<Vec<CandidateToken>, CacheError> {
+    let [low, high, variants, phrase] = candidate_binds(term)?;
+    let json: String = sqlx::query_scalar(CANDIDATE_TOKENS)
+        .bind(low)
+        .bind(high)
+        .bind(variants)
+        .bind(phrase)
         .fetch_one(&mut **conn)
         .await
-        .map_err(query("search name tokens for typos"))?;
-        for (id, token, patients) in rows::<(i64, String, i64)>(&json, "name tokens")? {
-            consider(id, &token, patients);
+        .map_err(query("search name tokens"))?;
+    scored_tokens(term, &json)
+}
+
+/// Scores candidate tokens read as `[[id, token, patients], …]` against the typed word.
+fn scored_tokens(term: &Term, json: &str) -> Result<Vec<CandidateToken>, CacheError> {
+    let mut tokens: HashMap<i64, (f64, i64)> = HashMap::new();
+    for (id, token, patients) in rows::<(i64, String, i64)>(json, "name tokens")? {
+        if let Some((_, score)) = match_term(term, &token) {
+            tokens.insert(id, (score, patients));
         }
-    }
-    if !lower_scores_needed {
-        return Ok(ranked(tokens));
-    }
-    // FTS5 virtual tables are invisible to sqlx's offline query checker, so this one
-    // statement is unchecked. The word is letters and digits only; quoting makes it a phrase.
-    let json: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(t.token_id, t.token, t.patients))
-         FROM (SELECT rowid FROM name_tokens_fts WHERE name_tokens_fts MATCH ?1 LIMIT 512) f
-         JOIN name_tokens t ON t.token_id = f.rowid",
-    )
-    .bind(format!("\"{}\"", term.text.replace('"', "")))
-    .fetch_one(&mut **conn)
-    .await
-    .map_err(query("search name tokens by substring"))?;
-    for (id, token, patients) in rows::<(i64, String, i64)>(&json, "name tokens")? {
-        consider(id, &token, patients);
     }
     Ok(ranked(tokens))
 }
@@ -529,48 +523,48 @@ async fn by_names(
         };
     }
     let single = terms.len() == 1 && date_of_birth.is_none();
-    let exact_page = match terms {
-        [term] if single && term.chars >= 3 => exact_token_page(conn, term, limit).await?,
-        _ => None,
-    };
-    let postings = if let Some(page) = exact_page {
-        page
-    } else if let Some(date) = date_of_birth {
-        // A date of birth narrows to a few dozen patients: check the names on those.
-        by_date_of_birth(conn, date, MULTI_WORD_BUDGET).await?
-    } else {
-        // The word with the fewest patients behind it drives.
-        let mut driver: Option<(usize, i64, Vec<CandidateToken>)> = None;
-        for (i, term) in terms.iter().enumerate() {
-            let (weight, tokens) = if term.chars < 3 {
-                (prefix_weight(conn, term).await?, Vec::new())
+    let postings = match terms {
+        [term] if single && term.chars >= 3 => match one_word(conn, term, limit).await? {
+            OneWord::Page(page) => page,
+            OneWord::Tokens(tokens) => {
+                token_postings(conn, &enough_for_a_page(tokens, limit), limit).await?
+            }
+        },
+        _ => {
+            if let ([term], true) = (terms, single) {
+                // One short word: its prefix index is the answer.
+                prefix_postings(conn, term, limit).await?
+            } else if let Some(date) = date_of_birth {
+                // A date of birth narrows to a few dozen patients: check the names on those.
+                by_date_of_birth(conn, date, MULTI_WORD_BUDGET).await?
             } else {
-                let enough = single.then_some(limit as i64);
-                let tokens = tokens_for(conn, term, enough).await?;
-                (tokens.iter().map(|t| t.patients).sum(), tokens)
-            };
-            if weight == 0 {
-                // Nobody carries this word: nothing can match all words.
-                return Ok(Vec::new());
+                // The word with the fewest patients behind it drives.
+                let mut driver: Option<(usize, i64, Vec<CandidateToken>)> = None;
+                for (i, term) in terms.iter().enumerate() {
+                    let (weight, tokens) = if term.chars < 3 {
+                        (prefix_weight(conn, term).await?, Vec::new())
+                    } else {
+                        let tokens = tokens_for(conn, term).await?;
+                        (tokens.iter().map(|t| t.patients).sum(), tokens)
+                    };
+                    if weight == 0 {
+                        // Nobody carries this word: nothing can match all words.
+                        return Ok(Vec::new());
+                    }
+                    if driver.as_ref().is_none_or(|(_, w, _)| weight < *w) {
+                        driver = Some((i, weight, tokens));
+                    }
+                }
+                let Some((index, _, tokens)) = driver else {
+                    return Ok(Vec::new());
+                };
+                let term = &terms[index];
+                if term.chars < 3 {
+                    prefix_postings(conn, term, MULTI_WORD_BUDGET).await?
+                } else {
+                    token_postings(conn, &tokens, MULTI_WORD_BUDGET).await?
+                }
             }
-            if driver.as_ref().is_none_or(|(_, w, _)| weight < *w) {
-                driver = Some((i, weight, tokens));
-            }
-        }
-        let Some((index, _, tokens)) = driver else {
-            return Ok(Vec::new());
-        };
-        let per_token = if single { limit } else { MULTI_WORD_BUDGET };
-        let term = &terms[index];
-        let tokens = if single {
-            enough_for_a_page(tokens, limit)
-        } else {
-            tokens
-        };
-        if term.chars < 3 {
-            prefix_postings(conn, term, per_token).await?
-        } else {
-            token_postings(conn, &tokens, per_token).await?
         }
     };
     let mut found = Vec::new();
@@ -592,44 +586,57 @@ async fn by_names(
     Ok(found)
 }
 
-/// For a one-word search, in one round trip: the most recently seen patients carrying exactly
-/// that word, if they fill a page. Nothing else scores as high (only this token matches
-/// exactly), so that page is the answer: a full last or first name, the commonest search,
-/// needs no candidate tokens at all.
-async fn exact_token_page(
-    conn: &mut Conn,
-    term: &Term,
-    limit: usize,
-) -> Result<Option<Vec<Posting>>, CacheError> {
+/// What the first round trip of a one-word search found.
+enum OneWord {
+    /// The most recently seen patients carrying exactly that word fill a page. Nothing else
+    /// scores as high (only this token matches exactly), so that page is the answer: a full
+    /// last or first name, the commonest search, costs one statement.
+    Page(Vec<Posting>),
+    /// Otherwise the word's candidate tokens, whose postings make the page.
+    Tokens(Vec<CandidateToken>),
+}
+
+/// For a one-word search (3 characters or more), in one round trip: the exact token's page,
+/// and only when that page is short (SQLite evaluates just the `CASE` branch taken), the
+/// candidate tokens from all three indexes.
+async fn one_word(conn: &mut Conn, term: &Term, limit: usize) -> Result<OneWord, CacheError> {
     let limit = limit as i64;
-    let row = sqlx::query!(
-        r#"SELECT t.patients AS "patients!: i64",
-               (SELECT json_group_array(json_array(patient_pk, recency, name_key, card))
-                FROM (SELECT patient_pk, recency, name_key, card FROM name_postings
-                      WHERE token_id = t.token_id ORDER BY recency DESC LIMIT ?2))
-               AS "rows!: String"
-           FROM name_tokens t WHERE t.token = ?1"#,
-        term.text,
-        limit
-    )
-    .fetch_optional(&mut **conn)
-    .await
-    .map_err(query("read name postings"))?;
-    let Some(row) = row.filter(|r| r.patients >= limit) else {
-        return Ok(None);
-    };
-    let found: Vec<(i64, i64, String, String)> = rows(&row.rows, "name postings")?;
-    Ok(Some(
-        found
-            .into_iter()
-            .map(|(pk, recency, name_key, card)| Posting {
-                pk,
-                recency,
-                name_key,
-                card: Some(card),
-            })
-            .collect(),
-    ))
+    let [low, high, variants, phrase] = candidate_binds(term)?;
+    let sql = format!(
+        "SELECT coalesce((SELECT patients FROM name_tokens WHERE token = ?1), 0),
+                (SELECT json_group_array(json_array(patient_pk, recency, name_key, card))
+                 FROM (SELECT patient_pk, recency, name_key, card FROM name_postings
+                       WHERE token_id = (SELECT token_id FROM name_tokens WHERE token = ?1)
+                       ORDER BY recency DESC LIMIT ?5)),
+                CASE WHEN coalesce((SELECT patients FROM name_tokens WHERE token = ?1), 0) >= ?5
+                     THEN NULL ELSE ({CANDIDATE_TOKENS}) END"
+    );
+    let (exact, page, candidates): (i64, String, Option<String>) = sqlx::query_as(&sql)
+        .bind(low)
+        .bind(high)
+        .bind(variants)
+        .bind(phrase)
+        .bind(limit)
+        .fetch_one(&mut **conn)
+        .await
+        .map_err(query("read name postings"))?;
+    match candidates {
+        Some(json) if exact < limit => Ok(OneWord::Tokens(scored_tokens(term, &json)?)),
+        _ => {
+            let found: Vec<(i64, i64, String, String)> = rows(&page, "name postings")?;
+            Ok(OneWord::Page(
+                found
+                    .into_iter()
+                    .map(|(pk, recency, name_key, card)| Posting {
+                        pk,
+                        recency,
+                        name_key,
+                        card: Some(card),
+                    })
+                    .collect(),
+            ))
+        }
+    }
 }
 
 /// For a one-word search: the best tokens (already sorted best first) down to the first score

@@ -490,30 +490,14 @@ impl Store {
         .await
         .map_err(query(OP))?;
         if decision.resolution == Resolution::Discarded && entry.operation == "create" {
-            let later = sqlx::query_scalar!(
-                r#"UPDATE outbox SET state = 'conflict', updated = ?3
-                   WHERE entity_kind = ?1 AND entity_id = ?2 AND state = 'pending'
-                   RETURNING seq AS "seq!: i64""#,
-                entry.entity_kind,
-                entry.entity_id,
-                now
+            discard_dependents_in(
+                &mut tx,
+                &entry.entity_kind,
+                &entry.entity_id,
+                decision.by,
+                &now,
             )
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(query(OP))?;
-            for later_seq in later {
-                sqlx::query!(
-                    "INSERT INTO conflicts (outbox_seq, kind, message, created, resolution,
-                         resolved_by, resolved)
-                     VALUES (?1, 'gone', 'its registration was discarded', ?2, 'discarded', ?3, ?2)",
-                    later_seq,
-                    now,
-                    decision.by
-                )
-                .execute(&mut *tx)
-                .await
-                .map_err(query(OP))?;
-            }
+            .await?;
         }
         match decision.appointment {
             AppointmentAfter::Show(appointment) => {
@@ -922,6 +906,88 @@ fn decode<T: serde::de::DeserializeOwned>(
         id: id.to_owned(),
         source,
     })
+}
+
+/// After a discarded create, the changes queued behind it can never be sent: later changes of
+/// the same entity, and changes that reference it (a booking for a patient registered here),
+/// and in turn whatever waits for those (a status move of that booking). Each is recorded as a
+/// discarded conflict with the reason, never dropped silently, and what it showed in the cache
+/// (a pending booking or payment) goes with it. Entries are visited in queue order, so an entry
+/// is always seen after the one it waits for and one pass finds the whole chain.
+async fn discard_dependents_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    kind: &str,
+    id: &str,
+    by: &str,
+    now: &str,
+) -> Result<(), CacheError> {
+    const OP: &str = "resolve a conflict";
+    let root = format!("{kind}:{id}");
+    let mut gone: HashSet<String> = HashSet::from([root.clone()]);
+    let pending = sqlx::query!(
+        r#"SELECT seq AS "seq!: i64", entity_kind, entity_id, operation, refs
+           FROM outbox WHERE state = 'pending' ORDER BY seq"#
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(query(OP))?;
+    for row in pending {
+        let key = format!("{}:{}", row.entity_kind, row.entity_id);
+        let refs: Vec<String> = decode("outbox refs", &row.seq.to_string(), &row.refs)?;
+        let message = if key == root {
+            "its registration was discarded"
+        } else if let Some(waited) = refs.iter().find(|r| gone.contains(*r)) {
+            if waited == &root && kind == EntityKind::Patient.as_str() {
+                "the registration of its patient was discarded"
+            } else {
+                "a change it waited for was discarded"
+            }
+        } else if gone.contains(&key) {
+            "a change it waited for was discarded"
+        } else {
+            continue;
+        };
+        gone.insert(key);
+        sqlx::query!(
+            "UPDATE outbox SET state = 'conflict', updated = ?2 WHERE seq = ?1",
+            row.seq,
+            now
+        )
+        .execute(&mut **tx)
+        .await
+        .map_err(query(OP))?;
+        sqlx::query!(
+            "INSERT INTO conflicts (outbox_seq, kind, message, created, resolution,
+                 resolved_by, resolved)
+             VALUES (?1, 'gone', ?2, ?3, 'discarded', ?4, ?3)",
+            row.seq,
+            message,
+            now,
+            by
+        )
+        .execute(&mut **tx)
+        .await
+        .map_err(query(OP))?;
+        if row.operation == "create" && row.entity_kind == EntityKind::Appointment.as_str() {
+            sqlx::query!(
+                "DELETE FROM appointments WHERE id = ?1 AND pending = 1",
+                row.entity_id
+            )
+            .execute(&mut **tx)
+            .await
+            .map_err(query(OP))?;
+        }
+        if row.entity_kind == EntityKind::Payment.as_str() {
+            sqlx::query!(
+                "DELETE FROM payments WHERE id = ?1 AND pending = 1",
+                row.entity_id
+            )
+            .execute(&mut **tx)
+            .await
+            .map_err(query(OP))?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes a patient (a local placeholder replaced by the server's) inside a write.
