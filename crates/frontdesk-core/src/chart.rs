@@ -353,7 +353,7 @@ impl Desk {
     }
 }
 
-fn require(
+pub(crate) fn require(
     me: &crate::session::SessionInfo,
     scope: &str,
     what: &'static str,

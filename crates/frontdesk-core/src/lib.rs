@@ -10,11 +10,15 @@
 //! then [`SyncEngine`].
 
 pub mod account;
+pub mod audit_log;
+pub mod billing;
 pub mod book;
 pub mod chart;
 pub mod clock;
 pub mod config;
+pub mod conflicts;
 mod desk;
+pub mod documents;
 pub mod editing;
 pub mod keychain;
 pub mod lock;
