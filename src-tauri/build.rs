@@ -4,7 +4,7 @@ fn main() {
     println!("cargo:rerun-if-changed=../ui/dist");
     // Declaring the app's commands lets the capability file allow exactly these and nothing else.
     let attributes = tauri_build::Attributes::new()
-        .app_manifest(tauri_build::AppManifest::new().commands(&["run_command"]));
+        .app_manifest(tauri_build::AppManifest::new().commands(&["run_command", "save_as"]));
     if let Err(error) = tauri_build::try_build(attributes) {
         panic!(
             "tauri build step failed: {error:#}\n\

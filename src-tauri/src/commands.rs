@@ -250,6 +250,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("check_new_patient", NewPatientArgs => RegistrationCheck),
     command!("register_patient", NewPatientArgs => PendingWrite),
     command!("edit_patient", EditPatientArgs => Option<PendingWrite>),
+    // Documents, billing's worklist, conflicts, audit log: `crate::desk_commands`.
+    command!("open_document", frontdesk_core::documents::DocumentArgs => frontdesk_core::documents::DocumentView),
+    command!("overdue_invoices", NoArgs => frontdesk_core::billing::OverdueList),
+    command!("conflicts", NoArgs => Vec<frontdesk_core::conflicts::ConflictView>),
+    command!("resolve_conflict", frontdesk_core::conflicts::ResolveConflictArgs => ()),
+    command!("audit_log", frontdesk_core::audit_log::AuditQuery => frontdesk_core::audit_log::AuditPage),
+    command!("audit_log_csv", frontdesk_core::audit_log::AuditQuery => String),
 ];
 
 /// The commands that still answer while the desk is locked: none of them reads or writes patient
@@ -390,14 +397,17 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
             let args: NewPatientArgs = parse(args)?;
             respond(desk.register_patient(&args.patient).await?)
         }
-        other => Err(CommandError::new(
-            CommandErrorCode::UnknownCommand,
-            format!("there is no command {other:?}"),
-        )),
+        other => match crate::desk_commands::dispatch(desk, other, args).await {
+            Some(result) => result,
+            None => Err(CommandError::new(
+                CommandErrorCode::UnknownCommand,
+                format!("there is no command {other:?}"),
+            )),
+        },
     }
 }
 
-fn parse<T: DeserializeOwned>(args: Value) -> Result<T, CommandError> {
+pub(crate) fn parse<T: DeserializeOwned>(args: Value) -> Result<T, CommandError> {
     let args = if args.is_null() {
         Value::Object(Default::default())
     } else {
@@ -411,7 +421,7 @@ fn parse<T: DeserializeOwned>(args: Value) -> Result<T, CommandError> {
     })
 }
 
-fn respond<T: Serialize>(result: T) -> Result<Value, CommandError> {
+pub(crate) fn respond<T: Serialize>(result: T) -> Result<Value, CommandError> {
     serde_json::to_value(result).map_err(|e| {
         CommandError::new(
             CommandErrorCode::Internal,

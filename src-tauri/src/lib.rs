@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "demo")]
 mod demo;
+mod desk_commands;
 pub mod keychain;
 mod system_browser;
 mod window;
