@@ -9,6 +9,8 @@ import type { InvoiceStatus } from "../bindings/InvoiceStatus";
 import type { SessionInfo } from "../bindings/SessionInfo";
 import { SESSION_KEY } from "../queries";
 import { formatDate, formatMoney } from "../format";
+import type { DocumentRef } from "../bindings/DocumentRef";
+import { DocumentViewer } from "./DocumentViewer";
 import { QueryState } from "./Loading";
 
 const STATUS_LABEL: Record<InvoiceStatus, string> = { open: "Open", paid: "Paid", overdue: "Overdue" };
@@ -66,7 +68,15 @@ export function Invoices({ patientId }: { patientId: string }) {
 
 const PAYMENT_METHODS = ["Cash", "Check", "Credit Card", "Debit Card", "Insurance", "Bank Transfer"];
 
-function TakePayment({ invoiceId, balance }: { invoiceId: string; balance: number }) {
+function TakePayment({
+  invoiceId,
+  balance,
+  onReceipt,
+}: {
+  invoiceId: string;
+  balance: number;
+  onReceipt: (paymentId: string) => void;
+}) {
   const backend = useBackend();
   const queryClient = useQueryClient();
   const [method, setMethod] = useState("");
@@ -144,7 +154,10 @@ function TakePayment({ invoiceId, balance }: { invoiceId: string; balance: numbe
       )}
       {take.isSuccess && (
         <p role="status" className="pending-note">
-          Payment of {formatMoney(take.data.payment.amount)} taken: pending confirmation by the server.
+          Payment of {formatMoney(take.data.payment.amount)} taken: pending confirmation by the server.{" "}
+          <button type="button" className="link-button" onClick={() => onReceipt(take.data.payment.id)}>
+            Print or save the receipt
+          </button>
         </p>
       )}
       <div className="form-actions">
@@ -161,6 +174,9 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
   const backend = useBackend();
   const queryClient = useQueryClient();
   const session = queryClient.getQueryData<SessionInfo | null>(SESSION_KEY);
+  const [viewing, setViewing] = useState<{ document: DocumentRef; title: string } | null>(null);
+  const receipt = (paymentId: string) =>
+    setViewing({ document: { kind: "receipt", invoiceId, paymentId }, title: `Receipt for invoice ${invoiceId}` });
   const invoice = useQuery({
     queryKey: ["open_invoice", invoiceId],
     queryFn: () => backend.invoke("open_invoice", { invoiceId }),
@@ -172,6 +188,15 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
       <h2 id={`invoice-${inv.id}`}>
         Invoice {inv.id} <InvoiceBadge status={inv.status} />
       </h2>
+      <div className="form-actions">
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => setViewing({ document: { kind: "invoice_pdf", invoiceId: inv.id }, title: `Invoice ${inv.id}` })}
+        >
+          View PDF
+        </button>
+      </div>
       <table className="table">
         <caption className="visually-hidden">Items</caption>
         <thead>
@@ -202,7 +227,15 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
           <div key={pay.id} className="totals-row">
             <dt>
               Paid {formatDate(pay.date)} · {pay.method}
-              {pay.id.startsWith("local-") && <span className="badge badge-pending payment-pending">Pending confirmation</span>}
+              {pay.id.startsWith("local-") && <span className="badge badge-pending payment-pending">Pending confirmation</span>}{" "}
+              <button
+                type="button"
+                className="link-button"
+                aria-label={`Receipt for the payment of ${formatMoney(pay.amount)} on ${formatDate(pay.date)}`}
+                onClick={() => receipt(pay.id)}
+              >
+                Receipt
+              </button>
             </dt>
             <dd className="money">−{formatMoney(pay.amount)}</dd>
           </div>
@@ -219,8 +252,9 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
         <dd className="money balance">{formatMoney(inv.balance)}</dd>
       </dl>
       {session?.offers.takePayments && Number(inv.balance) > 0 && (
-        <TakePayment invoiceId={inv.id} balance={Number(inv.balance)} />
+        <TakePayment invoiceId={inv.id} balance={Number(inv.balance)} onReceipt={receipt} />
       )}
+      {viewing && <DocumentViewer document={viewing.document} title={viewing.title} onClose={() => setViewing(null)} />}
     </section>
   );
 }

@@ -3,7 +3,9 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useBackend } from "../backend/context";
+import type { Attachment } from "../bindings/Attachment";
 import { formatDateTime } from "../format";
+import { DocumentViewer } from "./DocumentViewer";
 import { QueryState } from "./Loading";
 
 export function Records({ patientId }: { patientId: string }) {
@@ -43,6 +45,7 @@ export function Records({ patientId }: { patientId: string }) {
 
 function RecordView({ recordId }: { recordId: string }) {
   const backend = useBackend();
+  const [viewing, setViewing] = useState<Attachment | null>(null);
   const record = useQuery({
     queryKey: ["open_record", recordId],
     queryFn: () => backend.invoke("open_record", { recordId }),
@@ -74,11 +77,21 @@ function RecordView({ recordId }: { recordId: string }) {
           <ul>
             {r.attachments.map((a) => (
               <li key={a.id}>
-                {a.filename} ({Math.ceil(Number(a.size) / 1024)} KB)
+                <button type="button" className="link-button" onClick={() => setViewing(a)}>
+                  Open {a.filename}
+                </button>{" "}
+                <span className="list-meta">({Math.ceil(Number(a.size) / 1024)} KB)</span>
               </li>
             ))}
           </ul>
         </section>
+      )}
+      {viewing && (
+        <DocumentViewer
+          document={{ kind: "attachment", attachmentId: viewing.id }}
+          title={viewing.filename}
+          onClose={() => setViewing(null)}
+        />
       )}
     </article>
   );

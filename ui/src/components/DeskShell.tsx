@@ -10,6 +10,7 @@ import type { SyncView } from "../bindings/SyncView";
 import type { LockView } from "../bindings/LockView";
 import { LOCK_KEY, SESSION_KEY, SHELL_KEYS, SYNC_STATUS_KEY } from "../queries";
 import { AccountMenu } from "./AccountMenu";
+import { DeskSections, type DeskSection, deskSectionView, DeskSectionNav } from "./DeskSections";
 import { reportActivity } from "./activity";
 import { Chart, chartKey } from "./Chart";
 import { EditPatient } from "./EditPatient";
@@ -30,7 +31,8 @@ export type View =
   | { kind: "patients" }
   | { kind: "chart"; patientId: string }
   | { kind: "edit"; patientId: string }
-  | { kind: "register" };
+  | { kind: "register" }
+  | DeskSection;
 
 function isEditable(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -103,6 +105,8 @@ export function DeskShell({
             // A payment's confirmation (or refusal) changes the invoice and the balance shown.
             void queryClient.invalidateQueries({ queryKey: ["open_invoice"] });
             void queryClient.invalidateQueries({ queryKey: ["patient_invoices"] });
+            void queryClient.invalidateQueries({ queryKey: ["overdue_invoices"] });
+            void queryClient.invalidateQueries({ queryKey: ["conflicts"] });
           }
         } else if (event.type === "session_changed") {
           queryClient.setQueryData(SESSION_KEY, event.session);
@@ -178,7 +182,7 @@ export function DeskShell({
             <button
               type="button"
               className="nav-item"
-              aria-current={view.kind !== "register" ? "page" : undefined}
+              aria-current={["patients", "chart", "edit"].includes(view.kind) ? "page" : undefined}
               onClick={() => setView({ kind: "patients" })}
             >
               Patients
@@ -198,6 +202,7 @@ export function DeskShell({
               </button>
             </li>
           )}
+          <DeskSectionNav session={session} current={view.kind} onOpen={setView} />
         </ul>
       </nav>
       <main className="main" id="main">
@@ -211,6 +216,7 @@ export function DeskShell({
             onEdit={session.offers.editPatients ? () => setView({ kind: "edit", patientId: view.patientId }) : undefined}
           />
         )}
+        {deskSectionView(view) && <DeskSections view={view as DeskSection} session={session} onOpenChart={openChart} />}
         {view.kind === "edit" && <EditPatient key={view.patientId} patientId={view.patientId} onDone={openChart} />}
         {view.kind === "register" &&
           (mayRegister ? (
