@@ -38,6 +38,7 @@ bench:
 	cargo bench -p practice-studio-server --bench patients --quiet | grep '^{'
 	cargo bench -p practice-studio-server --bench appointments --quiet | grep '^{'
 	cargo bench -p practice-studio-server --bench events --quiet | grep '^{'
+	cargo bench -p practice-studio-server --bench fhir --quiet | grep '^{'
 	cargo bench -p practice-studio --features client --bench crawl --quiet | grep '^{'
 	cargo bench -p frontdesk-store --bench search --quiet | grep '^{'
 	cargo bench -p frontdesk-core --bench first_sync --quiet | grep '^{'

@@ -91,6 +91,7 @@ fn problem(field: &str, issue: impl Into<String>) -> ErrorDetail {
     ErrorDetail {
         field: field.to_owned(),
         issue: issue.into(),
+        code: None,
     }
 }
 

@@ -327,6 +327,7 @@ impl Desk {
                 practice_studio::model::ErrorDetail {
                     field: "pin".into(),
                     issue: problem.into(),
+                    code: None,
                 },
             ]));
         }

@@ -25,6 +25,7 @@ use crate::error::{query, CacheError};
 use crate::patients::parse_status;
 use crate::text::{self, NameToken};
 use crate::Store;
+use practice_studio::search::{best_match, match_term, plan, Plan, Term, TermMatch};
 
 /// The most results one search returns.
 pub const MAX_RESULTS: usize = 200;
@@ -70,124 +71,6 @@ pub struct PatientHit {
     /// 2 for an exact id or MRN; otherwise 0..=1, how well the words matched.
     pub score: f64,
     pub spans: Vec<MatchSpan>,
-}
-
-/// A typed word, normalised like stored name tokens.
-#[derive(Debug, Clone)]
-pub(crate) struct Term {
-    pub text: String,
-    pub chars: usize,
-    pub typos: usize,
-}
-
-impl Term {
-    pub(crate) fn new(text: String) -> Self {
-        let chars = text.chars().count();
-        Self {
-            typos: text::typo_budget(chars),
-            chars,
-            text,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum TermMatch {
-    Exact,
-    Prefix,
-    Infix,
-    Typo,
-}
-
-/// How well one typed word matches one name token (both normalised), if at all.
-pub(crate) fn match_term(term: &Term, token: &str) -> Option<(TermMatch, f64)> {
-    if token == term.text {
-        return Some((TermMatch::Exact, 1.0));
-    }
-    if token.starts_with(&term.text) {
-        // From three letters on, the closer completion ranks first ("smi": Smith before
-        // Smithers); one or two letters say too little, and the most recent visit decides.
-        if term.chars < 3 {
-            return Some((TermMatch::Prefix, 0.85));
-        }
-        let ratio = term.chars as f64 / token.chars().count().max(1) as f64;
-        return Some((TermMatch::Prefix, 0.8 + 0.15 * ratio));
-    }
-    if term.typos > 0 {
-        let distance = text::typo_distance(&term.text, token);
-        if distance <= term.typos {
-            let likeness = text::similarity(&term.text, token);
-            return Some((
-                TermMatch::Typo,
-                0.45 + 0.3 * likeness - 0.05 * (distance as f64 - 1.0),
-            ));
-        }
-    }
-    if term.chars >= 3 && token.contains(&term.text) {
-        return Some((TermMatch::Infix, 0.55));
-    }
-    None
-}
-
-/// The best match of a word among a name's tokens.
-fn best_match(term: &Term, name_key: &str) -> Option<f64> {
-    name_key
-        .split(' ')
-        .filter_map(|token| match_term(term, token).map(|(_, s)| s))
-        .fold(None, |best: Option<f64>, s| {
-            Some(best.map_or(s, |b| b.max(s)))
-        })
-}
-
-/// What the typed text asks for.
-#[derive(Debug, Clone)]
-enum Plan {
-    DateOfBirth(NaiveDate),
-    /// Phone digits (at most the last ten).
-    Phone(String),
-    Names {
-        terms: Vec<Term>,
-        date_of_birth: Option<NaiveDate>,
-    },
-}
-
-fn plan(q: &str) -> Plan {
-    if let Some(date) = text::parse_date(q) {
-        return Plan::DateOfBirth(date);
-    }
-    let phone_like = q
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '-' | '+' | '.' | '/'));
-    let digits = text::digits(q);
-    if phone_like && digits.len() >= 4 {
-        let tail = if digits.len() > 10 {
-            digits[digits.len() - 10..].to_owned()
-        } else {
-            digits
-        };
-        return Plan::Phone(tail);
-    }
-    let mut terms = Vec::new();
-    let mut date_of_birth = None;
-    for chunk in q.split(|c: char| c.is_whitespace() || c == ',') {
-        if chunk.is_empty() {
-            continue;
-        }
-        if let Some(date) = text::parse_date(chunk) {
-            date_of_birth = Some(date);
-            continue;
-        }
-        for token in text::name_tokens(chunk) {
-            // Names carry no digits; a number among words was an id or MRN, tried exactly.
-            if !token.text.chars().any(|c| c.is_ascii_digit()) {
-                terms.push(Term::new(token.text));
-            }
-        }
-    }
-    Plan::Names {
-        terms,
-        date_of_birth,
-    }
 }
 
 /// A patient found before ranking.

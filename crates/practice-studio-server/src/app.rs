@@ -72,4 +72,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Pages of `GET /api/v1/patients` served while the patients are unchanged.
     pub(crate) patient_pages: Arc<crate::page_cache::PageCache>,
+    /// The v2 patient search's in-memory index.
+    pub(crate) patient_index: Arc<crate::search::PatientIndex>,
 }

@@ -14,6 +14,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
+use practice_studio::model::detail_code as code;
 use practice_studio::model::{
     Appointment, AppointmentId, AppointmentLinks, AppointmentList, AppointmentLocation,
     AppointmentPatch, AppointmentStatus, AppointmentType, ErrorDetail, Location, LocationId,
@@ -104,14 +105,22 @@ fn parse_query(
         None => None,
         Some(Ok(date)) => Some(date),
         Some(Err(_)) => {
-            problems.push(detail(name, "must be a date (YYYY-MM-DD)"));
+            problems.push(detail(
+                code::INVALID_DATE,
+                name,
+                "must be a date (YYYY-MM-DD)",
+            ));
             None
         }
     };
     let (start_date, end_date) = (date("start_date"), date("end_date"));
     if let (Some(from), Some(to)) = (start_date, end_date) {
         if to < from {
-            problems.push(detail("end_date", "must not be before start_date"));
+            problems.push(detail(
+                code::END_BEFORE_START,
+                "end_date",
+                "must not be before start_date",
+            ));
         }
     }
     let status = match get("status") {
@@ -120,6 +129,7 @@ fn parse_query(
             Some(status) => Some(status),
             None => {
                 problems.push(detail(
+                    code::NOT_ONE_OF,
                     "status",
                     "must be one of scheduled, checked_in, in_room, completed, cancelled, no_show",
                 ));
@@ -133,6 +143,7 @@ fn parse_query(
             Some(t) => Some(t),
             None => {
                 problems.push(detail(
+                    code::INVALID_INSTANT,
                     "updated_since",
                     "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
                 ));
@@ -145,7 +156,11 @@ fn parse_query(
         Some("created") => AppointmentSort::Created,
         Some("updated") => AppointmentSort::Updated,
         Some(_) => {
-            problems.push(detail("sort", "must be one of startTime, created, updated"));
+            problems.push(detail(
+                code::NOT_ONE_OF,
+                "sort",
+                "must be one of startTime, created, updated",
+            ));
             AppointmentSort::Start
         }
     };
@@ -153,7 +168,7 @@ fn parse_query(
         None | Some("asc") => false,
         Some("desc") => true,
         Some(_) => {
-            problems.push(detail("order", "must be asc or desc"));
+            problems.push(detail(code::NOT_ONE_OF, "order", "must be asc or desc"));
             false
         }
     };
@@ -163,13 +178,21 @@ fn parse_query(
         Owner::All => {}
         Owner::Patient(id) => {
             if patient_id.as_ref().is_some_and(|p| p != id) {
-                problems.push(detail("patient_id", "must match the patient in the path"));
+                problems.push(detail(
+                    code::PATH_MISMATCH,
+                    "patient_id",
+                    "must match the patient in the path",
+                ));
             }
             patient_id = Some(id.clone());
         }
         Owner::Provider(id) => {
             if provider_id.as_ref().is_some_and(|p| p != id) {
-                problems.push(detail("provider_id", "must match the provider in the path"));
+                problems.push(detail(
+                    code::PATH_MISMATCH,
+                    "provider_id",
+                    "must match the provider in the path",
+                ));
             }
             provider_id = Some(id.clone());
         }
@@ -366,9 +389,16 @@ impl Clinic {
             .providers
             .iter()
             .find(|p| p.id.as_str() == id)
-            .ok_or_else(|| unprocessable("providerId", format!("no provider {id}")))?;
+            .ok_or_else(|| {
+                unprocessable(
+                    code::UNKNOWN_REFERENCE,
+                    "providerId",
+                    format!("no provider {id}"),
+                )
+            })?;
         if !provider.active {
             return Err(unprocessable(
+                code::INVALID_VALUE,
                 "providerId",
                 format!("provider {id} is not active"),
             ));
@@ -381,9 +411,16 @@ impl Clinic {
             .locations
             .iter()
             .find(|l| l.id.as_str() == id)
-            .ok_or_else(|| unprocessable("locationId", format!("no location {id}")))?;
+            .ok_or_else(|| {
+                unprocessable(
+                    code::UNKNOWN_REFERENCE,
+                    "locationId",
+                    format!("no location {id}"),
+                )
+            })?;
         if !provider.locations.iter().any(|l| l.id == location.id) {
             return Err(unprocessable(
+                code::NOT_ONE_OF,
                 "locationId",
                 format!("provider {} does not work at {id}", provider.id),
             ));
@@ -399,6 +436,7 @@ impl Clinic {
             .ok_or_else(|| {
                 let names: Vec<&str> = self.types.iter().map(|t| t.name.as_str()).collect();
                 unprocessable(
+                    code::NOT_ONE_OF,
                     "type",
                     format!("must be one of the appointment types: {}", names.join(", ")),
                 )
@@ -410,9 +448,9 @@ impl Clinic {
         let provider = self.provider(appointment.provider_id.as_str())?;
         let location = self.location_for(provider, appointment.location.id.as_str())?;
         let zone = zone_of(location)?;
-        let wanted = appointment
-            .span()
-            .map_err(|_| ApiError::invalid_field("endTime", "must be after startTime"))?;
+        let wanted = appointment.span().map_err(|_| {
+            ApiError::invalid_field(code::END_BEFORE_START, "endTime", "must be after startTime")
+        })?;
         let (sessions, breaks, exceptions) = provider_at(provider, &location.id);
         let availability = Availability {
             zone,
@@ -434,6 +472,7 @@ impl Clinic {
                     location.time_zone
                 ),
                 details: vec![detail(
+                    code::TIME_TAKEN,
                     "startTime",
                     "overlaps another appointment of the provider",
                 )],
@@ -446,7 +485,7 @@ impl Clinic {
                         "{} {why} at {} on {date} ({})",
                         provider.id, location.id, location.time_zone
                     ),
-                    details: vec![detail("startTime", &why)],
+                    details: vec![detail(code::TIME_TAKEN, "startTime", &why)],
                     retry_after: None,
                 })
             }
@@ -502,9 +541,9 @@ fn zone_of(location: &Location) -> Result<Tz, ApiError> {
     })
 }
 
-fn unprocessable(field: &str, message: String) -> ApiError {
+fn unprocessable(code: &str, field: &str, message: String) -> ApiError {
     ApiError::Unprocessable {
-        details: vec![detail(field, &message)],
+        details: vec![detail(code, field, &message)],
         message,
     }
 }
@@ -518,15 +557,31 @@ fn check_fields(
 ) -> Vec<ErrorDetail> {
     let mut problems = Vec::new();
     if end <= start {
-        problems.push(detail("endTime", "must be after startTime"));
+        problems.push(detail(
+            code::END_BEFORE_START,
+            "endTime",
+            "must be after startTime",
+        ));
     } else if end - start > Duration::minutes(MAX_MINUTES) {
-        problems.push(detail("endTime", "must be at most 8 hours after startTime"));
+        problems.push(detail(
+            code::RANGE_TOO_LONG,
+            "endTime",
+            "must be at most 8 hours after startTime",
+        ));
     }
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON) {
-        problems.push(detail("reason", "must be at most 500 characters"));
+        problems.push(detail(
+            code::TOO_LONG,
+            "reason",
+            "must be at most 500 characters",
+        ));
     }
     if notes.is_some_and(|n| n.chars().count() > MAX_NOTES) {
-        problems.push(detail("notes", "must be at most 2000 characters"));
+        problems.push(detail(
+            code::TOO_LONG,
+            "notes",
+            "must be at most 2000 characters",
+        ));
     }
     problems
 }
@@ -580,7 +635,11 @@ pub(crate) async fn create(
                     .await
                     .map_err(ApiError::internal)?
                     .ok_or_else(|| {
-                        unprocessable("patientId", format!("no patient {}", input.patient_id))
+                        unprocessable(
+                            code::UNKNOWN_REFERENCE,
+                            "patientId",
+                            format!("no patient {}", input.patient_id),
+                        )
                     })?;
                 if patient.status != PatientStatus::Active {
                     let status = match patient.status {
@@ -588,6 +647,7 @@ pub(crate) async fn create(
                         _ => "inactive",
                     };
                     return Err(unprocessable(
+                        code::PATIENT_NOT_ACTIVE,
                         "patientId",
                         format!("patient {} is {status}", patient.id),
                     ));
@@ -674,13 +734,18 @@ const CLEARABLE: [&str; 2] = ["reason", "notes"];
 
 fn reject_fields(body: &Value, fields: &[&str]) -> Result<(), ApiError> {
     let Some(object) = body.as_object() else {
-        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+        return Err(ApiError::invalid_field(
+            code::INVALID_TYPE,
+            "body",
+            "must be a JSON object",
+        ));
     };
     let problems: Vec<ErrorDetail> = fields
         .iter()
         .filter(|field| object.contains_key(**field))
         .map(|field| {
             detail(
+                code::READ_ONLY,
                 field,
                 if *field == "status" {
                     "is set by the server on create (scheduled); change it with PUT"
@@ -716,14 +781,18 @@ fn parse_patch(
             ]
             .contains(&key.as_str()) =>
             {
-                problems.push(detail(key, "is read-only"))
+                problems.push(detail(code::READ_ONLY, key, "is read-only"))
             }
-            None => problems.push(detail(key, "is not a field of an appointment")),
+            None => problems.push(detail(
+                code::UNKNOWN_FIELD,
+                key,
+                "is not a field of an appointment",
+            )),
             Some(field) if value.is_null() => {
                 if CLEARABLE.contains(field) {
                     cleared.push(*field);
                 } else {
-                    problems.push(detail(field, "cannot be cleared"));
+                    problems.push(detail(code::CANNOT_BE_CLEARED, field, "cannot be cleared"));
                 }
             }
             Some(_) => {}
@@ -745,12 +814,19 @@ fn transition_error(error: TransitionError, to: AppointmentStatus) -> ApiError {
     match error {
         TransitionError::NotAllowed { from, to } => ApiError::Unprocessable {
             message: format!("an appointment cannot go from {from} to {to}"),
-            details: vec![detail("status", &format!("{from} → {to} is not allowed"))],
+            details: vec![detail(
+                code::TRANSITION_NOT_ALLOWED,
+                "status",
+                &format!("{from} → {to} is not allowed"),
+            )],
         },
-        TransitionError::CancelReasonMissing => {
-            unprocessable("cancelReason", "a cancellation needs a reason".into())
-        }
+        TransitionError::CancelReasonMissing => unprocessable(
+            code::REQUIRED,
+            "cancelReason",
+            "a cancellation needs a reason".into(),
+        ),
         TransitionError::StampOutOfRange => unprocessable(
+            code::DATE_IN_FUTURE,
             stamp_field(to).unwrap_or("status"),
             "must be within the last 24 hours and not in the future".into(),
         ),
@@ -792,6 +868,7 @@ fn apply(
         if stamp.is_some() && (to != status || current.status == status) {
             if let Some(field) = stamp_field(status) {
                 problems.push(detail(
+                    code::INVALID_VALUE,
                     field,
                     &format!("can only be sent with a change of status to {status}"),
                 ));
@@ -800,6 +877,7 @@ fn apply(
     }
     if patch.cancel_reason.is_some() && to != AppointmentStatus::Cancelled {
         problems.push(detail(
+            code::INVALID_VALUE,
             "cancelReason",
             "can only be sent with status cancelled",
         ));
@@ -845,6 +923,7 @@ fn apply(
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(unprocessable(
+                code::REQUIRED,
                 "cancelReason",
                 "a cancellation needs a reason".into(),
             ));
@@ -858,6 +937,7 @@ fn apply(
     if moves {
         if next.status != AppointmentStatus::Scheduled {
             return Err(unprocessable(
+                code::TRANSITION_NOT_ALLOWED,
                 "startTime",
                 format!(
                     "only a scheduled appointment can be moved; this one is {}",
@@ -947,7 +1027,11 @@ pub(crate) async fn update(
             let appointment = {
                 let expected = if_match(&headers, "appointment")?;
                 let Value::Object(patch) = body else {
-                    return Err(ApiError::invalid_field("body", "must be a JSON object"));
+                    return Err(ApiError::invalid_field(
+                        code::INVALID_TYPE,
+                        "body",
+                        "must be a JSON object",
+                    ));
                 };
                 let (patch, cleared) = parse_patch(&patch)?;
                 let clinic = Clinic::load(&app).await?;
@@ -970,7 +1054,11 @@ pub(crate) async fn update(
                             "the appointment changed since version {}; it is now version {current}",
                             expected.unwrap_or(0)
                         ),
-                        details: vec![detail("If-Match", "does not match the current version")],
+                        details: vec![detail(
+                            code::VERSION_MISMATCH,
+                            "If-Match",
+                            "does not match the current version",
+                        )],
                         retry_after: None,
                     }),
                 }

@@ -14,6 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::NaiveDate;
+use practice_studio::model::detail_code as code;
 use practice_studio::model::{
     Adjustment, AdjustmentKind, Invoice, InvoiceItem, InvoiceLinks, InvoiceList, InvoiceStatus,
     NewPayment, Payment, PaymentCreated, PaymentLinks, PAYMENT_METHODS,
@@ -86,7 +87,11 @@ fn parse_query(
         Some("paid") => Some(InvoiceStatus::Paid),
         Some("overdue") => Some(InvoiceStatus::Overdue),
         Some(_) => {
-            problems.push(detail("status", "must be one of open, paid, overdue"));
+            problems.push(detail(
+                code::NOT_ONE_OF,
+                "status",
+                "must be one of open, paid, overdue",
+            ));
             None
         }
     };
@@ -95,7 +100,11 @@ fn parse_query(
         match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             Ok(day) => Some(day),
             Err(_) => {
-                problems.push(detail(name, "must be a date (YYYY-MM-DD)"));
+                problems.push(detail(
+                    code::INVALID_DATE,
+                    name,
+                    "must be a date (YYYY-MM-DD)",
+                ));
                 None
             }
         }
@@ -104,7 +113,11 @@ fn parse_query(
     let to_date = date("to_date");
     if let (Some(from), Some(to)) = (from_date, to_date) {
         if to < from {
-            problems.push(detail("to_date", "must not be before from_date"));
+            problems.push(detail(
+                code::END_BEFORE_START,
+                "to_date",
+                "must not be before from_date",
+            ));
         }
     }
     let updated_since = match params.get("updated_since") {
@@ -113,6 +126,7 @@ fn parse_query(
             Some(t) => Some(t),
             None => {
                 problems.push(detail(
+                    code::INVALID_INSTANT,
                     "updated_since",
                     "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
                 ));
@@ -376,28 +390,49 @@ fn validate(input: NewPayment, today: NaiveDate) -> Result<ValidPayment, ApiErro
     let mut problems = Vec::new();
     if !PAYMENT_METHODS.contains(&input.method.as_str()) {
         problems.push(detail(
+            code::NOT_ONE_OF,
             "method",
             &format!("must be one of {}", PAYMENT_METHODS.join(", ")),
         ));
     }
     let amount = input.amount.normalize();
     if amount <= Decimal::ZERO {
-        problems.push(detail("amount", "must be more than zero"));
+        problems.push(detail(
+            code::INVALID_AMOUNT,
+            "amount",
+            "must be more than zero",
+        ));
     } else if amount.scale() > 2 {
-        problems.push(detail("amount", "must have at most two decimals (cents)"));
+        problems.push(detail(
+            code::INVALID_AMOUNT,
+            "amount",
+            "must have at most two decimals (cents)",
+        ));
     } else if amount > MAX_PAYMENT {
-        problems.push(detail("amount", "must be at most 1000000.00"));
+        problems.push(detail(
+            code::INVALID_AMOUNT,
+            "amount",
+            "must be at most 1000000.00",
+        ));
     }
     let reference = input
         .reference
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
     if reference.as_ref().is_some_and(|r| r.chars().count() > 100) {
-        problems.push(detail("reference", "must be at most 100 characters"));
+        problems.push(detail(
+            code::TOO_LONG,
+            "reference",
+            "must be at most 100 characters",
+        ));
     }
     let date = input.date.unwrap_or(today);
     if date > today {
-        problems.push(detail("date", "must not be in the future"));
+        problems.push(detail(
+            code::DATE_IN_FUTURE,
+            "date",
+            "must not be in the future",
+        ));
     }
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
@@ -461,6 +496,7 @@ pub async fn pay(
                             practice_studio::model::money::to_wire_text(&balance)
                         ),
                         details: vec![detail(
+                            code::OVER_BALANCE,
                             "amount",
                             &format!(
                                 "must be at most the balance, {}",
@@ -471,7 +507,11 @@ pub async fn pay(
                     PaymentOutcome::BeforeInvoice { invoice_date } => {
                         Err(ApiError::Unprocessable {
                             message: format!("the invoice is dated {invoice_date}"),
-                            details: vec![detail("date", "must not be before the invoice's date")],
+                            details: vec![detail(
+                                code::END_BEFORE_START,
+                                "date",
+                                "must not be before the invoice's date",
+                            )],
                         })
                     }
                 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{Duration, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
+use practice_studio::model::detail_code as code;
 use practice_studio::model::{
     AppointmentTypeList, ErrorDetail, ExceptionKind, Location, LocationId, LocationList,
     LocationRef, Provider, ProviderList, Slot, SlotList,
@@ -176,6 +177,90 @@ async fn slots_for(
     )
 }
 
+/// The providers list's filters (`specialty`, `location_id`, `available`), shared by v1 and v2.
+pub(crate) struct ProviderFilter {
+    specialty: Option<String>,
+    location_id: Option<String>,
+    available: Option<bool>,
+}
+
+impl ProviderFilter {
+    /// Reads the filters, adding a problem for each bad one.
+    pub(crate) fn parse(
+        params: &HashMap<String, String>,
+        problems: &mut Vec<practice_studio::model::ErrorDetail>,
+    ) -> Self {
+        let available = match params.get("available").map(String::as_str) {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => {
+                problems.push(detail(
+                    code::INVALID_TYPE,
+                    "available",
+                    "must be true or false",
+                ));
+                None
+            }
+        };
+        Self {
+            specialty: params.get("specialty").map(|s| s.trim().to_owned()),
+            location_id: params.get("location_id").cloned(),
+            available,
+        }
+    }
+
+    /// Whether `provider` passes every filter given.
+    pub(crate) async fn keeps(
+        &self,
+        app: &AppState,
+        locations: &[Location],
+        provider: &Provider,
+    ) -> Result<bool, ApiError> {
+        if let Some(specialty) = &self.specialty {
+            if !provider.specialty.eq_ignore_ascii_case(specialty) {
+                return Ok(false);
+            }
+        }
+        if let Some(location_id) = &self.location_id {
+            if !provider
+                .locations
+                .iter()
+                .any(|l| l.id.as_str() == location_id)
+            {
+                return Ok(false);
+            }
+        }
+        let Some(wanted) = self.available else {
+            return Ok(true);
+        };
+        let today = app.clock.today();
+        let week_end = today + Duration::days(6);
+        let mut free = false;
+        if provider.active {
+            for location in locations
+                .iter()
+                .filter(|l| provider.locations.iter().any(|r| r.id == l.id))
+            {
+                if !slots_for(
+                    app,
+                    provider,
+                    location,
+                    (today, week_end),
+                    AVAILABLE_MINUTES,
+                )
+                .await?
+                .is_empty()
+                {
+                    free = true;
+                    break;
+                }
+            }
+        }
+        Ok(free == wanted)
+    }
+}
+
 /// `GET /api/v1/providers`.
 #[utoipa::path(get, path = "/api/v1/providers", tag = "Clinic", summary = "Get providers",
     params(
@@ -195,62 +280,15 @@ pub async fn list_providers(
     principal.require(Scope::ReadProviders)?;
     let mut problems = Vec::new();
     let (limit, offset) = paging(|name| params.get(name).map(String::as_str), &mut problems);
-    let available = match params.get("available").map(String::as_str) {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            problems.push(detail("available", "must be true or false"));
-            None
-        }
-    };
+    let filter = ProviderFilter::parse(&params, &mut problems);
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
     let locations = app.storage.locations().await.map_err(ApiError::internal)?;
-    let today = app.clock.today();
-    let week_end = today + Duration::days(6);
     let mut matching = Vec::new();
     for provider in app.storage.providers().await.map_err(ApiError::internal)? {
-        if let Some(specialty) = params.get("specialty") {
-            if !provider.specialty.eq_ignore_ascii_case(specialty.trim()) {
-                continue;
-            }
-        }
-        if let Some(location_id) = params.get("location_id") {
-            if !provider
-                .locations
-                .iter()
-                .any(|l| l.id.as_str() == location_id)
-            {
-                continue;
-            }
-        }
-        if let Some(wanted) = available {
-            let mut free = false;
-            if provider.active {
-                for location in locations
-                    .iter()
-                    .filter(|l| provider.locations.iter().any(|r| r.id == l.id))
-                {
-                    if !slots_for(
-                        &app,
-                        &provider,
-                        location,
-                        (today, week_end),
-                        AVAILABLE_MINUTES,
-                    )
-                    .await?
-                    .is_empty()
-                    {
-                        free = true;
-                        break;
-                    }
-                }
-            }
-            if free != wanted {
-                continue;
-            }
+        if !filter.keeps(&app, &locations, &provider).await? {
+            continue;
         }
         matching.push(provider);
     }
@@ -304,11 +342,15 @@ pub async fn slots(
     let mut date = |name: &str| match params.get(name).map(|v| v.parse::<NaiveDate>()) {
         Some(Ok(date)) => Some(date),
         Some(Err(_)) => {
-            problems.push(detail(name, "must be a date (YYYY-MM-DD)"));
+            problems.push(detail(
+                code::INVALID_DATE,
+                name,
+                "must be a date (YYYY-MM-DD)",
+            ));
             None
         }
         None => {
-            problems.push(detail(name, "is required"));
+            problems.push(detail(code::REQUIRED, name, "is required"));
             None
         }
     };
@@ -319,6 +361,7 @@ pub async fn slots(
             Ok(n) if (5..=480).contains(&n) => n,
             _ => {
                 problems.push(detail(
+                    code::OUT_OF_RANGE,
                     "duration",
                     "must be a whole number of minutes from 5 to 480",
                 ));
@@ -328,9 +371,17 @@ pub async fn slots(
     };
     if let (Some(from), Some(to)) = (from, to) {
         if to < from {
-            problems.push(detail("date_to", "must not be before date_from"));
+            problems.push(detail(
+                code::END_BEFORE_START,
+                "date_to",
+                "must not be before date_from",
+            ));
         } else if (to - from).num_days() > MAX_SLOT_DAYS {
-            problems.push(detail("date_to", "must be at most 62 days after date_from"));
+            problems.push(detail(
+                code::RANGE_TOO_LONG,
+                "date_to",
+                "must be at most 62 days after date_from",
+            ));
         }
     }
     let (Some(from), Some(to)) = (from, to) else {
@@ -348,13 +399,18 @@ pub async fn slots(
             .map(|l| l.id.clone())
             .ok_or_else(|| ApiError::Unprocessable {
                 message: format!("provider {id} works at no location"),
-                details: vec![detail("location_id", "the provider has no location")],
+                details: vec![detail(
+                    code::INVALID_VALUE,
+                    "location_id",
+                    "the provider has no location",
+                )],
             })?,
     };
     if !provider.locations.iter().any(|l| l.id == location_id) {
         return Err(ApiError::Unprocessable {
             message: format!("provider {id} does not work at {location_id}"),
             details: vec![detail(
+                code::NOT_ONE_OF,
                 "location_id",
                 "is not one of the provider's locations",
             )],
@@ -393,14 +449,18 @@ fn patch_fields<T: serde::Serialize + serde::de::DeserializeOwned>(
     writable: &[&str],
 ) -> Result<T, ApiError> {
     let Value::Object(patch) = patch else {
-        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+        return Err(ApiError::invalid_field(
+            code::INVALID_TYPE,
+            "body",
+            "must be a JSON object",
+        ));
     };
     let mut problems = Vec::new();
     for (key, value) in &patch {
         if !writable.contains(&key.as_str()) {
-            problems.push(detail(key, "cannot be changed here"));
+            problems.push(detail(code::READ_ONLY, key, "cannot be changed here"));
         } else if value.is_null() {
-            problems.push(detail(key, "cannot be cleared"));
+            problems.push(detail(code::CANNOT_BE_CLEARED, key, "cannot be cleared"));
         }
     }
     if !problems.is_empty() {
@@ -416,8 +476,12 @@ fn patch_fields<T: serde::Serialize + serde::de::DeserializeOwned>(
 fn check_hours(field: &str, start: &str, end: &str, problems: &mut Vec<ErrorDetail>) {
     match (parse_hhmm(start), parse_hhmm(end)) {
         (Some(s), Some(e)) if s < e => {}
-        (Some(_), Some(_)) => problems.push(detail(field, "must end after it starts")),
-        _ => problems.push(detail(field, "times must be HH:MM")),
+        (Some(_), Some(_)) => problems.push(detail(
+            code::END_BEFORE_START,
+            field,
+            "must end after it starts",
+        )),
+        _ => problems.push(detail(code::INVALID_TIME, field, "times must be HH:MM")),
     }
 }
 
@@ -452,7 +516,11 @@ pub async fn update_provider(
                 id: location.id.clone(),
                 name: location.name.clone(),
             }),
-            None => problems.push(detail(&field, &format!("no location {}", at.location_id))),
+            None => problems.push(detail(
+                code::UNKNOWN_REFERENCE,
+                &field,
+                &format!("no location {}", at.location_id),
+            )),
         }
         let hours = &at.hours;
         for day in [
@@ -489,6 +557,7 @@ pub async fn update_provider(
             (Some(start), Some(end)) => check_hours(&field, start, end, &mut problems),
             (None, None) if exception.kind == ExceptionKind::TimeOff => {}
             _ => problems.push(detail(
+                code::REQUIRED,
                 &field,
                 "an extra session needs start and end; time off has both or neither",
             )),
@@ -529,7 +598,11 @@ pub async fn update_provider(
 fn version_conflict(what: &str, current: i64) -> ApiError {
     ApiError::Conflict {
         message: format!("the {what} changed; it is now version {current}"),
-        details: vec![detail("If-Match", "does not match the current version")],
+        details: vec![detail(
+            code::VERSION_MISMATCH,
+            "If-Match",
+            "does not match the current version",
+        )],
         retry_after: None,
     }
 }
@@ -557,12 +630,17 @@ pub async fn update_location(
     let mut next: Location = patch_fields(&current, patch, &LOCATION_WRITABLE)?;
     if next.time_zone.parse::<Tz>().is_err() {
         return Err(ApiError::invalid_field(
+            code::INVALID_TIME_ZONE,
             "timeZone",
             "must be an IANA time zone, e.g. America/Chicago",
         ));
     }
     if next.name.trim().is_empty() {
-        return Err(ApiError::invalid_field("name", "must not be empty"));
+        return Err(ApiError::invalid_field(
+            code::REQUIRED,
+            "name",
+            "must not be empty",
+        ));
     }
     next.version = current.version + 1;
     match app

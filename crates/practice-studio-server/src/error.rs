@@ -17,6 +17,9 @@ pub fn current_request_id() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
 }
 
+/// Seconds a client is asked to wait after a 503 (`Retry-After`; `retry_after` in v2).
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -69,11 +72,9 @@ impl ApiError {
         }
     }
 
-    pub fn invalid_field(field: &str, issue: impl Into<String>) -> Self {
-        Self::invalid(vec![ErrorDetail {
-            field: field.into(),
-            issue: issue.into(),
-        }])
+    /// One problem of `field` of the kind `code` (one of `practice_studio::model::detail_code`).
+    pub fn invalid_field(code: &str, field: &str, issue: impl Into<String>) -> Self {
+        Self::invalid(vec![ErrorDetail::new(code, field, issue)])
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -151,6 +152,12 @@ impl IntoResponse for ApiError {
                 ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            ApiError::Unavailable(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER),
+                );
             }
             ApiError::MethodNotAllowed => {}
             _ => {}

@@ -18,6 +18,7 @@ use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::openapi::Extension as DocExtension;
 use crate::params::detail;
+use practice_studio::model::detail_code as code;
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1_000;
@@ -202,7 +203,11 @@ pub(crate) async fn feed(
         None => DEFAULT_LIMIT,
         Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
         Some(_) => {
-            problems.push(detail("limit", "must be a whole number from 1 to 1000"));
+            problems.push(detail(
+                code::OUT_OF_RANGE,
+                "limit",
+                "must be a whole number from 1 to 1000",
+            ));
             DEFAULT_LIMIT
         }
     };
@@ -211,6 +216,7 @@ pub(crate) async fn feed(
         Some(Ok(n)) if n <= MAX_WAIT_SECONDS => n,
         Some(_) => {
             problems.push(detail(
+                code::OUT_OF_RANGE,
                 "wait",
                 "must be a whole number of seconds from 0 to 30",
             ));
@@ -232,7 +238,7 @@ pub(crate) async fn feed(
             }
             Some((_, seq)) => Some(seq),
             None => {
-                problems.push(detail("after", "must be a cursor from an earlier answer"));
+                problems.push(detail(code::INVALID_CURSOR, "after", "must be a cursor from an earlier answer"));
                 None
             }
         },

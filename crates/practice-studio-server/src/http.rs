@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::auth::{secret_hash, CredentialKind, Principal, UserRef};
 use crate::error::{ApiError, REQUEST_ID};
 use crate::page_cache::PatientsGeneration;
+use practice_studio::model::detail_code as code;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
@@ -325,7 +326,7 @@ where
                 if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge("the request body is too large".into())
                 } else {
-                    ApiError::invalid_field("body", "could not be read")
+                    ApiError::invalid_field(code::INVALID_VALUE, "body", "could not be read")
                 }
             })?;
         let value = parse_json(&bytes)?;
@@ -351,7 +352,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             _ => strip_position(&inner.to_string()),
         };
-        ApiError::invalid_field(&field, issue)
+        let kind = if issue.starts_with("missing field") {
+            code::REQUIRED
+        } else if issue.starts_with("unknown variant") {
+            code::NOT_ONE_OF
+        } else if issue == "is not well-formed JSON" {
+            code::INVALID_FORMAT
+        } else {
+            code::INVALID_TYPE
+        };
+        ApiError::invalid_field(kind, &field, issue)
     })
 }
 

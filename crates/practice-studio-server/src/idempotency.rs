@@ -4,6 +4,7 @@
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use practice_studio::model::detail_code as code;
 use practice_studio::model::ErrorDetail;
 use sha2::{Digest, Sha256};
 
@@ -25,11 +26,8 @@ enum Begin {
     Replay(Response),
 }
 
-fn key_problem(issue: &str) -> Vec<ErrorDetail> {
-    vec![ErrorDetail {
-        field: "Idempotency-Key".into(),
-        issue: issue.into(),
-    }]
+fn key_problem(code: &str, issue: &str) -> Vec<ErrorDetail> {
+    vec![ErrorDetail::new(code, "Idempotency-Key", issue)]
 }
 
 async fn begin(
@@ -48,7 +46,10 @@ async fn begin(
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
         .ok_or_else(|| {
-            ApiError::invalid(key_problem("must be 1 to 255 visible ASCII characters"))
+            ApiError::invalid(key_problem(
+                code::INVALID_FORMAT,
+                "must be 1 to 255 visible ASCII characters",
+            ))
         })?;
     let claim = IdempotencyClaim {
         scope: principal.bucket.clone(),
@@ -76,12 +77,18 @@ async fn begin(
         ClaimOutcome::Replay(stored) => Ok(Begin::Replay(replay(stored))),
         ClaimOutcome::InProgress => Err(ApiError::Conflict {
             message: "a request with this Idempotency-Key is still running; retry shortly".into(),
-            details: key_problem("is in use by a request that has not finished"),
+            details: key_problem(
+                code::IDEMPOTENCY_KEY_REUSED,
+                "is in use by a request that has not finished",
+            ),
             retry_after: Some(1),
         }),
         ClaimOutcome::Mismatch => Err(ApiError::Unprocessable {
             message: "this Idempotency-Key was used for a different request".into(),
-            details: key_problem("was already used with another method, path or body"),
+            details: key_problem(
+                code::IDEMPOTENCY_KEY_REUSED,
+                "was already used with another method, path or body",
+            ),
         }),
     }
 }

@@ -34,6 +34,7 @@ mod pdf;
 pub mod ratelimit;
 mod records;
 mod routes;
+mod search;
 pub mod storage;
 mod v2;
 mod waitlist;
@@ -257,6 +258,7 @@ impl ServerBuilder {
             limiter: Arc::new(ratelimit::RateLimiter::default()),
             settings: Arc::new(settings),
             patient_pages: Arc::new(page_cache::PageCache::default()),
+            patient_index: Arc::new(search::PatientIndex::default()),
         };
         let purge = tokio::spawn(purge_idempotency_keys(state.clone()));
         let deliveries = tokio::spawn(webhooks::run(state.clone()));

@@ -2,6 +2,7 @@
 
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, NaiveDate, Utc};
+use practice_studio::model::detail_code as code;
 use practice_studio::model::ErrorDetail;
 
 use crate::error::ApiError;
@@ -9,11 +10,9 @@ use crate::error::ApiError;
 pub(crate) const DEFAULT_LIMIT: u32 = 20;
 pub(crate) const MAX_LIMIT: u32 = 100;
 
-pub(crate) fn detail(field: &str, issue: &str) -> ErrorDetail {
-    ErrorDetail {
-        field: field.into(),
-        issue: issue.into(),
-    }
+/// A problem of `field` of the kind `code` (one of `practice_studio::model::detail_code`).
+pub(crate) fn detail(code: &str, field: &str, issue: &str) -> ErrorDetail {
+    ErrorDetail::new(code, field, issue)
 }
 
 /// `limit` (1–100, default 20) and `offset` (0 or more, within i64 so a database can take it),
@@ -27,7 +26,11 @@ pub(crate) fn paging<'a>(
         Some(v) => match v.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                problems.push(detail("limit", "must be a whole number from 1 to 100"));
+                problems.push(detail(
+                    code::OUT_OF_RANGE,
+                    "limit",
+                    "must be a whole number from 1 to 100",
+                ));
                 DEFAULT_LIMIT
             }
         },
@@ -38,6 +41,7 @@ pub(crate) fn paging<'a>(
             Ok(n) if n >= 0 => n as u64,
             _ => {
                 problems.push(detail(
+                    code::OUT_OF_RANGE,
                     "offset",
                     "must be a whole number from 0 to 9223372036854775807",
                 ));
@@ -74,6 +78,7 @@ pub(crate) fn if_match(headers: &HeaderMap, what: &str) -> Result<Option<i64>, A
         .map(Some)
         .ok_or_else(|| {
             ApiError::invalid_field(
+                code::INVALID_FORMAT,
                 "If-Match",
                 format!("must be the {what}'s version, e.g. \"3\""),
             )

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use practice_studio::model::detail_code as code;
 use practice_studio::model::{ErrorDetail, NewPatient, Patient, PatientList, PatientStatus};
 use practice_studio::rules::validate_new_patient;
 use serde_json::{Map, Value};
@@ -68,7 +69,11 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
         Some("created") => PatientSort::Created,
         Some("updated") => PatientSort::Updated,
         Some(_) => {
-            problems.push(detail("sort", "must be one of name, dob, created, updated"));
+            problems.push(detail(
+                code::NOT_ONE_OF,
+                "sort",
+                "must be one of name, dob, created, updated",
+            ));
             PatientSort::Name
         }
     };
@@ -76,7 +81,7 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
         None | Some("asc") => false,
         Some("desc") => true,
         Some(_) => {
-            problems.push(detail("order", "must be asc or desc"));
+            problems.push(detail(code::NOT_ONE_OF, "order", "must be asc or desc"));
             false
         }
     };
@@ -87,6 +92,7 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
         Some("deceased") => Some(PatientStatus::Deceased),
         Some(_) => {
             problems.push(detail(
+                code::NOT_ONE_OF,
                 "status",
                 "must be one of active, inactive, deceased",
             ));
@@ -99,6 +105,7 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
             Some(t) => Some(t),
             None => {
                 problems.push(detail(
+                    code::INVALID_INSTANT,
                     "updated_since",
                     "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
                 ));
@@ -110,7 +117,7 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
         None => false,
         Some("full") => true,
         Some(_) => {
-            problems.push(detail("expand", "must be full"));
+            problems.push(detail(code::NOT_ONE_OF, "expand", "must be full"));
             false
         }
     };
@@ -119,7 +126,11 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(PatientQuery, bool),
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
     if search.as_ref().is_some_and(|s| s.chars().count() > 100) {
-        problems.push(detail("search", "must be at most 100 characters"));
+        problems.push(detail(
+            code::TOO_LONG,
+            "search",
+            "must be at most 100 characters",
+        ));
     }
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
@@ -311,7 +322,11 @@ pub async fn update(
             let patient = {
                 let expected = if_match(&headers, "patient")?;
                 let Value::Object(patch) = patch else {
-                    return Err(ApiError::invalid_field("body", "must be a JSON object"));
+                    return Err(ApiError::invalid_field(
+                        code::INVALID_TYPE,
+                        "body",
+                        "must be a JSON object",
+                    ));
                 };
                 reject_read_only(&Value::Object(patch.clone()))?;
                 let current = app
@@ -337,7 +352,11 @@ pub async fn update(
                             "the patient changed since version {}; it is now version {current}",
                             expected.unwrap_or(0)
                         ),
-                        details: vec![detail("If-Match", "does not match the current version")],
+                        details: vec![detail(
+                            code::VERSION_MISMATCH,
+                            "If-Match",
+                            "does not match the current version",
+                        )],
                         retry_after: None,
                     }),
                 }
@@ -351,12 +370,16 @@ pub async fn update(
 
 fn reject_read_only(body: &Value) -> Result<(), ApiError> {
     let Some(object) = body.as_object() else {
-        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+        return Err(ApiError::invalid_field(
+            code::INVALID_TYPE,
+            "body",
+            "must be a JSON object",
+        ));
     };
     let problems: Vec<ErrorDetail> = READ_ONLY
         .iter()
         .filter(|field| object.contains_key(**field))
-        .map(|field| detail(field, "is read-only"))
+        .map(|field| detail(code::READ_ONLY, field, "is read-only"))
         .collect();
     if problems.is_empty() {
         Ok(())

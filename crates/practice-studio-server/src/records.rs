@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use practice_studio::model::detail_code as code;
 use practice_studio::model::{
     Attachment, AttachmentLinks, ErrorDetail, MedicalRecord, NewRecord, RecordLinks, RecordList,
 };
@@ -91,6 +92,7 @@ pub(crate) fn instant_range(
             }
             Err(_) => {
                 problems.push(detail(
+                    code::INVALID_INSTANT,
                     name,
                     "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
                 ));
@@ -102,7 +104,11 @@ pub(crate) fn instant_range(
     let until = parse("to_date", true, problems);
     if let (Some(from), Some(until)) = (from, until) {
         if from >= until {
-            problems.push(detail("to_date", "must not be before from_date"));
+            problems.push(detail(
+                code::END_BEFORE_START,
+                "to_date",
+                "must not be before from_date",
+            ));
         }
     }
     (from, until)
@@ -121,7 +127,11 @@ fn parse_query(patient_id: &str, raw: &HashMap<String, String>) -> Result<Record
         .as_ref()
         .is_some_and(|t| t.chars().count() > MAX_TYPE)
     {
-        problems.push(detail("type", "must be at most 100 characters"));
+        problems.push(detail(
+            code::TOO_LONG,
+            "type",
+            "must be at most 100 characters",
+        ));
     }
     let updated_since = match params.get("updated_since") {
         None => None,
@@ -129,6 +139,7 @@ fn parse_query(patient_id: &str, raw: &HashMap<String, String>) -> Result<Record
             Some(t) => Some(t),
             None => {
                 problems.push(detail(
+                    code::INVALID_INSTANT,
                     "updated_since",
                     "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
                 ));
@@ -316,11 +327,19 @@ fn validate(input: NewRecord, now: DateTime<Utc>) -> Result<ValidRecord, ApiErro
     let mut problems = Vec::new();
     let record_type = input.record_type.trim().to_owned();
     if record_type.is_empty() || record_type.chars().count() > MAX_TYPE {
-        problems.push(detail("type", "must be 1 to 100 characters"));
+        problems.push(detail(
+            code::TOO_LONG,
+            "type",
+            "must be 1 to 100 characters",
+        ));
     }
     let title = input.title.trim().to_owned();
     if title.is_empty() || title.chars().count() > MAX_TITLE {
-        problems.push(detail("title", "must be 1 to 200 characters"));
+        problems.push(detail(
+            code::TOO_LONG,
+            "title",
+            "must be 1 to 200 characters",
+        ));
     }
     let content = &input.content;
     for (field, text) in [
@@ -330,7 +349,11 @@ fn validate(input: NewRecord, now: DateTime<Utc>) -> Result<ValidRecord, ApiErro
         ("content.plan", &content.plan),
     ] {
         if text.chars().count() > MAX_SECTION {
-            problems.push(detail(field, "must be at most 20000 characters"));
+            problems.push(detail(
+                code::TOO_LONG,
+                field,
+                "must be at most 20000 characters",
+            ));
         }
     }
     if [
@@ -343,6 +366,7 @@ fn validate(input: NewRecord, now: DateTime<Utc>) -> Result<ValidRecord, ApiErro
     .all(|t| t.trim().is_empty())
     {
         problems.push(detail(
+            code::REQUIRED,
             "content",
             "must have at least one non-empty section",
         ));
@@ -350,7 +374,11 @@ fn validate(input: NewRecord, now: DateTime<Utc>) -> Result<ValidRecord, ApiErro
     // A minute of slack for a desk whose clock runs a little ahead.
     let date = input.date.unwrap_or(now);
     if date > now + Duration::minutes(1) {
-        problems.push(detail("date", "must not be in the future"));
+        problems.push(detail(
+            code::DATE_IN_FUTURE,
+            "date",
+            "must not be in the future",
+        ));
     }
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
@@ -403,7 +431,11 @@ pub async fn create(
                 if !providers.iter().any(|p| p.id == valid.provider_id) {
                     return Err(ApiError::Unprocessable {
                         message: format!("no provider {}", valid.provider_id),
-                        details: vec![detail("providerId", "names no provider")],
+                        details: vec![detail(
+                            code::UNKNOWN_REFERENCE,
+                            "providerId",
+                            "names no provider",
+                        )],
                     });
                 }
                 let respond = |record: &StoredRecord| -> Result<StoredResponse, StorageError> {

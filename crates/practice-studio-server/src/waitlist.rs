@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use practice_studio::model::detail_code as code;
 use practice_studio::model::{
     Day, ErrorDetail, LocationId, NewWaitlistEntry, PatientStatus, ProviderId, WaitlistCandidate,
     WaitlistCandidates, WaitlistEntry, WaitlistList, WaitlistPatch, WaitlistPreferences,
@@ -106,7 +107,11 @@ fn check_shape(entry: &WaitlistEntry) -> Result<(), ApiError> {
     problems.extend(check_preferences(&entry.preferences));
     for (field, value) in [("reason", &entry.reason), ("notes", &entry.notes)] {
         if value.as_ref().is_some_and(|t| t.chars().count() > TEXT_MAX) {
-            problems.push(detail(field, &format!("at most {TEXT_MAX} characters")));
+            problems.push(detail(
+                code::TOO_LONG,
+                field,
+                &format!("at most {TEXT_MAX} characters"),
+            ));
         }
     }
     if problems.is_empty() {
@@ -150,6 +155,7 @@ impl Known {
         for id in &preferences.provider_ids {
             if !self.providers.contains(id) {
                 problems.push(detail(
+                    code::UNKNOWN_REFERENCE,
                     "preferences.providerIds",
                     &format!("no provider {id}"),
                 ));
@@ -158,6 +164,7 @@ impl Known {
         if let Some(id) = &preferences.location_id {
             if !self.locations.contains(id) {
                 problems.push(detail(
+                    code::UNKNOWN_REFERENCE,
                     "preferences.locationId",
                     &format!("no location {id}"),
                 ));
@@ -198,7 +205,11 @@ pub(crate) async fn list(
         Some(text) => {
             let status = WaitlistStatus::parse(text);
             if status.is_none() {
-                problems.push(detail("status", "must be waiting, booked or removed"));
+                problems.push(detail(
+                    code::NOT_ONE_OF,
+                    "status",
+                    "must be waiting, booked or removed",
+                ));
             }
             status
         }
@@ -209,6 +220,7 @@ pub(crate) async fn list(
             let at = parse_instant(text);
             if at.is_none() {
                 problems.push(detail(
+                    code::INVALID_INSTANT,
                     "updated_since",
                     "must be an RFC 3339 instant or a date",
                 ));
@@ -226,7 +238,11 @@ pub(crate) async fn list(
     ];
     for name in params.keys() {
         if !known.contains(&name.as_str()) {
-            problems.push(detail(name, "is not a parameter of this route"));
+            problems.push(detail(
+                code::UNKNOWN_PARAMETER,
+                name,
+                "is not a parameter of this route",
+            ));
         }
     }
     if !problems.is_empty() {
@@ -290,6 +306,7 @@ pub(crate) async fn create(
                     .ok_or_else(|| {
                         let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
                         unprocessable(vec![detail(
+                            code::NOT_ONE_OF,
                             "type",
                             &format!("must be one of the appointment types: {}", names.join(", ")),
                         )])
@@ -317,12 +334,14 @@ pub(crate) async fn create(
                     .map_err(ApiError::internal)?
                     .ok_or_else(|| {
                         unprocessable(vec![detail(
+                            code::UNKNOWN_REFERENCE,
                             "patientId",
                             &format!("no patient {}", draft.patient_id),
                         )])
                     })?;
                 if patient.status != PatientStatus::Active {
                     return Err(unprocessable(vec![detail(
+                        code::PATIENT_NOT_ACTIVE,
                         "patientId",
                         &format!("patient {} is not active", patient.id),
                     )]));
@@ -367,7 +386,11 @@ fn apply(
     let mut target = serde_json::to_value(current).map_err(ApiError::internal)?;
     json_patch::merge(&mut target, &Value::Object(patch.clone()));
     let mut next: WaitlistEntry = serde_json::from_value(target).map_err(|e| {
-        ApiError::invalid_field("body", format!("does not make a valid entry: {e}"))
+        ApiError::invalid_field(
+            code::INVALID_VALUE,
+            "body",
+            format!("does not make a valid entry: {e}"),
+        )
     })?;
     next.reason = text(next.reason);
     next.notes = text(next.notes);
@@ -377,12 +400,14 @@ fn apply(
     if next.status == WaitlistStatus::Booked {
         if next.appointment_id.is_none() {
             return Err(ApiError::invalid_field(
+                code::REQUIRED,
                 "appointmentId",
                 "a booked entry names its appointment",
             ));
         }
     } else if patch.get("appointmentId").is_some_and(|v| !v.is_null()) {
         return Err(ApiError::invalid_field(
+            code::INVALID_VALUE,
             "appointmentId",
             "only a booked entry names an appointment (send status: booked with it)",
         ));
@@ -426,12 +451,16 @@ pub(crate) async fn update(
             let entry = {
                 let expected = if_match(&headers, "waitlist entry")?;
                 let Value::Object(patch) = body else {
-                    return Err(ApiError::invalid_field("body", "must be a JSON object"));
+                    return Err(ApiError::invalid_field(
+                        code::INVALID_TYPE,
+                        "body",
+                        "must be a JSON object",
+                    ));
                 };
                 let unknown: Vec<ErrorDetail> = patch
                     .keys()
                     .filter(|k| !WRITABLE.contains(&k.as_str()))
-                    .map(|k| detail(k, "cannot be changed"))
+                    .map(|k| detail(code::READ_ONLY, k, "cannot be changed"))
                     .collect();
                 if !unknown.is_empty() {
                     return Err(ApiError::invalid(unknown));
@@ -447,6 +476,7 @@ pub(crate) async fn update(
                             .map_err(ApiError::internal)?
                             .ok_or_else(|| {
                                 unprocessable(vec![detail(
+                                    code::UNKNOWN_REFERENCE,
                                     "appointmentId",
                                     &format!("no appointment {appointment_id}"),
                                 )])
@@ -458,6 +488,7 @@ pub(crate) async fn update(
                     if let Some(appointment) = &appointment {
                         if appointment.patient_id != current.patient_id {
                             return Err(unprocessable(vec![detail(
+                                code::INVALID_VALUE,
                                 "appointmentId",
                                 &format!("appointment {} is another patient's", appointment.id),
                             )]));
@@ -483,7 +514,11 @@ pub(crate) async fn update(
                             "the entry changed since version {}; it is now version {current}",
                             expected.unwrap_or(0)
                         ),
-                        details: vec![detail("If-Match", "does not match the current version")],
+                        details: vec![detail(
+                            code::VERSION_MISMATCH,
+                            "If-Match",
+                            "does not match the current version",
+                        )],
                         retry_after: None,
                     }),
                 }
@@ -521,7 +556,7 @@ pub(crate) async fn candidates(
     let required = |name: &str, problems: &mut Vec<ErrorDetail>| {
         let value = get(name).map(str::to_owned);
         if value.is_none() {
-            problems.push(detail(name, "is required"));
+            problems.push(detail(code::REQUIRED, name, "is required"));
         }
         value
     };
@@ -533,21 +568,29 @@ pub(crate) async fn candidates(
             .ok()
             .map(|t| t.with_timezone(&Utc));
         if at.is_none() {
-            problems.push(detail(name, "must be an RFC 3339 instant"));
+            problems.push(detail(
+                code::INVALID_INSTANT,
+                name,
+                "must be an RFC 3339 instant",
+            ));
         }
         at
     };
     if get("start_time").is_none() {
-        problems.push(detail("start_time", "is required"));
+        problems.push(detail(code::REQUIRED, "start_time", "is required"));
     }
     if get("end_time").is_none() {
-        problems.push(detail("end_time", "is required"));
+        problems.push(detail(code::REQUIRED, "end_time", "is required"));
     }
     let start = instant("start_time", &mut problems);
     let end = instant("end_time", &mut problems);
     if let (Some(start), Some(end)) = (start, end) {
         if end <= start {
-            problems.push(detail("end_time", "must be after start_time"));
+            problems.push(detail(
+                code::END_BEFORE_START,
+                "end_time",
+                "must be after start_time",
+            ));
         }
     }
     let known = [
@@ -559,7 +602,11 @@ pub(crate) async fn candidates(
     ];
     for name in params.keys() {
         if !known.contains(&name.as_str()) {
-            problems.push(detail(name, "is not a parameter of this route"));
+            problems.push(detail(
+                code::UNKNOWN_PARAMETER,
+                name,
+                "is not a parameter of this route",
+            ));
         }
     }
     let (Some(provider_id), Some(location_id), Some(start), Some(end)) =
@@ -576,6 +623,7 @@ pub(crate) async fn candidates(
         .find(|l| l.id.as_str() == location_id)
         .ok_or_else(|| {
             unprocessable(vec![detail(
+                code::UNKNOWN_REFERENCE,
                 "location_id",
                 &format!("no location {location_id}"),
             )])

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::Duration;
+use practice_studio::model::detail_code as code;
 use practice_studio::model::{
     Delivery, DeliveryList, NewWebhook, Webhook, WebhookList, WebhookSecret,
 };
@@ -144,13 +145,19 @@ fn allowed(app: &AppState, ip: IpAddr) -> bool {
 
 /// Checks a target URL's shape (and an IP literal's address); names are checked when delivering.
 fn check_url(app: &AppState, text: &str) -> Result<url::Url, ApiError> {
-    let url = url::Url::parse(text)
-        .map_err(|_| ApiError::invalid_field("url", "must be an absolute http(s) URL"))?;
+    let url = url::Url::parse(text).map_err(|_| {
+        ApiError::invalid_field(code::UNSAFE_URL, "url", "must be an absolute http(s) URL")
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ApiError::invalid_field("url", "must use http or https"));
+        return Err(ApiError::invalid_field(
+            code::UNSAFE_URL,
+            "url",
+            "must use http or https",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ApiError::invalid_field(
+            code::UNSAFE_URL,
             "url",
             "must not carry credentials; deliveries are signed instead",
         ));
@@ -159,13 +166,23 @@ fn check_url(app: &AppState, text: &str) -> Result<url::Url, ApiError> {
         Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
         Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
         Some(url::Host::Domain(_)) => None,
-        None => return Err(ApiError::invalid_field("url", "must name a host")),
+        None => {
+            return Err(ApiError::invalid_field(
+                code::UNSAFE_URL,
+                "url",
+                "must name a host",
+            ))
+        }
     };
     if let Some(ip) = ip {
         if !allowed(app, ip) {
             return Err(ApiError::Unprocessable {
                 message: format!("{ip} is a private, loopback or link-local address"),
-                details: vec![detail("url", "must not point into a private network")],
+                details: vec![detail(
+                    code::UNSAFE_URL,
+                    "url",
+                    "must not point into a private network",
+                )],
             });
         }
     }
@@ -216,11 +233,19 @@ pub(crate) async fn create(
     let url = check_url(&app, &input.url)?;
     let mut problems = Vec::new();
     if input.events.is_empty() {
-        problems.push(detail("events", "must name at least one event type"));
+        problems.push(detail(
+            code::REQUIRED,
+            "events",
+            "must name at least one event type",
+        ));
     }
     for event in &input.events {
         if !EVENT_TYPES.iter().any(|(name, _, _)| name == event) {
-            problems.push(detail("events", &format!("{event:?} is not an event type")));
+            problems.push(detail(
+                code::NOT_ONE_OF,
+                "events",
+                &format!("{event:?} is not an event type"),
+            ));
         }
     }
     if !problems.is_empty() {
@@ -335,6 +360,7 @@ pub(crate) async fn deliveries(
         Some(Ok(n)) if (1..=100).contains(&n) => n,
         Some(_) => {
             return Err(ApiError::invalid_field(
+                code::OUT_OF_RANGE,
                 "limit",
                 "must be a whole number from 1 to 100",
             ))

@@ -584,10 +584,10 @@ async fn invalid_patients_are_refused_with_every_problem_listed() {
     assert_eq!(error["message"], "Validation failed for one or more fields");
     let details = error["details"].as_array().expect("details");
     assert!(details.contains(
-        &serde_json::json!({"field": "dateOfBirth", "issue": "must be a valid date in the past"})
+        &serde_json::json!({"field": "dateOfBirth", "issue": "must be a valid date in the past", "code": "date_in_future"})
     ));
     assert!(details.contains(
-        &serde_json::json!({"field": "contactInfo.email", "issue": "must be a valid email address"})
+        &serde_json::json!({"field": "contactInfo.email", "issue": "must be a valid email address", "code": "invalid_email"})
     ));
     assert!(details.iter().any(|d| d["field"] == "gender"));
 

@@ -6,6 +6,7 @@ mod support;
 
 use std::collections::HashSet;
 
+use practice_studio_server::clock::Clock as _;
 use serde_json::{json, Value};
 use support::{bearer, envelope, reference_new_patient, Api};
 
@@ -673,4 +674,431 @@ async fn v2_errors_link_their_documentation_and_say_when_to_retry() {
     )
     .await;
     assert!(v1.get("doc_url").is_none());
+}
+
+#[tokio::test]
+async fn providers_and_locations_page_by_cursor_as_v1_lists_them() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.client_token("integration-premium").await);
+    for (list, filters) in [
+        (
+            "providers",
+            &[
+                "",
+                "&specialty=family%20medicine",
+                "&location_id=LOC-789",
+                "&available=true",
+            ][..],
+        ),
+        ("locations", &[""][..]),
+    ] {
+        for filter in filters {
+            let v1 = page(&api, &auth, &format!("/api/v1/{list}?limit=100{filter}")).await;
+            // Pages of one, so the cursor is followed across every row.
+            let v2 = walk(
+                &api,
+                &auth,
+                &format!("/api/v2/{list}?limit=1{filter}"),
+                list,
+            )
+            .await;
+            let mut cursor = String::new();
+            let mut one_by_one = Vec::new();
+            loop {
+                let body = page(
+                    &api,
+                    &auth,
+                    &format!("/api/v2/{list}?limit=1{filter}&cursor={cursor}"),
+                )
+                .await;
+                let got = ids(&body, list);
+                assert!(got.len() <= 1, "{list}{filter}");
+                one_by_one.extend(got);
+                cursor = body["next_cursor"].as_str().expect("cursor").to_owned();
+                if body["has_more"] == false {
+                    break;
+                }
+            }
+            assert_eq!(ids(&v1, list), v2, "{list}{filter}: same rows, same order");
+            assert_eq!(v2, one_by_one, "{list}{filter}");
+            assert!(!v2.is_empty(), "{list}{filter}");
+        }
+    }
+    let all_providers = walk(&api, &auth, "/api/v2/providers?limit=100", "providers").await;
+    let family = walk(
+        &api,
+        &auth,
+        "/api/v2/providers?limit=100&specialty=family%20medicine",
+        "providers",
+    )
+    .await;
+    assert!(family.len() < all_providers.len(), "the filter narrows");
+
+    // updated_since: only what was changed (PUT) since.
+    api.clock.advance(chrono::Duration::minutes(5));
+    let since = api.clock.now().to_rfc3339().replace('+', "%2B");
+    let none = page(
+        &api,
+        &auth,
+        &format!("/api/v2/locations?updated_since={since}"),
+    )
+    .await;
+    assert!(ids(&none, "locations").is_empty());
+    let admin = bearer(&api.user_token("admin@demo.clinic").await);
+    let renamed = api
+        .http
+        .put(api.url("/api/v1/locations/LOC-789"))
+        .header("Authorization", &admin)
+        .json(&json!({"name": "Main Clinic (Health Way)"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(renamed.status(), 200);
+    let changed = page(
+        &api,
+        &auth,
+        &format!("/api/v2/locations?updated_since={since}"),
+    )
+    .await;
+    assert_eq!(ids(&changed, "locations"), ["LOC-789"]);
+    assert_eq!(changed["locations"][0]["name"], "Main Clinic (Health Way)");
+
+    // A cursor of another list and a bad filter are refused.
+    let cursor = page(&api, &auth, "/api/v2/locations?limit=1").await["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    envelope(
+        api.get(&format!("/api/v2/providers?cursor={cursor}"), &auth)
+            .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    envelope(
+        api.get("/api/v2/providers?available=maybe", &auth).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_detail_carries_a_stable_code_listed_on_its_error_page() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.user_token("admin@demo.clinic").await);
+    let mut body = reference_new_patient();
+    body["dateOfBirth"] = json!("2999-01-01");
+    body["contactInfo"]["email"] = json!("not an email");
+    body["firstName"] = json!("");
+    let response = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", &auth)
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    let error = envelope(response, 400, "invalid_request").await;
+    let codes = |error: &Value| -> Vec<(String, String)> {
+        error["details"]
+            .as_array()
+            .expect("details")
+            .iter()
+            .map(|d| {
+                (
+                    d["field"].as_str().expect("field").to_owned(),
+                    d["code"]
+                        .as_str()
+                        .expect("every detail has a code")
+                        .to_owned(),
+                )
+            })
+            .collect()
+    };
+    let mut got = codes(&error);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("contactInfo.email".to_owned(), "invalid_email".to_owned()),
+            ("dateOfBirth".to_owned(), "date_in_future".to_owned()),
+            ("firstName".to_owned(), "required".to_owned()),
+        ]
+    );
+    // v2's query problems too, one code per kind.
+    let error = envelope(
+        api.get(
+            "/api/v2/appointments?limit=0&cursor=nope&status=done&start_date=May&updated_since=x",
+            &auth,
+        )
+        .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    let mut got = codes(&error);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("cursor".to_owned(), "invalid_cursor".to_owned()),
+            ("limit".to_owned(), "out_of_range".to_owned()),
+            ("start_date".to_owned(), "invalid_date".to_owned()),
+            ("status".to_owned(), "not_one_of".to_owned()),
+            ("updated_since".to_owned(), "invalid_instant".to_owned()),
+        ]
+    );
+    // A stale If-Match: version_mismatch (409), in the bulk answer's item too.
+    let patient = page(&api, &auth, "/api/v2/patients?limit=1").await["patients"][0].clone();
+    let id = patient["id"].as_str().expect("id").to_owned();
+    let stale = api
+        .http
+        .put(api.url(&format!("/api/v1/patients/{id}")))
+        .header("Authorization", &auth)
+        .header("If-Match", "\"999\"")
+        .json(&json!({"preferredLanguage": "fr"}))
+        .send()
+        .await
+        .expect("answers");
+    let error = envelope(stale, 409, "conflict").await;
+    assert_eq!(
+        codes(&error),
+        [("If-Match".to_owned(), "version_mismatch".to_owned())]
+    );
+
+    // The error page lists every code a detail may carry, with its meaning.
+    let doc: Value = api
+        .http
+        .get(api.url("/api/v2/errors/invalid_request"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let listed: Vec<&str> = doc["detail_codes"]
+        .as_array()
+        .expect("detail codes")
+        .iter()
+        .map(|d| d["code"].as_str().expect("code"))
+        .collect();
+    for code in [
+        "invalid_email",
+        "date_in_future",
+        "required",
+        "invalid_cursor",
+        "out_of_range",
+        "invalid_date",
+        "not_one_of",
+        "invalid_instant",
+        "version_mismatch",
+    ] {
+        assert!(listed.contains(&code), "{code} not on the page");
+    }
+    let not_found: Value = api
+        .http
+        .get(api.url("/api/v2/errors/not_found"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    assert!(not_found.get("detail_codes").is_none());
+}
+
+async fn register_patient(api: &Api, auth: &str, body: &Value) -> Value {
+    let response = api
+        .http
+        .post(api.url("/api/v1/patients"))
+        .header("Authorization", auth)
+        .json(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 201);
+    response.json().await.expect("json")
+}
+
+fn first_id(body: &Value) -> Option<&str> {
+    body["patients"][0]["id"].as_str()
+}
+
+#[tokio::test]
+async fn search_finds_patients_by_name_with_typos_phone_birth_date_and_mrn() {
+    let api = Api::demo(200).await;
+    let auth = bearer(&api.user_token("admin@demo.clinic").await);
+    api.clock.advance(chrono::Duration::minutes(10));
+    let before = api.clock.now().to_rfc3339().replace('+', "%2B");
+    let mut body = reference_new_patient();
+    body["firstName"] = json!("Zebulon");
+    body["lastName"] = json!("Quackenbush");
+    body["dateOfBirth"] = json!("1961-02-03");
+    body["contactInfo"]["phone"] = json!("555-010-7777");
+    let zeb = register_patient(&api, &auth, &body).await;
+    let id = zeb["id"].as_str().expect("id").to_owned();
+    let mrn = zeb["mrn"].as_str().expect("mrn").to_owned();
+
+    let search = |q: &str| format!("/api/v2/patients?q={q}&limit=100");
+    let exact = page(&api, &auth, &search("zebulon%20quackenbush")).await;
+    assert_eq!(first_id(&exact), Some(id.as_str()));
+    assert_eq!(exact["scores"][0], 1.0);
+    // Two typos in the last name, one swap in the first, the words in another order.
+    let typos = page(&api, &auth, &search("quakenbush%20zebluon")).await;
+    assert_eq!(first_id(&typos), Some(id.as_str()), "{typos}");
+    let typo_score = typos["scores"][0].as_f64().expect("score");
+    assert!(typo_score < 1.0 && typo_score > 0.5, "{typo_score}");
+    // A phone in another format, its last digits, the birth date in a US format, the MRN.
+    let phone = page(&api, &auth, &search("(555)%20010%207777")).await;
+    assert_eq!(first_id(&phone), Some(id.as_str()));
+    let tail = page(&api, &auth, &search("0107777")).await;
+    assert!(ids(&tail, "patients").contains(&id));
+    let birth = page(&api, &auth, &search("02/03/1961")).await;
+    assert!(ids(&birth, "patients").contains(&id));
+    let by_mrn = page(&api, &auth, &search(&mrn)).await;
+    assert_eq!(first_id(&by_mrn), Some(id.as_str()));
+    assert_eq!(by_mrn["scores"][0], 2.0);
+    // Nobody: an empty page.
+    let none = page(&api, &auth, &search("xqzvwk")).await;
+    assert!(ids(&none, "patients").is_empty());
+    assert_eq!(none["has_more"], false);
+
+    // Filters: status, updated_since, provider seen.
+    let inactive = page(
+        &api,
+        &auth,
+        &format!("{}&status=inactive", search("quackenbush")),
+    )
+    .await;
+    assert!(!ids(&inactive, "patients").contains(&id));
+    let since = page(
+        &api,
+        &auth,
+        &format!("{}&updated_since={before}", search("quackenbush")),
+    )
+    .await;
+    assert_eq!(ids(&since, "patients"), std::slice::from_ref(&id));
+    api.clock.advance(chrono::Duration::minutes(10));
+    let later = api.clock.now().to_rfc3339().replace('+', "%2B");
+    let after = page(
+        &api,
+        &auth,
+        &format!("{}&updated_since={later}", search("quackenbush")),
+    )
+    .await;
+    assert!(ids(&after, "patients").is_empty());
+    // A change after the first search is seen by the next (the index refreshes).
+    let renamed = api
+        .http
+        .put(api.url(&format!("/api/v1/patients/{id}")))
+        .header("Authorization", &auth)
+        .json(&json!({"lastName": "Quackenbusch"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(renamed.status(), 200);
+    let again = page(&api, &auth, &search("quackenbusch")).await;
+    assert_eq!(first_id(&again), Some(id.as_str()));
+    assert_eq!(again["scores"][0], 1.0);
+
+    let completed = page(
+        &api,
+        &auth,
+        "/api/v1/appointments?status=completed&limit=100&provider_id=PROV-54321",
+    )
+    .await;
+    let seen: HashSet<String> = completed["appointments"]
+        .as_array()
+        .expect("appointments")
+        .iter()
+        .map(|a| a["patientId"].as_str().expect("patient").to_owned())
+        .collect();
+    let someone = seen
+        .iter()
+        .next()
+        .expect("the demo's provider has seen patients");
+    let patient = page(&api, &auth, &format!("/api/v1/patients/{someone}")).await;
+    let last_name = patient["lastName"].as_str().expect("name").to_lowercase();
+    let all = page(&api, &auth, &search(&last_name)).await;
+    let by_provider = page(
+        &api,
+        &auth,
+        &format!("{}&provider_id=PROV-54321", search(&last_name)),
+    )
+    .await;
+    let all_ids = ids(&all, "patients");
+    let provider_ids = ids(&by_provider, "patients");
+    assert!(provider_ids.contains(someone));
+    assert!(provider_ids.iter().all(|p| all_ids.contains(p)));
+    let zeb_seen = page(
+        &api,
+        &auth,
+        &format!("{}&provider_id=PROV-54321", search("quackenbusch")),
+    )
+    .await;
+    assert!(
+        ids(&zeb_seen, "patients").is_empty(),
+        "never seen by anyone"
+    );
+
+    // Refusals.
+    for bad in [
+        "/api/v2/patients?q=smith&provider_id=PROV-0",
+        "/api/v2/patients?q=smith&cursor=bm9wZQ",
+        "/api/v2/patients?provider_id=PROV-54321",
+    ] {
+        let error = envelope(api.get(bad, &auth).await, 400, "invalid_request").await;
+        assert!(error["details"][0]["code"].is_string(), "{bad}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn search_pages_its_ranking_by_cursor_without_repeating_anyone() {
+    let api = Api::demo(300).await;
+    let auth = bearer(&api.client_token("integration-premium").await);
+    let whole = page(&api, &auth, "/api/v2/patients?q=ma&limit=100").await;
+    let whole_ids = ids(&whole, "patients");
+    assert!(whole_ids.len() > 15, "enough to page: {}", whole_ids.len());
+    let scores: Vec<f64> = whole["scores"]
+        .as_array()
+        .expect("scores")
+        .iter()
+        .map(|s| s.as_f64().expect("number"))
+        .collect();
+    assert_eq!(scores.len(), whole_ids.len());
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+
+    let admin = bearer(&api.user_token("admin@demo.clinic").await);
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut added = 0;
+    loop {
+        let body = page(
+            &api,
+            &auth,
+            &format!("/api/v2/patients?q=ma&limit=7&cursor={cursor}"),
+        )
+        .await;
+        seen.extend(ids(&body, "patients"));
+        cursor = body["next_cursor"].as_str().expect("cursor").to_owned();
+        if body["has_more"] == false {
+            break;
+        }
+        // Someone registers a matching patient between pages.
+        let mut newcomer = reference_new_patient();
+        newcomer["firstName"] = json!("Mabel");
+        newcomer["contactInfo"]["email"] = json!(format!("mabel{added}@example.com"));
+        register_patient(&api, &admin, &newcomer).await;
+        added += 1;
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "nobody twice");
+    for id in &whole_ids {
+        assert!(unique.contains(id), "{id} was not lost");
+    }
+    assert!(added > 0);
 }

@@ -130,6 +130,7 @@
 pub mod fhir;
 pub mod model;
 pub mod rules;
+pub mod search;
 pub mod v2;
 pub mod webhook;
 

@@ -94,6 +94,7 @@ id_newtype!(
 
 // After `id_newtype!`, which they use.
 mod billing;
+pub mod detail_code;
 pub mod money;
 mod records;
 
@@ -357,6 +358,21 @@ pub struct ErrorDetail {
     /// Dotted path of the field, e.g. `contactInfo.email`.
     pub field: String,
     pub issue: String,
+    /// Extension: a stable machine code for the kind of problem, e.g. `date_in_future` (see `detail_code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub code: Option<String>,
+}
+
+impl ErrorDetail {
+    /// A problem of `field` of the kind `code` (one of [`detail_code`]).
+    pub fn new(code: &str, field: impl Into<String>, issue: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            issue: issue.into(),
+            code: Some(code.to_owned()),
+        }
+    }
 }
 
 /// The body of every non-2xx API response.

@@ -7,4 +7,8 @@ export type ErrorDetail = {
 /**
  * Dotted path of the field, e.g. `contactInfo.email`.
  */
-field: string, issue: string, };
+field: string, issue: string, 
+/**
+ * Extension: a stable machine code for the kind of problem, e.g. `date_in_future` (see `detail_code`).
+ */
+code?: string, };

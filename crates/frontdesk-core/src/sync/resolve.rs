@@ -411,5 +411,6 @@ fn invalid(field: &str, issue: &str) -> WriteError {
     WriteError::Invalid(vec![ErrorDetail {
         field: field.to_owned(),
         issue: issue.to_owned(),
+        code: None,
     }])
 }

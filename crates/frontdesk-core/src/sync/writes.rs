@@ -77,6 +77,7 @@ fn problem(field: &str, issue: &str) -> WriteError {
     WriteError::Invalid(vec![ErrorDetail {
         field: field.to_owned(),
         issue: issue.to_owned(),
+        code: None,
     }])
 }
 
@@ -192,6 +193,7 @@ pub(super) fn validate_patch(
         .map(|field| ErrorDetail {
             field: (*field).to_owned(),
             issue: "is read-only".to_owned(),
+            code: None,
         })
         .collect();
     if !read_only.is_empty() {

@@ -53,6 +53,30 @@ pub struct RecordCursorQuery {
     pub record_type: Option<String>,
 }
 
+/// The small clinic tables paged by their insertion `position`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClinicList {
+    Providers,
+    Locations,
+}
+
+/// A patient as the v2 search's index keeps it.
+#[derive(Debug, Clone)]
+pub struct PatientSearchRow {
+    pub seq: i64,
+    pub id: String,
+    pub mrn: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// `active`, `inactive` or `deceased`.
+    pub status: String,
+    /// RFC 3339, as stored.
+    pub updated: String,
+    pub phone: Option<String>,
+}
+
 #[async_trait]
 pub trait V2Storage: Send + Sync {
     /// `(seq, the patient's list summary as stored JSON)` in creation order.
@@ -63,4 +87,19 @@ pub trait V2Storage: Send + Sync {
     async fn v2_invoice_ids(&self, query: &InvoiceCursorQuery) -> Result<Vec<(i64, String)>>;
     /// `(seq, record id)` in creation order.
     async fn v2_record_ids(&self, query: &RecordCursorQuery) -> Result<Vec<(i64, String)>>;
+    /// `(position, the stored body)` of every provider or location after `after_position` in
+    /// insertion order, changed (PUT) at or after `updated_since` when given. Unlimited: the
+    /// tables are small and the caller filters on the body before taking its page.
+    async fn v2_clinic(
+        &self,
+        list: ClinicList,
+        after_position: i64,
+        updated_since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<(i64, String)>>;
+    /// Patients changed at or after `since` (every patient without it), for the search index.
+    async fn v2_search_rows(&self, since: Option<DateTime<Utc>>) -> Result<Vec<PatientSearchRow>>;
+    /// `(seq, list summary)` of these patients, in no particular order.
+    async fn v2_patient_summaries(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>>;
+    /// Ids of the patients `provider_id` has seen: an appointment checked in, roomed or completed.
+    async fn v2_patients_seen_by(&self, provider_id: &str) -> Result<Vec<String>>;
 }

@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use practice_studio::model::detail_code as code;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -124,8 +125,12 @@ fn charge(app: &AppState, principal: &Principal, items: usize) -> Result<(), Api
     Ok(())
 }
 
-fn item_problem(index: usize, field: &str, issue: &str) -> ApiError {
-    ApiError::invalid(vec![detail(&format!("items[{index}].{field}"), issue)])
+fn item_problem(code: &str, index: usize, field: &str, issue: &str) -> ApiError {
+    ApiError::invalid(vec![detail(
+        code,
+        &format!("items[{index}].{field}"),
+        issue,
+    )])
 }
 
 async fn run_item(
@@ -144,6 +149,7 @@ async fn run_item(
             }
             Err(_) => {
                 header_problem = Some(item_problem(
+                    code::INVALID_FORMAT,
                     index,
                     "idempotencyKey",
                     "must be 1 to 255 visible ASCII characters",
@@ -193,7 +199,14 @@ async fn dispatch(
     let state = State(app.clone());
     let who = Extension(principal.clone());
     let body = ApiJson(value, bytes);
-    let needs_id = |what: &str| item_problem(index, "id", &format!("is required to {what}"));
+    let needs_id = |what: &str| {
+        item_problem(
+            code::REQUIRED,
+            index,
+            "id",
+            &format!("is required to {what}"),
+        )
+    };
     let result = match (target, item.op.unwrap_or(BulkOperation::Create), &item.id) {
         (Target::Patients, BulkOperation::Create, _) => {
             crate::patients::create(state, who, headers, body).await
@@ -210,9 +223,12 @@ async fn dispatch(
         (Target::Payments, BulkOperation::Create, Some(id)) => {
             crate::billing::pay(state, who, Path(id.clone()), headers, body).await
         }
-        (Target::Payments, BulkOperation::Update, _) => {
-            Err(item_problem(index, "op", "payments can only be created"))
-        }
+        (Target::Payments, BulkOperation::Update, _) => Err(item_problem(
+            code::NOT_ONE_OF,
+            index,
+            "op",
+            "payments can only be created",
+        )),
         (Target::Payments, _, None) => Err(needs_id("name the invoice paid")),
         (_, BulkOperation::Update, None) => Err(needs_id("update")),
     };
@@ -232,6 +248,7 @@ pub async fn run(
     let request: BulkRequest = parse_json(bytes)?;
     if request.items.is_empty() || request.items.len() > MAX_ITEMS {
         return Err(ApiError::invalid(vec![detail(
+            code::REQUIRED,
             "items",
             "must hold 1 to 100 items",
         )]));
@@ -242,6 +259,7 @@ pub async fn run(
     for (index, item) in request.items.iter().enumerate() {
         if !item.body.get().trim_start().starts_with('{') {
             problems.push(detail(
+                code::INVALID_TYPE,
                 &format!("items[{index}].body"),
                 "must be a JSON object",
             ));
@@ -249,6 +267,7 @@ pub async fn run(
         if let Some(key) = &item.idempotency_key {
             if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
                 problems.push(detail(
+                    code::INVALID_FORMAT,
                     &format!("items[{index}].idempotencyKey"),
                     "must be 1 to 255 visible ASCII characters",
                 ));

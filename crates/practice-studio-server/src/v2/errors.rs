@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Json;
+use practice_studio::model::detail_code;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -42,6 +43,17 @@ pub struct ErrorDoc {
     pub title: String,
     /// What it means and what to do.
     pub description: String,
+    /// For the codes whose answers name fields (400, 409, 422): the codes a detail may carry
+    /// (`details[].code`), each with its meaning. Stable: codes are added, never renamed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detail_codes: Vec<DetailCodeDoc>,
+}
+
+/// One code of `details[].code`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DetailCodeDoc {
+    pub code: String,
+    pub description: String,
 }
 
 /// `GET /api/v2/errors/{code}`.
@@ -60,6 +72,17 @@ pub(crate) async fn doc(Path(code): Path<String>) -> Result<Json<ErrorDoc>, ApiE
                 status: *status,
                 title: (*title).to_owned(),
                 description: (*description).to_owned(),
+                detail_codes: if matches!(*status, 400 | 409 | 422) {
+                    detail_code::ALL
+                        .iter()
+                        .map(|(code, description)| DetailCodeDoc {
+                            code: (*code).to_owned(),
+                            description: (*description).to_owned(),
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             })
         })
         .ok_or_else(|| ApiError::NotFound("no such error code".into()))
@@ -110,6 +133,52 @@ pub async fn improve(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::routing::get;
+    use axum::Router;
+    use tower::ServiceExt as _;
+
+    async fn improved(error: fn() -> ApiError) -> (axum::http::HeaderMap, Value) {
+        let app = Router::new()
+            .route("/x", get(move || async move { error() }))
+            .route_layer(axum::middleware::from_fn(improve));
+        let response = app
+            .oneshot(Request::get("/x").body(Body::empty()).expect("request"))
+            .await
+            .expect("answers");
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+        (headers, serde_json::from_slice(&bytes).expect("json"))
+    }
+
+    #[tokio::test]
+    async fn a_503_says_when_to_retry_in_the_header_and_the_body() {
+        let (headers, body) =
+            improved(|| ApiError::Unavailable("the database is busy".into())).await;
+        assert_eq!(headers[header::RETRY_AFTER], "5");
+        assert_eq!(body["error"]["code"], "service_unavailable");
+        assert_eq!(body["error"]["retry_after"], 5);
+        assert_eq!(
+            body["error"]["doc_url"],
+            "/api/v2/errors/service_unavailable"
+        );
+        // Without Retry-After there is no retry_after.
+        let (_, body) = improved(|| ApiError::NotFound("no patient".into())).await;
+        assert!(body["error"].get("retry_after").is_none());
+        assert_eq!(body["error"]["doc_url"], "/api/v2/errors/not_found");
+    }
+
+    #[test]
+    fn detail_codes_are_listed_once_in_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for (code, description) in detail_code::ALL {
+            assert!(seen.insert(*code), "{code} twice");
+            assert!(
+                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{code}"
+            );
+            assert!(!description.is_empty(), "{code}");
+        }
+    }
 
     #[test]
     fn every_code_the_api_answers_with_has_a_page() {

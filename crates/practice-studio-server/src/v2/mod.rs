@@ -4,8 +4,10 @@
 //! `updated_since` narrows any list to what changed.
 
 mod bulk;
+mod clinic;
 mod errors;
 mod mirror;
+mod search;
 
 use std::collections::HashMap;
 
@@ -17,6 +19,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, Utc};
+use practice_studio::model::detail_code as code;
 use practice_studio::model::{
     Appointment, AppointmentStatus, ErrorDetail, Invoice, InvoiceStatus, MedicalRecord, Patient,
     PatientStatus,
@@ -43,6 +46,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v2/patients", get(patients))
         .route("/api/v2/appointments", get(appointments))
         .route("/api/v2/invoices", get(invoices))
+        .route("/api/v2/providers", get(clinic::providers))
+        .route("/api/v2/locations", get(clinic::locations))
         .route("/api/v2/patients/{patient_id}/records", get(records))
         .route("/api/v2/patients/bulk", post(patients_bulk))
         .route("/api/v2/appointments/bulk", post(appointments_bulk))
@@ -83,10 +88,10 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     paths(patients, appointments, invoices, records, patients_bulk, appointments_bulk, payments_bulk,
         mirror::patient, mirror::appointment, mirror::invoice, mirror::record, mirror::provider,
         mirror::location, mirror::patient_appointments, mirror::provider_appointments,
-        mirror::patient_invoices, errors::doc),
-    components(schemas(PatientCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
+        mirror::patient_invoices, errors::doc, clinic::providers, clinic::locations),
+    components(schemas(PatientCursorList, clinic::ProviderCursorList, clinic::LocationCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
         bulk::BulkOperation, bulk::BulkItem, bulk::BulkRequest, bulk::BulkResult, bulk::BulkResponse,
-        errors::ErrorDoc)),
+        errors::ErrorDoc, errors::DetailCodeDoc)),
     tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists, single-resource mirrors, bulk writes, and improved errors: the v1 envelope plus `doc_url` (GET it for what the code means) and, with Retry-After, `retry_after` in seconds"))
 )]
 pub(crate) struct ApiDoc;
@@ -98,6 +103,8 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v2/patients", "get", WHY),
     ("/api/v2/appointments", "get", WHY),
     ("/api/v2/invoices", "get", WHY),
+    ("/api/v2/providers", "get", WHY),
+    ("/api/v2/locations", "get", WHY),
     ("/api/v2/patients/{patient_id}/records", "get", WHY),
     ("/api/v2/patients/bulk", "post", BULK_WHY),
     ("/api/v2/appointments/bulk", "post", BULK_WHY),
@@ -134,6 +141,9 @@ pub struct PatientCursorList {
     /// More rows already follow `next_cursor`.
     has_more: bool,
     limit: u32,
+    /// With `q` only: each item's score, in the same order (2 for an id or MRN, else 0 to 1).
+    #[schema(nullable = false)]
+    scores: Option<Vec<f64>>,
 }
 
 /// `GET /api/v2/appointments`.
@@ -199,8 +209,11 @@ impl<'a> ListParams<'a> {
             Some(v) => match v.parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
-                    self.problems
-                        .push(detail("limit", "must be a whole number from 1 to 100"));
+                    self.problems.push(detail(
+                        code::OUT_OF_RANGE,
+                        "limit",
+                        "must be a whole number from 1 to 100",
+                    ));
                     DEFAULT_LIMIT
                 }
             },
@@ -209,8 +222,11 @@ impl<'a> ListParams<'a> {
         let after_seq = match self.params.get("cursor").filter(|c| !c.trim().is_empty()) {
             None => 0,
             Some(v) => decode_cursor(list, v).unwrap_or_else(|| {
-                self.problems
-                    .push(detail("cursor", "must be a next_cursor this list returned"));
+                self.problems.push(detail(
+                    code::INVALID_CURSOR,
+                    "cursor",
+                    "must be a next_cursor this list returned",
+                ));
                 0
             }),
         };
@@ -218,6 +234,7 @@ impl<'a> ListParams<'a> {
             let parsed = parse_instant(v);
             if parsed.is_none() {
                 self.problems.push(detail(
+                    code::INVALID_INSTANT,
                     "updated_since",
                     "must be an RFC 3339 instant or a date (YYYY-MM-DD)",
                 ));
@@ -244,8 +261,11 @@ impl<'a> ListParams<'a> {
         match serde_json::from_value(serde_json::Value::String(value.clone())) {
             Ok(parsed) => Some(parsed),
             Err(_) => {
-                self.problems
-                    .push(detail(name, &format!("must be one of {allowed}")));
+                self.problems.push(detail(
+                    code::NOT_ONE_OF,
+                    name,
+                    &format!("must be one of {allowed}"),
+                ));
                 None
             }
         }
@@ -256,8 +276,11 @@ impl<'a> ListParams<'a> {
         match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
             Ok(date) => Some(date),
             Err(_) => {
-                self.problems
-                    .push(detail(name, "must be a date (YYYY-MM-DD)"));
+                self.problems.push(detail(
+                    code::INVALID_DATE,
+                    name,
+                    "must be a date (YYYY-MM-DD)",
+                ));
                 None
             }
         }
@@ -300,12 +323,14 @@ fn plus_one(mut page: CursorPage) -> CursorPage {
 }
 
 /// `GET /api/v2/patients`.
-#[utoipa::path(get, path = "/api/v2/patients", tag = "v2 beta", summary = "Patients by cursor",
-    description = "Every patient in registration order after `cursor`, as v1's list summaries. Stable while others register: no duplicates, no gaps.",
+#[utoipa::path(get, path = "/api/v2/patients", tag = "v2 beta", summary = "Patients by cursor, or searched",
+    description = "Without `q`: every patient in registration order after `cursor`, as v1's list summaries. Stable while others register: no duplicates, no gaps.\n\nWith `q` (enhanced search): the patients the text matches, best first, as the desk's own search ranks them (the matching is shared from `practice_studio::search`): names in any order with typos (a word of 3–4 letters may have one, from 5 letters two; a prefix or a part of a name also matches), a phone in any format (all ten digits, or its last four or more), a date of birth (`YYYY-MM-DD`, `MM/DD/YYYY` or `DD.MM.YYYY`, also among name words), an id or MRN typed whole (first). The answer adds `scores` (the items' scores, 2 for an id or MRN, else 0 to 1). The cursor then pages the ranking: a patient already sent is never sent again.",
     params(
-        ("cursor" = Option<String>, Query, description = "A `next_cursor` of this list; the start when absent or empty"),
+        ("q" = Option<String>, Query, description = "Search text (enhanced search); absent or blank lists every patient"),
+        ("cursor" = Option<String>, Query, description = "A `next_cursor` of this list (of the same `q`); the start when absent or empty"),
         ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
         ("status" = Option<PatientStatus>, Query, description = "Filter by patient status"),
+        ("provider_id" = Option<String>, Query, description = "With `q` only: patients this provider has seen (an appointment checked in, roomed or completed)"),
         ("updated_since" = Option<String>, Query, description = "Changed at or after this instant (RFC 3339) or date"),
     ),
     responses((status = 200, description = "A page of patients", body = PatientCursorList)),
@@ -316,9 +341,19 @@ pub(crate) async fn patients(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::ReadPatients)?;
+    if let Some(q) = params.get("q").filter(|q| !q.trim().is_empty()) {
+        return search::patients(app, &params, q).await;
+    }
     let mut p = ListParams::new(&params);
     let page = p.page("patients");
     let status = p.wire::<PatientStatus>("status", "active, inactive, deceased");
+    if params.contains_key("provider_id") {
+        p.problems.push(detail(
+            code::INVALID_VALUE,
+            "provider_id",
+            "filters a search: send it with q",
+        ));
+    }
     p.finish()?;
     let rows = app
         .storage

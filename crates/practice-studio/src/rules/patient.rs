@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 
+use crate::model::detail_code as code;
 use crate::model::{
     Address, Allergy, ContactInfo, EmergencyContact, ErrorDetail, Gender, Insurance,
     InsurancePolicy, NewPatient, PatientStatus, Pharmacy,
@@ -43,20 +44,21 @@ struct Check {
 }
 
 impl Check {
-    fn problem(&mut self, field: &str, issue: &str) {
-        self.problems.push(ErrorDetail {
-            field: field.to_owned(),
-            issue: issue.to_owned(),
-        });
+    fn problem(&mut self, code: &str, field: &str, issue: &str) {
+        self.problems.push(ErrorDetail::new(code, field, issue));
     }
 
     /// A required, trimmed, bounded text field.
     fn required(&mut self, field: &str, value: &str, max: usize) -> String {
         let value = value.trim();
         if value.is_empty() {
-            self.problem(field, "is required");
+            self.problem(code::REQUIRED, field, "is required");
         } else if value.chars().count() > max {
-            self.problem(field, &format!("must be at most {max} characters"));
+            self.problem(
+                code::TOO_LONG,
+                field,
+                &format!("must be at most {max} characters"),
+            );
         }
         value.to_owned()
     }
@@ -64,7 +66,11 @@ impl Check {
     fn optional(&mut self, field: &str, value: &Option<String>, max: usize) -> Option<String> {
         let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
         if value.chars().count() > max {
-            self.problem(field, &format!("must be at most {max} characters"));
+            self.problem(
+                code::TOO_LONG,
+                field,
+                &format!("must be at most {max} characters"),
+            );
         }
         Some(value.to_owned())
     }
@@ -73,6 +79,7 @@ impl Check {
         let value = value.trim();
         if !is_phone(value) {
             self.problem(
+                code::INVALID_PHONE,
                 field,
                 "must be a valid phone number (10 digits, e.g. 555-123-4567)",
             );
@@ -84,11 +91,16 @@ impl Check {
         let path = |name: &str| format!("{field}.{name}");
         let state = address.state.trim().to_ascii_uppercase();
         if !US_STATES.contains(&state.as_str()) {
-            self.problem(&path("state"), "must be a two-letter US state code");
+            self.problem(
+                code::INVALID_STATE,
+                &path("state"),
+                "must be a two-letter US state code",
+            );
         }
         let postal_code = address.postal_code.trim().to_owned();
         if !is_postal_code(&postal_code) {
             self.problem(
+                code::INVALID_POSTAL_CODE,
                 &path("postalCode"),
                 "must be a US ZIP code (12345 or 12345-6789)",
             );
@@ -111,13 +123,18 @@ impl Check {
             .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
             self.problem(
+                code::INVALID_FORMAT,
                 &path("memberId"),
                 "must contain only letters, digits and '-'",
             );
         }
         let group_number = policy.group_number.trim().to_owned();
         if group_number.chars().count() > 64 {
-            self.problem(&path("groupNumber"), "must be at most 64 characters");
+            self.problem(
+                code::TOO_LONG,
+                &path("groupNumber"),
+                "must be at most 64 characters",
+            );
         }
         InsurancePolicy {
             provider: self.required(&path("provider"), &policy.provider, MAX_NAME),
@@ -139,8 +156,22 @@ pub fn validate_new_patient(
     let last_name = check.required("lastName", &input.last_name, MAX_NAME);
     let date_of_birth = match NaiveDate::parse_from_str(input.date_of_birth.trim(), "%Y-%m-%d") {
         Ok(date) if date < today && date >= earliest_birth_date() => Some(date),
-        _ => {
-            check.problem("dateOfBirth", "must be a valid date in the past");
+        Ok(date) => {
+            // Today or later is a birth that has not happened; the rest are implausibly old.
+            let kind = if date >= today {
+                code::DATE_IN_FUTURE
+            } else {
+                code::OUT_OF_RANGE
+            };
+            check.problem(kind, "dateOfBirth", "must be a valid date in the past");
+            None
+        }
+        Err(_) => {
+            check.problem(
+                code::INVALID_DATE,
+                "dateOfBirth",
+                "must be a valid date in the past",
+            );
             None
         }
     };
@@ -150,7 +181,7 @@ pub fn validate_new_patient(
         "O" => Some(Gender::O),
         "U" => Some(Gender::U),
         _ => {
-            check.problem("gender", "must be one of M, F, O, U");
+            check.problem(code::NOT_ONE_OF, "gender", "must be one of M, F, O, U");
             None
         }
     };
@@ -158,7 +189,11 @@ pub fn validate_new_patient(
     let email = check.optional("contactInfo.email", &contact.email, 254);
     if let Some(email) = &email {
         if !is_email(email) {
-            check.problem("contactInfo.email", "must be a valid email address");
+            check.problem(
+                code::INVALID_EMAIL,
+                "contactInfo.email",
+                "must be a valid email address",
+            );
         }
     }
     let phone = contact

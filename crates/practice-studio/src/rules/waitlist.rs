@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::slots::parse_hhmm;
 use super::Problems;
+use crate::model::detail_code as code;
 use crate::model::{
     Day, ErrorDetail, LocationId, ProviderId, WaitlistCandidate, WaitlistEntry,
     WaitlistPreferences, WaitlistStatus,
@@ -16,11 +17,8 @@ pub const DURATION_RANGE: std::ops::RangeInclusive<u32> = 5..=480;
 /// The longest reason or note.
 pub const TEXT_MAX: usize = 500;
 
-fn problem(problems: &mut Problems, field: &str, issue: impl Into<String>) {
-    problems.push(ErrorDetail {
-        field: field.to_owned(),
-        issue: issue.into(),
-    });
+fn problem(problems: &mut Problems, code: &str, field: &str, issue: impl Into<String>) {
+    problems.push(ErrorDetail::new(code, field, issue));
 }
 
 /// Everything wrong with a set of preferences, each naming its field under `preferences.`.
@@ -37,6 +35,7 @@ pub fn check_preferences(preferences: &WaitlistPreferences) -> Problems {
     if let Some((text, None)) = earliest {
         problem(
             &mut problems,
+            code::INVALID_TIME,
             "preferences.earliestTime",
             format!("{text:?} is not a time of day as HH:MM"),
         );
@@ -44,6 +43,7 @@ pub fn check_preferences(preferences: &WaitlistPreferences) -> Problems {
     if let Some((text, None)) = latest {
         problem(
             &mut problems,
+            code::INVALID_TIME,
             "preferences.latestTime",
             format!("{text:?} is not a time of day as HH:MM"),
         );
@@ -52,6 +52,7 @@ pub fn check_preferences(preferences: &WaitlistPreferences) -> Problems {
         if from >= to {
             problem(
                 &mut problems,
+                code::END_BEFORE_START,
                 "preferences.latestTime",
                 "must be later than earliestTime",
             );
@@ -61,6 +62,7 @@ pub fn check_preferences(preferences: &WaitlistPreferences) -> Problems {
         if from > to {
             problem(
                 &mut problems,
+                code::END_BEFORE_START,
                 "preferences.latestDate",
                 "must not be before earliestDate",
             );
@@ -70,7 +72,12 @@ pub fn check_preferences(preferences: &WaitlistPreferences) -> Problems {
     days.sort();
     days.dedup();
     if days.len() != preferences.days.len() {
-        problem(&mut problems, "preferences.days", "names a day twice");
+        problem(
+            &mut problems,
+            code::DUPLICATE,
+            "preferences.days",
+            "names a day twice",
+        );
     }
     let mut providers = preferences.provider_ids.clone();
     providers.sort_by(|a, b| a.0.cmp(&b.0));
@@ -78,6 +85,7 @@ pub fn check_preferences(preferences: &WaitlistPreferences) -> Problems {
     if providers.len() != preferences.provider_ids.len() {
         problem(
             &mut problems,
+            code::DUPLICATE,
             "preferences.providerIds",
             "names a provider twice",
         );
@@ -91,6 +99,7 @@ pub fn check_duration(minutes: u32) -> Problems {
     if !DURATION_RANGE.contains(&minutes) {
         problem(
             &mut problems,
+            code::OUT_OF_RANGE,
             "duration",
             format!(
                 "must be {} to {} minutes",

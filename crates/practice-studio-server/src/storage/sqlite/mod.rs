@@ -856,9 +856,10 @@ impl SqliteStorage {
         if expected_version.is_some_and(|e| e != current) || new_version != current + 1 {
             return Ok(ClinicUpdate::VersionMismatch { current });
         }
-        let sql = format!("UPDATE {table} SET body = ? WHERE id = ?");
+        let sql = format!("UPDATE {table} SET body = ?, updated = ? WHERE id = ?");
         sqlx::query(&sql)
             .bind(serde_json::to_string(value).map_err(corrupt("resource"))?)
+            .bind(ts(now))
             .bind(id)
             .execute(&mut *tx)
             .await?;

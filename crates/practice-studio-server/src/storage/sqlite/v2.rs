@@ -1,12 +1,13 @@
 //! [`V2Storage`] on SQLite: each list in `seq` order after the cursor, on the tables' primary key.
 
+use chrono::{DateTime, Utc};
 use practice_studio::model::{InvoiceStatus, PatientStatus};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{ts, SqliteStorage};
 use crate::storage::{
-    AppointmentCursorQuery, CursorPage, InvoiceCursorQuery, PatientCursorQuery, RecordCursorQuery,
-    Result, V2Storage,
+    AppointmentCursorQuery, ClinicList, CursorPage, InvoiceCursorQuery, PatientCursorQuery,
+    PatientSearchRow, RecordCursorQuery, Result, V2Storage,
 };
 
 fn start(select: &str, page: &CursorPage, changed: &str) -> QueryBuilder<'static, Sqlite> {
@@ -117,5 +118,77 @@ impl V2Storage for SqliteStorage {
         }
         finish(&mut builder, &query.page);
         pairs(self, builder).await
+    }
+
+    async fn v2_clinic(
+        &self,
+        list: ClinicList,
+        after_position: i64,
+        updated_since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<(i64, String)>> {
+        let table = match list {
+            ClinicList::Providers => "providers",
+            ClinicList::Locations => "locations",
+        };
+        let mut builder = QueryBuilder::new(format!(
+            "SELECT position, body FROM {table} WHERE position > "
+        ));
+        builder.push_bind(after_position);
+        if let Some(since) = updated_since {
+            builder.push(" AND updated >= ");
+            builder.push_bind(ts(since));
+        }
+        builder.push(" ORDER BY position");
+        pairs(self, builder).await
+    }
+
+    async fn v2_search_rows(&self, since: Option<DateTime<Utc>>) -> Result<Vec<PatientSearchRow>> {
+        let mut builder = QueryBuilder::new(
+            "SELECT seq, id, mrn, first_name, last_name, date_of_birth, status, updated, \
+             json_extract(body, '$.contactInfo.phone') FROM patients",
+        );
+        if let Some(since) = since {
+            builder.push(" WHERE updated >= ");
+            builder.push_bind(ts(since));
+        }
+        let rows = builder.build().fetch_all(&self.readers).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PatientSearchRow {
+                    seq: row.try_get(0)?,
+                    id: row.try_get(1)?,
+                    mrn: row.try_get(2)?,
+                    first_name: row.try_get(3)?,
+                    last_name: row.try_get(4)?,
+                    date_of_birth: row.try_get(5)?,
+                    status: row.try_get(6)?,
+                    updated: row.try_get(7)?,
+                    phone: row.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn v2_patient_summaries(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut builder = QueryBuilder::new("SELECT seq, summary FROM patients WHERE seq IN (");
+        let mut list = builder.separated(", ");
+        for seq in seqs {
+            list.push_bind(*seq);
+        }
+        builder.push(")");
+        pairs(self, builder).await
+    }
+
+    async fn v2_patients_seen_by(&self, provider_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar::<_, String>(
+            "SELECT DISTINCT patient_id FROM appointments WHERE provider_id = ? \
+             AND status IN ('checked_in', 'in_room', 'completed')",
+        )
+        .bind(provider_id)
+        .fetch_all(&self.readers)
+        .await?)
     }
 }
