@@ -152,6 +152,55 @@ pub(crate) fn restored_client(
 }
 
 impl Desk {
+    /// The other people who signed in on this desk and did not sign out still have their
+    /// sign-in in the keychain: their queued writes go out under their own credentials, also
+    /// after a restart, whoever sits at the desk now. A client already known (a user who only
+    /// switched out in this run, whose client can still sign in with the password) is kept.
+    pub(crate) async fn sign_in_other_authors(
+        &self,
+        engine: &crate::SyncEngine,
+        current: &str,
+    ) -> Result<(), CoreError> {
+        let keychain = self.keychain()?;
+        let (api_url, client_id) = {
+            let config = self.inner.config.read().await;
+            let url = config.api_url().ok_or(CoreError::NotConfigured)?.to_owned();
+            (url, config.client_id().to_owned())
+        };
+        let others: Vec<KnownUser> = {
+            let keychain = keychain.clone();
+            let current = current.to_owned();
+            blocking(move || {
+                let known: Vec<KnownUser> =
+                    read_json(&*keychain, KNOWN_USERS_ENTRY)?.unwrap_or_default();
+                let mut others = Vec::new();
+                for user in known {
+                    if user.user_id != current
+                        && keychain.get(&tokens_entry(&user.username))?.is_some()
+                    {
+                        others.push(user);
+                    }
+                }
+                Ok(others)
+            })
+            .await?
+        };
+        for user in others {
+            if engine.has_author(&user.user_id).await {
+                continue;
+            }
+            let tokens = Arc::new(KeychainTokenStore::new(
+                keychain.clone(),
+                tokens_entry(&user.username),
+            ));
+            let client =
+                restored_client(&api_url, &client_id, tokens).map_err(CoreError::InvalidApiUrl)?;
+            engine.sign_in_author(&user.user_id, client).await;
+            tracing::info!(author = %user.user_id, "an earlier user's queued writes can be sent");
+        }
+        Ok(())
+    }
+
     /// Signs the user out: their pending writes are sent first (for a few seconds); if some
     /// cannot be, nothing happens unless `leave_pending`, which moves them to the conflict list
     /// for an administrator. Then the tokens are revoked at the server and removed from the
@@ -293,6 +342,8 @@ impl Desk {
             .engine
             .sign_in_author(&info.user_id, client.clone())
             .await;
+        self.sign_in_other_authors(&cache.engine, &info.user_id)
+            .await?;
         self.inner.lock.reset(true);
         *self.inner.session.write().await = Some(Session {
             info: info.clone(),

@@ -238,6 +238,8 @@ impl Desk {
             .engine
             .sign_in_author(&info.user_id, client.clone())
             .await;
+        self.sign_in_other_authors(&cache.engine, &info.user_id)
+            .await?;
         self.inner.lock.reset(false);
         *self.inner.session.write().await = Some(Session {
             info: info.clone(),

@@ -1,6 +1,8 @@
 //! Sign-out, session restore after a restart, and "remove this device's data", against the real
 //! server on loopback with an in-memory keychain.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use frontdesk_store::{DataDir, CACHE_FILE};
 use practice_studio::client::Tokens;
 use practice_studio::model::{ContactInfo, NewPatient};
 use practice_studio_server::{RunningServer, Server, Today};
+use support::FaultProxy;
 
 async fn demo_server() -> RunningServer {
     Server::builder()
@@ -235,6 +238,59 @@ async fn a_restarted_desk_carries_on_with_the_keychains_refresh_token_but_starts
     drop(desk);
     let next = self::desk(&server.url(), &home, keychain.clone());
     assert!(next.restore_session().await.expect("restore").is_none());
+}
+
+#[tokio::test]
+async fn after_a_restart_an_earlier_users_queued_write_goes_out_under_their_own_sign_in() {
+    let server = demo_server().await;
+    let proxy = FaultProxy::start(&server.url()).await;
+    let home = tempfile::tempdir().expect("tempdir");
+    let keychain = Arc::new(MemoryKeychain::default());
+    {
+        let first = desk(&proxy.url, &home, keychain.clone());
+        first
+            .sign_in("reception@demo.clinic", "demo-password")
+            .await
+            .expect("signs in");
+        some_patient(&first).await;
+        proxy.set_down(true);
+        first
+            .register_patient(&new_patient())
+            .await
+            .expect("queued offline");
+        // Shift change, then the app is closed with the registration still queued.
+        first.switch_user().await;
+    }
+    proxy.set_down(false);
+    let desk = desk(&proxy.url, &home, keychain.clone());
+    // Billing may not register patients: sent under their sign-in it would be refused.
+    desk.sign_in("billing@demo.clinic", "demo-password")
+        .await
+        .expect("billing signs in");
+    let mut sent = false;
+    for _ in 0..100 {
+        let status = desk.sync_status().await.expect("status").expect("cache");
+        assert_eq!(
+            status.status.conflicts, 0,
+            "not sent under billing's sign-in"
+        );
+        if status.status.pending == 0 {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(sent, "reception's registration was sent");
+    let found = reqwest::Client::new()
+        .get(format!("{}/api/v1/patients?search=Signout", server.url()))
+        .header("Authorization", "ApiKey demo-api-key")
+        .send()
+        .await
+        .expect("answer")
+        .json::<serde_json::Value>()
+        .await
+        .expect("json");
+    assert_eq!(found["patients"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]

@@ -308,6 +308,11 @@ impl SyncEngine {
         self.inner.outbox_changed.notify_one();
     }
 
+    /// Whether `author`'s queued writes have a client to be sent with.
+    pub async fn has_author(&self, author: &str) -> bool {
+        self.inner.authors.read().await.contains_key(author)
+    }
+
     /// `author` signed out: their writes wait (they stay queued) until they sign in again.
     pub async fn sign_out_author(&self, author: &str) {
         self.inner.authors.write().await.remove(author);
