@@ -16,6 +16,7 @@ pub mod commands;
 mod demo;
 mod desk_commands;
 pub mod keychain;
+mod notifications;
 mod system_browser;
 mod window;
 
@@ -145,6 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         (
             desk.spawn_connection_watch(CONNECTION_WATCH),
             desk.spawn_lock_watch(LOCK_WATCH),
+            notifications::spawn(&desk),
         )
     };
 

@@ -23,6 +23,7 @@ pub mod editing;
 pub mod keychain;
 pub mod lock;
 pub mod lookup;
+pub mod notices;
 pub mod payments;
 pub mod registration;
 pub mod roles;

@@ -49,10 +49,15 @@ export function privateHome(existing) {
  * @param {string[]} extraArgs
  * With `home`, the desk starts again in that home (its data directory and keyring): a restart.
  * `env` adds variables (e.g. `BROWSER`, the command that opens the system browser).
- * @param {{ demo?: boolean, keychain?: boolean, home?: string, env?: Record<string, string> }} options
+ * With `busMonitor` (a file path), `dbus-monitor` records the desktop notifications the desk sends on
+ * its session bus (org.freedesktop.Notifications) into that file.
+ * @param {{ demo?: boolean, keychain?: boolean, home?: string, env?: Record<string, string>, busMonitor?: string }} options
  * @returns {Promise<{ url: string, origin: string, home: string, stop: () => Promise<unknown> }>}
  */
-export function startServe(extraArgs = [], { demo = true, keychain = true, home: reuse = undefined, env: extraEnv = {} } = {}) {
+export function startServe(
+  extraArgs = [],
+  { demo = true, keychain = true, home: reuse = undefined, env: extraEnv = {}, busMonitor = undefined } = {},
+) {
   const { home, env: baseEnv } = privateHome(reuse);
   const env = { ...baseEnv, ...extraEnv };
   const demoArgs = demo ? ["--demo", "--demo-today", DEMO_TODAY] : [];
@@ -72,7 +77,11 @@ export function startServe(extraArgs = [], { demo = true, keychain = true, home:
           'unlock() { printf frontdesk-e2e | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null 2>&1; }; ' +
             'unlocked() { dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets/aliases/default ' +
             'org.freedesktop.DBus.Properties.Get string:org.freedesktop.Secret.Collection string:Locked 2>/dev/null | grep -q "boolean false"; }; ' +
-            'unlock; for i in $(seq 1 100); do unlocked && break; [ $((i % 25)) -eq 0 ] && unlock; sleep 0.1; done; exec "$@"',
+            'unlock; for i in $(seq 1 100); do unlocked && break; [ $((i % 25)) -eq 0 ] && unlock; sleep 0.1; done; ' +
+            (busMonitor
+              ? `dbus-monitor --session "interface='org.freedesktop.Notifications',member='Notify'" > '${busMonitor}' 2>&1 & sleep 0.3; `
+              : "") +
+            'exec "$@"',
           "frontdesk-e2e",
           frontdeskBin,
           ...deskArgs,
@@ -133,15 +142,17 @@ export function freeLoopbackPort() {
 /**
  * Starts the Practice Studio server on its own, file-backed (so it can be stopped and started again
  * with its data), with demo data, and resolves once /health answers.
- * @param {{ port: number, database: string, patients?: number }} options
+ * `today` is the server's today (the demo's Monday unless given: a desk without `--demo` keeps the
+ * machine's date, and a payment it dates later than the server's today is refused).
+ * @param {{ port: number, database: string, patients?: number, today?: string }} options
  * @returns {Promise<{ url: string, stop: () => Promise<void> }>}
  */
-export async function startApiServer({ port, database, patients = 300 }) {
+export async function startApiServer({ port, database, patients = 300, today = DEMO_TODAY }) {
   const child = spawn(
     serverBin,
     [
       "--bind", `127.0.0.1:${port}`, "--database", database, "--demo",
-      "--demo-patients", String(patients), "--demo-today", DEMO_TODAY,
+      "--demo-patients", String(patients), "--demo-today", today,
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
