@@ -92,7 +92,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     components(schemas(PatientCursorList, clinic::ProviderCursorList, clinic::LocationCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
         bulk::BulkOperation, bulk::BulkItem, bulk::BulkRequest, bulk::BulkResult, bulk::BulkResponse,
         errors::ErrorDoc, errors::DetailCodeDoc)),
-    tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists, single-resource mirrors, bulk writes, and improved errors: the v1 envelope plus `doc_url` (GET it for what the code means) and, with Retry-After, `retry_after` in seconds"))
+    tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists, single-resource mirrors, bulk writes, the enhanced patient search (`GET /api/v2/patients?q=`), and improved errors: the v1 envelope (whose details carry a stable `code`) plus `doc_url` (GET it for what the code means and the detail codes) and, with Retry-After, `retry_after` in seconds"))
 )]
 pub(crate) struct ApiDoc;
 
