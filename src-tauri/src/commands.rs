@@ -257,6 +257,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("resolve_conflict", frontdesk_core::conflicts::ResolveConflictArgs => ()),
     command!("audit_log", frontdesk_core::audit_log::AuditQuery => frontdesk_core::audit_log::AuditPage),
     command!("audit_log_csv", frontdesk_core::audit_log::AuditQuery => String),
+    // The appointment book: `crate::book_commands`.
+    command!("book_view", frontdesk_core::appointment_book::BookViewArgs => frontdesk_core::appointment_book::BookView),
+    command!("find_slots", frontdesk_core::appointment_book::SlotSearchArgs => Vec<frontdesk_core::appointment_book::FoundSlot>),
+    command!("check_booking", frontdesk_core::appointment_book::BookingArgs => frontdesk_core::appointment_book::BookingCheck),
+    command!("book_appointment", frontdesk_core::appointment_book::BookingArgs => frontdesk_core::book::PendingAppointment),
+    command!("reschedule_appointment", frontdesk_core::appointment_book::RescheduleArgs => frontdesk_core::book::PendingAppointment),
+    command!("set_appointment_status", frontdesk_core::appointment_book::StatusArgs => frontdesk_core::book::PendingAppointment),
+    command!("cancel_appointment", frontdesk_core::appointment_book::CancelArgs => frontdesk_core::book::PendingAppointment),
 ];
 
 /// The commands that still answer while the desk is locked: none of them reads or writes patient
@@ -396,6 +404,9 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
         "register_patient" => {
             let args: NewPatientArgs = parse(args)?;
             respond(desk.register_patient(&args.patient).await?)
+        }
+        book if crate::book_commands::handles(book) => {
+            crate::book_commands::dispatch(desk, book, args).await
         }
         other => match crate::desk_commands::dispatch(desk, other, args).await {
             Some(result) => result,

@@ -9,6 +9,7 @@
 //! and the loopback-only browser mode. Start reading at [`main`].
 
 pub mod bindings;
+mod book_commands;
 pub mod browser;
 pub mod cli;
 pub mod commands;

@@ -10,6 +10,7 @@
 //! then [`SyncEngine`].
 
 pub mod account;
+pub mod appointment_book;
 pub mod audit_log;
 pub mod billing;
 pub mod book;

@@ -10,6 +10,7 @@ import type { SyncView } from "../bindings/SyncView";
 import type { LockView } from "../bindings/LockView";
 import { LOCK_KEY, SESSION_KEY, SHELL_KEYS, SYNC_STATUS_KEY } from "../queries";
 import { AccountMenu } from "./AccountMenu";
+import { type BookSection, BookSectionNav, BookSectionView, isBookSection } from "../book/BookSections";
 import { DeskSections, type DeskSection, deskSectionView, DeskSectionNav } from "./DeskSections";
 import { reportActivity } from "./activity";
 import { Chart, chartKey } from "./Chart";
@@ -32,6 +33,7 @@ export type View =
   | { kind: "chart"; patientId: string }
   | { kind: "edit"; patientId: string }
   | { kind: "register" }
+  | BookSection
   | DeskSection;
 
 function isEditable(target: EventTarget | null): boolean {
@@ -178,6 +180,7 @@ export function DeskShell({
       </header>
       <nav className="sidenav" aria-label="Sections">
         <ul>
+          <BookSectionNav session={session} current={view.kind} onOpen={setView} />
           <li>
             <button
               type="button"
@@ -206,6 +209,7 @@ export function DeskShell({
         </ul>
       </nav>
       <main className="main" id="main">
+        {isBookSection(view) && <BookSectionView view={view} status={status} session={session} />}
         {view.kind === "patients" && (
           <PatientsHome onOpen={openChart} onRegister={mayRegister ? () => setView({ kind: "register" }) : undefined} />
         )}

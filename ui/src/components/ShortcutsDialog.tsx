@@ -8,6 +8,12 @@ const SHORTCUTS: Array<[string, string]> = [
   ["Escape", "Close the results"],
   ["Ctrl+N", "Register a new patient"],
   ["← / →", "Move between a chart's tabs"],
+  ["T, ← / →, D / W", "Book: today, previous / next day or week, day / week view"],
+  ["B / F", "Book: book an appointment / find the next free slot"],
+  ["I / R / C / N", "Check in / in room / complete / no-show the selected appointment"],
+  ["Alt+↑ / ↓, Alt+← / →", "Move the selected appointment 15 minutes / a day"],
+  ["Delete", "Cancel the selected appointment (with a reason)"],
+  ["Ctrl+Z", "Undo the last change to the book while its notice shows"],
   ["Ctrl+L", "Lock the desk"],
   ["?", "Show these shortcuts"],
 ];

@@ -1,0 +1,266 @@
+//! The appointment book as the desk shows it, against the demo server: a day's columns laid out
+//! in the location's wall-clock minutes, the next free slots by provider, specialty and time of
+//! day (each one bookable), a clash named before saving, a booking pending until the server
+//! confirms it, and a move by a day that keeps its wall-clock time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use frontdesk_core::appointment_book::{
+    BookView, BookViewArgs, BookingArgs, RescheduleArgs, SlotSearchArgs, StatusArgs, TimeOfDay,
+};
+use frontdesk_core::keychain::MemoryKeychain;
+use frontdesk_core::session::Device;
+use frontdesk_core::{Config, ConfigKey, ConfigLayers, Desk, DeskOptions, PinnedDayClock, Surface};
+use frontdesk_store::DataDir;
+use practice_studio::model::AppointmentStatus;
+use practice_studio_server::{Server, Today};
+
+const TODAY: &str = "2026-11-23";
+
+fn desk(url: &str, home: &tempfile::TempDir) -> Desk {
+    let mut flags = BTreeMap::new();
+    flags.insert(ConfigKey::ApiUrl, ("--api-url".to_owned(), url.to_owned()));
+    let layers = ConfigLayers {
+        managed_file: None,
+        user_file: Some(home.path().join("user.toml")),
+        env: BTreeMap::new(),
+        flags,
+    };
+    let desk = Desk::new(DeskOptions {
+        config: Config::load(&layers).expect("config"),
+        clock: Arc::new(PinnedDayClock::new(TODAY.parse().expect("date"))),
+        surface: Surface::Browser,
+    })
+    .expect("desk");
+    desk.attach_device(Device {
+        data_dir: Arc::new(DataDir::open(home.path().join("desk")).expect("data dir")),
+        keychain: Arc::new(MemoryKeychain::default()),
+    });
+    desk
+}
+
+fn day_args(date: &str) -> BookViewArgs {
+    BookViewArgs {
+        date: date.parse().expect("date"),
+        days: None,
+        location_id: None,
+        specialty: None,
+        provider_ids: None,
+    }
+}
+
+async fn synced_view(desk: &Desk, date: &str) -> BookView {
+    for _ in 0..300 {
+        // Slots are only as good as the cached book: the first sync must have read all of it.
+        let synced = matches!(desk.sync_status().await, Ok(Some(v)) if v.status.first_sync_done);
+        if !synced {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        if let Ok(view) = desk.book_view(&day_args(date)).await {
+            if !view.columns.is_empty()
+                && view.columns.iter().any(|c| !c.appointments.is_empty())
+                && !view.types.is_empty()
+            {
+                return view;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the first sync never brought the book");
+}
+
+#[tokio::test]
+async fn the_book_lays_out_days_finds_slots_names_clashes_and_moves_on_the_wall_clock() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .demo(true)
+        .demo_patients(80)
+        .today(Today::Fixed(TODAY.parse().expect("date")))
+        .start()
+        .await
+        .expect("demo server");
+    let home = tempfile::tempdir().expect("tempdir");
+    let desk = desk(&server.url(), &home);
+    desk.sign_in("reception@demo.clinic", "demo-password")
+        .await
+        .expect("signs in");
+    let view = synced_view(&desk, TODAY).await;
+
+    // Every column is a provider at one of their locations, on the day, inside the day's minutes.
+    for column in &view.columns {
+        assert_eq!(column.date.to_string(), TODAY);
+        assert!(!column.hours.is_empty() || !column.appointments.is_empty());
+        for span in column.hours.iter() {
+            assert!(span.start < span.end && span.end <= 24 * 60, "{span:?}");
+        }
+        for closed in &column.closed {
+            assert!(
+                column
+                    .hours
+                    .iter()
+                    .any(|h| closed.start < h.end && h.start < closed.end),
+                "a break or time off lies within the hours: {closed:?}"
+            );
+        }
+        for entry in &column.appointments {
+            assert_eq!(entry.appointment.provider_id.as_str(), column.provider_id);
+            assert_eq!(entry.appointment.location.id.as_str(), column.location_id);
+            assert!(entry.start_minute < entry.end_minute && entry.end_minute <= 24 * 60);
+            assert!(!entry.patient_name.is_empty());
+        }
+    }
+    // A specialty narrows the columns to its providers.
+    let specialty = view.specialties[0].clone();
+    let narrowed = desk
+        .book_view(&BookViewArgs {
+            specialty: Some(specialty.clone()),
+            ..day_args(TODAY)
+        })
+        .await
+        .expect("narrowed");
+    assert!(narrowed.columns.iter().all(|c| c.specialty == specialty));
+    assert!(narrowed.columns.len() < view.columns.len());
+
+    // Afternoon slots tomorrow, by specialty: in start order, from noon, each one bookable.
+    let tomorrow = "2026-11-24";
+    let slots = desk
+        .find_slots(&SlotSearchArgs {
+            provider_id: None,
+            specialty: Some(specialty.clone()),
+            location_id: None,
+            from: tomorrow.parse().expect("date"),
+            days: Some(14),
+            minutes: 30,
+            time_of_day: Some(TimeOfDay::Afternoon),
+            limit: Some(6),
+        })
+        .await
+        .expect("slots");
+    assert!(!slots.is_empty());
+    assert!(slots.windows(2).all(|w| w[0].start_time <= w[1].start_time));
+    assert!(slots.iter().all(|s| s.start_minute >= 12 * 60));
+    let slot = slots[0].clone();
+
+    let patients: Vec<_> = desk
+        .search_patients("a")
+        .await
+        .expect("search")
+        .into_iter()
+        .filter(|p| p.status == practice_studio::model::PatientStatus::Active)
+        .collect();
+    let booking = |patient: &str| BookingArgs {
+        patient_id: patient.to_owned(),
+        provider_id: slot.provider_id.clone(),
+        location_id: slot.location_id.clone(),
+        date: slot.date,
+        minute: slot.start_minute,
+        minutes: 30,
+        kind: view.types[0].name.clone(),
+        reason: Some("Book test".into()),
+        notes: None,
+    };
+    let check = desk
+        .check_booking(&booking(&patients[0].id))
+        .await
+        .expect("check");
+    assert!(check.ok, "{check:?}");
+    let booked = desk
+        .book_appointment(&booking(&patients[0].id))
+        .await
+        .expect("booked");
+
+    // The same time for someone else: the clash names the patient and the time.
+    let clash = desk
+        .check_booking(&booking(&patients[1].id))
+        .await
+        .expect("check");
+    assert!(!clash.ok);
+    let said = clash.clash.expect("a clash");
+    assert!(
+        said.contains(&patients[0].last_name),
+        "{said} names {}",
+        patients[0].last_name
+    );
+    assert!(said.contains(&format!(
+        "{:02}:{:02}",
+        slot.start_minute / 60,
+        slot.start_minute % 60
+    )));
+
+    // In the book of that day: pending at first, confirmed by the server soon after.
+    let mut confirmed = None;
+    for _ in 0..100 {
+        let day = desk
+            .book_view(&day_args(&slot.date.to_string()))
+            .await
+            .expect("view");
+        let found = day
+            .columns
+            .iter()
+            .flat_map(|c| c.appointments.iter())
+            .find(|e| e.appointment.reason.as_deref() == Some("Book test"))
+            .cloned();
+        if let Some(entry) = found {
+            assert_eq!(entry.start_minute, slot.start_minute);
+            if !entry.pending {
+                confirmed = Some(entry);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let confirmed = match confirmed {
+        Some(c) => c,
+        None => {
+            let status = desk.sync_status().await.expect("status");
+            let day = desk
+                .book_view(&day_args(&slot.date.to_string()))
+                .await
+                .expect("view");
+            let found: Vec<_> = day
+                .columns
+                .iter()
+                .flat_map(|c| c.appointments.iter())
+                .filter(|e| e.appointment.reason.as_deref() == Some("Book test"))
+                .collect();
+            panic!("not confirmed: {status:?} {found:?}");
+        }
+    };
+    assert!(!confirmed.appointment.id.as_str().starts_with("local-"));
+
+    // A day later at the same wall-clock minute (given by the local id the screen still holds).
+    let next_day = slot.date.succ_opt().expect("date");
+    let move_args = RescheduleArgs {
+        appointment_id: booked.appointment.id.to_string(),
+        date: next_day,
+        minute: slot.start_minute,
+    };
+    match desk.reschedule_appointment(&move_args).await {
+        Ok(moved) => {
+            assert_eq!(
+                moved.appointment.start_time - slot.start_time,
+                chrono::Duration::days(1)
+            );
+        }
+        // The next day may be closed or taken: then it is refused, naming why, never queued.
+        Err(frontdesk_core::CoreError::Invalid(problems)) => {
+            assert_eq!(problems[0].field, "startTime", "{problems:?}")
+        }
+        Err(other) => panic!("moved or refused with a reason: {other:?}"),
+    }
+
+    // The status flow's rules hold at the desk: a scheduled visit cannot be completed.
+    let refused = desk
+        .set_appointment_status(&StatusArgs {
+            appointment_id: confirmed.appointment.id.to_string(),
+            status: AppointmentStatus::Completed,
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(frontdesk_core::CoreError::Invalid(ref p)) if p[0].field == "status"),
+        "{refused:?}"
+    );
+}

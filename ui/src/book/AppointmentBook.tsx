@@ -1,0 +1,748 @@
+// The appointment book: a day (a column per provider at each location they work that day) or a
+// week (the chosen providers, a column per day), each laid out on the location's wall clock with
+// its hours, breaks and time off shaded, appointments coloured by type and marked by status, and
+// a "now" line. Keyboard: T today, ←/→ previous/next day or week, D/W day/week, B book, F find a
+// slot; on a selected appointment I/R/C/N change its status, Alt+↑/↓ move it 15 minutes, Alt+←/→
+// a day, Delete cancels; Ctrl+Z undoes the last change while its toast shows. Changes from other
+// desks appear without a reload, briefly highlighted.
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type DragEvent, type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useBackend } from "../backend/context";
+import { BackendError } from "../backend";
+import type { AppointmentStatus } from "../bindings/AppointmentStatus";
+import type { BookColumn } from "../bindings/BookColumn";
+import type { BookEntry } from "../bindings/BookEntry";
+import type { BookView } from "../bindings/BookView";
+import type { BookViewArgs } from "../bindings/BookViewArgs";
+import type { PendingAppointment } from "../bindings/PendingAppointment";
+import { Modal } from "../components/Modal";
+import { type BookingStart, BookingDialog } from "./BookingDialog";
+import { DaySheet } from "./DaySheet";
+import { STATUS_ICON, STATUS_KEY, STATUS_LABEL, moveLabel } from "./status";
+import { addDays, hhmm, longDay, shortDay, weekStart } from "./time";
+import { useBookLive } from "./live";
+import "./book.css";
+
+/** Pixels per minute of the grid: a 15-minute visit is one line of text high. */
+const PPM = 1.4;
+const SNAP = 15;
+const UNDO_MS = 10_000;
+
+export const BOOK_VIEW_KEY = "book_view";
+
+type Mode = "day" | "week";
+
+interface Toast {
+  message: string;
+  undo?: () => Promise<unknown>;
+  id: number;
+}
+
+function isEditable(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
+}
+
+function gridRange(columns: BookColumn[]): [number, number] {
+  let start = 8 * 60;
+  let end = 18 * 60;
+  for (const c of columns) {
+    for (const h of c.hours) {
+      start = Math.min(start, h.start);
+      end = Math.max(end, h.end);
+    }
+    for (const a of c.appointments) {
+      start = Math.min(start, a.startMinute);
+      end = Math.max(end, a.endMinute);
+    }
+  }
+  return [Math.floor(start / 60) * 60, Math.min(24 * 60, Math.ceil(end / 60) * 60)];
+}
+
+export function AppointmentBook({ today, canBook }: { today: string; canBook: boolean }) {
+  const backend = useBackend();
+  const queryClient = useQueryClient();
+  const [date, setDate] = useState(today);
+  const [mode, setMode] = useState<Mode>("day");
+  const [locationId, setLocationId] = useState("");
+  const [specialty, setSpecialty] = useState("");
+  const [weekProviders, setWeekProviders] = useState<string[]>([]);
+  const [selectedId, setSelectedId] = useState<string | null>(null);
+  const [booking, setBooking] = useState<BookingStart | null>(null);
+  const [cancelling, setCancelling] = useState<BookEntry | null>(null);
+  const [toast, setToast] = useState<Toast | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [printing, setPrinting] = useState(false);
+  const gridRef = useRef<HTMLDivElement>(null);
+
+  const args: BookViewArgs = useMemo(
+    () =>
+      mode === "day"
+        ? { date, days: 1, locationId: locationId || undefined, specialty: specialty || undefined }
+        : {
+            date: weekStart(date),
+            days: 7,
+            locationId: locationId || undefined,
+            specialty: specialty || undefined,
+            providerIds: weekProviders,
+          },
+    [mode, date, locationId, specialty, weekProviders],
+  );
+  const book = useQuery({
+    queryKey: [BOOK_VIEW_KEY, args],
+    queryFn: () => backend.invoke("book_view", args),
+    placeholderData: keepPreviousData,
+    refetchInterval: 60_000,
+  });
+  const view = book.data;
+  const { highlighted, changedElsewhere, noteOwn } = useBookLive();
+
+  // A week view with nobody chosen starts with the first provider.
+  useEffect(() => {
+    const first = view?.providers[0];
+    if (mode === "week" && weekProviders.length === 0 && first) setWeekProviders([first.id]);
+  }, [mode, weekProviders.length, view]);
+
+  const entries = useMemo(() => {
+    const byId = new Map<string, { entry: BookEntry; column: BookColumn }>();
+    for (const column of view?.columns ?? []) {
+      for (const entry of column.appointments) byId.set(entry.appointment.id, { entry, column });
+    }
+    return byId;
+  }, [view]);
+  const selected = selectedId ? entries.get(selectedId) : undefined;
+
+  const showToast = useCallback((message: string, undo?: () => Promise<unknown>) => {
+    setToast({ message, undo, id: Date.now() });
+  }, []);
+  useEffect(() => {
+    if (!toast) return;
+    const timer = window.setTimeout(() => setToast(null), UNDO_MS);
+    return () => window.clearTimeout(timer);
+  }, [toast]);
+
+  const refresh = useCallback(
+    () => queryClient.invalidateQueries({ queryKey: [BOOK_VIEW_KEY] }),
+    [queryClient],
+  );
+  const run = useCallback(
+    async (work: () => Promise<PendingAppointment>, message: (p: PendingAppointment) => string, undo?: () => Promise<PendingAppointment>) => {
+      setFailure(null);
+      try {
+        const pending = await work();
+        noteOwn(pending.appointment.id);
+        setSelectedId(pending.appointment.id);
+        await refresh();
+        showToast(
+          message(pending),
+          undo
+            ? async () => {
+                const back = await undo();
+                noteOwn(back.appointment.id);
+                await refresh();
+              }
+            : undefined,
+        );
+      } catch (error) {
+        const e = BackendError.from(error);
+        setFailure(e.details?.map((d) => d.issue).join("; ") || e.message);
+      }
+    },
+    [noteOwn, refresh, showToast],
+  );
+
+  const moveTo = useCallback(
+    (entry: BookEntry, column: BookColumn, toDate: string, minute: number) => {
+      const id = entry.appointment.id;
+      const from = { date: column.date, minute: entry.startMinute };
+      void run(
+        () => backend.invoke("reschedule_appointment", { appointmentId: id, date: toDate, minute }),
+        () => `Moved ${entry.patientName} to ${shortDay(toDate)} ${hhmm(minute)}`,
+        () => backend.invoke("reschedule_appointment", { appointmentId: id, date: from.date, minute: from.minute }),
+      );
+    },
+    [backend, run],
+  );
+  const setStatus = useCallback(
+    (entry: BookEntry, to: AppointmentStatus) => {
+      const id = entry.appointment.id;
+      const from = entry.appointment.status;
+      // The flow's own undo moves: an accidental check-in goes back to scheduled.
+      const undo =
+        from === "scheduled" && to === "checked_in"
+          ? () => backend.invoke("set_appointment_status", { appointmentId: id, status: "scheduled" })
+          : undefined;
+      void run(
+        () => backend.invoke("set_appointment_status", { appointmentId: id, status: to }),
+        () => `${entry.patientName}: ${STATUS_LABEL[to]}`,
+        undo,
+      );
+    },
+    [backend, run],
+  );
+
+  const step = mode === "day" ? 1 : 7;
+  // Keys of the book (not while typing, and not while a dialog is open).
+  useEffect(() => {
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      if (booking || cancelling || printing) return;
+      const ctrl = event.ctrlKey || event.metaKey;
+      if (ctrl && event.key.toLowerCase() === "z" && toast?.undo) {
+        event.preventDefault();
+        const undo = toast.undo;
+        setToast(null);
+        void undo().catch((e) => setFailure(BackendError.from(e).message));
+        return;
+      }
+      if (ctrl || event.altKey || isEditable(event.target)) return;
+      const key = event.key;
+      if (key === "t" || key === "T") setDate(today);
+      else if (key === "ArrowLeft") setDate((d) => addDays(d, -step));
+      else if (key === "ArrowRight") setDate((d) => addDays(d, step));
+      else if (key === "d" || key === "D") setMode("day");
+      else if (key === "w" || key === "W") setMode("week");
+      else if ((key === "b" || key === "B") && canBook) setBooking({ date, providerId: selected?.column.providerId, locationId: selected?.column.locationId });
+      else if ((key === "f" || key === "F") && canBook)
+        setBooking({ date, providerId: selected?.column.providerId, locationId: selected?.column.locationId, findSlot: true });
+      else return;
+      event.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [booking, cancelling, printing, toast, today, step, canBook, date, selected]);
+
+  const onEntryKey = (event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => {
+    if (!canBook) return;
+    const key = event.key;
+    if (event.altKey && ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].includes(key)) {
+      event.preventDefault();
+      event.stopPropagation();
+      if (entry.appointment.status !== "scheduled") {
+        setFailure(`Only a scheduled appointment can be moved; this one is ${STATUS_LABEL[entry.appointment.status].toLowerCase()}.`);
+        return;
+      }
+      if (key === "ArrowUp") moveTo(entry, column, column.date, entry.startMinute - SNAP);
+      if (key === "ArrowDown") moveTo(entry, column, column.date, entry.startMinute + SNAP);
+      if (key === "ArrowLeft") moveTo(entry, column, addDays(column.date, -1), entry.startMinute);
+      if (key === "ArrowRight") moveTo(entry, column, addDays(column.date, 1), entry.startMinute);
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const upper = key.toUpperCase();
+    const to = (Object.entries(STATUS_KEY) as Array<[AppointmentStatus, string]>).find(([, k]) => k === upper)?.[0];
+    if (to && entry.nextStatuses.includes(to)) {
+      event.preventDefault();
+      event.stopPropagation();
+      setStatus(entry, to);
+    } else if (to) {
+      event.preventDefault();
+      event.stopPropagation();
+      setFailure(`${entry.patientName} cannot go from ${STATUS_LABEL[entry.appointment.status].toLowerCase()} to ${STATUS_LABEL[to].toLowerCase()}.`);
+    } else if (key === "Delete" && entry.nextStatuses.includes("cancelled")) {
+      event.preventDefault();
+      setCancelling(entry);
+    }
+  };
+
+  const onDrop = (event: DragEvent<HTMLDivElement>, column: BookColumn, top: number) => {
+    event.preventDefault();
+    const id = event.dataTransfer.getData("text/x-appointment");
+    const found = entries.get(id);
+    if (!found) return;
+    if (found.column.providerId !== column.providerId) {
+      setFailure("An appointment moves within its provider's book; book the other provider instead.");
+      return;
+    }
+    const rect = event.currentTarget.getBoundingClientRect();
+    const grab = Number(event.dataTransfer.getData("text/x-grab-offset")) || 0;
+    const minute = Math.round((top + (event.clientY - rect.top - grab) / PPM) / SNAP) * SNAP;
+    if (minute === found.entry.startMinute && column.date === found.column.date) return;
+    moveTo(found.entry, found.column, column.date, Math.max(0, minute));
+  };
+
+  const [gridStart, gridEnd] = gridRange(view?.columns ?? []);
+  const height = (gridEnd - gridStart) * PPM;
+  const hours: number[] = [];
+  for (let m = gridStart; m < gridEnd; m += 60) hours.push(m);
+  const typeColour = new Map((view?.types ?? []).map((t) => [t.name, t.colour]));
+  const title = mode === "day" ? longDay(date) : `Week of ${longDay(weekStart(date))}`;
+  const columns = view?.columns ?? [];
+
+  return (
+    <section className={`book ${selected ? "with-detail" : ""}`} aria-labelledby="book-title">
+      <div className="book-toolbar" role="toolbar" aria-label="Book navigation">
+        <h1 id="book-title">{title}</h1>
+        <button type="button" className="secondary" aria-keyshortcuts="ArrowLeft" title={`Previous ${mode} (←)`} onClick={() => setDate(addDays(date, -step))}>
+          ← Previous
+        </button>
+        <button type="button" className="secondary" aria-keyshortcuts="T" title="Today (T)" onClick={() => setDate(today)}>
+          Today
+        </button>
+        <button type="button" className="secondary" aria-keyshortcuts="ArrowRight" title={`Next ${mode} (→)`} onClick={() => setDate(addDays(date, step))}>
+          Next →
+        </button>
+        <label className="inline">
+          Go to date
+          <input type="date" value={date} onChange={(e) => e.target.value && setDate(e.target.value)} />
+        </label>
+        <div className="segmented" role="group" aria-label="View">
+          <button type="button" aria-pressed={mode === "day"} aria-keyshortcuts="D" title="Day view (D)" onClick={() => setMode("day")}>
+            Day
+          </button>
+          <button type="button" aria-pressed={mode === "week"} aria-keyshortcuts="W" title="Week view (W)" onClick={() => setMode("week")}>
+            Week
+          </button>
+        </div>
+        <label className="inline">
+          Location
+          <select value={locationId} onChange={(e) => setLocationId(e.target.value)}>
+            <option value="">All locations</option>
+            {view?.locations.map((l) => (
+              <option key={l.id} value={l.id}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="inline">
+          Specialty
+          <select value={specialty} onChange={(e) => setSpecialty(e.target.value)}>
+            <option value="">All specialties</option>
+            {view?.specialties.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        {mode === "week" && view && (
+          <details className="provider-choice">
+            <summary>Providers ({weekProviders.length})</summary>
+            <fieldset>
+              <legend className="visually-hidden">Providers in the week view</legend>
+              {view.providers
+                .filter((p) => !specialty || p.specialty === specialty)
+                .map((p) => (
+                  <label key={p.id} className="check">
+                    <input
+                      type="checkbox"
+                      checked={weekProviders.includes(p.id)}
+                      onChange={(e) =>
+                        setWeekProviders((ids) => (e.target.checked ? [...ids, p.id] : ids.filter((x) => x !== p.id)))
+                      }
+                    />
+                    {p.name}
+                  </label>
+                ))}
+            </fieldset>
+          </details>
+        )}
+        <span className="topbar-spacer" />
+        <button type="button" className="secondary" onClick={() => setPrinting(true)} disabled={!view}>
+          Day sheet
+        </button>
+        {canBook && (
+          <button type="button" aria-keyshortcuts="B" title="Book an appointment (B); find the next free slot (F)" onClick={() => setBooking({ date, providerId: selected?.column.providerId, locationId: selected?.column.locationId })}>
+            Book <kbd>B</kbd>
+          </button>
+        )}
+      </div>
+      {failure && (
+        <p className="error book-failure" role="alert">
+          {failure}{" "}
+          <button type="button" className="link-button" onClick={() => setFailure(null)}>
+            Dismiss
+          </button>
+        </p>
+      )}
+      {book.error && (
+        <p className="error" role="alert">
+          {BackendError.from(book.error).message}
+        </p>
+      )}
+      <div className="book-body">
+        <div className="book-grid-scroll" ref={gridRef}>
+          {view && columns.length === 0 && <p className="hint book-empty">Nobody works on this day with these filters.</p>}
+          {columns.length > 0 && (
+            <div
+              className="book-grid"
+              style={{ gridTemplateColumns: `56px repeat(${columns.length}, minmax(104px, 1fr))` }}
+              aria-busy={book.isFetching}
+            >
+              <div className="book-corner" />
+              {columns.map((c) => (
+                <div key={`h-${c.providerId}-${c.locationId}-${c.date}`} className="book-colhead">
+                  <strong>{c.providerName}</strong>
+                  <span>
+                    {c.specialty} · {c.locationName}
+                  </span>
+                  {mode === "week" && <span className="book-colday">{shortDay(c.date)}</span>}
+                </div>
+              ))}
+              <div className="book-times" style={{ height }} aria-hidden="true">
+                {hours.map((m) => (
+                  <span key={m} style={{ top: (m - gridStart) * PPM }}>
+                    {hhmm(m)}
+                  </span>
+                ))}
+              </div>
+              {columns.map((c) => (
+                <DayColumn
+                  key={`b-${c.providerId}-${c.locationId}-${c.date}`}
+                  column={c}
+                  gridStart={gridStart}
+                  height={height}
+                  typeColour={typeColour}
+                  selectedId={selectedId}
+                  highlighted={highlighted}
+                  canMove={canBook}
+                  week={mode === "week"}
+                  onSelect={setSelectedId}
+                  onKey={onEntryKey}
+                  onDrop={onDrop}
+                />
+              ))}
+            </div>
+          )}
+        </div>
+        {selected && (
+          <AppointmentDetail
+            entry={selected.entry}
+            column={selected.column}
+            changedElsewhere={changedElsewhere.has(selected.entry.appointment.id)}
+            canBook={canBook}
+            onStatus={(to) => (to === "cancelled" ? setCancelling(selected.entry) : setStatus(selected.entry, to))}
+            onMove={(days, minutes) =>
+              moveTo(selected.entry, selected.column, addDays(selected.column.date, days), selected.entry.startMinute + minutes)
+            }
+            onClose={() => setSelectedId(null)}
+          />
+        )}
+      </div>
+      {toast && (
+        <div className="toast" role="status" aria-label="Last change" key={toast.id}>
+          <span>{toast.message}</span>
+          {toast.undo && (
+            <button
+              type="button"
+              className="link-button"
+              aria-keyshortcuts="Control+Z"
+              onClick={() => {
+                const undo = toast.undo;
+                setToast(null);
+                void undo?.().catch((e) => setFailure(BackendError.from(e).message));
+              }}
+            >
+              Undo <kbd>Ctrl+Z</kbd>
+            </button>
+          )}
+        </div>
+      )}
+      {booking && view && (
+        <BookingDialog
+          view={view}
+          start={booking}
+          onClose={() => setBooking(null)}
+          onBooked={(pending, day) => {
+            setBooking(null);
+            noteOwn(pending.appointment.id);
+            setDate(day);
+            setSelectedId(pending.appointment.id);
+            void refresh();
+            showToast(`Booked ${pending.appointment.type} on ${shortDay(day)}`);
+          }}
+        />
+      )}
+      {cancelling && (
+        <CancelDialog
+          entry={cancelling}
+          changedElsewhere={changedElsewhere.has(cancelling.appointment.id)}
+          onClose={() => setCancelling(null)}
+          onCancel={(reason) => {
+            const entry = cancelling;
+            setCancelling(null);
+            void run(
+              () => backend.invoke("cancel_appointment", { appointmentId: entry.appointment.id, reason }),
+              () => `Cancelled ${entry.patientName}'s appointment`,
+              () => backend.invoke("set_appointment_status", { appointmentId: entry.appointment.id, status: "scheduled" }),
+            );
+          }}
+        />
+      )}
+      {printing && view && <DaySheet view={view} onClose={() => setPrinting(false)} />}
+    </section>
+  );
+}
+
+function DayColumn({
+  column,
+  gridStart,
+  height,
+  typeColour,
+  selectedId,
+  highlighted,
+  canMove,
+  week,
+  onSelect,
+  onKey,
+  onDrop,
+}: {
+  column: BookColumn;
+  gridStart: number;
+  height: number;
+  typeColour: Map<string, string>;
+  selectedId: string | null;
+  highlighted: ReadonlySet<string>;
+  canMove: boolean;
+  week: boolean;
+  onSelect: (id: string) => void;
+  onKey: (event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => void;
+  onDrop: (event: DragEvent<HTMLDivElement>, column: BookColumn, top: number) => void;
+}) {
+  const y = (m: number) => (m - gridStart) * PPM;
+  const label = `${column.providerName}, ${column.locationName}${week ? `, ${shortDay(column.date)}` : ""}`;
+  return (
+    <div
+      className="book-col"
+      style={{ height }}
+      role="group"
+      aria-label={label}
+      onDragOver={(e) => canMove && e.preventDefault()}
+      onDrop={(e) => onDrop(e, column, gridStart)}
+    >
+      {column.hours.map((h) => (
+        <div key={`o-${h.start}`} className="book-open" style={{ top: y(h.start), height: (h.end - h.start) * PPM }} />
+      ))}
+      {column.closed.map((c) => (
+        <div
+          key={`c-${c.start}-${c.kind}`}
+          className={`book-closed book-${c.kind}`}
+          style={{ top: y(c.start), height: (c.end - c.start) * PPM }}
+        >
+          <span>{c.kind === "break" ? "Break" : `Time off${c.note ? `: ${c.note}` : ""}`}</span>
+        </div>
+      ))}
+      {column.hours.length === 0 && <div className="book-closed-day">Not working</div>}
+      {column.nowMinute != null && column.nowMinute >= gridStart && (
+        <div className="book-now" style={{ top: y(column.nowMinute) }} aria-label={`Now, ${hhmm(column.nowMinute)}`} role="img" />
+      )}
+      {column.appointments.map((entry) => {
+        const a = entry.appointment;
+        const time = `${hhmm(entry.startMinute)}–${hhmm(entry.endMinute)}`;
+        const boxHeight = Math.max((entry.endMinute - entry.startMinute) * PPM - 2, 16);
+        // Too short for three lines: time, name and the status symbol on one.
+        const short = boxHeight < 44;
+        const classes = [
+          "appt",
+          `appt-${a.status}`,
+          entry.pending ? "appt-pending" : "",
+          entry.inConflict ? "appt-conflict" : "",
+          highlighted.has(a.id) ? "appt-flash" : "",
+          selectedId === a.id ? "appt-selected" : "",
+          short ? "appt-short" : "",
+        ].join(" ");
+        const extra = [entry.pending ? "pending" : "", entry.inConflict ? "refused, on the conflict list" : ""].filter(Boolean).join(", ");
+        return (
+          <button
+            key={a.id}
+            type="button"
+            className={classes}
+            style={{
+              top: y(entry.startMinute),
+              height: boxHeight,
+              borderLeftColor: typeColour.get(a.type) ?? "#888",
+            }}
+            aria-label={`${time} ${entry.patientName}, ${a.type}, ${STATUS_LABEL[a.status]}${extra ? `, ${extra}` : ""}`}
+            aria-pressed={selectedId === a.id}
+            draggable={canMove && a.status === "scheduled"}
+            onDragStart={(e) => {
+              e.dataTransfer.setData("text/x-appointment", a.id);
+              e.dataTransfer.setData("text/x-grab-offset", String(e.clientY - e.currentTarget.getBoundingClientRect().top));
+              e.dataTransfer.effectAllowed = "move";
+            }}
+            onClick={() => onSelect(a.id)}
+            onFocus={() => onSelect(a.id)}
+            onKeyDown={(e) => onKey(e, entry, column)}
+          >
+            <span className="appt-time">{hhmm(entry.startMinute)}</span>
+            <span className="appt-name">{entry.patientName}</span>
+            <span className="appt-type">{a.type}</span>
+            <span className="appt-status-mark" aria-hidden="true" title={STATUS_LABEL[a.status]}>
+              {STATUS_ICON[a.status]}
+              {a.status === "scheduled" || short ? "" : ` ${STATUS_LABEL[a.status]}`}
+            </span>
+            {entry.pending && (
+              <span className="appt-pending-mark" aria-hidden="true" title="Not yet confirmed by the server">
+                ⏱
+              </span>
+            )}
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+function AppointmentDetail({
+  entry,
+  column,
+  changedElsewhere,
+  canBook,
+  onStatus,
+  onMove,
+  onClose,
+}: {
+  entry: BookEntry;
+  column: BookColumn;
+  changedElsewhere: boolean;
+  canBook: boolean;
+  onStatus: (to: AppointmentStatus) => void;
+  onMove: (days: number, minutes: number) => void;
+  onClose: () => void;
+}) {
+  const a = entry.appointment;
+  return (
+    <aside className="book-detail" aria-label="Selected appointment">
+      <div className="book-detail-head">
+        <h2>{entry.patientName}</h2>
+        <button type="button" className="secondary icon-button" aria-label="Close the appointment" onClick={onClose}>
+          ✕
+        </button>
+      </div>
+      {changedElsewhere && (
+        <p className="warning-strip" role="alert">
+          Changed at another desk just now: this is the latest version.
+        </p>
+      )}
+      {entry.inConflict && (
+        <p className="warning-strip" role="alert">
+          The server refused a change made here: see Conflicts.
+        </p>
+      )}
+      <dl className="facts facts-small">
+        <dt>When</dt>
+        <dd>
+          {shortDay(column.date)} {hhmm(entry.startMinute)}–{hhmm(entry.endMinute)}
+        </dd>
+        <dt>With</dt>
+        <dd>
+          {column.providerName}, {column.locationName}
+        </dd>
+        <dt>Type</dt>
+        <dd>{a.type}</dd>
+        <dt>Status</dt>
+        <dd>
+          <span className={`appt-status appt-${a.status}`}>
+            {STATUS_ICON[a.status]} {STATUS_LABEL[a.status]}
+          </span>
+          {entry.pending && <span className="pending-text"> · pending</span>}
+        </dd>
+        {a.reason && (
+          <>
+            <dt>Reason</dt>
+            <dd>{a.reason}</dd>
+          </>
+        )}
+        {a.notes && (
+          <>
+            <dt>Notes</dt>
+            <dd>{a.notes}</dd>
+          </>
+        )}
+        {a.cancelReason && (
+          <>
+            <dt>Cancelled</dt>
+            <dd>{a.cancelReason}</dd>
+          </>
+        )}
+        {entry.patientPhone && (
+          <>
+            <dt>Phone</dt>
+            <dd>{entry.patientPhone}</dd>
+          </>
+        )}
+      </dl>
+      {canBook && (
+        <>
+          <div className="detail-actions" role="group" aria-label="Status">
+            {entry.nextStatuses.map((to) => (
+              <button
+                key={to}
+                type="button"
+                className={to === "cancelled" ? "secondary danger" : "secondary"}
+                aria-keyshortcuts={to === "cancelled" ? "Delete" : STATUS_KEY[to]}
+                onClick={() => onStatus(to)}
+              >
+                {moveLabel(a.status, to)}
+                {STATUS_KEY[to] && a.status !== "no_show" && <kbd>{STATUS_KEY[to]}</kbd>}
+              </button>
+            ))}
+          </div>
+          {a.status === "scheduled" && (
+            <div className="detail-actions" role="group" aria-label="Move">
+              <button type="button" className="secondary" aria-keyshortcuts="Alt+ArrowUp" onClick={() => onMove(0, -SNAP)}>
+                15 min earlier
+              </button>
+              <button type="button" className="secondary" aria-keyshortcuts="Alt+ArrowDown" onClick={() => onMove(0, SNAP)}>
+                15 min later
+              </button>
+              <button type="button" className="secondary" aria-keyshortcuts="Alt+ArrowLeft" onClick={() => onMove(-1, 0)}>
+                A day earlier
+              </button>
+              <button type="button" className="secondary" aria-keyshortcuts="Alt+ArrowRight" onClick={() => onMove(1, 0)}>
+                A day later
+              </button>
+            </div>
+          )}
+        </>
+      )}
+    </aside>
+  );
+}
+
+function CancelDialog({
+  entry,
+  changedElsewhere,
+  onClose,
+  onCancel,
+}: {
+  entry: BookEntry;
+  changedElsewhere: boolean;
+  onClose: () => void;
+  onCancel: (reason: string) => void;
+}) {
+  const [reason, setReason] = useState("");
+  return (
+    <Modal title="Cancel the appointment" onClose={onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (reason.trim()) onCancel(reason.trim());
+        }}
+      >
+        <p>
+          {entry.patientName}, {hhmm(entry.startMinute)} ({entry.appointment.type})
+        </p>
+        {changedElsewhere && (
+          <p className="warning-strip" role="alert">
+            Changed at another desk while this was open: check it before cancelling.
+          </p>
+        )}
+        <label>
+          Reason for cancelling
+          <input autoFocus required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
+        </label>
+        <div className="form-actions">
+          <button type="submit" disabled={!reason.trim()}>
+            Cancel appointment
+          </button>
+          <button type="button" className="secondary" onClick={onClose}>
+            Keep it
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+export type { BookView };
