@@ -193,6 +193,7 @@ test("a payment taken offline has a provisional receipt, and the server's once i
   await form.getByLabel("Amount (USD)").fill("1.25");
   await form.getByRole("button", { name: "Take payment" }).click();
   await expect(form.getByRole("status")).toContainText("pending confirmation");
+  await expect(page.getByTestId("pending-count")).toHaveText("1 pending", { timeout: 10_000 });
   await form.getByRole("button", { name: "Print or save the receipt" }).click();
   const viewer = page.getByRole("dialog", { name: `Receipt for invoice ${invoice.id}` });
   await expect(viewer.getByRole("note")).toContainText("Provisional receipt — pending confirmation");
@@ -207,9 +208,14 @@ test("a payment taken offline has a provisional receipt, and the server's once i
 
   api = await startApiServer({ port, database, today });
   await expect(page.getByTestId("pending-count")).toHaveText("0 pending", { timeout: 150_000 });
+  await expect(page.getByTestId("conflict-count")).toHaveText("0 conflicts");
   // The confirmed payment's receipt is the server's.
-  const confirmed = await ask<Inv>(page, "open_invoice", { invoiceId: invoice.id });
-  expect(confirmed.payments.filter((p) => p.id.startsWith("local-"))).toEqual([]);
+  let confirmed: Inv | undefined;
+  await expect(async () => {
+    confirmed = await ask<Inv>(page, "open_invoice", { invoiceId: invoice.id });
+    expect(confirmed.payments.filter((p) => p.id.startsWith("local-"))).toEqual([]);
+  }).toPass({ timeout: 30_000 });
+  if (!confirmed) throw new Error("no invoice");
   await expect(page.getByText("Pending confirmation", { exact: true })).toHaveCount(0, { timeout: 20_000 });
   const paid = confirmed.payments.find((p) => !invoice.payments.some((q) => q.id === p.id));
   if (!paid) throw new Error("the payment is not on the server's invoice");
@@ -252,6 +258,7 @@ test("a change left behind at sign-out waits on the conflicts screen until an ad
   await form.getByLabel("Reference").fill("chk 1001");
   await form.getByRole("button", { name: "Take payment" }).click();
   await expect(form.getByRole("status")).toContainText("pending confirmation");
+  await expect(page.getByTestId("pending-count")).toHaveText("1 pending", { timeout: 10_000 });
   await page.getByRole("button", { name: /account/ }).click();
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("button", { name: "Sign out anyway" }).click();

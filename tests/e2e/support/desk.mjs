@@ -1,7 +1,7 @@
 // Shared by both end-to-end suites: where the app binary is, where screenshots go, and how to start
 // `frontdesk serve` in a private home directory.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -51,12 +51,13 @@ export function privateHome(existing) {
  * `env` adds variables (e.g. `BROWSER`, the command that opens the system browser).
  * With `busMonitor` (a file path), `dbus-monitor` records the desktop notifications the desk sends on
  * its session bus (org.freedesktop.Notifications) into that file.
- * @param {{ demo?: boolean, keychain?: boolean, home?: string, env?: Record<string, string>, busMonitor?: string }} options
+ * With `logFile`, the desk's log (its standard error) goes to that file instead of the test's.
+ * @param {{ demo?: boolean, keychain?: boolean, home?: string, env?: Record<string, string>, busMonitor?: string, logFile?: string }} options
  * @returns {Promise<{ url: string, origin: string, home: string, stop: () => Promise<unknown> }>}
  */
 export function startServe(
   extraArgs = [],
-  { demo = true, keychain = true, home: reuse = undefined, env: extraEnv = {}, busMonitor = undefined } = {},
+  { demo = true, keychain = true, home: reuse = undefined, env: extraEnv = {}, busMonitor = undefined, logFile = undefined } = {},
 ) {
   const { home, env: baseEnv } = privateHome(reuse);
   const env = { ...baseEnv, ...extraEnv };
@@ -94,7 +95,7 @@ export function startServe(
   // A process group of its own, so stopping it also stops its D-Bus session and keyring.
   const child = spawn(command, args, {
     env: keychain ? env : envWithoutBus,
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", logFile ? openSync(logFile, "a") : "inherit"],
     detached: true,
   });
   const exited = new Promise((resolveExit) => child.once("exit", () => resolveExit(undefined)));

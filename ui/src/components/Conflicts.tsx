@@ -42,12 +42,24 @@ export function Conflicts() {
   );
 }
 
-function Values({ title, values }: { title: string; values: Array<[string, string]> }) {
+/** What the change was, in words: a local id means nothing to a person. */
+function conflictTitle(conflict: ConflictView): string {
+  const what = WHAT[conflict.entityKind] ?? conflict.entityKind;
+  const ours = conflict.ours as Record<string, unknown> | null;
+  if (conflict.entityKind === "payment" && ours && typeof ours.invoiceId === "string") {
+    return `Payment towards invoice ${ours.invoiceId}`;
+  }
+  const id = conflict.entityId.startsWith("local-") ? "(new)" : conflict.entityId;
+  const verb = conflict.operation === "create" ? "new" : conflict.operation.replace(/_/g, " ");
+  return `${what} ${id} · ${verb}`;
+}
+
+function Values({ title, values, empty = "Nothing." }: { title: string; values: Array<[string, string]>; empty?: string }) {
   return (
     <div className="conflict-side">
       <h3>{title}</h3>
       {values.length === 0 ? (
-        <p className="hint">Nothing.</p>
+        <p className="hint">{empty}</p>
       ) : (
         <dl className="facts facts-small">
           {values.map(([k, v]) => (
@@ -83,9 +95,7 @@ function ConflictCard({ conflict }: { conflict: ConflictView }) {
   const editable = editableFields(conflict.ours);
   return (
     <article className="conflict" aria-labelledby={titleId}>
-      <h2 id={titleId}>
-        {WHAT[conflict.entityKind] ?? conflict.entityKind} {conflict.entityId} · {conflict.operation}
-      </h2>
+      <h2 id={titleId}>{conflictTitle(conflict)}</h2>
       <p className="list-meta">
         By {conflict.author} · refused {formatDateTime(conflict.refusedAt)}
         {conflict.serverStatus !== null ? ` · HTTP ${conflict.serverStatus}` : ""}
@@ -107,6 +117,7 @@ function ConflictCard({ conflict }: { conflict: ConflictView }) {
         <Values
           title="The server's current data"
           values={theirs.filter(([k]) => oursKeys.has(k) || theirs.length <= 12)}
+          empty={conflict.operation === "create" ? "None: this is a new item." : "The server sent none."}
         />
       </div>
       {editing && (
