@@ -5,7 +5,7 @@
 // The keyring (the OS keychain, encrypted by gnome-keyring) and the demo server's own database
 // (the remote system) are not the desk's to keep clean and are left out.
 import { chromium, expect, type Page, test } from "@playwright/test";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { artifactsDir, startServe } from "../support/desk.mjs";
 
@@ -153,7 +153,7 @@ test("a full session leaves no token and no patient name outside the encrypted d
       if (text.includes(name) || utf16.includes(name)) findings.push(`${file}: ${name}`);
     }
   }
-  // The log is kept with the artifacts, to read if this ever fails.
-  mkdirSync(artifactsDir, { recursive: true });
+  // The desk's log is kept with the artifacts, to read if this ever fails.
+  copyFileSync(log, join(artifactsDir, "phi-scan-desk.log"));
   expect(findings).toEqual([]);
 });

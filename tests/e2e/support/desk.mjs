@@ -112,7 +112,7 @@ export function startServe(
     const timer = setTimeout(() => reject(new Error(`frontdesk serve printed no address: ${seen}`)), 30_000);
     child.on("error", reject);
     child.on("exit", (code) => reject(new Error(`frontdesk serve exited with ${code}: ${seen}`)));
-    child.stdout.on("data", (chunk) => {
+    child.stdout?.on("data", (chunk) => {
       seen += chunk.toString();
       const match = seen.match(/http:\/\/127\.0\.0\.1:\d+\/\?key=[0-9a-f]+/);
       if (match) {
