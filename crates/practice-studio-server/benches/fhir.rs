@@ -154,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut samples = Vec::with_capacity(ROUNDS);
+    let mut by_kind: std::collections::BTreeMap<String, Vec<Duration>> = Default::default();
     let mut found = 0u64;
     for round in 0..ROUNDS {
         let query = &fhir[round % fhir.len()];
@@ -165,6 +166,15 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         found += body["total"].as_u64().unwrap_or(0);
         samples.push(elapsed);
+        let kind = query.split('=').next().unwrap_or_default().to_owned();
+        by_kind.entry(kind).or_default().push(elapsed);
+    }
+    for (kind, mut times) in by_kind {
+        eprintln!(
+            "fhir: {kind}: p50 {:.1} ms, max {:.1} ms",
+            percentile(&mut times, 0.5),
+            percentile(&mut times, 1.0)
+        );
     }
     eprintln!(
         "fhir: {ROUNDS} searches of {} kinds, {:.1} matches each on average",

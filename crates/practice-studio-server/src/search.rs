@@ -1,10 +1,11 @@
 //! The index behind `GET /api/v2/patients?q=`: every patient's search fields in memory, matched
 //! and ranked by `practice_studio::search` (the desk's own matching, over the desk's own index).
 //!
-//! The index is filled from SQLite on first use and then kept fresh before each search by
-//! reading only the patients changed since the last refresh (the `updated` index), minus a
-//! margin, so a write that took its timestamp before another's but committed after it is not
-//! missed. Patients are never deleted, so nothing has to leave the index.
+//! The index is filled from SQLite on first use and then kept fresh before each search: when the
+//! patients' change counter (kept by triggers, see `page_cache`) has moved, by reading only the
+//! patients changed since the last refresh (the `updated` index), minus a margin, so a write that
+//! took its timestamp before another's but committed after it is not missed. Patients are never
+//! deleted, so nothing has to leave the index.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,7 +14,7 @@ use practice_studio::model::PatientStatus;
 use practice_studio::search::{name_key, phone_rev, PatientQuery, Searchable};
 use tokio::sync::Mutex;
 
-use crate::storage::{PatientSearchRow, Storage, StorageError};
+use crate::storage::{Counted, PatientSearchRow, Storage, StorageError};
 
 /// How far before the newest change a refresh reads again: longer than any write takes
 /// between reading the clock and committing.
@@ -36,6 +37,9 @@ struct Index {
     entries: HashMap<i64, Entry>,
     /// The newest `updated` read; `None` before the first fill.
     newest: Option<DateTime<Utc>>,
+    /// The patients' change counter when the index was last refreshed: while it stands, no
+    /// patient changed and the refresh is skipped.
+    generation: Option<i64>,
 }
 
 /// The filters a search takes besides the text.
@@ -93,10 +97,18 @@ impl PatientIndex {
         filters: &SearchFilters,
     ) -> Result<Vec<Ranked>, StorageError> {
         let mut index = self.index.lock().await;
-        let since = index
-            .newest
-            .map(|newest| newest - Duration::minutes(REFRESH_MARGIN_MINUTES));
-        let rows = storage.v2_search_rows(since).await?;
+        // Read before the rows: a change committed in between moves the counter past it, and
+        // the next search reads again.
+        let generation = storage.generation(Counted::Patients).await?;
+        let rows = if index.generation == Some(generation) {
+            Vec::new()
+        } else {
+            let since = index
+                .newest
+                .map(|newest| newest - Duration::minutes(REFRESH_MARGIN_MINUTES));
+            storage.v2_search_rows(since).await?
+        };
+        index.generation = Some(generation);
         for row in rows {
             let seq_id = row.id.clone();
             match parse_row(row) {

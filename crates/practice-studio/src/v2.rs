@@ -18,6 +18,29 @@ pub struct PatientCursorPage {
     pub limit: u32,
 }
 
+/// `GET /api/v2/patients?q=`: a page of the enhanced search's ranking, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientSearchPage {
+    pub patients: Vec<Patient>,
+    /// Each patient's score, in the same order: 2 for an id or MRN typed whole, else 0 to 1
+    /// (`practice_studio::search::PatientQuery::score`).
+    pub scores: Vec<f64>,
+    /// Where the ranking goes on (pass it with the same text and filters).
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// What the enhanced search is narrowed to, besides its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientSearchFilters {
+    pub status: Option<crate::model::PatientStatus>,
+    /// Only patients this provider has seen (an appointment checked in, roomed or completed).
+    pub provider_id: Option<crate::model::ProviderId>,
+    /// Only patients changed at or after this instant.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// `GET /api/v2/appointments`: a page of appointments after a cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppointmentCursorPage {

@@ -101,3 +101,55 @@ async fn bulk_items_replay_the_sdks_single_requests_with_the_same_key() {
     assert!(answer.results[1].succeeded() && !answer.results[1].replayed);
     assert_eq!(answer.results[2].status, 409, "a stale If-Match");
 }
+
+#[tokio::test]
+async fn the_enhanced_search_finds_a_misspelt_name_and_pages_its_ranking() {
+    let api = TestServer::demo(60).await;
+    let client = api.client(admin());
+    let mut wanted = new_patient("Philippa");
+    wanted.last_name = "Worthington".into();
+    let created = client.patients().create(&wanted).await.expect("create");
+    let filters = practice_studio::v2::PatientSearchFilters::default();
+    // A letter missing from each name.
+    let page = client
+        .v2()
+        .search_patients("philipa wortington", &filters, None, 5)
+        .await
+        .expect("search");
+    assert_eq!(page.patients.first().map(|p| &p.id), Some(&created.id));
+    assert_eq!(page.scores.len(), page.patients.len());
+    assert!(
+        page.scores[0] > 0.5 && page.scores[0] < 1.0,
+        "{:?}",
+        page.scores
+    );
+    // Filters go to the server: nobody inactive by that name.
+    let inactive = practice_studio::v2::PatientSearchFilters {
+        status: Some(practice_studio::model::PatientStatus::Inactive),
+        ..Default::default()
+    };
+    let none = client
+        .v2()
+        .search_patients("worthington", &inactive, None, 5)
+        .await
+        .expect("search");
+    assert!(none.patients.is_empty());
+    // Paging a broad search sends nobody twice.
+    let mut seen = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = client
+            .v2()
+            .search_patients("a", &filters, cursor.as_deref(), 4)
+            .await
+            .expect("page");
+        for patient in &page.patients {
+            assert!(seen.insert(patient.id.clone()), "{} twice", patient.id);
+        }
+        cursor = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    assert!(seen.len() > 4, "more than one page: {}", seen.len());
+}

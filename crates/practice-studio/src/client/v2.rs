@@ -4,7 +4,10 @@ use reqwest::Method;
 use serde::Serialize;
 
 use super::{Call, Client};
-use crate::v2::{AppointmentCursorPage, BulkItem, BulkResponse, PatientCursorPage};
+use crate::v2::{
+    AppointmentCursorPage, BulkItem, BulkResponse, PatientCursorPage, PatientSearchFilters,
+    PatientSearchPage,
+};
 
 /// The v2 beta; from [`Client::v2`].
 #[derive(Debug, Clone)]
@@ -35,6 +38,42 @@ impl<'a> V2<'a> {
             "/api/v2/patients".into(),
         )
         .query(page_query(cursor, limit))
+    }
+
+    /// `GET /api/v2/patients?q=`: the enhanced search (names with typos, phone, date of birth,
+    /// id or MRN), best first; `cursor` is a `next_cursor` of the same search.
+    pub fn search_patients(
+        &self,
+        q: &str,
+        filters: &PatientSearchFilters,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Call<'a, PatientSearchPage> {
+        let mut query = page_query(cursor, limit);
+        query.push(("q", q.to_owned()));
+        if let Some(status) = filters.status {
+            let wire = serde_json::to_value(status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            query.push(("status", wire));
+        }
+        if let Some(provider) = &filters.provider_id {
+            query.push(("provider_id", provider.0.clone()));
+        }
+        if let Some(since) = filters.updated_since {
+            query.push((
+                "updated_since",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ));
+        }
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/patients",
+            "/api/v2/patients".into(),
+        )
+        .query(query)
     }
 
     /// `GET /api/v2/appointments`: appointments booked after `cursor`.
