@@ -1102,3 +1102,72 @@ async fn search_pages_its_ranking_by_cursor_without_repeating_anyone() {
     }
     assert!(added > 0);
 }
+
+#[tokio::test]
+async fn the_waitlist_pages_by_cursor_with_v1s_filters() {
+    let api = Api::demo(30).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let patients = page(&api, &auth, "/api/v2/patients?limit=6&status=active").await;
+    let patient_ids = ids(&patients, "patients");
+    let mut added = Vec::new();
+    for (i, patient) in patient_ids.iter().enumerate() {
+        let providers = match i % 3 {
+            0 => json!(["PROV-54321"]),
+            1 => json!([]),
+            _ => json!(["PROV-54328"]),
+        };
+        let response = api
+            .http
+            .post(api.url("/api/v1/waitlist"))
+            .header("Authorization", &auth)
+            .json(&json!({"patientId": patient, "type": "follow-up",
+                          "preferences": {"providerIds": providers}}))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(
+            response.status(),
+            201,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        let entry: Value = response.json().await.expect("json");
+        added.push(entry["id"].as_str().expect("id").to_owned());
+    }
+    for filter in [
+        "",
+        "&provider_id=PROV-54321",
+        "&status=waiting",
+        "&status=booked",
+    ] {
+        let v1 = page(&api, &auth, &format!("/api/v1/waitlist?limit=100{filter}")).await;
+        let v2 = walk(
+            &api,
+            &auth,
+            &format!("/api/v2/waitlist?limit=2{filter}"),
+            "entries",
+        )
+        .await;
+        assert_eq!(ids(&v1, "entries"), v2, "{filter}");
+    }
+    let all = walk(&api, &auth, "/api/v2/waitlist?limit=2", "entries").await;
+    assert_eq!(all, added, "in the order they were added");
+    let for_provider = walk(
+        &api,
+        &auth,
+        "/api/v2/waitlist?limit=100&provider_id=PROV-54321",
+        "entries",
+    )
+    .await;
+    assert_eq!(
+        for_provider.len(),
+        4,
+        "naming the provider or taking anyone"
+    );
+    envelope(
+        api.get("/api/v2/waitlist?status=someday", &auth).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}

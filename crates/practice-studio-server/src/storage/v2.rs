@@ -53,6 +53,16 @@ pub struct RecordCursorQuery {
     pub record_type: Option<String>,
 }
 
+#[derive(Debug, Clone)]
+pub struct WaitlistCursorQuery {
+    pub page: CursorPage,
+    /// `waiting`, `booked` or `removed`.
+    pub status: Option<String>,
+    pub patient_id: Option<String>,
+    /// Entries that name this provider, or take any provider.
+    pub provider_id: Option<String>,
+}
+
 /// The small clinic tables paged by their insertion `position`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClinicList {
@@ -102,4 +112,6 @@ pub trait V2Storage: Send + Sync {
     async fn v2_patient_summaries(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>>;
     /// Ids of the patients `provider_id` has seen: an appointment checked in, roomed or completed.
     async fn v2_patients_seen_by(&self, provider_id: &str) -> Result<Vec<String>>;
+    /// `(seq, the entry as stored JSON)` in the order the entries were added.
+    async fn v2_waitlist(&self, query: &WaitlistCursorQuery) -> Result<Vec<(i64, String)>>;
 }

@@ -8,6 +8,7 @@ mod clinic;
 mod errors;
 mod mirror;
 mod search;
+mod waitlist;
 
 use std::collections::HashMap;
 
@@ -48,6 +49,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v2/invoices", get(invoices))
         .route("/api/v2/providers", get(clinic::providers))
         .route("/api/v2/locations", get(clinic::locations))
+        .route("/api/v2/waitlist", get(waitlist::waitlist))
         .route("/api/v2/patients/{patient_id}/records", get(records))
         .route("/api/v2/patients/bulk", post(patients_bulk))
         .route("/api/v2/appointments/bulk", post(appointments_bulk))
@@ -88,8 +90,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     paths(patients, appointments, invoices, records, patients_bulk, appointments_bulk, payments_bulk,
         mirror::patient, mirror::appointment, mirror::invoice, mirror::record, mirror::provider,
         mirror::location, mirror::patient_appointments, mirror::provider_appointments,
-        mirror::patient_invoices, errors::doc, clinic::providers, clinic::locations),
-    components(schemas(PatientCursorList, clinic::ProviderCursorList, clinic::LocationCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
+        mirror::patient_invoices, errors::doc, clinic::providers, clinic::locations, waitlist::waitlist),
+    components(schemas(PatientCursorList, clinic::ProviderCursorList, clinic::LocationCursorList, waitlist::WaitlistCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
         bulk::BulkOperation, bulk::BulkItem, bulk::BulkRequest, bulk::BulkResult, bulk::BulkResponse,
         errors::ErrorDoc, errors::DetailCodeDoc)),
     tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists, single-resource mirrors, bulk writes, the enhanced patient search (`GET /api/v2/patients?q=`), and improved errors: the v1 envelope (whose details carry a stable `code`) plus `doc_url` (GET it for what the code means and the detail codes) and, with Retry-After, `retry_after` in seconds"))
@@ -105,6 +107,7 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v2/invoices", "get", WHY),
     ("/api/v2/providers", "get", WHY),
     ("/api/v2/locations", "get", WHY),
+    ("/api/v2/waitlist", "get", WHY),
     ("/api/v2/patients/{patient_id}/records", "get", WHY),
     ("/api/v2/patients/bulk", "post", BULK_WHY),
     ("/api/v2/appointments/bulk", "post", BULK_WHY),

@@ -7,7 +7,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use super::{ts, SqliteStorage};
 use crate::storage::{
     AppointmentCursorQuery, ClinicList, CursorPage, InvoiceCursorQuery, PatientCursorQuery,
-    PatientSearchRow, RecordCursorQuery, Result, V2Storage,
+    PatientSearchRow, RecordCursorQuery, Result, V2Storage, WaitlistCursorQuery,
 };
 
 fn start(select: &str, page: &CursorPage, changed: &str) -> QueryBuilder<'static, Sqlite> {
@@ -190,5 +190,28 @@ impl V2Storage for SqliteStorage {
         .bind(provider_id)
         .fetch_all(&self.readers)
         .await?)
+    }
+
+    async fn v2_waitlist(&self, query: &WaitlistCursorQuery) -> Result<Vec<(i64, String)>> {
+        let mut builder = start("SELECT seq, body FROM waitlist", &query.page, "updated");
+        if let Some(status) = &query.status {
+            builder.push(" AND status = ");
+            builder.push_bind(status.clone());
+        }
+        if let Some(patient) = &query.patient_id {
+            builder.push(" AND patient_id = ");
+            builder.push_bind(patient.clone());
+        }
+        if let Some(provider) = &query.provider_id {
+            // As v1's list: entries that name the provider, and those that take anyone.
+            builder.push(
+                " AND (json_array_length(body, '$.preferences.providerIds') = 0 OR EXISTS \
+                 (SELECT 1 FROM json_each(body, '$.preferences.providerIds') WHERE value = ",
+            );
+            builder.push_bind(provider.clone());
+            builder.push("))");
+        }
+        finish(&mut builder, &query.page);
+        pairs(self, builder).await
     }
 }
