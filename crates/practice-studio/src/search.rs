@@ -240,8 +240,12 @@ pub fn match_term(term: &Term, token: &str) -> Option<(TermMatch, f64)> {
         let ratio = term.chars as f64 / token.chars().count().max(1) as f64;
         return Some((TermMatch::Prefix, 0.8 + 0.15 * ratio));
     }
-    // The distance is at least the difference in length: skip what cannot be within budget.
-    if term.typos > 0 && token.chars().count().abs_diff(term.chars) <= term.typos {
+    // The distance is at least the difference in length, and at least the bag distance (letters
+    // one has that the other lacks): skip what cannot be within budget before computing it.
+    if term.typos > 0
+        && token.chars().count().abs_diff(term.chars) <= term.typos
+        && bag_distance(&term.text, token) <= term.typos
+    {
         let distance = typo_distance(&term.text, token);
         if distance <= term.typos {
             let likeness = similarity(&term.text, token);
@@ -255,6 +259,33 @@ pub fn match_term(term: &Term, token: &str) -> Option<(TermMatch, f64)> {
         return Some((TermMatch::Infix, 0.55));
     }
     None
+}
+
+/// A lower bound of the edit distance (with or without transpositions): the larger of how many
+/// letters `a` has that `b` lacks and the reverse, counted with repetition. Letters outside
+/// `a`–`z` and digits are counted together, which only lowers the bound.
+fn bag_distance(a: &str, b: &str) -> usize {
+    let slot = |c: char| match c {
+        'a'..='z' => c as usize - 'a' as usize,
+        '0'..='9' => 26 + c as usize - '0' as usize,
+        _ => 36,
+    };
+    let mut counts = [0i32; 37];
+    for c in a.chars() {
+        counts[slot(c)] += 1;
+    }
+    for c in b.chars() {
+        counts[slot(c)] -= 1;
+    }
+    let (mut only_a, mut only_b) = (0, 0);
+    for n in counts {
+        if n > 0 {
+            only_a += n as usize;
+        } else {
+            only_b += (-n) as usize;
+        }
+    }
+    only_a.max(only_b)
 }
 
 /// The best match of a word among a name's tokens.
@@ -337,6 +368,16 @@ pub struct PatientQuery {
     plan: Plan,
     /// The whole text as an id (upper case) and as an MRN key, when it could be either.
     exact: Option<(String, String)>,
+    /// For a phone: its digits reversed, as [`phone_rev`] keeps phones.
+    phone_rev: Option<String>,
+}
+
+/// Whether `mrn` reduces to `key` (see [`mrn_key`]), without building the reduced string.
+fn same_mrn(mrn: &str, key: &str) -> bool {
+    mrn.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .eq(key.chars())
 }
 
 /// The score of an exact id or MRN: above any name match (those are at most 1).
@@ -351,9 +392,15 @@ impl PatientQuery {
         }
         let exact = (!q.contains(char::is_whitespace) && q.chars().any(|c| c.is_ascii_digit()))
             .then(|| (q.to_uppercase(), mrn_key(q)));
+        let plan = plan(q);
+        let phone_rev = match &plan {
+            Plan::Phone(digits) => Some(digits.chars().rev().collect()),
+            _ => None,
+        };
         Some(Self {
-            plan: plan(q),
+            plan,
             exact,
+            phone_rev,
         })
     }
 
@@ -369,19 +416,19 @@ impl PatientQuery {
     pub fn score(&self, patient: &Searchable<'_>) -> Option<f64> {
         if let Some((upper, mrn)) = &self.exact {
             if patient.id.eq_ignore_ascii_case(upper)
-                || (!mrn.is_empty() && mrn_key(patient.mrn) == *mrn)
+                || (!mrn.is_empty() && same_mrn(patient.mrn, mrn))
             {
                 return Some(EXACT_SCORE);
             }
         }
         match &self.plan {
             Plan::DateOfBirth(date) => (patient.date_of_birth == *date).then_some(1.0),
-            Plan::Phone(digits) => {
-                let wanted: String = digits.chars().rev().collect();
+            Plan::Phone(_) => {
+                let wanted = self.phone_rev.as_deref()?;
                 let phone = patient.phone_rev?;
                 if phone == wanted {
                     Some(1.0)
-                } else if phone.starts_with(&wanted) {
+                } else if phone.starts_with(wanted) {
                     Some(0.8)
                 } else {
                     None
@@ -509,5 +556,41 @@ mod tests {
         assert!(score("lopez 1984-03-07").is_some());
         assert_eq!(score("lopez 1984-03-08"), None);
         assert!(PatientQuery::parse("   ").is_none());
+    }
+
+    #[test]
+    fn the_bag_distance_never_exceeds_the_typo_distance() {
+        let words = [
+            "john",
+            "jonh",
+            "jon",
+            "joan",
+            "smith",
+            "smyth",
+            "smiht",
+            "mcallister",
+            "macalister",
+            "nunez",
+            "obrien",
+            "o2brien",
+            "li",
+            "lee",
+            "x",
+            "",
+        ];
+        for a in words {
+            for b in words {
+                assert!(
+                    bag_distance(a, b) <= typo_distance(a, b),
+                    "{a} / {b}: {} > {}",
+                    bag_distance(a, b),
+                    typo_distance(a, b)
+                );
+            }
+        }
+        assert_eq!(bag_distance("smith", "smyth"), 1);
+        assert_eq!(bag_distance("jonh", "john"), 0);
+        assert!(same_mrn("mrn 00-123", "MRN00123"));
+        assert!(!same_mrn("MRN-00124", "MRN00123"));
     }
 }
