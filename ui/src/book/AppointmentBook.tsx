@@ -295,7 +295,7 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
         </div>
         <label className="inline">
           Location
-          <select value={locationId} onChange={(e) => setLocationId(e.target.value)}>
+          <select aria-label="Location" value={locationId} onChange={(e) => setLocationId(e.target.value)}>
             <option value="">All locations</option>
             {view?.locations.map((l) => (
               <option key={l.id} value={l.id}>
@@ -306,7 +306,7 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
         </label>
         <label className="inline">
           Specialty
-          <select value={specialty} onChange={(e) => setSpecialty(e.target.value)}>
+          <select aria-label="Specialty" value={specialty} onChange={(e) => setSpecialty(e.target.value)}>
             <option value="">All specialties</option>
             {view?.specialties.map((s) => (
               <option key={s} value={s}>
@@ -669,7 +669,7 @@ function AppointmentDetail({
               <button
                 key={to}
                 type="button"
-                className={to === "cancelled" ? "secondary danger" : "secondary"}
+                className={to === "cancelled" ? "secondary cancel-appointment" : "secondary"}
                 aria-keyshortcuts={to === "cancelled" ? "Delete" : STATUS_KEY[to]}
                 onClick={() => onStatus(to)}
               >

@@ -159,6 +159,7 @@ export function BookingDialog({
           <label>
             Type
             <select
+              aria-label="Type"
               ref={typeRef}
               value={kind}
               onChange={(e) => {
@@ -187,7 +188,7 @@ export function BookingDialog({
           </label>
           <label>
             Provider
-            <select value={providerId} onChange={(e) => setProviderId(e.target.value)}>
+            <select aria-label="Provider" value={providerId} onChange={(e) => setProviderId(e.target.value)}>
               {view.providers.map((p) => (
                 <option key={p.id} value={p.id}>
                   {p.name} — {p.specialty}
@@ -197,7 +198,7 @@ export function BookingDialog({
           </label>
           <label>
             Location
-            <select value={locationId} onChange={(e) => setLocationId(e.target.value)}>
+            <select aria-label="Location" value={locationId} onChange={(e) => setLocationId(e.target.value)}>
               {locationsOfProvider.map((l) => (
                 <option key={l.id} value={l.id}>
                   {l.name}
@@ -228,14 +229,14 @@ export function BookingDialog({
           <div className="slot-finder-row">
             <label>
               Search
-              <select value={searchBy} onChange={(e) => setSearchBy(e.target.value as "provider" | "specialty")}>
+              <select aria-label="Search" value={searchBy} onChange={(e) => setSearchBy(e.target.value as "provider" | "specialty")}>
                 <option value="provider">This provider and location</option>
                 <option value="specialty">Anyone in {provider?.specialty ?? "the specialty"}</option>
               </select>
             </label>
             <label>
               Time of day
-              <select value={timeOfDay} onChange={(e) => setTimeOfDay(e.target.value as TimeOfDay)}>
+              <select aria-label="Time of day" value={timeOfDay} onChange={(e) => setTimeOfDay(e.target.value as TimeOfDay)}>
                 <option value="any">Any time</option>
                 <option value="morning">Morning</option>
                 <option value="afternoon">Afternoon</option>
