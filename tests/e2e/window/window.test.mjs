@@ -150,6 +150,55 @@ test("in the window a receptionist signs in, finds a patient despite a typo and 
   await (await win.$('[data-testid="signed-in-user"]')).waitForExist({ timeout: 10_000 });
 });
 
+test("in the window the receptionist opens the day view, books with the keyboard and sees it in the grid", async () => {
+  const win = browser;
+  assert.ok(win);
+  const nav = await win.$("//nav//button[normalize-space()='Book']");
+  await nav.waitForExist({ timeout: 10_000 });
+  await nav.click();
+  const title = await win.$("#book-title");
+  await title.waitForExist({ timeout: 10_000 });
+  assert.equal(await title.getText(), "Monday, November 23, 2026");
+  await win.waitUntil(async () => (await win.$$(".book-col").length) > 0, {
+    timeout: 20_000,
+    timeoutMsg: "the day view showed no provider",
+  });
+  await win.saveScreenshot(join(artifactsDir, "window-book-day.png"));
+
+  // B opens the form on the patient; Enter takes the first match; Alt+F finds the next free slot
+  // and focuses it; Enter takes it and focuses "Book appointment"; Enter books.
+  await (await win.$("body")).click();
+  await win.keys(["b"]);
+  const patient = await win.$('dialog [role="combobox"]');
+  await patient.waitForExist({ timeout: 10_000 });
+  await win.pause(200);
+  await win.keys([..."johnson"]);
+  const option = await win.$('dialog [role="option"]');
+  await option.waitForDisplayed({ timeout: 10_000 });
+  const name = (await (await option.$("span")).getText()).trim();
+  await win.keys(["Enter"]);
+  await win.pause(200);
+  await win.keys(["Alt", "f"]);
+  await win.keys(["Alt"]);
+  const slot = await win.$('dialog ul[aria-label="Free slots"] button');
+  await slot.waitForDisplayed({ timeout: 10_000 });
+  const time = /(\d\d:\d\d)/.exec(await slot.getText())?.[1] ?? "";
+  await win.waitUntil(async () => (await win.execute(() => document.activeElement?.closest("ul")?.getAttribute("aria-label"))) === "Free slots", {
+    timeout: 5_000,
+    timeoutMsg: "the first free slot was not focused",
+  });
+  await win.keys(["Enter"]);
+  await win.waitUntil(async () => (await win.execute(() => document.activeElement?.textContent ?? "")) === "Book appointment", {
+    timeout: 5_000,
+    timeoutMsg: "the booking button was not focused after taking the slot",
+  });
+  await win.keys(["Enter"]);
+  await win.waitUntil(async () => (await win.$$("dialog[open]").length) === 0, { timeout: 10_000 });
+  const booked = await win.$(`button[aria-label^="${time}–"][aria-label*="${name}"]`);
+  await booked.waitForExist({ timeout: 10_000 });
+  await win.saveScreenshot(join(artifactsDir, "window-book-booked.png"));
+});
+
 test("in the window the receptionist opens an invoice's PDF and a payment's receipt inside the desk", async () => {
   const win = browser;
   assert.ok(win);
