@@ -40,6 +40,22 @@ pub(crate) struct Remembered {
 struct KnownUser {
     username: String,
     user_id: String,
+    /// The name and role `/me` gave at their last sign-in here (absent in lists kept before
+    /// names were remembered).
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// Someone who signed in on this desk, so screens can name them instead of showing their id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    pub user_id: String,
+    pub name: String,
+    /// `reception`, `clinician`, `billing` or `admin`.
+    pub role: String,
 }
 
 /// Arguments of `sign_out`.
@@ -125,14 +141,20 @@ pub(crate) fn remember_sign_in(
         },
     )?;
     let mut known: Vec<KnownUser> = read_json(keychain, KNOWN_USERS_ENTRY)?.unwrap_or_default();
-    if !known.iter().any(|u| u.user_id == info.user_id) {
-        known.push(KnownUser {
+    match known.iter_mut().find(|u| u.user_id == info.user_id) {
+        Some(user) if user.name == info.name && user.role == info.role => return Ok(()),
+        Some(user) => {
+            user.name = info.name.clone();
+            user.role = info.role.clone();
+        }
+        None => known.push(KnownUser {
             username: username.to_owned(),
             user_id: info.user_id.clone(),
-        });
-        write_json(keychain, KNOWN_USERS_ENTRY, &known)?;
+            name: info.name.clone(),
+            role: info.role.clone(),
+        }),
     }
-    Ok(())
+    write_json(keychain, KNOWN_USERS_ENTRY, &known)
 }
 
 /// A client for a restored session: the keychain's tokens, refreshed as needed; when the server
@@ -152,6 +174,43 @@ pub(crate) fn restored_client(
 }
 
 impl Desk {
+    /// The people this desk can name by user id: everyone who signed in here (the keychain's
+    /// list, with the name and role they had at their last sign-in) and whoever is signed in
+    /// now. Someone not known here is left out; screens then show the id.
+    pub(crate) async fn people_known(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Person>, CoreError> {
+        let keychain = self.keychain()?;
+        let known: Vec<KnownUser> = blocking(move || read_json(&*keychain, KNOWN_USERS_ENTRY))
+            .await?
+            .unwrap_or_default();
+        let mut people: std::collections::HashMap<String, Person> = known
+            .into_iter()
+            .filter(|u| !u.name.is_empty())
+            .map(|u| {
+                (
+                    u.user_id.clone(),
+                    Person {
+                        user_id: u.user_id,
+                        name: u.name,
+                        role: u.role,
+                    },
+                )
+            })
+            .collect();
+        if let Some(me) = self.session().await {
+            people.insert(
+                me.user_id.clone(),
+                Person {
+                    user_id: me.user_id,
+                    name: me.name,
+                    role: me.role,
+                },
+            );
+        }
+        Ok(people)
+    }
+
     /// The other people who signed in on this desk and did not sign out still have their
     /// sign-in in the keychain: their queued writes go out under their own credentials, also
     /// after a restart, whoever sits at the desk now. A client already known (a user who only

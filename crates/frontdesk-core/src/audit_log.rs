@@ -57,6 +57,9 @@ pub struct AuditPage {
     /// More entries match than were returned.
     pub truncated: bool,
     pub users: Vec<String>,
+    /// The names and roles of those users who signed in on this desk (the others are shown by
+    /// id).
+    pub people: Vec<crate::account::Person>,
     pub actions: Vec<String>,
 }
 
@@ -161,10 +164,13 @@ impl Desk {
         let truncated = rows.len() > AUDIT_PAGE_LIMIT as usize;
         rows.truncate(AUDIT_PAGE_LIMIT as usize);
         let users = self.cache()?.audit.users().await?;
+        let known = self.people_known().await?;
+        let people = users.iter().filter_map(|u| known.get(u).cloned()).collect();
         Ok(AuditPage {
             rows,
             truncated,
             users,
+            people,
             actions: AuditAction::ALL
                 .iter()
                 .map(|a| a.as_str().to_owned())

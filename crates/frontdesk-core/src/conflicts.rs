@@ -23,8 +23,10 @@ pub struct ConflictView {
     pub entity_id: String,
     /// What was tried: `create`, `update`, `cancel`, …
     pub operation: String,
-    /// Who made the change.
+    /// Who made the change (a user id).
     pub author: String,
+    /// The author's name and role, when they signed in on this desk.
+    pub author_person: Option<crate::account::Person>,
     /// `forbidden`, `gone`, `clash`, `invalid` or `other`.
     pub reason: String,
     /// The server's words.
@@ -99,6 +101,7 @@ pub fn view_of(conflict: &Conflict) -> ConflictView {
         entity_id: entry.entity_id.clone(),
         operation: entry.operation.clone(),
         author: entry.author.clone(),
+        author_person: None,
         reason: kind_name(conflict.refusal.kind).to_owned(),
         message: conflict.refusal.message.clone(),
         server_status: conflict.refusal.server_status,
@@ -134,7 +137,14 @@ impl Desk {
         self.signed_in().await?;
         let cache = self.cache()?;
         let list = cache.engine.store().conflicts().await?;
-        Ok(list.iter().map(view_of).collect())
+        let people = self.people_known().await?;
+        Ok(list
+            .iter()
+            .map(|conflict| ConflictView {
+                author_person: people.get(&conflict.entry.author).cloned(),
+                ..view_of(conflict)
+            })
+            .collect())
     }
 
     /// Carries out a person's decision on a conflict; the signed-in user is recorded as having

@@ -90,6 +90,12 @@ impl OpenedDocument {
 }
 
 /// A file name without path separators or control characters.
+/// Where an invoice's PDF is kept in the cache's attachment table (apart from any attachment id,
+/// which the server names `ATT-…`).
+fn invoice_pdf_cache_id(invoice_id: &str) -> String {
+    format!("invoice-pdf:{invoice_id}")
+}
+
 fn safe_name(name: &str, fallback: &str) -> String {
     let cleaned: String = name
         .chars()
@@ -185,21 +191,60 @@ impl Desk {
             }
             DocumentRef::InvoicePdf { invoice_id } => {
                 crate::chart::require(&me, READ_INVOICES, "invoices")?;
-                let answer = client
+                let fetched = client
                     .billing()
                     .invoice_pdf(&InvoiceId(invoice_id.clone()))
                     .send()
-                    .await
-                    .map_err(CoreError::from_api)?;
-                let opened = OpenedDocument {
-                    file_name: safe_name(
-                        answer.value.filename.as_deref().unwrap_or_default(),
-                        &format!("{invoice_id}.pdf"),
-                    ),
-                    content_type: answer.value.content_type,
-                    bytes: answer.value.bytes,
-                    provisional: false,
-                    from_cache: false,
+                    .await;
+                // Kept beside the attachments in the encrypted cache (the newest copy replaces
+                // the last), so the invoice opens offline as it was when last seen.
+                let cache_id = invoice_pdf_cache_id(invoice_id);
+                let opened = match fetched {
+                    Ok(answer) => {
+                        let Document {
+                            content_type,
+                            filename,
+                            bytes,
+                            ..
+                        } = answer.value;
+                        if let Err(error) = store
+                            .put_attachment(&NewAttachment {
+                                id: cache_id,
+                                patient_id: None,
+                                content_type: content_type.clone(),
+                                bytes: bytes.clone(),
+                            })
+                            .await
+                        {
+                            tracing::info!(%error, "invoice PDF not kept in the cache");
+                        }
+                        OpenedDocument {
+                            file_name: safe_name(
+                                filename.as_deref().unwrap_or_default(),
+                                &format!("{invoice_id}.pdf"),
+                            ),
+                            content_type,
+                            bytes,
+                            provisional: false,
+                            from_cache: false,
+                        }
+                    }
+                    Err(error) => match CoreError::from_api(error) {
+                        CoreError::Offline(error) => {
+                            let cached = store
+                                .attachment(&cache_id)
+                                .await?
+                                .ok_or(CoreError::Offline(error))?;
+                            OpenedDocument {
+                                file_name: format!("{invoice_id}.pdf"),
+                                content_type: cached.content_type,
+                                bytes: cached.bytes,
+                                provisional: false,
+                                from_cache: true,
+                            }
+                        }
+                        other => return Err(other),
+                    },
                 };
                 (
                     opened,

@@ -1,8 +1,9 @@
 //! Documents, billing's worklist and the audit log against the demo server: a clinician opens a
 //! record's PDF attachment; billing reads the overdue list and an invoice's PDF; an administrator
 //! finds those openings in the audit log (filtered, and as CSV) where billing may not look; with
-//! the server gone, a payment's receipt is made on the desk and marked pending confirmation, and
-//! the overdue list comes from the cache with that payment counted in.
+//! the server gone, a payment's receipt is made on the desk and marked pending confirmation, the
+//! overdue list comes from the cache with that payment counted in, and the invoice's PDF opened
+//! earlier opens from the encrypted cache.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -161,6 +162,18 @@ async fn documents_are_viewed_audited_and_a_receipt_taken_offline_is_provisional
     assert_eq!(attachments.rows.len(), 1);
     assert_eq!(attachments.rows[0].user_id, clinician);
     assert_eq!(attachments.rows[0].entity_id, attachment_id);
+    // The viewer names the people who signed in on this desk, by the name `/me` gave them.
+    let named = attachments
+        .people
+        .iter()
+        .find(|p| p.user_id == clinician)
+        .expect("the clinician signed in here, so the desk knows their name");
+    assert_eq!(named.role, "clinician");
+    assert!(!named.name.is_empty() && named.name != clinician);
+    assert!(attachments
+        .people
+        .iter()
+        .all(|p| attachments.users.contains(&p.user_id)));
     let by_clinician = desk
         .audit_log(&AuditQuery {
             user_id: Some(clinician.clone()),
@@ -239,14 +252,29 @@ async fn documents_are_viewed_audited_and_a_receipt_taken_offline_is_provisional
         .find(|l| l.invoice.id == owed.id)
         .expect("still listed offline");
     assert_eq!(line.invoice.balance, owed.balance - Decimal::new(125, 2));
-    match desk
+    // The invoice's PDF was opened online before: the encrypted cache kept it.
+    let kept = desk
         .open_document(&DocumentRef::InvoicePdf {
             invoice_id: owed.id.0.clone(),
         })
         .await
+        .expect("the invoice's PDF opens offline from the cache");
+    assert!(kept.from_cache && !kept.provisional);
+    assert_eq!(bytes(&kept), bytes(&pdf));
+    // One never opened is not on the desk.
+    let unseen = cached
+        .invoices
+        .iter()
+        .find(|l| l.invoice.id != owed.id)
+        .expect("another overdue invoice");
+    match desk
+        .open_document(&DocumentRef::InvoicePdf {
+            invoice_id: unseen.invoice.id.0.clone(),
+        })
+        .await
     {
         Err(CoreError::Offline(_)) => {}
-        other => panic!("the invoice's PDF is not kept on the desk: {other:?}"),
+        other => panic!("an invoice's PDF never opened is not on the desk: {other:?}"),
     }
     // Billing is not offered records, their attachments included.
     match desk
