@@ -266,15 +266,34 @@ test("a change left behind at sign-out waits on the conflicts screen until an ad
 
   api = await startApiServer({ port, database, today });
   await signInAs(page, "admin@demo.clinic", "Administrator");
-  await page.getByRole("navigation", { name: "Sections" }).getByRole("button", { name: "Conflicts" }).click();
+  // The invoice says the payment was refused (not "pending confirmation") and leads to the conflict.
+  await openChartById(page, patient);
+  await page.getByRole("tab", { name: "Invoices" }).click();
+  await page.getByRole("button", { name: invoice.id, exact: true }).click();
+  const refused = page.getByRole("button", { name: "Refused — see Conflicts" });
+  await expect(refused).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByText("Pending confirmation", { exact: true })).toHaveCount(0);
+  await refused.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(artifactsDir, "browser-invoice-refused-1366x768.png") });
+  await noSeriousAxeViolations(page);
+  await refused.click();
+  await expect(page.getByRole("heading", { level: 1, name: "Conflicts" })).toBeVisible();
   const conflict = page.getByRole("article").filter({ hasText: "Payment" });
   await expect(conflict).toBeVisible();
   await expect(conflict.getByRole("note")).toBeVisible();
-  await expect(conflict).toContainText("chk 1001");
+  // The author by name and role (billing signed in on this desk), the payment's fields in words.
+  await expect(conflict).toContainText("By Bea Billing (Billing)");
+  await expect(conflict).not.toContainText("USR-");
+  const ours = conflict.locator(".conflict-side").first();
+  await expect(ours.getByRole("definition").filter({ hasText: "$2.00" })).toBeVisible();
+  await expect(ours).toContainText("Amount$2.00");
+  await expect(ours).toContainText("MethodCheck");
+  await expect(ours).toContainText("Referencechk 1001");
+  await expect(ours).not.toContainText("payment.");
   await page.screenshot({ path: join(artifactsDir, "browser-conflicts-1366x768.png") });
   await noSeriousAxeViolations(page);
   await conflict.getByRole("button", { name: "Edit and retry" }).click();
-  await conflict.getByLabel("payment.reference").fill("chk 1002");
+  await conflict.getByLabel("Reference", { exact: true }).fill("chk 1002");
   await conflict.getByRole("button", { name: "Send again as edited" }).click();
   await expect(page.getByText("No conflicts: every change was accepted.")).toBeVisible({ timeout: 20_000 });
   await expect(page.getByTestId("pending-count")).toHaveText("0 pending", { timeout: 60_000 });
@@ -288,6 +307,10 @@ test("the administrator's audit log shows each opening, filters by action and ex
   const table = page.getByRole("table", { name: "Audit log entries, newest first" });
   await expect(table).toBeVisible();
   await expect(table.getByRole("row", { name: /Opened an attachment/ }).first()).toBeVisible();
+  // People by name and role where they signed in on this desk, not by user id.
+  await expect(table.getByRole("row", { name: /Clinician\) Opened an attachment/ }).first()).toBeVisible();
+  await expect(table.getByRole("cell", { name: /^USR-/ })).toHaveCount(0);
+  await expect(page.getByLabel("User").getByRole("option", { name: /\(Billing\)$/ })).toHaveCount(1);
   await page.getByLabel("Action").selectOption({ label: "Opened an invoice or receipt" });
   await page.getByRole("button", { name: "Apply filters" }).click();
   await expect(table.getByRole("row", { name: /Opened an attachment/ })).toHaveCount(0);

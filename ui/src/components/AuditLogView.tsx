@@ -8,6 +8,7 @@ import { saveAs } from "../backend/save";
 import type { AuditQuery } from "../bindings/AuditQuery";
 import { formatDateTime } from "../format";
 import { QueryState } from "./Loading";
+import { peopleById, personLabel } from "./people";
 
 const ACTION_LABEL: Record<string, string> = {
   viewed_patient: "Opened a chart",
@@ -53,6 +54,7 @@ export function AuditLogView() {
     }
   };
   const error = page.error ? BackendError.from(page.error) : null;
+  const people = peopleById(page.data?.people);
   return (
     <section className="card audit" aria-labelledby="audit-title">
       <div className="screen-head">
@@ -71,7 +73,7 @@ export function AuditLogView() {
             <option value="">Everyone</option>
             {page.data?.users.map((u) => (
               <option key={u} value={u}>
-                {u}
+                {personLabel(u, people.get(u))}
               </option>
             ))}
           </select>
@@ -130,7 +132,7 @@ export function AuditLogView() {
             {page.data.rows.map((r) => (
               <tr key={r.seq}>
                 <td>{formatDateTime(r.at)}</td>
-                <td>{r.userId}</td>
+                <td title={r.userId}>{personLabel(r.userId, people.get(r.userId))}</td>
                 <td>{ACTION_LABEL[r.action] ?? r.action}</td>
                 <td>
                   {r.entityKind} {r.entityId}

@@ -12,6 +12,8 @@ import { formatDate, formatMoney } from "../format";
 import type { DocumentRef } from "../bindings/DocumentRef";
 import { DocumentViewer } from "./DocumentViewer";
 import { QueryState } from "./Loading";
+import { CONFLICTS_KEY } from "./Conflicts";
+import { useDeskNavigation } from "./navigation";
 
 const STATUS_LABEL: Record<InvoiceStatus, string> = { open: "Open", paid: "Paid", overdue: "Overdue" };
 
@@ -181,8 +183,15 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
     queryKey: ["open_invoice", invoiceId],
     queryFn: () => backend.invoke("open_invoice", { invoiceId }),
   });
+  // A payment the server refused stays on the invoice (its outbox entry waits on the conflict
+  // list) until someone decides; say so instead of "pending confirmation".
+  const conflicts = useQuery({ queryKey: CONFLICTS_KEY, queryFn: () => backend.invoke("conflicts", {}) });
+  const navigation = useDeskNavigation();
   if (!invoice.data) return <QueryState pending={invoice.isPending} error={invoice.error} what="invoice" />;
   const inv = invoice.data;
+  const refused = new Set(
+    (conflicts.data ?? []).filter((c) => c.entityKind === "payment").map((c) => c.entityId),
+  );
   return (
     <section className="invoice" aria-labelledby={`invoice-${inv.id}`}>
       <h2 id={`invoice-${inv.id}`}>
@@ -227,7 +236,18 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
           <div key={pay.id} className="totals-row">
             <dt>
               Paid {formatDate(pay.date)} · {pay.method}
-              {pay.id.startsWith("local-") && <span className="badge badge-pending payment-pending">Pending confirmation</span>}{" "}
+              {refused.has(pay.id) ? (
+                <button
+                  type="button"
+                  className="badge badge-refused payment-pending"
+                  onClick={() => navigation?.openConflicts()}
+                  disabled={!navigation}
+                >
+                  Refused — see Conflicts
+                </button>
+              ) : (
+                pay.id.startsWith("local-") && <span className="badge badge-pending payment-pending">Pending confirmation</span>
+              )}{" "}
               <button
                 type="button"
                 className="link-button"

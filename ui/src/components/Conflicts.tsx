@@ -6,9 +6,10 @@ import { useBackend } from "../backend/context";
 import { BackendError } from "../backend/error";
 import type { ConflictAction } from "../bindings/ConflictAction";
 import type { ConflictView } from "../bindings/ConflictView";
-import { formatDateTime } from "../format";
+import { formatDateTime, formatMoney } from "../format";
 import { QueryState } from "./Loading";
-import { editableFields, fieldsToChange, flatten } from "./conflictFields";
+import { editableFields, fieldLabel, fieldsToChange, flatten, isMoneyField } from "./conflictFields";
+import { personLabel } from "./people";
 
 const REASON: Record<string, string> = {
   forbidden: "Not allowed",
@@ -54,6 +55,12 @@ function conflictTitle(conflict: ConflictView): string {
   return `${what} ${id} · ${verb}`;
 }
 
+/** A value as a person reads it: money with the currency and two decimals. */
+function shown(key: string, value: string): string {
+  const amount = Number(value);
+  return isMoneyField(key) && value.trim() !== "" && Number.isFinite(amount) ? formatMoney(amount) : value;
+}
+
 function Values({ title, values, empty = "Nothing." }: { title: string; values: Array<[string, string]>; empty?: string }) {
   return (
     <div className="conflict-side">
@@ -64,8 +71,8 @@ function Values({ title, values, empty = "Nothing." }: { title: string; values: 
         <dl className="facts facts-small">
           {values.map(([k, v]) => (
             <div key={k}>
-              <dt>{k}</dt>
-              <dd>{v || "—"}</dd>
+              <dt>{fieldLabel(k)}</dt>
+              <dd>{shown(k, v) || "—"}</dd>
             </div>
           ))}
         </dl>
@@ -97,7 +104,7 @@ function ConflictCard({ conflict }: { conflict: ConflictView }) {
     <article className="conflict" aria-labelledby={titleId}>
       <h2 id={titleId}>{conflictTitle(conflict)}</h2>
       <p className="list-meta">
-        By {conflict.author} · refused {formatDateTime(conflict.refusedAt)}
+        By {personLabel(conflict.author, conflict.authorPerson)} · refused {formatDateTime(conflict.refusedAt)}
         {conflict.serverStatus !== null ? ` · HTTP ${conflict.serverStatus}` : ""}
       </p>
       <p className="warning-strip" role="note">
@@ -107,7 +114,7 @@ function ConflictCard({ conflict }: { conflict: ConflictView }) {
         <ul className="conflict-problems" aria-label="What the server found wrong">
           {conflict.problems.map((p) => (
             <li key={`${p.field}-${p.issue}`}>
-              <code>{p.field}</code> {p.issue}
+              <strong>{fieldLabel(p.field)}</strong> {p.issue}
             </li>
           ))}
         </ul>
@@ -132,7 +139,7 @@ function ConflictCard({ conflict }: { conflict: ConflictView }) {
           <div className="field-row">
             {Object.entries(editing).map(([key, value]) => (
               <div className="field" key={key}>
-                <label htmlFor={`${titleId}-${key}`}>{key}</label>
+                <label htmlFor={`${titleId}-${key}`}>{fieldLabel(key)}</label>
                 <input
                   id={`${titleId}-${key}`}
                   value={value}

@@ -2,7 +2,7 @@
 // and the status bar. Keyboard: Ctrl+K or / focuses the search from anywhere, Ctrl+N starts a
 // registration.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useBackend } from "../backend/context";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { SessionInfo } from "../bindings/SessionInfo";
@@ -15,6 +15,7 @@ import { DeskSections, type DeskSection, deskSectionView, DeskSectionNav } from 
 import { reportActivity } from "./activity";
 import { Chart, chartKey } from "./Chart";
 import { EditPatient } from "./EditPatient";
+import { DeskNavigationContext } from "./navigation";
 import { PatientSearch } from "./PatientSearch";
 import { PatientsHome } from "./PatientsHome";
 import { RegisterPatient } from "./RegisterPatient";
@@ -53,6 +54,7 @@ export function DeskShell({
   const backend = useBackend();
   const queryClient = useQueryClient();
   const [view, setView] = useState<View>({ kind: "patients" });
+  const navigation = useMemo(() => ({ openConflicts: () => setView({ kind: "conflicts" }) }), []);
   const [progress, setProgress] = useState<FirstSyncProgress | null>(null);
   const [showShortcuts, setShowShortcuts] = useState(false);
   const searchRef = useRef<HTMLInputElement>(null);
@@ -209,6 +211,7 @@ export function DeskShell({
         </ul>
       </nav>
       <main className="main" id="main">
+        <DeskNavigationContext.Provider value={navigation}>
         {isBookSection(view) && <BookSectionView view={view} status={status} session={session} />}
         {view.kind === "patients" && (
           <PatientsHome onOpen={openChart} onRegister={mayRegister ? () => setView({ kind: "register" }) : undefined} />
@@ -234,6 +237,7 @@ export function DeskShell({
               </p>
             </section>
           ))}
+        </DeskNavigationContext.Provider>
       </main>
       {showShortcuts && <ShortcutsDialog onClose={() => setShowShortcuts(false)} />}
       <StatusBar status={status} view={sync.data ?? null} viewAt={sync.dataUpdatedAt} progress={progress} />

@@ -66,3 +66,49 @@ export function fieldsToChange(change: unknown, edited: Record<string, string>):
   }
   return copy;
 }
+
+/** Labels for the fields a person meets on the conflicts screen; others keep their key. */
+const FIELD_LABEL: Record<string, string> = {
+  invoiceId: "Invoice",
+  amount: "Amount",
+  method: "Method",
+  reference: "Reference",
+  date: "Date",
+  firstName: "First name",
+  lastName: "Last name",
+  dateOfBirth: "Date of birth",
+  gender: "Gender",
+  phone: "Phone",
+  email: "Email",
+  status: "Status",
+  startTime: "Start",
+  endTime: "End",
+  providerId: "Provider",
+  patientId: "Patient",
+  locationId: "Location",
+  reason: "Reason",
+  notes: "Notes",
+};
+
+/** Wrappers that only say what the change is about ("payment.amount" is the payment's amount). */
+const WRAPPERS = new Set(["payment", "patient", "appointment", "contactInfo"]);
+
+function words(part: string): string {
+  const known = FIELD_LABEL[part];
+  if (known) return known;
+  const text = part.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ").toLowerCase();
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A dotted key in words: "payment.amount" → "Amount", "address.city" → "Address · City". */
+export function fieldLabel(key: string): string {
+  const parts = key.split(".");
+  while (parts.length > 1 && WRAPPERS.has(parts[0] ?? "")) parts.shift();
+  return parts.map(words).join(" · ");
+}
+
+/** Whether a field holds money (shown with the currency and two decimals). */
+export function isMoneyField(key: string): boolean {
+  const last = key.split(".").pop() ?? key;
+  return ["amount", "balance", "total", "copay", "price"].includes(last);
+}
