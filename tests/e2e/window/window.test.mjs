@@ -278,3 +278,101 @@ test("in the window the receptionist opens an invoice's PDF and a payment's rece
   await win.saveScreenshot(join(artifactsDir, "window-receipt.png"));
   await (await win.$("//dialog//button[normalize-space()='Close']")).click();
 });
+
+test("in the window the payment reaches the server, then a clinician takes the desk and reads a record's PDF", async () => {
+  const win = browser;
+  assert.ok(win);
+  // The payment taken above went out through the outbox and the server accepted it.
+  await win.waitUntil(async () => (await (await win.$('[data-testid="pending-count"]')).getText()) === "0 pending", {
+    timeout: 60_000,
+    timeoutMsg: "the payment taken in the window never reached the server",
+  });
+
+  // Shift change: the clinician signs in on the same desk.
+  await (await win.$("//header//button[normalize-space()='Switch user']")).click();
+  const user = await win.$("#sign-in-user");
+  await user.waitForExist({ timeout: 20_000 });
+  for (const [selector, text] of [
+    ["#sign-in-user", "clinician@demo.clinic"],
+    ["#sign-in-password", "demo-password"],
+  ]) {
+    const field = await win.$(selector);
+    await field.click();
+    await field.clearValue();
+    // setValue, not keys(): WebKitWebDriver's keys() has been seen to drop "-".
+    await field.setValue(text);
+    assert.equal(await field.getValue(), text, `typing into ${selector}`);
+  }
+  await win.keys(["Enter"]);
+  const signedIn = await win.$('[data-testid="signed-in-user"]');
+  await signedIn.waitForExist({ timeout: 30_000 }).catch(async (error) => {
+    await win.saveScreenshot(join(artifactsDir, "window-clinician-sign-in-failed.png"));
+    throw error;
+  });
+  await win.waitUntil(async () => /Clinician/.test(await signedIn.getText()), {
+    timeout: 20_000,
+    timeoutMsg: "the clinician is not the one signed in",
+  });
+
+  // A patient with a record that has a PDF attachment, asked of the desk's own command entry point.
+  const found = /** @type {string} */ (
+    await win.executeAsync((done) => {
+      /** @type {any} */
+      const tauri = /** @type {any} */ (window).__TAURI_INTERNALS__;
+      /** @param {string} command @param {object} args */
+      const run = (command, args) => tauri.invoke("run_command", { command, args });
+      (async () => {
+        for (const p of await run("search_patients", { query: "a" })) {
+          const records = await run("patient_records", { patientId: p.id });
+          const withPdf = records.find((/** @type {{ attachments: number }} */ r) => r.attachments > 0);
+          if (withPdf) return `${p.id}|${p.lastName}, ${p.firstName}|${withPdf.title}`;
+        }
+        return "";
+      })().then(done, () => done(""));
+    })
+  );
+  assert.ok(found, "a demo patient has a record with an attachment");
+  const [id, listed, title] = found.split("|");
+  await win.keys(["Control", "k"]);
+  await win.pause(200);
+  await (await win.$('header [role="combobox"]')).setValue(id ?? "");
+  const option = await win.$(`//*[@role='option'][contains(normalize-space(), "${listed}")]`);
+  await option.waitForDisplayed({ timeout: 10_000 });
+  await option.click();
+  const recordsTab = await win.$("//button[@role='tab' and normalize-space()='Records']");
+  await recordsTab.waitForExist({ timeout: 10_000 });
+  await recordsTab.click();
+  const record = await win.$(
+    `//ul[@aria-label='Records']//button[.//span[normalize-space()="${title}"]][contains(., 'attachment')]`,
+  );
+  await record.waitForExist({ timeout: 20_000 }).catch(async (error) => {
+    await win.saveScreenshot(join(artifactsDir, "window-records-failed.png"));
+    throw error;
+  });
+  await record.click();
+  const open = await win.$("//section//button[starts-with(normalize-space(), 'Open ') and contains(., '.pdf')]");
+  await open.waitForExist({ timeout: 20_000 });
+  await win.saveScreenshot(join(artifactsDir, "window-record.png"));
+  await open.click();
+  await (await win.$('canvas[aria-label^="Page 1 of"]')).waitForExist({ timeout: 30_000 }).catch(async (error) => {
+    await win.saveScreenshot(join(artifactsDir, "window-attachment-failed.png"));
+    throw error;
+  });
+  // pdf.js drew the attachment in the window: the canvas has ink on it.
+  await win.waitUntil(
+    async () =>
+      /** @type {number} */ (
+        await win.execute(() => {
+          const canvas = /** @type {HTMLCanvasElement | null} */ (document.querySelector('canvas[aria-label^="Page 1 of"]'));
+          const data = canvas?.getContext("2d")?.getImageData(0, 0, canvas.width, canvas.height).data;
+          let dark = 0;
+          if (data) for (let i = 0; i < data.length; i += 4) if ((data[i] ?? 255) < 128) dark++;
+          return dark;
+        })
+      ) > 100,
+    { timeout: 20_000, timeoutMsg: "the attachment's PDF was not drawn" },
+  );
+  await win.saveScreenshot(join(artifactsDir, "window-attachment-pdf.png"));
+  await (await win.$("//dialog//button[normalize-space()='Close']")).click();
+  await win.waitUntil(async () => (await win.$$("dialog[open]").length) === 0, { timeout: 10_000 });
+});
