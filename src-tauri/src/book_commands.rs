@@ -19,6 +19,7 @@ pub const NAMES: &[&str] = &[
     "reschedule_appointment",
     "set_appointment_status",
     "cancel_appointment",
+    "day_sheet",
 ];
 
 /// Whether `command` is one of the book's.
@@ -66,12 +67,25 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
             })
             .await
         }
-        _ => {
+        "cancel_appointment" => {
             run(args, |a: CancelArgs| async move {
                 desk.cancel_appointment(&a).await
             })
             .await
         }
+        "day_sheet" => {
+            run(
+                args,
+                |a: BookViewArgs| async move { desk.day_sheet(&a).await },
+            )
+            .await
+        }
+        other => Err(CommandError {
+            code: crate::commands::CommandErrorCode::UnknownCommand,
+            message: format!("there is no command {other:?}"),
+            field: None,
+            details: None,
+        }),
     }
 }
 

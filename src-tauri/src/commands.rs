@@ -265,6 +265,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("reschedule_appointment", frontdesk_core::appointment_book::RescheduleArgs => frontdesk_core::book::PendingAppointment),
     command!("set_appointment_status", frontdesk_core::appointment_book::StatusArgs => frontdesk_core::book::PendingAppointment),
     command!("cancel_appointment", frontdesk_core::appointment_book::CancelArgs => frontdesk_core::book::PendingAppointment),
+    command!("day_sheet", frontdesk_core::appointment_book::BookViewArgs => frontdesk_core::appointment_book::DaySheetPdf),
 ];
 
 /// The commands that still answer while the desk is locked: none of them reads or writes patient

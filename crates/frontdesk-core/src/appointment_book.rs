@@ -946,6 +946,134 @@ impl Desk {
     }
 }
 
+/// The day sheet for downtime as a PDF, made in memory from the columns of a view (never written
+/// to disk): a page (or more) per provider, location and day, each appointment's time, patient,
+/// phone, type and status. US Letter, Helvetica (WinAnsi: other characters print as `?`).
+pub fn day_sheet_pdf(view: &BookView) -> Vec<u8> {
+    use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str, TextStr};
+    const LINES_PER_PAGE: usize = 44;
+    let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+    let mut pages: Vec<Vec<(f32, bool, String)>> = Vec::new();
+    for column in &view.columns {
+        let title = format!(
+            "{} - {}, {}",
+            column.provider_name,
+            column.location_name,
+            column.date.format("%A, %B %-d, %Y")
+        );
+        let mut rows: Vec<String> = column
+            .appointments
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}-{}   {}   {}   {}   {}",
+                    hm(e.start_minute),
+                    hm(e.end_minute),
+                    e.patient_name,
+                    e.patient_phone.as_deref().unwrap_or("no phone"),
+                    e.appointment.kind,
+                    e.appointment.status
+                )
+            })
+            .collect();
+        if rows.is_empty() {
+            rows.push("No appointments.".into());
+        }
+        for chunk in rows.chunks(LINES_PER_PAGE) {
+            let mut page = vec![
+                (14.0, true, title.clone()),
+                (
+                    9.0,
+                    false,
+                    format!("Day sheet from the desk's cache ({})", column.time_zone),
+                ),
+            ];
+            page.extend(chunk.iter().map(|r| (10.0, false, r.clone())));
+            pages.push(page);
+        }
+    }
+    if pages.is_empty() {
+        pages.push(vec![(14.0, true, "Nobody works on this day.".into())]);
+    }
+    let mut pdf = Pdf::new();
+    let (catalog, tree, regular, bold, info) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+    );
+    let page_refs: Vec<(Ref, Ref)> = (0..pages.len() as i32)
+        .map(|i| (Ref::new(10 + 2 * i), Ref::new(11 + 2 * i)))
+        .collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree)
+        .kids(page_refs.iter().map(|(p, _)| *p))
+        .count(pages.len() as i32);
+    for (lines, (page_ref, stream)) in pages.iter().zip(&page_refs) {
+        let mut content = Content::new();
+        let mut y = 792.0 - 54.0;
+        for (size, is_bold, text) in lines {
+            y -= size * 1.6;
+            content.begin_text();
+            content.set_font(Name(if *is_bold { b"F2" } else { b"F1" }), *size);
+            content.next_line(54.0, y);
+            content.show(Str(&win_ansi(text)));
+            content.end_text();
+        }
+        {
+            let mut page = pdf.page(*page_ref);
+            page.media_box(Rect::new(0.0, 0.0, 612.0, 792.0));
+            page.parent(tree);
+            page.contents(*stream);
+            page.resources()
+                .fonts()
+                .pair(Name(b"F1"), regular)
+                .pair(Name(b"F2"), bold);
+        }
+        pdf.stream(*stream, &content.finish());
+    }
+    pdf.type1_font(regular)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(bold)
+        .base_font(Name(b"Helvetica-Bold"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.document_info(info)
+        .title(TextStr("Day sheet"))
+        .producer(TextStr("Front Desk"));
+    pdf.finish()
+}
+
+/// Latin-1 text for the standard fonts; anything else is `?`.
+fn win_ansi(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
+}
+
+/// The day sheet as the UI receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DaySheetPdf {
+    pub file_name: String,
+    /// The PDF's bytes, base64 (made in memory; the desk keeps no copy).
+    pub base64: String,
+}
+
+impl Desk {
+    /// The day sheet of a view as a PDF, from the cache alone (works with the network down).
+    pub async fn day_sheet(&self, args: &BookViewArgs) -> Result<DaySheetPdf, CoreError> {
+        use base64::Engine as _;
+        let view = self.book_view(args).await?;
+        let bytes = day_sheet_pdf(&view);
+        Ok(DaySheetPdf {
+            file_name: format!("day-sheet-{}.pdf", view.from),
+            base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1060,5 +1188,90 @@ mod tests {
         assert_eq!(provider_name(&p), "Dr. Grace Kim, MD");
         p.credentials = "NP".into();
         assert_eq!(provider_name(&p), "Grace Kim, NP");
+    }
+
+    #[test]
+    fn the_day_sheet_pdf_lists_each_patient_with_their_phone_on_the_providers_page() {
+        use practice_studio::model::{
+            Appointment, AppointmentId, AppointmentLinks, AppointmentLocation, LocationAddress,
+            PatientId,
+        };
+        let at: DateTime<Utc> = "2026-11-23T15:00:00Z".parse().expect("instant");
+        let id = AppointmentId("APPT-1".into());
+        let patient = PatientId("PAT-1".into());
+        let provider_id = ProviderId("PRV-1".into());
+        let appointment = Appointment {
+            links: AppointmentLinks::new(&id, &patient, &provider_id),
+            id,
+            patient_id: patient,
+            provider_id,
+            start_time: at,
+            end_time: at + Duration::minutes(30),
+            kind: "Follow-up".into(),
+            status: AppointmentStatus::Scheduled,
+            reason: None,
+            notes: None,
+            location: AppointmentLocation {
+                id: LocationId("LOC-1".into()),
+                name: "Main".into(),
+                address: LocationAddress::default(),
+            },
+            checked_in_at: None,
+            roomed_at: None,
+            completed_at: None,
+            cancelled_at: None,
+            cancel_reason: None,
+            no_show_at: None,
+            version: 1,
+            created: at,
+            updated: at,
+        };
+        let column = BookColumn {
+            provider_id: "PRV-1".into(),
+            provider_name: "Dr. Grace Kim, MD".into(),
+            specialty: "Family Medicine".into(),
+            location_id: "LOC-1".into(),
+            location_name: "Main".into(),
+            time_zone: "America/Chicago".into(),
+            date: "2026-11-23".parse().expect("date"),
+            hours: vec![MinuteSpan {
+                start: 480,
+                end: 1020,
+            }],
+            closed: Vec::new(),
+            now_minute: None,
+            appointments: vec![BookEntry {
+                appointment,
+                patient_name: "Smith, Ann".into(),
+                patient_phone: Some("555-010-4242".into()),
+                start_minute: 540,
+                end_minute: 570,
+                pending: false,
+                in_conflict: false,
+                next_statuses: Vec::new(),
+            }],
+        };
+        let view = BookView {
+            from: "2026-11-23".parse().expect("date"),
+            days: 1,
+            now: at,
+            locations: Vec::new(),
+            providers: Vec::new(),
+            specialties: Vec::new(),
+            types: Vec::new(),
+            columns: vec![column],
+        };
+        let pdf = day_sheet_pdf(&view);
+        let document = lopdf::Document::load_mem(&pdf).expect("a PDF");
+        let pages: Vec<u32> = document.get_pages().keys().copied().collect();
+        assert_eq!(pages.len(), 1);
+        let text = document.extract_text(&pages).expect("text");
+        assert!(
+            text.contains("Dr. Grace Kim, MD - Main, Monday, November 23, 2026"),
+            "{text}"
+        );
+        assert!(text.contains("09:00-09:30"), "{text}");
+        assert!(text.contains("Smith, Ann"), "{text}");
+        assert!(text.contains("555-010-4242"), "{text}");
     }
 }

@@ -134,6 +134,22 @@ test("the day view: a column per provider with hours, breaks and now; days and w
   await page.keyboard.press("d");
   await expect(page.getByRole("heading", { level: 1, name: "Monday, November 23, 2026" })).toBeVisible();
 
+  // The day sheet: each provider's day with phone numbers, printable, and as a PDF made in memory.
+  await page.getByRole("button", { name: "Day sheet" }).click();
+  const sheet = page.getByRole("dialog", { name: "Day sheet" });
+  const first = clinic.columns[0];
+  await expect(sheet.getByRole("region", { name: new RegExp(`^${first.providerName}, `) })).toBeVisible();
+  await sheet.getByRole("button", { name: "Make a PDF" }).click();
+  const downloading = page.waitForEvent("download");
+  await sheet.getByRole("link", { name: "Save the PDF" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe(`day-sheet-${DEMO_TODAY}.pdf`);
+  const path = await download.path();
+  const bytes = (await import("node:fs")).readFileSync(path);
+  expect(bytes.subarray(0, 5).toString()).toBe("%PDF-");
+  await page.keyboard.press("Escape");
+  await expect(sheet).toBeHidden();
+
   await page.keyboard.press("?");
   const shortcuts = page.getByRole("dialog", { name: "Keyboard shortcuts" });
   await expect(shortcuts.getByRole("row", { name: /Alt\+↑/ })).toContainText("15 minutes");

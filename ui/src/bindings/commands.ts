@@ -11,6 +11,7 @@ import type { Chart } from "./Chart";
 import type { ChartAppointment } from "./ChartAppointment";
 import type { ConfigureApiArgs } from "./ConfigureApiArgs";
 import type { ConflictView } from "./ConflictView";
+import type { DaySheetPdf } from "./DaySheetPdf";
 import type { DeviceData } from "./DeviceData";
 import type { DocumentArgs } from "./DocumentArgs";
 import type { DocumentView } from "./DocumentView";
@@ -89,8 +90,9 @@ export interface Commands {
   reschedule_appointment: { args: RescheduleArgs; result: PendingAppointment };
   set_appointment_status: { args: StatusArgs; result: PendingAppointment };
   cancel_appointment: { args: CancelArgs; result: PendingAppointment };
+  day_sheet: { args: BookViewArgs; result: DaySheetPdf };
 }
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "take_payment", "check_new_patient", "register_patient", "edit_patient", "open_document", "overdue_invoices", "conflicts", "resolve_conflict", "audit_log", "audit_log_csv", "book_view", "find_slots", "check_booking", "book_appointment", "reschedule_appointment", "set_appointment_status", "cancel_appointment"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "take_payment", "check_new_patient", "register_patient", "edit_patient", "open_document", "overdue_invoices", "conflicts", "resolve_conflict", "audit_log", "audit_log_csv", "book_view", "find_slots", "check_booking", "book_appointment", "reschedule_appointment", "set_appointment_status", "cancel_appointment", "day_sheet"] as const satisfies readonly CommandName[];

@@ -469,7 +469,7 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
           }}
         />
       )}
-      {printing && view && <DaySheet view={view} onClose={() => setPrinting(false)} />}
+      {printing && view && <DaySheet view={view} args={args} onClose={() => setPrinting(false)} />}
     </section>
   );
 }
