@@ -274,6 +274,9 @@ test("a change left behind at sign-out waits on the conflicts screen until an ad
   await expect(refused).toBeVisible({ timeout: 20_000 });
   await expect(page.getByText("Pending confirmation", { exact: true })).toHaveCount(0);
   await refused.scrollIntoViewIfNeeded();
+  // No receipt is offered for a payment the server refused.
+  const refusedRow = page.locator(".totals-row").filter({ has: refused });
+  await expect(refusedRow.getByRole("button", { name: /^Receipt/ })).toHaveCount(0);
   await page.screenshot({ path: join(artifactsDir, "browser-invoice-refused-1366x768.png") });
   await noSeriousAxeViolations(page);
   await refused.click();

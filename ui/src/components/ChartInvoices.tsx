@@ -248,14 +248,17 @@ function InvoiceView({ invoiceId }: { invoiceId: string }) {
               ) : (
                 pay.id.startsWith("local-") && <span className="badge badge-pending payment-pending">Pending confirmation</span>
               )}{" "}
-              <button
-                type="button"
-                className="link-button"
-                aria-label={`Receipt for the payment of ${formatMoney(pay.amount)} on ${formatDate(pay.date)}`}
-                onClick={() => receipt(pay.id)}
-              >
-                Receipt
-              </button>
+              {/* A refused payment was not received as far as the server knows: no receipt for it. */}
+              {!refused.has(pay.id) && (
+                <button
+                  type="button"
+                  className="link-button"
+                  aria-label={`Receipt for the payment of ${formatMoney(pay.amount)} on ${formatDate(pay.date)}`}
+                  onClick={() => receipt(pay.id)}
+                >
+                  Receipt
+                </button>
+              )}
             </dt>
             <dd className="money">−{formatMoney(pay.amount)}</dd>
           </div>
