@@ -13,7 +13,7 @@ export CARGO_TERM_COLOR ?= never
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 export FRONTDESK_BIN := $(TARGET_DIR)/debug/frontdesk
 
-.PHONY: deps build run test bench bindings ui-build clean
+.PHONY: deps build run test bench desk-bench bindings ui-build clean
 
 deps:
 	@scripts/deps.sh
@@ -42,6 +42,19 @@ bench:
 	cargo bench -p practice-studio --features client --bench crawl --quiet | grep '^{'
 	cargo bench -p frontdesk-store --bench search --quiet | grep '^{'
 	cargo bench -p frontdesk-core --bench first_sync --quiet | grep '^{'
+	@$(MAKE) --no-print-directory desk-bench
+
+# The desk's own figures (issue 9): release builds of the desk, the server and an empty Tauri app;
+# keystroke_to_results_ms in browser mode, cold_start_ms and app_pss_mb in the real window under
+# Xvfb. The end-to-end suite's node packages (Playwright, WebdriverIO) drive them.
+desk-bench: ui-build
+	@[ -d tests/e2e/node_modules ] || (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	cargo build --release --quiet -p frontdesk -p practice-studio-server -p empty-tauri-app
+	cd tests/e2e && FRONTDESK_BIN=$(TARGET_DIR)/release/frontdesk PRACTICE_STUDIO_BIN=$(TARGET_DIR)/release/practice-studio-server \
+	  node bench/keystroke.mjs
+	cd tests/e2e && FRONTDESK_BIN=$(TARGET_DIR)/release/frontdesk PRACTICE_STUDIO_BIN=$(TARGET_DIR)/release/practice-studio-server \
+	  EMPTY_APP_BIN=$(TARGET_DIR)/release/empty-tauri-app \
+	  xvfb-run -a -s "-screen 0 1366x768x24" dbus-run-session -- node bench/window.mjs
 
 bindings: ui-build
 	FRONTDESK_UPDATE_BINDINGS=1 cargo test -p frontdesk --test shell typescript_bindings_match_the_rust_types -- --quiet

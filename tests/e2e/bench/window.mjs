@@ -1,0 +1,239 @@
+// `make bench`: the real window's start-up time and memory, under Xvfb and a private D-Bus session
+// (the Makefile runs this inside `xvfb-run` and `dbus-run-session`, like the window tests).
+//
+// - `cold_start_ms`: the release `frontdesk` (FRONTDESK_BIN) on a desk whose user signed in
+//   before, as on a Monday morning: the process starts, the window opens on the lock screen (a
+//   restored session starts locked), the bench enters the password the moment the field is there,
+//   and the clock stops when the search box is on screen and enabled. Median of 5 starts. The
+//   process's start is the kernel's (`/proc/<pid>/stat`, 10 ms resolution); the end is seen by
+//   WebDriver polling every 20 ms, so the figure errs long.
+// - `app_pss_mb`: proportional set size (`/proc/<pid>/smaps_rollup`) of the desk and every process
+//   it started (WebKit's web and network processes) after signing in, the first sync and opening a
+//   chart; `empty_app_pss_mb` the same for an empty Tauri 2 app (`bench/empty-app`, EMPTY_APP_BIN)
+//   showing its one page; `app_pss_vs_empty_ratio` the quotient.
+//
+// The API is a Practice Studio server on loopback with the demo data in a file (so the session the
+// desk remembers is still valid when it starts again). Prints JSON lines; progress on stderr.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { remote } from "webdriverio";
+import { DEMO_TODAY, freeLoopbackPort, frontdeskBin, privateHome, serverBin } from "../support/desk.mjs";
+
+const STARTS = 5;
+const emptyAppBin = process.env.EMPTY_APP_BIN ?? join(resolve(frontdeskBin, ".."), "empty-tauri-app");
+const deskExe = realpathSync(frontdeskBin);
+const emptyExe = realpathSync(emptyAppBin);
+const log = (message) => process.stderr.write(`bench: ${message}\n`);
+
+function figure(name, value, unit) {
+  console.log(JSON.stringify({ name, value: Math.round(value * 1000) / 1000, unit }));
+}
+
+if (!process.env.DISPLAY || !process.env.DBUS_SESSION_BUS_ADDRESS) {
+  throw new Error("run under xvfb-run and dbus-run-session (make bench does)");
+}
+
+/** The processes running this executable. */
+function pidsOf(executable) {
+  const found = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/exe`) === executable) found.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/** `pid` and all its descendants. */
+function family(pid) {
+  const parents = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // Gone.
+    }
+  }
+  const all = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [child, parent] of parents) {
+      if (all.has(parent) && !all.has(child)) {
+        all.add(child);
+        grew = true;
+      }
+    }
+  }
+  return [...all];
+}
+
+/** Summed PSS of `pid` and its descendants, in MiB. */
+function pssMiB(pid) {
+  let kib = 0;
+  for (const p of family(pid)) {
+    try {
+      const rollup = readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
+      kib += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
+    } catch {
+      // Gone.
+    }
+  }
+  return kib / 1024;
+}
+
+/** When the process started, in ms since the epoch. */
+function startedAt(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  const btime = Number(/^btime (\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+  const hz = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+  return btime * 1000 + (ticks * 1000) / hz;
+}
+
+async function waitFor(check, what, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function startServer(dir) {
+  const port = await freeLoopbackPort();
+  const child = spawn(
+    serverBin,
+    ["--bind", `127.0.0.1:${port}`, "--database", join(dir, "server.db"), "--demo", "--demo-today", DEMO_TODAY, "--unlimited-client", "frontdesk"],
+    { stdio: ["ignore", "ignore", "inherit"], detached: true },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${url}/health`)).ok;
+    } catch {
+      return false;
+    }
+  }, "the server", 300_000);
+  return { url, stop: () => child.pid && process.kill(-child.pid, "SIGTERM") };
+}
+
+async function startDriver(env) {
+  const port = await freeLoopbackPort();
+  const nativePort = await freeLoopbackPort();
+  const driver = spawn(
+    "tauri-driver",
+    ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
+    { env, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  await waitFor(async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/status`)).ok;
+    } catch {
+      return false;
+    }
+  }, "tauri-driver", 30_000);
+  return { port, stop: () => driver.kill("SIGTERM") };
+}
+
+function open(port, application, args) {
+  return remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "warn",
+    capabilities: {
+      // @ts-expect-error tauri-driver's own capability
+      "tauri:options": { application, args },
+      "wdio:enforceWebDriverClassic": true,
+    },
+  });
+}
+
+/** Sets a field's value and checks it took. */
+async function fill(win, selector, text) {
+  const field = await win.$(selector);
+  await field.waitForExist({ timeout: 30_000, interval: 20 });
+  await field.setValue(text);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "frontdesk-bench-window-"));
+const { home, env } = privateHome();
+execFileSync("gnome-keyring-daemon", ["--unlock", "--components=secrets"], { input: "frontdesk-bench", env });
+let server;
+let driver;
+try {
+  server = await startServer(dir);
+  driver = await startDriver(env);
+  const deskArgs = ["--api-url", server.url, "--data-dir", join(home, "desk")];
+
+  // The first start: sign in, first sync, a chart; then the memory.
+  let win = await open(driver.port, deskExe, deskArgs);
+  await fill(win, "#sign-in-user", "reception@demo.clinic");
+  await fill(win, "#sign-in-password", "demo-password");
+  await win.keys(["Enter"]);
+  await (await win.$('[data-testid="signed-in-user"]')).waitForExist({ timeout: 60_000 });
+  await win.waitUntil(async () => /^synced /.test(await (await win.$('[data-testid="last-sync"]')).getText()), {
+    timeout: 300_000,
+    timeoutMsg: "the first sync never completed",
+  });
+  await (await win.$('[role="combobox"]')).click();
+  await win.keys([..."smith"]);
+  await (await win.$('[role="option"]')).waitForDisplayed({ timeout: 10_000 });
+  await win.keys(["Enter"]);
+  await (await win.$('[role="tablist"]')).waitForExist({ timeout: 10_000 });
+  await new Promise((r) => setTimeout(r, 2000)); // Let the chart's fresh data arrive and settle.
+  const [deskPid] = pidsOf(deskExe);
+  if (!deskPid) throw new Error("the desk's process was not found");
+  const appPss = pssMiB(deskPid);
+  log(`desk: ${family(deskPid).length} processes, ${appPss.toFixed(1)} MiB PSS`);
+  await win.deleteSession();
+  await waitFor(() => pidsOf(deskExe).length === 0, "the desk to close", 30_000);
+
+  // Cold starts: the remembered session, locked; unlock; the search box.
+  const starts = [];
+  for (let i = 0; i < STARTS; i++) {
+    win = await open(driver.port, deskExe, deskArgs);
+    const unlock = await win.$("#unlock-secret");
+    await unlock.waitForExist({ timeout: 60_000, interval: 20 });
+    await unlock.setValue("demo-password");
+    await win.keys(["Enter"]);
+    const search = await win.$('[role="combobox"]');
+    await search.waitForEnabled({ timeout: 60_000, interval: 20 });
+    const ready = Date.now();
+    const [pid] = pidsOf(deskExe);
+    if (!pid) throw new Error("the desk's process was not found");
+    starts.push(ready - startedAt(pid));
+    await win.deleteSession();
+    await waitFor(() => pidsOf(deskExe).length === 0, "the desk to close", 30_000);
+  }
+  starts.sort((a, b) => a - b);
+  log(`starts: ${starts.map((s) => Math.round(s)).join(", ")} ms`);
+
+  // The empty app, measured the same way.
+  win = await open(driver.port, emptyExe, []);
+  await win.waitUntil(async () => (await (await win.$("body")).getText()).includes("Empty"), { timeout: 60_000 });
+  await new Promise((r) => setTimeout(r, 2000));
+  const [emptyPid] = pidsOf(emptyExe);
+  if (!emptyPid) throw new Error("the empty app's process was not found");
+  const emptyPss = pssMiB(emptyPid);
+  log(`empty app: ${family(emptyPid).length} processes, ${emptyPss.toFixed(1)} MiB PSS`);
+  await win.deleteSession();
+
+  figure("cold_start_ms", starts[Math.floor(starts.length / 2)], "ms");
+  figure("app_pss_mb", appPss, "MiB");
+  figure("empty_app_pss_mb", emptyPss, "MiB");
+  figure("app_pss_vs_empty_ratio", appPss / emptyPss, "x");
+} finally {
+  driver?.stop();
+  server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+}
