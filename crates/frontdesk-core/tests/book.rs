@@ -935,7 +935,7 @@ async fn a_payment_the_authors_role_may_not_take_goes_to_the_conflict_list_and_c
     let conflicts = desk.engine.store().conflicts().await.expect("conflicts");
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].refusal.kind, ConflictKind::Forbidden);
-    // Still shown as taken until someone decides.
+    // Still listed until someone decides, but refused money does not lower the balance.
     assert_eq!(
         desk.engine
             .store()
@@ -945,6 +945,15 @@ async fn a_payment_the_authors_role_may_not_take_goes_to_the_conflict_list_and_c
             .len(),
         1
     );
+    let while_refused = desk
+        .engine
+        .store()
+        .invoice(&id)
+        .await
+        .expect("read")
+        .expect("cached");
+    assert_eq!(while_refused.balance, invoice.balance);
+    assert_eq!(while_refused.payments.len(), invoice.payments.len() + 1);
     desk.engine
         .discard_change(conflicts[0].id, CLINICIAN)
         .await

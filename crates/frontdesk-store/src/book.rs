@@ -3,6 +3,8 @@
 //! ahead for patients booked soon. Every local change is stored with its outbox entry in one
 //! transaction; every answer replaces the pending row in one transaction.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use practice_studio::model::{Appointment, Invoice, MedicalRecord, Payment, PaymentCreated};
 use sqlx::{Sqlite, Transaction};
@@ -498,10 +500,28 @@ impl Store {
             .collect()
     }
 
+    /// The invoice with the payments taken here and not yet accepted: each is listed, and counts
+    /// against the balance unless the server refused it (then it waits on the conflict list and
+    /// the money is not the clinic's until someone retries it).
     async fn with_pending_payments(&self, mut invoice: Invoice) -> Result<Invoice, CacheError> {
-        for payment in self.pending_payments(invoice.id.as_str()).await? {
-            invoice.paid_amount += payment.amount;
-            invoice.balance -= payment.amount;
+        let pending = self.pending_payments(invoice.id.as_str()).await?;
+        if pending.is_empty() {
+            return Ok(invoice);
+        }
+        let refused: HashSet<String> = sqlx::query_scalar!(
+            r#"SELECT entity_id AS "id!: String" FROM outbox
+               WHERE entity_kind = 'payment' AND state = 'conflict'"#
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(query("read refused payments"))?
+        .into_iter()
+        .collect();
+        for payment in pending {
+            if !refused.contains(payment.id.as_str()) {
+                invoice.paid_amount += payment.amount;
+                invoice.balance -= payment.amount;
+            }
             invoice.payments.push(payment);
         }
         Ok(invoice)
