@@ -7,8 +7,8 @@
 // rate-limited, so the first sync is not what is measured); the desk (`frontdesk serve`, the
 // binary in FRONTDESK_BIN) signs in as reception and fills its cache; Debian's Chromium types.
 // The clock runs in the page: a key's `keydown` (capture phase, before React sees it) starts it;
-// it stops at the second animation frame after the desk's answer for exactly that text has arrived
-// (the frame React commits the list in has then been painted). One key at a time: the next key is
+// it stops once the first frame after the desk's answer for exactly that text has been painted (a
+// timeout queued from that frame's animation callback runs after its paint). One key at a time: the next key is
 // pressed only once the previous one's results are on screen, so each is measured in full.
 //
 // Prints JSON lines on stdout; progress on stderr.
@@ -194,7 +194,9 @@ try {
             const started = performance.now();
             const look = () => {
               if (state.answered.has(text)) {
-                requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - state.down)));
+                // The frame after the answer: React has committed it; the timeout runs once that
+                // frame is painted.
+                requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - state.down), 0));
               } else if (performance.now() - started > 10_000) {
                 reject(new Error(`no answer for "${text}"`));
               } else {
