@@ -30,11 +30,15 @@ async function openSomeChart(page: Page) {
     await search.pressSequentially("smith");
     await expect(options.first()).toBeVisible({ timeout: 1_000 });
   }).toPass({ timeout: 60_000 });
-  const name = ((await options.first().locator(".search-name").textContent()) ?? "").trim();
   await search.press("Enter");
-  const [last, first] = name.split(",").map((s) => s.trim());
-  await expect(page.getByRole("heading", { level: 1, name: `${first} ${last}` })).toBeVisible();
-  return { first: first ?? "", last: last ?? "" };
+  // The chart that opened names the patient (the list can still change under the first sync
+  // between reading an option and pressing Enter, so the option's text is not the witness).
+  const heading = page.getByRole("article").getByRole("heading", { level: 1 });
+  await expect(heading).toBeVisible();
+  const name = ((await heading.textContent()) ?? "").trim();
+  const last = name.split(" ").pop() ?? "";
+  const first = name.slice(0, name.length - last.length).trim();
+  return { first, last };
 }
 
 test("an idle desk locks, hides the patient, refuses patient data, and unlocks with the password", async ({ page }) => {
