@@ -115,6 +115,64 @@ fn safe_name(name: &str, fallback: &str) -> String {
     }
 }
 
+/// A document fetched from the server, kept in the encrypted cache under `cache_id` (the newest
+/// copy replaces the last) so it opens offline next time; offline, the kept copy. `name` is the
+/// file name's stem when the server gives none.
+async fn fetched_or_kept(
+    store: &frontdesk_store::Store,
+    fetched: Result<practice_studio::client::Answer<Document>, practice_studio::client::Error>,
+    cache_id: &str,
+    name: &str,
+) -> Result<OpenedDocument, CoreError> {
+    match fetched {
+        Ok(answer) => {
+            let Document {
+                content_type,
+                filename,
+                bytes,
+                ..
+            } = answer.value;
+            if let Err(error) = store
+                .put_attachment(&NewAttachment {
+                    id: cache_id.to_owned(),
+                    patient_id: None,
+                    content_type: content_type.clone(),
+                    bytes: bytes.clone(),
+                })
+                .await
+            {
+                tracing::info!(%error, "document not kept in the cache");
+            }
+            Ok(OpenedDocument {
+                file_name: safe_name(
+                    filename.as_deref().unwrap_or_default(),
+                    &format!("{name}.pdf"),
+                ),
+                content_type,
+                bytes,
+                provisional: false,
+                from_cache: false,
+            })
+        }
+        Err(error) => match CoreError::from_api(error) {
+            CoreError::Offline(error) => {
+                let cached = store
+                    .attachment(cache_id)
+                    .await?
+                    .ok_or(CoreError::Offline(error))?;
+                Ok(OpenedDocument {
+                    file_name: format!("{name}.pdf"),
+                    content_type: cached.content_type,
+                    bytes: cached.bytes,
+                    provisional: false,
+                    from_cache: true,
+                })
+            }
+            other => Err(other),
+        },
+    }
+}
+
 impl Desk {
     /// Opens a document for viewing (the bytes in base64); the opening is recorded.
     pub async fn open_document(&self, document: &DocumentRef) -> Result<DocumentView, CoreError> {
@@ -134,54 +192,7 @@ impl Desk {
                     .download(&AttachmentId(attachment_id.clone()))
                     .send()
                     .await;
-                let opened = match fetched {
-                    Ok(answer) => {
-                        let Document {
-                            content_type,
-                            filename,
-                            bytes,
-                            ..
-                        } = answer.value;
-                        // Kept in the encrypted cache, so it opens offline next time.
-                        if let Err(error) = store
-                            .put_attachment(&NewAttachment {
-                                id: attachment_id.clone(),
-                                patient_id: None,
-                                content_type: content_type.clone(),
-                                bytes: bytes.clone(),
-                            })
-                            .await
-                        {
-                            tracing::info!(%error, "attachment not kept in the cache");
-                        }
-                        OpenedDocument {
-                            file_name: safe_name(
-                                filename.as_deref().unwrap_or_default(),
-                                &format!("{attachment_id}.pdf"),
-                            ),
-                            content_type,
-                            bytes,
-                            provisional: false,
-                            from_cache: false,
-                        }
-                    }
-                    Err(error) => match CoreError::from_api(error) {
-                        CoreError::Offline(error) => {
-                            let cached = store
-                                .attachment(attachment_id)
-                                .await?
-                                .ok_or(CoreError::Offline(error))?;
-                            OpenedDocument {
-                                file_name: format!("{attachment_id}.pdf"),
-                                content_type: cached.content_type,
-                                bytes: cached.bytes,
-                                provisional: false,
-                                from_cache: true,
-                            }
-                        }
-                        other => return Err(other),
-                    },
-                };
+                let opened = fetched_or_kept(store, fetched, attachment_id, attachment_id).await?;
                 (
                     opened,
                     AuditAction::ViewedAttachment,
@@ -199,53 +210,7 @@ impl Desk {
                 // Kept beside the attachments in the encrypted cache (the newest copy replaces
                 // the last), so the invoice opens offline as it was when last seen.
                 let cache_id = invoice_pdf_cache_id(invoice_id);
-                let opened = match fetched {
-                    Ok(answer) => {
-                        let Document {
-                            content_type,
-                            filename,
-                            bytes,
-                            ..
-                        } = answer.value;
-                        if let Err(error) = store
-                            .put_attachment(&NewAttachment {
-                                id: cache_id,
-                                patient_id: None,
-                                content_type: content_type.clone(),
-                                bytes: bytes.clone(),
-                            })
-                            .await
-                        {
-                            tracing::info!(%error, "invoice PDF not kept in the cache");
-                        }
-                        OpenedDocument {
-                            file_name: safe_name(
-                                filename.as_deref().unwrap_or_default(),
-                                &format!("{invoice_id}.pdf"),
-                            ),
-                            content_type,
-                            bytes,
-                            provisional: false,
-                            from_cache: false,
-                        }
-                    }
-                    Err(error) => match CoreError::from_api(error) {
-                        CoreError::Offline(error) => {
-                            let cached = store
-                                .attachment(&cache_id)
-                                .await?
-                                .ok_or(CoreError::Offline(error))?;
-                            OpenedDocument {
-                                file_name: format!("{invoice_id}.pdf"),
-                                content_type: cached.content_type,
-                                bytes: cached.bytes,
-                                provisional: false,
-                                from_cache: true,
-                            }
-                        }
-                        other => return Err(other),
-                    },
-                };
+                let opened = fetched_or_kept(store, fetched, &cache_id, invoice_id).await?;
                 (
                     opened,
                     AuditAction::ViewedInvoice,
