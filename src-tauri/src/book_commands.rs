@@ -4,6 +4,9 @@
 use frontdesk_core::appointment_book::{
     BookViewArgs, BookingArgs, CancelArgs, RescheduleArgs, SlotSearchArgs, StatusArgs,
 };
+use frontdesk_core::waitlist::{
+    SlotOfferArgs, WaitlistAddArgs, WaitlistBookingArgs, WaitlistEntryArgs,
+};
 use frontdesk_core::Desk;
 use serde_json::Value;
 
@@ -20,6 +23,12 @@ pub const NAMES: &[&str] = &[
     "set_appointment_status",
     "cancel_appointment",
     "day_sheet",
+    "waitlist",
+    "add_to_waitlist",
+    "remove_from_waitlist",
+    "slot_offers",
+    "dismiss_slot_offer",
+    "book_from_waitlist",
 ];
 
 /// Whether `command` is one of the book's.
@@ -78,6 +87,38 @@ pub async fn dispatch(desk: &Desk, command: &str, args: Value) -> Result<Value, 
                 args,
                 |a: BookViewArgs| async move { desk.day_sheet(&a).await },
             )
+            .await
+        }
+        "waitlist" => {
+            let crate::commands::NoArgs {} = parse(args)?;
+            respond(desk.waitlist().await?)
+        }
+        "add_to_waitlist" => {
+            run(args, |a: WaitlistAddArgs| async move {
+                desk.add_to_waitlist(&a).await
+            })
+            .await
+        }
+        "remove_from_waitlist" => {
+            run(args, |a: WaitlistEntryArgs| async move {
+                desk.remove_from_waitlist(&a).await
+            })
+            .await
+        }
+        "slot_offers" => {
+            let crate::commands::NoArgs {} = parse(args)?;
+            respond(desk.slot_offers().await?)
+        }
+        "dismiss_slot_offer" => {
+            run(args, |a: SlotOfferArgs| async move {
+                desk.dismiss_slot_offer(&a).await
+            })
+            .await
+        }
+        "book_from_waitlist" => {
+            run(args, |a: WaitlistBookingArgs| async move {
+                desk.book_from_waitlist(&a).await
+            })
             .await
         }
         other => Err(CommandError {

@@ -266,6 +266,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("set_appointment_status", frontdesk_core::appointment_book::StatusArgs => frontdesk_core::book::PendingAppointment),
     command!("cancel_appointment", frontdesk_core::appointment_book::CancelArgs => frontdesk_core::book::PendingAppointment),
     command!("day_sheet", frontdesk_core::appointment_book::BookViewArgs => frontdesk_core::appointment_book::DaySheetPdf),
+    command!("waitlist", NoArgs => frontdesk_core::waitlist::WaitlistView),
+    command!("add_to_waitlist", frontdesk_core::waitlist::WaitlistAddArgs => practice_studio::model::WaitlistEntry),
+    command!("remove_from_waitlist", frontdesk_core::waitlist::WaitlistEntryArgs => practice_studio::model::WaitlistEntry),
+    command!("slot_offers", NoArgs => Vec<frontdesk_core::waitlist::SlotOffer>),
+    command!("dismiss_slot_offer", frontdesk_core::waitlist::SlotOfferArgs => ()),
+    command!("book_from_waitlist", frontdesk_core::waitlist::WaitlistBookingArgs => frontdesk_core::book::PendingAppointment),
 ];
 
 /// The commands that still answer while the desk is locked: none of them reads or writes patient

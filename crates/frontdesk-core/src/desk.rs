@@ -99,6 +99,15 @@ pub enum DeskEvent {
     Sync { event: crate::SyncEvent },
     /// The desk locked (idle time ran out, or `Ctrl+L`) or was unlocked.
     LockChanged { locked: bool },
+    /// A cancellation (here or at another desk) freed a slot that patients on the waitlist
+    /// would take: `slot_offers` lists it with the candidates.
+    #[serde(rename_all = "camelCase")]
+    SlotFreed {
+        appointment_id: String,
+        candidates: u32,
+    },
+    /// The waitlist changed on the server through this desk (an entry booked).
+    WaitlistChanged,
 }
 
 /// What a desk operation can fail with.

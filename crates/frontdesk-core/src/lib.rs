@@ -30,6 +30,7 @@ pub mod registration;
 pub mod roles;
 pub mod session;
 pub mod sync;
+pub mod waitlist;
 
 pub use clock::{Clock, PinnedDayClock, SystemClock};
 pub use config::{Config, ConfigError, ConfigKey, ConfigLayers};

@@ -13,6 +13,12 @@ pub struct Notice {
 
 /// The notification an event deserves, if any.
 pub fn notice_for(event: &DeskEvent) -> Option<Notice> {
+    if let DeskEvent::SlotFreed { .. } = event {
+        return Some(Notice {
+            summary: "A slot is free for the waitlist",
+            body: "A cancelled appointment left a slot that patients on the waitlist would take. Open the book to offer it.",
+        });
+    }
     let DeskEvent::Sync { event } = event else {
         return None;
     };
@@ -70,5 +76,17 @@ mod tests {
         };
         assert_eq!(notice_for(&changed), None);
         assert_eq!(notice_for(&DeskEvent::LockChanged { locked: true }), None);
+    }
+
+    #[test]
+    fn a_freed_slot_for_the_waitlist_is_notified_without_naming_anyone() {
+        let freed = DeskEvent::SlotFreed {
+            appointment_id: "APT-9".into(),
+            candidates: 2,
+        };
+        let notice = notice_for(&freed).expect("notified");
+        assert_eq!(notice.summary, "A slot is free for the waitlist");
+        assert!(!notice.body.contains("APT-9"));
+        assert_eq!(notice_for(&DeskEvent::WaitlistChanged), None);
     }
 }

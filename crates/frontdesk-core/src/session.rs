@@ -92,8 +92,11 @@ pub(crate) struct Session {
 pub(crate) struct Cache {
     pub(crate) engine: SyncEngine,
     pub(crate) audit: Arc<AuditLog>,
+    /// The waitlist as last read, and the freed slots offered ([`crate::waitlist`]).
+    pub(crate) waitlist: crate::waitlist::WaitlistMemory,
     _tasks: SyncTasks,
     _forward: AbortOnDrop,
+    _waitlist_watch: AbortOnDrop,
 }
 
 struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
@@ -414,12 +417,15 @@ impl Desk {
         let engine = SyncEngine::new(store, self.inner.clock.clone(), SyncOptions::default());
         let tasks = engine.start();
         let forward = self.forward_sync_events(&engine);
+        let waitlist_watch = AbortOnDrop(vec![crate::waitlist::watch(self.clone(), &engine)]);
         tracing::info!("cache opened; sync started");
         let cache = Arc::new(Cache {
             engine,
             audit,
+            waitlist: crate::waitlist::WaitlistMemory::default(),
             _tasks: tasks,
             _forward: forward,
+            _waitlist_watch: waitlist_watch,
         });
         *self.inner.cache.write().unwrap_or_else(|p| p.into_inner()) = Some(cache.clone());
         Ok(cache)

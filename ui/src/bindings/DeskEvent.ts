@@ -7,4 +7,4 @@ import type { SyncView } from "./SyncView";
 /**
  * What the core tells the UI without being asked.
  */
-export type DeskEvent = { "type": "connection_changed", api: ApiState, } | { "type": "session_changed", session: SessionInfo | null, } | { "type": "sync_status_changed", sync: SyncView, } | { "type": "sync", event: SyncEvent, } | { "type": "lock_changed", locked: boolean, };
+export type DeskEvent = { "type": "connection_changed", api: ApiState, } | { "type": "session_changed", session: SessionInfo | null, } | { "type": "sync_status_changed", sync: SyncView, } | { "type": "sync", event: SyncEvent, } | { "type": "lock_changed", locked: boolean, } | { "type": "slot_freed", appointmentId: string, candidates: number, } | { "type": "waitlist_changed" };

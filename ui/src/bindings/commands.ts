@@ -41,11 +41,18 @@ import type { SessionInfo } from "./SessionInfo";
 import type { SignInArgs } from "./SignInArgs";
 import type { SignOut } from "./SignOut";
 import type { SignOutArgs } from "./SignOutArgs";
+import type { SlotOffer } from "./SlotOffer";
+import type { SlotOfferArgs } from "./SlotOfferArgs";
 import type { SlotSearchArgs } from "./SlotSearchArgs";
 import type { StatusArgs } from "./StatusArgs";
 import type { SyncView } from "./SyncView";
 import type { TakePaymentArgs } from "./TakePaymentArgs";
 import type { UnlockArgs } from "./UnlockArgs";
+import type { WaitlistAddArgs } from "./WaitlistAddArgs";
+import type { WaitlistBookingArgs } from "./WaitlistBookingArgs";
+import type { WaitlistEntry } from "./WaitlistEntry";
+import type { WaitlistEntryArgs } from "./WaitlistEntryArgs";
+import type { WaitlistView } from "./WaitlistView";
 
 /** Every desk command: its arguments and its result. */
 export interface Commands {
@@ -91,8 +98,14 @@ export interface Commands {
   set_appointment_status: { args: StatusArgs; result: PendingAppointment };
   cancel_appointment: { args: CancelArgs; result: PendingAppointment };
   day_sheet: { args: BookViewArgs; result: DaySheetPdf };
+  waitlist: { args: NoArgs; result: WaitlistView };
+  add_to_waitlist: { args: WaitlistAddArgs; result: WaitlistEntry };
+  remove_from_waitlist: { args: WaitlistEntryArgs; result: WaitlistEntry };
+  slot_offers: { args: NoArgs; result: Array<SlotOffer> };
+  dismiss_slot_offer: { args: SlotOfferArgs; result: null };
+  book_from_waitlist: { args: WaitlistBookingArgs; result: PendingAppointment };
 }
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "take_payment", "check_new_patient", "register_patient", "edit_patient", "open_document", "overdue_invoices", "conflicts", "resolve_conflict", "audit_log", "audit_log_csv", "book_view", "find_slots", "check_booking", "book_appointment", "reschedule_appointment", "set_appointment_status", "cancel_appointment", "day_sheet"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "take_payment", "check_new_patient", "register_patient", "edit_patient", "open_document", "overdue_invoices", "conflicts", "resolve_conflict", "audit_log", "audit_log_csv", "book_view", "find_slots", "check_booking", "book_appointment", "reschedule_appointment", "set_appointment_status", "cancel_appointment", "day_sheet", "waitlist", "add_to_waitlist", "remove_from_waitlist", "slot_offers", "dismiss_slot_offer", "book_from_waitlist"] as const satisfies readonly CommandName[];

@@ -21,6 +21,7 @@ import { DaySheet } from "./DaySheet";
 import { STATUS_ICON, STATUS_KEY, STATUS_LABEL, moveLabel } from "./status";
 import { addDays, hhmm, longDay, shortDay, weekStart } from "./time";
 import { useBookLive } from "./live";
+import { SlotOffers, WaitlistDialog } from "./Waitlist";
 import "./book.css";
 
 /** Pixels per minute of the grid: a 15-minute visit is one line of text high. */
@@ -59,7 +60,16 @@ function gridRange(columns: BookColumn[]): [number, number] {
   return [Math.floor(start / 60) * 60, Math.min(24 * 60, Math.ceil(end / 60) * 60)];
 }
 
-export function AppointmentBook({ today, canBook }: { today: string; canBook: boolean }) {
+export function AppointmentBook({
+  today,
+  canBook,
+  bookFor,
+}: {
+  today: string;
+  canBook: boolean;
+  /** Open the booking form for this patient at once (`B` on a chart). */
+  bookFor?: { patientId: string; nonce: number };
+}) {
   const backend = useBackend();
   const queryClient = useQueryClient();
   const [date, setDate] = useState(today);
@@ -73,6 +83,7 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
   const [toast, setToast] = useState<Toast | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [printing, setPrinting] = useState(false);
+  const [waitlistOpen, setWaitlistOpen] = useState(false);
   const gridRef = useRef<HTMLDivElement>(null);
 
   const args: BookViewArgs = useMemo(
@@ -96,6 +107,11 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
   });
   const view = book.data;
   const { highlighted, changedElsewhere, noteOwn } = useBookLive();
+
+  // `B` on a chart: the booking form opens with the chart's patient chosen.
+  useEffect(() => {
+    if (bookFor && canBook) setBooking({ date: today, patientId: bookFor.patientId });
+  }, [bookFor, canBook, today]);
 
   // A week view with nobody chosen starts with the first provider.
   useEffect(() => {
@@ -185,7 +201,7 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
   // Keys of the book (not while typing, and not while a dialog is open).
   useEffect(() => {
     const onKey = (event: globalThis.KeyboardEvent) => {
-      if (booking || cancelling || printing) return;
+      if (booking || cancelling || printing || waitlistOpen) return;
       const ctrl = event.ctrlKey || event.metaKey;
       if (ctrl && event.key.toLowerCase() === "z" && toast?.undo) {
         event.preventDefault();
@@ -209,7 +225,7 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [booking, cancelling, printing, toast, today, step, canBook, date, selected]);
+  }, [booking, cancelling, printing, waitlistOpen, toast, today, step, canBook, date, selected]);
 
   const onEntryKey = (event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => {
     if (!canBook) return;
@@ -341,6 +357,9 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
         <button type="button" className="secondary" onClick={() => setPrinting(true)} disabled={!view}>
           Day sheet
         </button>
+        <button type="button" className="secondary" onClick={() => setWaitlistOpen(true)} disabled={!view}>
+          Waitlist
+        </button>
         {canBook && (
           <button type="button" aria-keyshortcuts="B" title="Book an appointment (B); find the next free slot (F)" onClick={() => setBooking({ date, providerId: selected?.column.providerId, locationId: selected?.column.locationId })}>
             Book <kbd>B</kbd>
@@ -359,6 +378,23 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
         <p className="error" role="alert">
           {BackendError.from(book.error).message}
         </p>
+      )}
+      {canBook && (
+        <SlotOffers
+          onOffer={(offer, candidate) =>
+            setBooking({
+              date: offer.date,
+              minute: offer.startMinute,
+              providerId: offer.providerId,
+              locationId: offer.locationId,
+              patientId: candidate.patientId,
+              kind: candidate.type,
+              minutes: candidate.duration,
+              reason: candidate.reason ?? undefined,
+              waitlistEntryId: candidate.entryId,
+            })
+          }
+        />
       )}
       <div className="book-body">
         <div className="book-grid-scroll" ref={gridRef}>
@@ -445,6 +481,7 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
           onClose={() => setBooking(null)}
           onBooked={(pending, day) => {
             setBooking(null);
+            void queryClient.invalidateQueries({ queryKey: ["slot_offers"] });
             noteOwn(pending.appointment.id);
             setDate(day);
             setSelectedId(pending.appointment.id);
@@ -470,6 +507,7 @@ export function AppointmentBook({ today, canBook }: { today: string; canBook: bo
         />
       )}
       {printing && view && <DaySheet view={view} args={args} onClose={() => setPrinting(false)} />}
+      {waitlistOpen && view && <WaitlistDialog view={view} onClose={() => setWaitlistOpen(false)} />}
     </section>
   );
 }

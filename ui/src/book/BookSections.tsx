@@ -5,7 +5,7 @@ import type { SessionInfo } from "../bindings/SessionInfo";
 import { AppointmentBook } from "./AppointmentBook";
 import { FlowBoard } from "./FlowBoard";
 
-export type BookSection = { kind: "today" } | { kind: "book" };
+export type BookSection = { kind: "today" } | { kind: "book"; bookFor?: { patientId: string; nonce: number } };
 
 export function isBookSection(view: { kind: string }): view is BookSection {
   return view.kind === "today" || view.kind === "book";
@@ -52,6 +52,6 @@ export function BookSectionView({ view, status, session }: { view: BookSection; 
   return view.kind === "today" ? (
     <FlowBoard today={status.today} canBook={canBook} />
   ) : (
-    <AppointmentBook today={status.today} canBook={canBook} />
+    <AppointmentBook today={status.today} canBook={canBook} bookFor={view.bookFor} />
   );
 }

@@ -23,6 +23,14 @@ export interface BookingStart {
   minute?: number;
   /** Open with the slot finder's button focused ("F"). */
   findSlot?: boolean;
+  /** The patient chosen already (a chart's "B", a waitlist candidate). */
+  patientId?: string;
+  /** The type and length asked for (a waitlist entry's). */
+  kind?: string;
+  minutes?: number;
+  reason?: string;
+  /** Booking this waitlist entry: it is closed once the server accepts the booking. */
+  waitlistEntryId?: string;
 }
 
 export function BookingDialog({
@@ -39,15 +47,25 @@ export function BookingDialog({
   const backend = useBackend();
   const ids = useId();
   const [patient, setPatient] = useState<PatientMatch | null>(null);
-  const firstType = view.types[0];
+  const firstType = view.types.find((t) => t.name === start.kind) ?? view.types[0];
   const [kind, setKind] = useState(firstType?.name ?? "");
-  const [minutes, setMinutes] = useState(firstType?.defaultDuration ?? 30);
+  const [minutes, setMinutes] = useState(start.minutes ?? firstType?.defaultDuration ?? 30);
+  // A patient named from the start is looked up by id (the search takes an id typed whole).
+  const given = useQuery({
+    queryKey: ["search_patients", start.patientId],
+    queryFn: () => backend.invoke("search_patients", { query: start.patientId ?? "" }),
+    enabled: !!start.patientId,
+  });
+  useEffect(() => {
+    const found = given.data?.find((p) => p.id === start.patientId);
+    if (found) setPatient(found);
+  }, [given.data, start.patientId]);
   const [providerId, setProviderId] = useState(start.providerId ?? view.providers[0]?.id ?? "");
   const provider = view.providers.find((p) => p.id === providerId);
   const [locationId, setLocationId] = useState(start.locationId ?? provider?.locationIds[0] ?? "");
   const [date, setDate] = useState(start.date);
   const [time, setTime] = useState(start.minute != null ? hhmm(start.minute) : "");
-  const [reason, setReason] = useState("");
+  const [reason, setReason] = useState(start.reason ?? "");
   const [notes, setNotes] = useState("");
   const [searchBy, setSearchBy] = useState<"provider" | "specialty">("provider");
   const [timeOfDay, setTimeOfDay] = useState<TimeOfDay>("any");
@@ -61,8 +79,10 @@ export function BookingDialog({
   // The keyboard path: a chosen patient hands focus to the type, found slots to the first slot,
   // a taken slot to the booking button.
   useEffect(() => {
-    if (patient) typeRef.current?.focus();
-  }, [patient]);
+    if (patient && !start.waitlistEntryId) typeRef.current?.focus();
+    // Everything is filled in for a waitlist offer: confirming is the one step left.
+    if (patient && start.waitlistEntryId) submitRef.current?.focus();
+  }, [patient, start.waitlistEntryId]);
   useEffect(() => {
     if (slotTaken > 0) submitRef.current?.focus();
   }, [slotTaken]);
@@ -119,7 +139,10 @@ export function BookingDialog({
     },
   });
   const book = useMutation({
-    mutationFn: (a: BookingArgs) => backend.invoke("book_appointment", a),
+    mutationFn: (a: BookingArgs) =>
+      start.waitlistEntryId
+        ? backend.invoke("book_from_waitlist", { entryId: start.waitlistEntryId, booking: a })
+        : backend.invoke("book_appointment", a),
     onSuccess: (pending) => onBooked(pending, date),
   });
 
@@ -154,7 +177,11 @@ export function BookingDialog({
           }
         }}
       >
-        <PatientPicker chosen={patient} onChoose={setPatient} autoFocus={!start.findSlot} />
+        {start.waitlistEntryId && (
+          <p className="hint">From the waitlist: their entry is closed once the server accepts this booking.</p>
+        )}
+        {start.patientId && !patient && given.isFetching && <p className="hint">Finding the patient…</p>}
+        <PatientPicker chosen={patient} onChoose={setPatient} autoFocus={!start.findSlot && !start.patientId} />
         <div className="form-grid">
           <label>
             Type

@@ -60,6 +60,8 @@ export function DeskShell({
   const searchRef = useRef<HTMLInputElement>(null);
   const viewRef = useRef(view);
   viewRef.current = view;
+  const mayBook = useRef(session.offers.bookAppointments);
+  mayBook.current = session.offers.bookAppointments;
 
   const sync = useQuery({
     queryKey: SYNC_STATUS_KEY,
@@ -135,6 +137,13 @@ export function DeskShell({
       } else if (event.key === "?" && !ctrl && !isEditable(event.target)) {
         event.preventDefault();
         setShowShortcuts(true);
+      } else if ((event.key === "b" || event.key === "B") && !ctrl && !event.altKey && !isEditable(event.target)) {
+        // `B` on a chart books for that patient (the book's own `B` handles the book).
+        const current = viewRef.current;
+        if (current.kind === "chart" && mayBook.current && !document.querySelector("dialog[open]")) {
+          event.preventDefault();
+          setView({ kind: "book", bookFor: { patientId: current.patientId, nonce: Date.now() } });
+        }
       }
     };
     window.addEventListener("keydown", onKey);

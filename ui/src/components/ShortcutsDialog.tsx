@@ -10,6 +10,7 @@ const SHORTCUTS: Array<[string, string]> = [
   ["← / →", "Move between a chart's tabs"],
   ["T, ← / →, D / W", "Book: today, previous / next day or week, day / week view"],
   ["B / F", "Book: book an appointment / find the next free slot"],
+  ["B (on a chart)", "Book an appointment for that patient"],
   ["I / R / C / N", "Check in / in room / complete / no-show the selected appointment"],
   ["Alt+↑ / ↓, Alt+← / →", "Move the selected appointment 15 minutes / a day"],
   ["Delete", "Cancel the selected appointment (with a reason)"],

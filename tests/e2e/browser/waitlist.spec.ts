@@ -1,0 +1,239 @@
+// The waitlist (issue 10): a patient added at desk A with their preferences is on the server's
+// list, which desk B shares; when a booking is cancelled at desk A, and then one at desk B (which
+// desk A learns from the change feed), desk A's book offers the freed slot with the waiting
+// patients ranked, and two clicks (the candidate, then "Book appointment" in the form filled in)
+// book them; the server then has their appointment and their entry is marked booked with it.
+// `B` on a chart opens the booking form with that patient chosen.
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page, test } from "@playwright/test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { artifactsDir, freeLoopbackPort, startApiServer, startServe } from "../support/desk.mjs";
+
+type Desk = Awaited<ReturnType<typeof startServe>>;
+
+interface Slot {
+  startTime: string;
+  providerId: string;
+  providerName: string;
+  locationId: string;
+  date: string;
+  startMinute: number;
+}
+
+interface ServerEntry {
+  id: string;
+  patientId: string;
+  status: string;
+  appointmentId?: string;
+  duration: number;
+}
+
+const machineToday = () => new Date().toISOString().slice(0, 10);
+const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+
+async function ask<T>(page: Page, desk: Desk, command: string, args: object): Promise<T> {
+  const answer = await page.request.post(`${desk.origin}/api/commands/${command}`, { data: args });
+  expect(answer.ok(), `${command}: ${await answer.text()}`).toBeTruthy();
+  return (await answer.json()) as T;
+}
+
+async function signIn(page: Page, desk: Desk) {
+  await page.goto(desk.url);
+  await page.getByLabel("User name").fill("reception@demo.clinic");
+  await page.getByLabel("Password").fill("demo-password");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByTestId("signed-in-user")).toContainText("Reception");
+  await expect
+    .poll(
+      async () => (await ask<{ status: { firstSyncDone: boolean } }>(page, desk, "sync_status", {})).status.firstSyncDone,
+      { timeout: 120_000 },
+    )
+    .toBe(true);
+}
+
+async function activePatients(page: Page, desk: Desk, query: string) {
+  const found = await ask<Array<{ id: string; lastName: string; firstName: string; status: string }>>(
+    page,
+    desk,
+    "search_patients",
+    { query },
+  );
+  return found.filter((p) => p.status === "active");
+}
+
+/** Free hours tomorrow or later that do not overlap one another. */
+async function freeHours(page: Page, desk: Desk, from: string, count: number): Promise<Slot[]> {
+  const slots = await ask<Slot[]>(page, desk, "find_slots", { from, minutes: 60, limit: 50, timeOfDay: "morning" });
+  const chosen: Slot[] = [];
+  for (const slot of slots) {
+    const clear = chosen.every(
+      (c) => c.providerId !== slot.providerId || Math.abs(Date.parse(c.startTime) - Date.parse(slot.startTime)) >= 3_600_000,
+    );
+    if (clear) chosen.push(slot);
+    if (chosen.length === count) break;
+  }
+  expect(chosen).toHaveLength(count);
+  return chosen;
+}
+
+async function serverWaitlist(apiUrl: string): Promise<ServerEntry[]> {
+  const answer = await fetch(`${apiUrl}/api/v1/waitlist?limit=100`, { headers: { Authorization: "ApiKey demo-api-key" } });
+  return ((await answer.json()) as { entries: ServerEntry[] }).entries;
+}
+
+async function serverAppointments(apiUrl: string, patientId: string) {
+  const answer = await fetch(`${apiUrl}/api/v1/appointments?patient_id=${patientId}&limit=100`, {
+    headers: { Authorization: "ApiKey demo-api-key" },
+  });
+  return ((await answer.json()) as { appointments: Array<{ id: string; status: string; startTime: string }> }).appointments;
+}
+
+async function expectNoSeriousAxeViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21aa"]).analyze();
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`)).toEqual([]);
+}
+
+test("waitlist: a slot freed here or at another desk is offered to the waiting patients and booked in two clicks", async ({
+  browser,
+}) => {
+  test.setTimeout(300_000);
+  const port = await freeLoopbackPort();
+  const database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
+  const api = await startApiServer({ port, database, today: machineToday() });
+  const deskA = await startServe(["--api-url", api.url], { demo: false });
+  const deskB = await startServe(["--api-url", api.url], { demo: false });
+  const a = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
+  const b = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
+  try {
+    await signIn(a, deskA);
+    await signIn(b, deskB);
+    const day = machineToday();
+    const from = new Date(Date.parse(`${day}T00:00:00Z`) + 2 * 86_400_000).toISOString().slice(0, 10);
+    const [waiting, other, later] = await activePatients(a, deskA, "smith");
+    const view = await ask<{ types: Array<{ name: string; defaultDuration: number }> }>(a, deskA, "book_view", { date: day });
+    const type = view.types.find((t) => t.defaultDuration <= 60)?.name ?? view.types[0].name;
+
+    // Desk A adds a patient to the waitlist through the form: weekdays, from the day after
+    // tomorrow, in the morning, 30 minutes.
+    await a.getByRole("button", { name: "Book", exact: true }).click();
+    await a.getByRole("button", { name: "Waitlist", exact: true }).click();
+    const dialog = a.getByRole("dialog", { name: "Waitlist" });
+    await dialog.getByRole("combobox", { name: "Patient" }).pressSequentially(waiting.id);
+    await dialog.getByRole("option", { name: new RegExp(`${waiting.lastName}, ${waiting.firstName}`) }).first().click();
+    await dialog.getByRole("combobox", { name: "Type" }).selectOption(type);
+    await dialog.getByLabel("Length (minutes)").fill("30");
+    await dialog.getByLabel("Not before (time)").fill("07:00");
+    await dialog.getByLabel("Done by (time)").fill("13:00");
+    await dialog.getByLabel("Earliest date").fill(from);
+    for (const d of ["Mon", "Tue", "Wed", "Thu", "Fri"]) await dialog.getByRole("checkbox", { name: d, exact: true }).check();
+    await dialog.getByLabel("Reason").fill("Wants an earlier visit");
+    await dialog.getByRole("button", { name: "Add to waitlist" }).click();
+    await expect(dialog.getByText(`${waiting.lastName}, ${waiting.firstName} is on the waitlist.`)).toBeVisible();
+    const row = dialog.getByRole("row", { name: new RegExp(`${waiting.lastName}, ${waiting.firstName}`) });
+    await expect(row).toContainText("any provider");
+    await expect(row).toContainText("Mon, Tue, Wed, Thu, Fri");
+    await expectNoSeriousAxeViolations(a);
+    await a.screenshot({ path: join(artifactsDir, "browser-waitlist-1366x768.png") });
+    await dialog.getByRole("button", { name: "Close", exact: true }).click();
+    const [entry] = (await serverWaitlist(api.url)).filter((e) => e.patientId === waiting.id);
+    expect(entry).toMatchObject({ status: "waiting", duration: 30 });
+
+    // The list is the server's: desk B sees it too.
+    const atB = await ask<{ rows: Array<{ entry: { id: string } }> }>(b, deskB, "waitlist", {});
+    expect(atB.rows.map((r) => r.entry.id)).toContain(entry.id);
+
+    // A weekday morning hour after the earliest date, booked then cancelled at desk A.
+    const slots = (await freeHours(a, deskA, from, 12)).filter((s) => {
+      const weekday = new Date(`${s.date}T12:00:00Z`).getUTCDay();
+      return weekday >= 1 && weekday <= 5 && s.startMinute >= 7 * 60 && s.startMinute + 60 <= 13 * 60;
+    });
+    expect(slots.length).toBeGreaterThanOrEqual(2);
+    const [slotHere, slotThere] = slots;
+    const bookingAt = (slot: Slot, patientId: string) => ({
+      patientId,
+      providerId: slot.providerId,
+      locationId: slot.locationId,
+      date: slot.date,
+      minute: slot.startMinute,
+      minutes: 60,
+      type,
+      reason: "To be cancelled",
+    });
+    const first = await ask<{ appointment: { id: string } }>(a, deskA, "book_appointment", bookingAt(slotHere, other.id));
+    await expect(a.getByTestId("pending-count")).toHaveText("0 pending", { timeout: 60_000 });
+    const [confirmed] = (await serverAppointments(api.url, other.id)).filter(
+      (x) => Date.parse(x.startTime) === Date.parse(slotHere.startTime),
+    );
+    await ask(a, deskA, "cancel_appointment", { appointmentId: confirmed?.id ?? first.appointment.id, reason: "Patient called" });
+
+    const offers = a.getByRole("region", { name: "Freed slots for the waitlist" });
+    const offerHere = offers.getByRole("status").filter({ hasText: `${hhmm(slotHere.startMinute)}–${hhmm(slotHere.startMinute + 60)}` });
+    await expect(offerHere).toBeVisible({ timeout: 30_000 });
+    await expect(offerHere).toContainText("any provider; added today");
+    await a.screenshot({ path: join(artifactsDir, "browser-waitlist-offer-1366x768.png") });
+    await expectNoSeriousAxeViolations(a);
+
+    // Two clicks: the candidate, then the booking form's confirmation.
+    await offerHere.getByRole("button", { name: `Offer to ${waiting.lastName}, ${waiting.firstName}` }).click();
+    const form = a.getByRole("dialog", { name: "Book an appointment" });
+    await expect(form.getByText(`${waiting.lastName}, ${waiting.firstName}`).first()).toBeVisible();
+    await expect(form.getByText(/^Free: /)).toBeVisible();
+    await a.screenshot({ path: join(artifactsDir, "browser-waitlist-booking-1366x768.png") });
+    await form.getByRole("button", { name: "Book appointment" }).click();
+    await expect(form).toBeHidden();
+
+    await expect
+      .poll(async () => (await serverWaitlist(api.url)).find((e) => e.id === entry.id)?.status, { timeout: 30_000 })
+      .toBe("booked");
+    const booked = (await serverWaitlist(api.url)).find((e) => e.id === entry.id);
+    const hisAppointments = await serverAppointments(api.url, waiting.id);
+    const taken = hisAppointments.find((x) => x.id === booked?.appointmentId);
+    expect(taken && Date.parse(taken.startTime)).toBe(Date.parse(slotHere.startTime));
+    await expect(offerHere).toBeHidden({ timeout: 15_000 });
+
+    // Desk B adds another patient (any time) and cancels a booking of its own: desk A hears of
+    // it from the change feed and offers that slot to the one still waiting.
+    const second = await ask<{ id: string }>(b, deskB, "add_to_waitlist", {
+      patientId: later.id,
+      type,
+      duration: 30,
+      preferences: { providerIds: [slotThere.providerId], days: [] },
+    });
+    const atBooking = await ask<{ appointment: { id: string } }>(b, deskB, "book_appointment", bookingAt(slotThere, other.id));
+    await expect(b.getByTestId("pending-count")).toHaveText("0 pending", { timeout: 60_000 });
+    const [there] = (await serverAppointments(api.url, other.id)).filter(
+      (x) => Date.parse(x.startTime) === Date.parse(slotThere.startTime) && x.status === "scheduled",
+    );
+    await ask(b, deskB, "cancel_appointment", { appointmentId: there?.id ?? atBooking.appointment.id, reason: "Moved away" });
+    const offerThere = offers
+      .getByRole("status")
+      .filter({ hasText: `${hhmm(slotThere.startMinute)}–${hhmm(slotThere.startMinute + 60)}` });
+    await expect(offerThere).toBeVisible({ timeout: 30_000 });
+    await expect(offerThere).toContainText("asked for this provider");
+    await offerThere.getByRole("button", { name: `Offer to ${later.lastName}, ${later.firstName}` }).click();
+    await expect(form.getByText(/^Free: /)).toBeVisible();
+    await form.getByRole("button", { name: "Book appointment" }).click();
+    await expect(form).toBeHidden();
+    await expect
+      .poll(async () => (await serverWaitlist(api.url)).find((e) => e.id === second.id)?.status, { timeout: 30_000 })
+      .toBe("booked");
+
+    // `B` on a chart: the booking form opens with the chart's patient chosen.
+    const search = a.getByRole("combobox", { name: "Search patients" });
+    await search.fill(waiting.id);
+    await expect(a.getByRole("option").first()).toContainText(waiting.lastName);
+    await search.press("Enter");
+    await expect(a.getByRole("heading", { level: 1, name: `${waiting.firstName} ${waiting.lastName}` })).toBeVisible();
+    await a.getByRole("heading", { level: 1, name: `${waiting.firstName} ${waiting.lastName}` }).click();
+    await a.keyboard.press("b");
+    await expect(form).toBeVisible();
+    await expect(form.getByText(`${waiting.lastName}, ${waiting.firstName}`).first()).toBeVisible();
+  } finally {
+    await deskA.stop();
+    await deskB.stop();
+    await api.stop();
+  }
+});
