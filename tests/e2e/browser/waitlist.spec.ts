@@ -96,20 +96,34 @@ async function expectNoSeriousAxeViolations(page: Page) {
   expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`)).toEqual([]);
 }
 
-test("waitlist: a slot freed here or at another desk is offered to the waiting patients and booked in two clicks", async ({
-  browser,
-}) => {
-  test.setTimeout(300_000);
-  const port = await freeLoopbackPort();
-  const database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
-  const api = await startApiServer({ port, database, today: machineToday() });
-  const deskA = await startServe(["--api-url", api.url], { demo: false });
-  const deskB = await startServe(["--api-url", api.url], { demo: false });
-  const a = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
-  const b = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
-  try {
+test.describe.serial("two desks on one server", () => {
+  let api: Awaited<ReturnType<typeof startApiServer>>;
+  let deskA: Desk;
+  let deskB: Desk;
+  let a: Page;
+  let b: Page;
+
+  test.beforeAll(async ({ browser }) => {
+    test.setTimeout(300_000);
+    const port = await freeLoopbackPort();
+    const database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
+    api = await startApiServer({ port, database, today: machineToday() });
+    deskA = await startServe(["--api-url", api.url], { demo: false });
+    deskB = await startServe(["--api-url", api.url], { demo: false });
+    a = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
+    b = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
     await signIn(a, deskA);
     await signIn(b, deskB);
+  });
+
+  test.afterAll(async () => {
+    await deskA?.stop();
+    await deskB?.stop();
+    await api?.stop();
+  });
+
+  test("waitlist: a slot freed here or at another desk is offered to the waiting patients and booked in two clicks", async () => {
+    test.setTimeout(300_000);
     const day = machineToday();
     const from = new Date(Date.parse(`${day}T00:00:00Z`) + 2 * 86_400_000).toISOString().slice(0, 10);
     const [waiting, other, later] = await activePatients(a, deskA, "smith");
@@ -221,19 +235,104 @@ test("waitlist: a slot freed here or at another desk is offered to the waiting p
       .poll(async () => (await serverWaitlist(api.url)).find((e) => e.id === second.id)?.status, { timeout: 30_000 })
       .toBe("booked");
 
-    // `B` on a chart: the booking form opens with the chart's patient chosen.
+  });
+
+  test("B on a chart opens the booking form with that patient chosen", async () => {
+    const [patient] = await activePatients(a, deskA, "johnson");
     const search = a.getByRole("combobox", { name: "Search patients" });
-    await search.fill(waiting.id);
-    await expect(a.getByRole("option").first()).toContainText(waiting.lastName);
+    await search.fill(patient.id);
+    await expect(a.getByRole("option").first()).toContainText(patient.lastName);
     await search.press("Enter");
-    await expect(a.getByRole("heading", { level: 1, name: `${waiting.firstName} ${waiting.lastName}` })).toBeVisible();
-    await a.getByRole("heading", { level: 1, name: `${waiting.firstName} ${waiting.lastName}` }).click();
+    const heading = a.getByRole("heading", { level: 1, name: `${patient.firstName} ${patient.lastName}` });
+    await expect(heading).toBeVisible();
+    await heading.click();
     await a.keyboard.press("b");
+    const form = a.getByRole("dialog", { name: "Book an appointment" });
     await expect(form).toBeVisible();
-    await expect(form.getByText(`${waiting.lastName}, ${waiting.firstName}`).first()).toBeVisible();
-  } finally {
-    await deskA.stop();
-    await deskB.stop();
-    await api.stop();
-  }
+    await expect(form.getByText(`${patient.lastName}, ${patient.firstName}`).first()).toBeVisible();
+    await a.screenshot({ path: join(artifactsDir, "browser-book-from-chart-1366x768.png") });
+    await form.getByRole("button", { name: "Close", exact: true }).click();
+    await expect(form).toBeHidden();
+  });
+
+  test("an appointment open here is flagged as changed elsewhere by its version, not by the time of a change", async () => {
+    test.setTimeout(180_000);
+    const [, patient] = await activePatients(b, deskB, "johnson");
+    const view = await ask<{ types: Array<{ name: string }> }>(a, deskA, "book_view", { date: machineToday() });
+    const from = new Date(Date.parse(`${machineToday()}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const [slot] = await freeHours(a, deskA, from, 1);
+    await ask(a, deskA, "book_appointment", {
+      patientId: patient.id,
+      providerId: slot.providerId,
+      locationId: slot.locationId,
+      date: slot.date,
+      minute: slot.startMinute,
+      minutes: 15,
+      type: view.types[0].name,
+      reason: "Versions",
+    });
+    const confirmed = async () =>
+      (await serverAppointments(api.url, patient.id)).filter((x) => Date.parse(x.startTime) === Date.parse(slot.startTime));
+    await expect.poll(async () => (await confirmed()).length, { timeout: 60_000 }).toBe(1);
+    const [onServer] = await confirmed();
+    const name = `${patient.lastName}, ${patient.firstName}`;
+    const at = (minute: number) => b.getByRole("button", { name: new RegExp(`^${hhmm(minute)}–\\d\\d:\\d\\d ${name}, `) });
+
+    // Desk A moves it; desk B sees the move arrive and only then opens it: B starts from the
+    // latest version, so nothing is flagged (a flag kept for a while after any change would be).
+    await ask(a, deskA, "reschedule_appointment", { appointmentId: onServer.id, date: slot.date, minute: slot.startMinute + 15 });
+    await b.getByRole("button", { name: "Book", exact: true }).click();
+    await b.getByLabel("Go to date").fill(slot.date);
+    await expect(at(slot.startMinute + 15)).toBeVisible({ timeout: 20_000 });
+    await at(slot.startMinute + 15).click();
+    const panel = b.getByRole("complementary", { name: "Selected appointment" });
+    await expect(panel).toBeVisible();
+    const flag = panel.getByText(/^Changed elsewhere since you opened it/);
+    await b.waitForTimeout(1_500);
+    await expect(flag).toBeHidden();
+
+    // While B has it open, A moves it again: B's copy moves past the version B opened.
+    await ask(a, deskA, "reschedule_appointment", { appointmentId: onServer.id, date: slot.date, minute: slot.startMinute + 30 });
+    await expect(flag).toBeVisible({ timeout: 20_000 });
+    await expect(panel).toContainText(hhmm(slot.startMinute + 30));
+    await b.screenshot({ path: join(artifactsDir, "browser-book-changed-elsewhere-1366x768.png") });
+
+    // B's own change (and the server's acceptance of it, a new version) is not someone else's.
+    await b.getByRole("button", { name: "Close the appointment" }).click();
+    await at(slot.startMinute + 30).click();
+    await expect(flag).toBeHidden();
+    await panel.getByRole("button", { name: "15 min later" }).click();
+    await expect(b.getByTestId("pending-count")).toHaveText("0 pending", { timeout: 60_000 });
+    await expect(panel).toContainText(hhmm(slot.startMinute + 45));
+    await b.waitForTimeout(1_500);
+    await expect(flag).toBeHidden();
+  });
+
+  test("the day view with every provider at every location fits 1366 px without scrolling sideways", async () => {
+    // The next weekday, when every provider works.
+    let day = new Date(Date.parse(`${machineToday()}T12:00:00Z`) + 86_400_000);
+    while (day.getUTCDay() === 0 || day.getUTCDay() === 6) day = new Date(day.getTime() + 86_400_000);
+    const date = day.toISOString().slice(0, 10);
+    await a.getByRole("button", { name: "Book", exact: true }).click();
+    await a.getByRole("button", { name: "Day", exact: true }).click();
+    await a.getByLabel("Go to date").fill(date);
+    await expect(a.getByRole("combobox", { name: "Location" })).toHaveValue("");
+    const view = await ask<{ columns: unknown[] }>(a, deskA, "book_view", { date });
+    expect(view.columns.length).toBeGreaterThanOrEqual(10);
+    const columns = a.getByRole("group", { name: /, .*Clinic|, / });
+    await expect(columns).toHaveCount(view.columns.length);
+    const sideways = await a.evaluate(() => {
+      const scroller = document.querySelector(".book-grid-scroll");
+      const root = document.scrollingElement ?? document.documentElement;
+      return {
+        grid: scroller ? scroller.scrollWidth - scroller.clientWidth : -1,
+        page: root.scrollWidth - root.clientWidth,
+      };
+    });
+    expect(sideways).toEqual({ grid: 0, page: 0 });
+    // Narrow columns name providers by family name; the full name is in the tooltip.
+    const head = a.getByTitle(/^Dr\. .*, .* · /).first();
+    await expect(head).toBeVisible();
+    await a.screenshot({ path: join(artifactsDir, "browser-book-all-locations-1366x768.png") });
+  });
 });

@@ -20,7 +20,8 @@ import { type BookingStart, BookingDialog } from "./BookingDialog";
 import { DaySheet } from "./DaySheet";
 import { STATUS_ICON, STATUS_KEY, STATUS_LABEL, moveLabel } from "./status";
 import { addDays, hhmm, longDay, shortDay, weekStart } from "./time";
-import { useBookLive } from "./live";
+import { useBookLive, useEditedVersion } from "./live";
+import { shortProviderName } from "./names";
 import { SlotOffers, WaitlistDialog } from "./Waitlist";
 import "./book.css";
 
@@ -43,6 +44,10 @@ function isEditable(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
 }
+
+/** Beyond this many columns the headers name providers by family name (the full name, specialty
+ * and location in the tooltip): the day fits the screen's width instead of scrolling sideways. */
+const COMPACT_AFTER = 8;
 
 function gridRange(columns: BookColumn[]): [number, number] {
   let start = 8 * 60;
@@ -106,7 +111,7 @@ export function AppointmentBook({
     refetchInterval: 60_000,
   });
   const view = book.data;
-  const { highlighted, changedElsewhere, noteOwn } = useBookLive();
+  const { highlighted, accepted, noteOwn } = useBookLive();
 
   // `B` on a chart: the booking form opens with the chart's patient chosen.
   useEffect(() => {
@@ -127,6 +132,12 @@ export function AppointmentBook({
     return byId;
   }, [view]);
   const selected = selectedId ? entries.get(selectedId) : undefined;
+  // The appointment open here (its panel, or the cancel dialog) against the version it opened at.
+  const editedId = cancelling?.appointment.id ?? selected?.entry.appointment.id;
+  const cachedVersion = editedId ? entries.get(editedId)?.entry.appointment.version : undefined;
+  // `version` is an i64 in Rust (typed bigint); JSON brings it as a number.
+  const editedVersion = cachedVersion === undefined ? undefined : Number(cachedVersion);
+  const { changedElsewhere, rebase } = useEditedVersion(editedId, editedVersion, accepted);
 
   const showToast = useCallback((message: string, undo?: () => Promise<unknown>) => {
     setToast({ message, undo, id: Date.now() });
@@ -147,6 +158,7 @@ export function AppointmentBook({
       try {
         const pending = await work();
         noteOwn(pending.appointment.id);
+        rebase();
         setSelectedId(pending.appointment.id);
         await refresh();
         showToast(
@@ -164,7 +176,7 @@ export function AppointmentBook({
         setFailure(e.details?.map((d) => d.issue).join("; ") || e.message);
       }
     },
-    [noteOwn, refresh, showToast],
+    [noteOwn, rebase, refresh, showToast],
   );
 
   const moveTo = useCallback(
@@ -402,16 +414,20 @@ export function AppointmentBook({
           {columns.length > 0 && (
             <div
               className="book-grid"
-              style={{ gridTemplateColumns: `56px repeat(${columns.length}, minmax(104px, 1fr))` }}
+              // minmax(0, 1fr): the columns share the width there is, however many (UI.md: a full
+              // clinic's day fits 1366 px without scrolling sideways).
+              style={{ gridTemplateColumns: `56px repeat(${columns.length}, minmax(0, 1fr))` }}
               aria-busy={book.isFetching}
             >
               <div className="book-corner" />
               {columns.map((c) => (
-                <div key={`h-${c.providerId}-${c.locationId}-${c.date}`} className="book-colhead">
-                  <strong>{c.providerName}</strong>
-                  <span>
-                    {c.specialty} · {c.locationName}
-                  </span>
+                <div
+                  key={`h-${c.providerId}-${c.locationId}-${c.date}`}
+                  className="book-colhead"
+                  title={`${c.providerName}, ${c.specialty} · ${c.locationName}`}
+                >
+                  <strong>{columns.length > COMPACT_AFTER ? shortProviderName(c.providerName) : c.providerName}</strong>
+                  <span>{columns.length > COMPACT_AFTER ? c.locationName : `${c.specialty} · ${c.locationName}`}</span>
                   {mode === "week" && <span className="book-colday">{shortDay(c.date)}</span>}
                 </div>
               ))}
@@ -445,7 +461,7 @@ export function AppointmentBook({
           <AppointmentDetail
             entry={selected.entry}
             column={selected.column}
-            changedElsewhere={changedElsewhere.has(selected.entry.appointment.id)}
+            changedElsewhere={changedElsewhere}
             canBook={canBook}
             onStatus={(to) => (to === "cancelled" ? setCancelling(selected.entry) : setStatus(selected.entry, to))}
             onMove={(days, minutes) =>
@@ -493,7 +509,7 @@ export function AppointmentBook({
       {cancelling && (
         <CancelDialog
           entry={cancelling}
-          changedElsewhere={changedElsewhere.has(cancelling.appointment.id)}
+          changedElsewhere={changedElsewhere}
           onClose={() => setCancelling(null)}
           onCancel={(reason) => {
             const entry = cancelling;
@@ -649,7 +665,7 @@ function AppointmentDetail({
       </div>
       {changedElsewhere && (
         <p className="warning-strip" role="alert">
-          Changed at another desk just now: this is the latest version.
+          Changed elsewhere since you opened it: what is shown is the latest version.
         </p>
       )}
       {entry.inConflict && (

@@ -1,7 +1,8 @@
 // The book stays live: changes from the change feed (the core's `changed` events for
 // appointments) refresh it without a reload, and appointments changed by another desk are
-// briefly highlighted and stay flagged while they are open here. This desk's own changes are
-// remembered for a while so they are not mistaken for someone else's.
+// briefly highlighted. This desk's own changes are remembered for a while so they are not
+// mistaken for someone else's. Whether an appointment open here was changed elsewhere is decided
+// by its version (`useEditedVersion`), not by the time of an event.
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useBackend } from "../backend/context";
@@ -10,15 +11,14 @@ const FLASH_MS = 3_000;
 const OWN_MS = 60_000;
 /** How long to wait for this desk's own answer before calling a change someone else's. */
 const SETTLE_MS = 1_000;
-/** How long an appointment changed elsewhere stays flagged when it is opened here. */
-const FLAG_MS = 60_000;
 
 export function useBookLive() {
   const backend = useBackend();
   const queryClient = useQueryClient();
   const own = useRef(new Map<string, number>());
   const [highlighted, setHighlighted] = useState<ReadonlySet<string>>(new Set());
-  const [changedElsewhere, setChangedElsewhere] = useState<ReadonlySet<string>>(new Set());
+  /** Appointments whose change by this desk the server accepted (a new version that is ours). */
+  const [accepted, setAccepted] = useState<ReadonlyMap<string, number>>(new Map());
 
   const noteOwn = useCallback((id: string) => {
     own.current.set(id, Date.now());
@@ -33,6 +33,8 @@ export function useBookLive() {
           if (e.type === "write_accepted") {
             noteOwn(e.entityId);
             if (e.localId) noteOwn(e.localId);
+            const at = Date.now();
+            setAccepted((old) => new Map([...old, [e.entityId, at], ...(e.localId ? [[e.localId, at] as const] : [])]));
           }
           void queryClient.invalidateQueries({ queryKey: ["book_view"] });
           return;
@@ -47,17 +49,44 @@ export function useBookLive() {
           const theirs = ids.filter((id) => now - (own.current.get(id) ?? 0) > OWN_MS);
           if (theirs.length === 0) return;
           setHighlighted((old) => new Set([...old, ...theirs]));
-          setChangedElsewhere((old) => new Set([...old, ...theirs]));
           window.setTimeout(() => {
             setHighlighted((old) => new Set([...old].filter((id) => !theirs.includes(id))));
           }, FLASH_MS);
-          window.setTimeout(() => {
-            setChangedElsewhere((old) => new Set([...old].filter((id) => !theirs.includes(id))));
-          }, FLAG_MS);
         }, SETTLE_MS);
       }),
     [backend, queryClient, noteOwn],
   );
 
-  return { highlighted, changedElsewhere, noteOwn };
+  return { highlighted, accepted, noteOwn };
+}
+
+/**
+ * The version an editor (the selected appointment's panel, the cancel dialog) started from, and
+ * whether the cached appointment has moved past it since: changed elsewhere. This desk's own
+ * changes move the starting point with them: the command's answer, and the server's acceptance
+ * (`accepted`, which bumps the version), so they are never taken for someone else's.
+ */
+export function useEditedVersion(
+  id: string | undefined,
+  version: number | undefined,
+  accepted: ReadonlyMap<string, number>,
+) {
+  const [start, setStart] = useState<{ id: string; version: number; acceptedAt: number } | null>(null);
+  const acceptedAt = id ? (accepted.get(id) ?? 0) : 0;
+  useEffect(() => {
+    if (id === undefined || version === undefined) {
+      setStart(null);
+      return;
+    }
+    setStart((old) =>
+      // A new editor, or this desk's own change accepted: start from the version now cached.
+      !old || old.id !== id || old.acceptedAt !== acceptedAt || version < old.version
+        ? { id, version, acceptedAt }
+        : old,
+    );
+  }, [id, version, acceptedAt]);
+  /** This desk changed it (the command answered): what is cached now is ours. */
+  const rebase = useCallback(() => setStart(null), []);
+  const changedElsewhere = !!start && start.id === id && version !== undefined && version > start.version;
+  return { changedElsewhere, rebase };
 }
