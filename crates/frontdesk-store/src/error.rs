@@ -29,6 +29,19 @@ pub enum CacheError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot open the database {path} for search: {source}")]
+    OpenReader {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A search read (see `search_readers`) failed.
+    #[error("{operation} failed: {source}")]
+    Read {
+        operation: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("the stored {what} {id} cannot be read back: {source}")]
     Corrupt {
         what: &'static str,

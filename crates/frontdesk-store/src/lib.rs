@@ -26,6 +26,7 @@ mod error;
 mod outbox;
 mod patients;
 pub mod search;
+mod search_readers;
 mod store;
 mod sync;
 mod text;

@@ -7,9 +7,10 @@
 //! but both lose a letter to "jon"). The word with the fewest patients behind its tokens drives:
 //! its postings are read most-recent-visit first, and every other word is checked against the
 //! name carried in each posting, so the patients table is touched only for the final page.
-//! One- and two-character words read a prefix index directly. Round trips to SQLite cost more
-//! than the index reads here, so a one-word search is one statement when the word's exact token
-//! fills a page (a whole first or last name) and two otherwise.
+//! One- and two-character words read a prefix index directly. A search runs on its own rusqlite
+//! connection in the caller's thread (see `search_readers`): a one-word search that names a
+//! whole first or last name is two index reads, which cost less than one hand-off to sqlx's
+//! connection thread would.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -17,12 +18,12 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use practice_studio::model::{PatientId, PatientStatus};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
-use sqlx::pool::PoolConnection;
-use sqlx::Sqlite;
 
-use crate::error::{query, CacheError};
+use crate::error::CacheError;
 use crate::patients::parse_status;
+use crate::search_readers::read;
 use crate::text::{self, NameToken};
 use crate::Store;
 use practice_studio::search::{best_match, match_term, plan, Plan, Term, TermMatch};
@@ -100,21 +101,7 @@ struct Posting {
     card: Option<String>,
 }
 
-type Conn = PoolConnection<Sqlite>;
-
-/// Search queries return their rows as one JSON array in a single row: sqlx's SQLite driver
-/// hands every row from its worker thread to the caller separately (several µs each), which
-/// for the thousands of postings a multi-word search may read costs more than the query.
-fn rows<T: serde::de::DeserializeOwned>(
-    json: &str,
-    what: &'static str,
-) -> Result<Vec<T>, CacheError> {
-    serde_json::from_str(json).map_err(|source| CacheError::Corrupt {
-        what,
-        id: String::new(),
-        source,
-    })
-}
+type Conn = Connection;
 
 impl Store {
     /// Finds patients as a receptionist types: see the module documentation. At most `limit`
@@ -130,178 +117,163 @@ impl Store {
         if q.is_empty() {
             return Ok(Vec::new());
         }
-        let mut conn = self
-            .readers
-            .acquire()
-            .await
-            .map_err(query("search patients"))?;
-        let mut found: HashMap<i64, Found> = HashMap::new();
-        let mut keep = |f: Found| match found.entry(f.pk) {
-            Entry::Occupied(mut e) => {
-                if f.score > e.get().score {
-                    e.insert(f);
-                }
-            }
-            Entry::Vacant(e) => {
-                e.insert(f);
-            }
-        };
-
-        let exact = exact_ids(&mut conn, q).await?;
-        for f in &exact {
-            keep(f.clone());
-        }
-        let plan = plan(q);
-        match &plan {
-            Plan::DateOfBirth(date) => {
-                for p in by_date_of_birth(&mut conn, *date, limit).await? {
-                    keep(Found {
-                        pk: p.pk,
-                        score: 1.0,
-                        recency: p.recency,
-                        card: None,
-                    });
-                }
-            }
-            Plan::Phone(digits) => {
-                for f in by_phone(&mut conn, digits).await? {
-                    keep(f);
-                }
-            }
-            Plan::Names {
-                terms,
-                date_of_birth,
-            } => {
-                for f in by_names(&mut conn, terms, *date_of_birth, limit).await? {
-                    keep(f);
-                }
-            }
-        }
-
-        let mut ranked: Vec<Found> = found.into_values().collect();
-        ranked.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(b.recency.cmp(&a.recency))
-                .then(a.pk.cmp(&b.pk))
-        });
-        ranked.truncate(limit);
-        let hits = load_hits(&mut conn, &ranked).await?;
-        Ok(hits
-            .into_iter()
-            .map(|mut hit| {
-                hit.spans = spans(&hit, q, &plan, exact.iter().any(|e| e.score > 1.0));
-                hit
-            })
-            .collect())
+        self.search_readers.run(|conn| search(conn, q, limit)).await
     }
 }
 
+/// [`Store::search_patients`] on one connection, `q` trimmed and not empty.
+fn search(conn: &Conn, q: &str, limit: usize) -> Result<Vec<PatientHit>, CacheError> {
+    let mut found: HashMap<i64, Found> = HashMap::new();
+    let mut keep = |f: Found| match found.entry(f.pk) {
+        Entry::Occupied(mut e) => {
+            if f.score > e.get().score {
+                e.insert(f);
+            }
+        }
+        Entry::Vacant(e) => {
+            e.insert(f);
+        }
+    };
+
+    let exact = exact_ids(conn, q)?;
+    for f in &exact {
+        keep(f.clone());
+    }
+    let plan = plan(q);
+    match &plan {
+        Plan::DateOfBirth(date) => {
+            for p in by_date_of_birth(conn, *date, limit)? {
+                keep(Found {
+                    pk: p.pk,
+                    score: 1.0,
+                    recency: p.recency,
+                    card: None,
+                });
+            }
+        }
+        Plan::Phone(digits) => {
+            for f in by_phone(conn, digits)? {
+                keep(f);
+            }
+        }
+        Plan::Names {
+            terms,
+            date_of_birth,
+        } => {
+            for f in by_names(conn, terms, *date_of_birth, limit)? {
+                keep(f);
+            }
+        }
+    }
+
+    let mut ranked: Vec<Found> = found.into_values().collect();
+    ranked.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.recency.cmp(&a.recency))
+            .then(a.pk.cmp(&b.pk))
+    });
+    ranked.truncate(limit);
+    let hits = load_hits(conn, &ranked)?;
+    Ok(hits
+        .into_iter()
+        .map(|mut hit| {
+            hit.spans = spans(&hit, q, &plan, exact.iter().any(|e| e.score > 1.0));
+            hit
+        })
+        .collect())
+}
+
 /// A whole typed text equal to a patient's id or MRN.
-async fn exact_ids(conn: &mut Conn, q: &str) -> Result<Vec<Found>, CacheError> {
+fn exact_ids(conn: &Conn, q: &str) -> Result<Vec<Found>, CacheError> {
     if q.contains(char::is_whitespace) || !q.chars().any(|c| c.is_ascii_digit()) {
         return Ok(Vec::new());
     }
     let upper = q.to_uppercase();
     let mrn = text::mrn_key(q);
-    let rows = sqlx::query!(
-        r#"SELECT pk AS "pk!: i64", recency FROM patients
-           WHERE id = ?1 OR id = ?2 OR mrn_key = ?3"#,
-        q,
-        upper,
-        mrn
-    )
-    .fetch_all(&mut **conn)
-    .await
-    .map_err(query("search patients by id"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Found {
-            pk: r.pk,
-            score: 2.0,
-            recency: r.recency,
-            card: None,
+    let mut statement = conn
+        .prepare_cached("SELECT pk, recency FROM patients WHERE id = ?1 OR id = ?2 OR mrn_key = ?3")
+        .map_err(read("search patients by id"))?;
+    let found = statement
+        .query_map(params![q, upper, mrn], |r| {
+            Ok(Found {
+                pk: r.get(0)?,
+                score: 2.0,
+                recency: r.get(1)?,
+                card: None,
+            })
         })
-        .collect())
+        .and_then(Iterator::collect)
+        .map_err(read("search patients by id"))?;
+    Ok(found)
 }
 
-async fn by_date_of_birth(
-    conn: &mut Conn,
+fn by_date_of_birth(
+    conn: &Conn,
     date: NaiveDate,
     limit: usize,
 ) -> Result<Vec<Posting>, CacheError> {
     let date = date.format("%Y-%m-%d").to_string();
-    let limit = limit as i64;
-    let json = sqlx::query_scalar!(
-        r#"SELECT json_group_array(json_array(pk, recency, name_key)) AS "rows!: String"
-           FROM (SELECT pk, recency, name_key FROM patients
-                 WHERE date_of_birth = ?1 ORDER BY recency DESC LIMIT ?2)"#,
-        date,
-        limit
-    )
-    .fetch_one(&mut **conn)
-    .await
-    .map_err(query("search patients by date of birth"))?;
-    let found: Vec<(i64, i64, String)> = rows(&json, "search by date of birth")?;
-    Ok(found
-        .into_iter()
-        .map(|(pk, recency, name_key)| Posting {
-            pk,
-            recency,
-            name_key,
-            card: None,
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT pk, recency, name_key FROM patients
+             WHERE date_of_birth = ?1 ORDER BY recency DESC LIMIT ?2",
+        )
+        .map_err(read("search patients by date of birth"))?;
+    let found = statement
+        .query_map(params![date, limit as i64], |r| {
+            Ok(Posting {
+                pk: r.get(0)?,
+                recency: r.get(1)?,
+                name_key: r.get(2)?,
+                card: None,
+            })
         })
-        .collect())
+        .and_then(Iterator::collect)
+        .map_err(read("search patients by date of birth"))?;
+    Ok(found)
 }
 
-async fn by_phone(conn: &mut Conn, digits: &str) -> Result<Vec<Found>, CacheError> {
+fn by_phone(conn: &Conn, digits: &str) -> Result<Vec<Found>, CacheError> {
     let low: String = digits.chars().rev().collect();
     // ':' sorts right after '9': every reversed number starting with these digits.
     let high = format!("{low}:");
-    let budget = MULTI_WORD_BUDGET as i64;
-    let json = sqlx::query_scalar!(
-        r#"SELECT json_group_array(json_array(pk, recency, phone_rev)) AS "rows!: String"
-           FROM (SELECT pk, recency, phone_rev FROM patients
-                 WHERE phone_rev >= ?1 AND phone_rev < ?2 ORDER BY recency DESC LIMIT ?3)"#,
-        low,
-        high,
-        budget
-    )
-    .fetch_one(&mut **conn)
-    .await
-    .map_err(query("search patients by phone"))?;
-    let found: Vec<(i64, i64, String)> = rows(&json, "search by phone")?;
-    Ok(found
-        .into_iter()
-        .map(|(pk, recency, phone_rev)| Found {
-            pk,
-            score: if phone_rev == low { 1.0 } else { 0.8 },
-            recency,
-            card: None,
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT pk, recency, phone_rev FROM patients
+             WHERE phone_rev >= ?1 AND phone_rev < ?2 ORDER BY recency DESC LIMIT ?3",
+        )
+        .map_err(read("search patients by phone"))?;
+    let found = statement
+        .query_map(params![low, high, MULTI_WORD_BUDGET as i64], |r| {
+            let phone_rev: String = r.get(2)?;
+            Ok(Found {
+                pk: r.get(0)?,
+                score: if phone_rev == low { 1.0 } else { 0.8 },
+                recency: r.get(1)?,
+                card: None,
+            })
         })
-        .collect())
+        .and_then(Iterator::collect)
+        .map_err(read("search patients by phone"))?;
+    Ok(found)
 }
 
-/// Candidate tokens for a word of three or more characters, with the patients behind each.
-///
-/// With `enough`, when the word's exact and prefix tokens already carry that many patients,
-/// typo and substring tokens are not looked up: they score lower and could not make the page.
 /// The candidate tokens of one typed word (3 characters or more), from the three indexes in
 /// one statement: the prefix range, the deletion table (typos) and FTS5 trigrams (substrings).
-/// Unchecked by sqlx (FTS5 tables are invisible to its offline checker); every value is bound:
-/// `?1`/`?2` the range, `?3` the deletion variants as a JSON array, `?4` the word as an FTS5
-/// phrase.
-const CANDIDATE_TOKENS: &str = "SELECT json_group_array(json_array(token_id, token, patients))
-    FROM (SELECT * FROM (SELECT token_id, token, patients FROM name_tokens
-                         WHERE token >= ?1 AND token < ?2 LIMIT 512)
-          UNION
-          SELECT t.token_id, t.token, t.patients
-          FROM name_token_deletes d JOIN name_tokens t ON t.token_id = d.token_id
-          WHERE d.variant IN (SELECT value FROM json_each(?3))
-          UNION
-          SELECT t.token_id, t.token, t.patients
-          FROM (SELECT rowid FROM name_tokens_fts WHERE name_tokens_fts MATCH ?4 LIMIT 512) f
-          JOIN name_tokens t ON t.token_id = f.rowid)";
+/// Every value is bound: `?1`/`?2` the range, `?3` the deletion variants as a JSON array, `?4`
+/// the word as an FTS5 phrase.
+pub(crate) const CANDIDATE_TOKENS: &str = "SELECT token_id, token, patients
+    FROM (SELECT token_id, token, patients FROM name_tokens
+          WHERE token >= ?1 AND token < ?2 LIMIT 512)
+    UNION
+    SELECT t.token_id, t.token, t.patients
+    FROM name_token_deletes d JOIN name_tokens t ON t.token_id = d.token_id
+    WHERE d.variant IN (SELECT value FROM json_each(?3))
+    UNION
+    SELECT t.token_id, t.token, t.patients
+    FROM (SELECT rowid FROM name_tokens_fts WHERE name_tokens_fts MATCH ?4 LIMIT 512) f
+    JOIN name_tokens t ON t.token_id = f.rowid";
 
 /// The values bound to [`CANDIDATE_TOKENS`]'s `?1` to `?4` for a word.
 fn candidate_binds(term: &Term) -> Result<[String; 4], CacheError> {
@@ -326,24 +298,20 @@ fn candidate_binds(term: &Term) -> Result<[String; 4], CacheError> {
 }
 
 /// The tokens a typed word (3 characters or more) may have meant, scored, best first.
-async fn tokens_for(conn: &mut Conn, term: &Term) -> Result<Vec<CandidateToken>, CacheError> {
-    let [low, high, variants, phrase] = candidate_binds(term)?;
-    let json: String = sqlx::query_scalar(CANDIDATE_TOKENS)
-        .bind(low)
-        .bind(high)
-        .bind(variants)
-        .bind(phrase)
-        .fetch_one(&mut **conn)
-        .await
-        .map_err(query("search name tokens"))?;
-    scored_tokens(term, &json)
-}
-
-/// Scores candidate tokens read as `[[id, token, patients], …]` against the typed word.
-fn scored_tokens(term: &Term, json: &str) -> Result<Vec<CandidateToken>, CacheError> {
+fn tokens_for(conn: &Conn, term: &Term) -> Result<Vec<CandidateToken>, CacheError> {
+    let binds = candidate_binds(term)?;
+    let mut statement = conn
+        .prepare_cached(CANDIDATE_TOKENS)
+        .map_err(read("search name tokens"))?;
+    let mut rows = statement
+        .query(params_from_iter(binds.iter()))
+        .map_err(read("search name tokens"))?;
     let mut tokens: HashMap<i64, (f64, i64)> = HashMap::new();
-    for (id, token, patients) in rows::<(i64, String, i64)>(json, "name tokens")? {
+    while let Some(row) = rows.next().map_err(read("search name tokens"))? {
+        let token: String = row.get(1).map_err(read("search name tokens"))?;
         if let Some((_, score)) = match_term(term, &token) {
+            let id = row.get(0).map_err(read("search name tokens"))?;
+            let patients = row.get(2).map_err(read("search name tokens"))?;
             tokens.insert(id, (score, patients));
         }
     }
@@ -371,29 +339,24 @@ fn ranked(tokens: HashMap<i64, (f64, i64)>) -> Vec<CandidateToken> {
 }
 
 /// How many patients carry a name token starting with this 1–2 character prefix.
-async fn prefix_weight(conn: &mut Conn, term: &Term) -> Result<i64, CacheError> {
+fn prefix_weight(conn: &Conn, term: &Term) -> Result<i64, CacheError> {
     let high = format!("{}\u{10FFFF}", term.text);
-    sqlx::query_scalar!(
-        r#"SELECT coalesce(sum(patients), 0) AS "n!: i64" FROM name_tokens
-           WHERE token >= ?1 AND token < ?2"#,
-        term.text,
-        high
+    conn.prepare_cached(
+        "SELECT coalesce(sum(patients), 0) FROM name_tokens WHERE token >= ?1 AND token < ?2",
     )
-    .fetch_one(&mut **conn)
-    .await
-    .map_err(query("search name prefixes"))
+    .and_then(|mut statement| statement.query_row(params![term.text, high], |r| r.get(0)))
+    .map_err(read("search name prefixes"))
 }
 
-async fn by_names(
-    conn: &mut Conn,
+fn by_names(
+    conn: &Conn,
     terms: &[Term],
     date_of_birth: Option<NaiveDate>,
     limit: usize,
 ) -> Result<Vec<Found>, CacheError> {
     if terms.is_empty() {
         return match date_of_birth {
-            Some(date) => Ok(by_date_of_birth(conn, date, limit)
-                .await?
+            Some(date) => Ok(by_date_of_birth(conn, date, limit)?
                 .into_iter()
                 .map(|p| Found {
                     pk: p.pk,
@@ -407,27 +370,27 @@ async fn by_names(
     }
     let single = terms.len() == 1 && date_of_birth.is_none();
     let postings = match terms {
-        [term] if single && term.chars >= 3 => match one_word(conn, term, limit).await? {
+        [term] if single && term.chars >= 3 => match one_word(conn, term, limit)? {
             OneWord::Page(page) => page,
             OneWord::Tokens(tokens) => {
-                token_postings(conn, &enough_for_a_page(tokens, limit), limit).await?
+                token_postings(conn, &enough_for_a_page(tokens, limit), limit)?
             }
         },
         _ => {
             if let ([term], true) = (terms, single) {
                 // One short word: its prefix index is the answer.
-                prefix_postings(conn, term, limit).await?
+                prefix_postings(conn, term, limit)?
             } else if let Some(date) = date_of_birth {
                 // A date of birth narrows to a few dozen patients: check the names on those.
-                by_date_of_birth(conn, date, MULTI_WORD_BUDGET).await?
+                by_date_of_birth(conn, date, MULTI_WORD_BUDGET)?
             } else {
                 // The word with the fewest patients behind it drives.
                 let mut driver: Option<(usize, i64, Vec<CandidateToken>)> = None;
                 for (i, term) in terms.iter().enumerate() {
                     let (weight, tokens) = if term.chars < 3 {
-                        (prefix_weight(conn, term).await?, Vec::new())
+                        (prefix_weight(conn, term)?, Vec::new())
                     } else {
-                        let tokens = tokens_for(conn, term).await?;
+                        let tokens = tokens_for(conn, term)?;
                         (tokens.iter().map(|t| t.patients).sum(), tokens)
                     };
                     if weight == 0 {
@@ -443,9 +406,9 @@ async fn by_names(
                 };
                 let term = &terms[index];
                 if term.chars < 3 {
-                    prefix_postings(conn, term, MULTI_WORD_BUDGET).await?
+                    prefix_postings(conn, term, MULTI_WORD_BUDGET)?
                 } else {
-                    token_postings(conn, &tokens, MULTI_WORD_BUDGET).await?
+                    token_postings(conn, &tokens, MULTI_WORD_BUDGET)?
                 }
             }
         }
@@ -479,46 +442,27 @@ enum OneWord {
     Tokens(Vec<CandidateToken>),
 }
 
-/// For a one-word search (3 characters or more), in one round trip: the exact token's page,
-/// and only when that page is short (SQLite evaluates just the `CASE` branch taken), the
-/// candidate tokens from all three indexes.
-async fn one_word(conn: &mut Conn, term: &Term, limit: usize) -> Result<OneWord, CacheError> {
-    let limit = limit as i64;
-    let [low, high, variants, phrase] = candidate_binds(term)?;
-    let sql = format!(
-        "SELECT coalesce((SELECT patients FROM name_tokens WHERE token = ?1), 0),
-                (SELECT json_group_array(json_array(patient_pk, recency, name_key, card))
-                 FROM (SELECT patient_pk, recency, name_key, card FROM name_postings
-                       WHERE token_id = (SELECT token_id FROM name_tokens WHERE token = ?1)
-                       ORDER BY recency DESC LIMIT ?5)),
-                CASE WHEN coalesce((SELECT patients FROM name_tokens WHERE token = ?1), 0) >= ?5
-                     THEN NULL ELSE ({CANDIDATE_TOKENS}) END"
-    );
-    let (exact, page, candidates): (i64, String, Option<String>) = sqlx::query_as(&sql)
-        .bind(low)
-        .bind(high)
-        .bind(variants)
-        .bind(phrase)
-        .bind(limit)
-        .fetch_one(&mut **conn)
-        .await
-        .map_err(query("read name postings"))?;
-    match candidates {
-        Some(json) if exact < limit => Ok(OneWord::Tokens(scored_tokens(term, &json)?)),
-        _ => {
-            let found: Vec<(i64, i64, String, String)> = rows(&page, "name postings")?;
-            Ok(OneWord::Page(
-                found
-                    .into_iter()
-                    .map(|(pk, recency, name_key, card)| Posting {
-                        pk,
-                        recency,
-                        name_key,
-                        card: Some(card),
-                    })
-                    .collect(),
-            ))
+/// For a one-word search (3 characters or more): the page of the word's exact token when that
+/// token alone fills one, otherwise the word's candidate tokens.
+fn one_word(conn: &Conn, term: &Term, limit: usize) -> Result<OneWord, CacheError> {
+    let exact: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT token_id, patients FROM name_tokens WHERE token = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([&term.text], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(read("search name tokens"))?;
+    match exact {
+        Some((id, patients)) if patients >= limit as i64 => {
+            let token = CandidateToken {
+                id,
+                score: 1.0,
+                patients,
+            };
+            Ok(OneWord::Page(token_postings(conn, &[token], limit)?))
         }
+        _ => Ok(OneWord::Tokens(tokens_for(conn, term)?)),
     }
 }
 
@@ -543,20 +487,17 @@ fn enough_for_a_page(tokens: Vec<CandidateToken>, limit: usize) -> Vec<Candidate
 
 /// Patients carrying any of these tokens, each token's most recent `per_token`, at most
 /// [`MULTI_WORD_BUDGET`] rows in all.
-async fn token_postings(
-    conn: &mut Conn,
+fn token_postings(
+    conn: &Conn,
     tokens: &[CandidateToken],
     per_token: usize,
 ) -> Result<Vec<Posting>, CacheError> {
-    if tokens.is_empty() {
-        return Ok(Vec::new());
-    }
-    // One round trip for all tokens: a UNION ALL of per-token ranges, each read backwards by
-    // recency and cut at its limit. Built at run time (the number of tokens varies), so
-    // unchecked by sqlx; every value is bound.
+    // One statement for all tokens: a UNION ALL of per-token ranges, each read backwards by
+    // recency and cut at its limit. Built at run time (the number of tokens varies); every
+    // value is bound.
     let mut sql = String::new();
     let mut budget = MULTI_WORD_BUDGET;
-    let mut binds: Vec<(i64, i64)> = Vec::new();
+    let mut binds: Vec<i64> = Vec::new();
     for token in tokens {
         if budget == 0 {
             break;
@@ -571,7 +512,7 @@ async fn token_postings(
         if !sql.is_empty() {
             sql.push_str(" UNION ALL ");
         }
-        let n = binds.len() * 2;
+        let n = binds.len();
         let _ = write!(
             sql,
             "SELECT * FROM (SELECT patient_pk, recency, name_key, card FROM name_postings \
@@ -579,69 +520,52 @@ async fn token_postings(
             n + 1,
             n + 2
         );
-        binds.push((token.id, take as i64));
+        binds.push(token.id);
+        binds.push(take as i64);
     }
     if binds.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT json_group_array(json_array(patient_pk, recency, name_key, card)) FROM ({sql})"
-    );
-    let mut statement = sqlx::query_scalar(&sql);
-    for (id, take) in binds {
-        statement = statement.bind(id).bind(take);
-    }
-    let json: String = statement
-        .fetch_one(&mut **conn)
-        .await
-        .map_err(query("read name postings"))?;
-    let found: Vec<(i64, i64, String, String)> = rows(&json, "name postings")?;
-    Ok(found
-        .into_iter()
-        .map(|(pk, recency, name_key, card)| Posting {
-            pk,
-            recency,
-            name_key,
-            card: Some(card),
-        })
-        .collect())
+    let mut statement = conn
+        .prepare_cached(&sql)
+        .map_err(read("read name postings"))?;
+    let found = statement
+        .query_map(params_from_iter(binds), posting)
+        .and_then(Iterator::collect)
+        .map_err(read("read name postings"))?;
+    Ok(found)
+}
+
+/// A row of `pk, recency, name_key, card`.
+fn posting(r: &rusqlite::Row<'_>) -> rusqlite::Result<Posting> {
+    Ok(Posting {
+        pk: r.get(0)?,
+        recency: r.get(1)?,
+        name_key: r.get(2)?,
+        card: r.get(3)?,
+    })
 }
 
 /// Patients with a name token starting with a 1–2 character word, most recent first, plus
 /// those whose token is exactly that word (so "Li" is not lost among the "Lin"s).
-async fn prefix_postings(
-    conn: &mut Conn,
-    term: &Term,
-    take: usize,
-) -> Result<Vec<Posting>, CacheError> {
-    let take = take as i64;
-    let json = sqlx::query_scalar!(
-        r#"SELECT json_group_array(json_array(pk, recency, name_key, card)) AS "rows!: String"
-           FROM (
-               SELECT * FROM (
-                   SELECT patient_pk AS pk, recency, name_key, card FROM name_postings
-                   WHERE token_id = (SELECT token_id FROM name_tokens WHERE token = ?1)
-                   ORDER BY recency DESC LIMIT ?2)
-               UNION ALL
-               SELECT * FROM (
-                   SELECT patient_pk AS pk, recency, name_key, NULL AS card FROM name_prefixes
-                   WHERE prefix = ?1 ORDER BY recency DESC LIMIT ?2))"#,
-        term.text,
-        take
-    )
-    .fetch_one(&mut **conn)
-    .await
-    .map_err(query("read name prefixes"))?;
-    let found: Vec<(i64, i64, String, Option<String>)> = rows(&json, "name prefixes")?;
-    Ok(found
-        .into_iter()
-        .map(|(pk, recency, name_key, card)| Posting {
-            pk,
-            recency,
-            name_key,
-            card,
-        })
-        .collect())
+fn prefix_postings(conn: &Conn, term: &Term, take: usize) -> Result<Vec<Posting>, CacheError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT * FROM (
+                 SELECT patient_pk AS pk, recency, name_key, card FROM name_postings
+                 WHERE token_id = (SELECT token_id FROM name_tokens WHERE token = ?1)
+                 ORDER BY recency DESC LIMIT ?2)
+             UNION ALL
+             SELECT * FROM (
+                 SELECT patient_pk AS pk, recency, name_key, NULL AS card FROM name_prefixes
+                 WHERE prefix = ?1 ORDER BY recency DESC LIMIT ?2)",
+        )
+        .map_err(read("read name prefixes"))?;
+    let found = statement
+        .query_map(params![term.text, take as i64], posting)
+        .and_then(Iterator::collect)
+        .map_err(read("read name prefixes"))?;
+    Ok(found)
 }
 
 /// A result as stored: what the index's card carries, or the same columns from `patients`.
@@ -667,7 +591,7 @@ type Card = (
     Option<String>,
 );
 
-async fn load_hits(conn: &mut Conn, ranked: &[Found]) -> Result<Vec<PatientHit>, CacheError> {
+fn load_hits(conn: &Conn, ranked: &[Found]) -> Result<Vec<PatientHit>, CacheError> {
     let missing: Vec<i64> = ranked
         .iter()
         .filter(|f| f.card.is_none())
@@ -680,29 +604,33 @@ async fn load_hits(conn: &mut Conn, ranked: &[Found]) -> Result<Vec<PatientHit>,
             id: String::new(),
             source,
         })?;
-        let rows = sqlx::query!(
-            r#"SELECT pk AS "pk!: i64", id, mrn, first_name, last_name, date_of_birth, phone,
-                   status, last_visit
-               FROM patients WHERE pk IN (SELECT value FROM json_each(?1))"#,
-            pks_json
-        )
-        .fetch_all(&mut **conn)
-        .await
-        .map_err(query("load search results"))?;
-        for r in rows {
-            by_pk.insert(
-                r.pk,
-                CardFields {
-                    id: r.id,
-                    first_name: r.first_name,
-                    last_name: r.last_name,
-                    date_of_birth: r.date_of_birth,
-                    mrn: r.mrn,
-                    phone: r.phone,
-                    status: r.status,
-                    last_visit: r.last_visit,
-                },
-            );
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT pk, id, mrn, first_name, last_name, date_of_birth, phone, status,
+                        last_visit
+                 FROM patients WHERE pk IN (SELECT value FROM json_each(?1))",
+            )
+            .map_err(read("load search results"))?;
+        let rows = statement
+            .query_map([pks_json], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    CardFields {
+                        id: r.get(1)?,
+                        mrn: r.get(2)?,
+                        first_name: r.get(3)?,
+                        last_name: r.get(4)?,
+                        date_of_birth: r.get(5)?,
+                        phone: r.get(6)?,
+                        status: r.get(7)?,
+                        last_visit: r.get(8)?,
+                    },
+                ))
+            })
+            .map_err(read("load search results"))?;
+        for row in rows {
+            let (pk, fields) = row.map_err(read("load search results"))?;
+            by_pk.insert(pk, fields);
         }
     }
     let mut hits = Vec::with_capacity(ranked.len());

@@ -8,6 +8,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::db;
 use crate::error::{query, CacheError};
+use crate::search_readers::SearchReaders;
 use crate::DataDir;
 
 /// The cache's file name inside the data directory.
@@ -40,6 +41,8 @@ impl Default for StoreOptions {
 pub struct Store {
     pub(crate) writer: SqlitePool,
     pub(crate) readers: SqlitePool,
+    /// Patient search's own read connections (see `search_readers`).
+    pub(crate) search_readers: SearchReaders,
     path: PathBuf,
     pub(crate) options: StoreOptions,
 }
@@ -61,10 +64,12 @@ impl Store {
         let path = dir.path().join(CACHE_FILE);
         let writer = db::open_writer(&path, &key, &CACHE_MIGRATIONS).await?;
         let readers = db::open_readers(&path, &key, options.readers.max(1)).await?;
+        let search_readers = SearchReaders::open(&path, &key, options.readers.max(1))?;
         tracing::debug!("cache opened");
         Ok(Self {
             writer,
             readers,
+            search_readers,
             path,
             options,
         })
@@ -78,6 +83,7 @@ impl Store {
     /// Closes the cache and deletes it with its WAL and shared-memory files ("remove this
     /// device's data"). The audit log, a separate database, is left alone.
     pub async fn wipe(self) -> Result<(), CacheError> {
+        drop(self.search_readers);
         self.readers.close().await;
         self.writer.close().await;
         for suffix in ["", "-wal", "-shm", "-journal"] {
