@@ -42,6 +42,7 @@ bench:
 	cargo bench -p practice-studio --features client --bench crawl --quiet | grep '^{'
 	cargo bench -p frontdesk-store --bench search --quiet | grep '^{'
 	cargo bench -p frontdesk-core --bench first_sync --quiet | grep '^{'
+	cargo bench -p frontdesk-core --bench v2_requests --quiet | grep '^{'
 	@$(MAKE) --no-print-directory desk-bench
 
 # The desk's own figures (issue 9): release builds of the desk, the server and an empty Tauri app;

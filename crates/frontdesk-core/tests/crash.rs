@@ -4,6 +4,10 @@
 //!
 //! The child is this test binary run again with `crash_child` selected (it is `#[ignore]`d so a
 //! plain `cargo test` does not run it on its own).
+//!
+//! The server offers bulk writes, so the child drains in rounds of bulk requests (of 4 entries,
+//! so there are answers enough to kill it around): a kill after the server acted on a bulk and
+//! before the desk stored the answers is resent and replayed.
 
 mod support;
 
@@ -138,6 +142,10 @@ async fn an_outbox_drained_by_a_process_killed_at_random_sends_every_write_exact
     let mut runs_with_progress = 0;
     let mut pending = 100;
     let mut finished = false;
+    // How long after the child is ready a kill may come. A drain by bulk commits nothing until
+    // a whole bulk is answered, so the window widens after a kill that found no progress and
+    // narrows after one that did: kills keep landing around the moments answers are applied.
+    let mut kill_window_ms: u64 = 40;
     while !finished {
         let mut child = Command::new(&exe)
             .args(["--exact", "crash_child", "--ignored", "--nocapture"])
@@ -160,7 +168,7 @@ async fn an_outbox_drained_by_a_process_killed_at_random_sends_every_write_exact
             }
         });
         let may_kill = kills < MAX_KILLS && started.elapsed() < TIME_BUDGET;
-        let kill_after = Duration::from_millis(rng.random_range(0..40));
+        let kill_after = Duration::from_millis(rng.random_range(0..kill_window_ms));
         let child_started = Instant::now();
         let mut ready_at: Option<Instant> = None;
         loop {
@@ -184,6 +192,9 @@ async fn an_outbox_drained_by_a_process_killed_at_random_sends_every_write_exact
                     .expect("pending");
                 if now_pending < pending {
                     runs_with_progress += 1;
+                    kill_window_ms = (kill_window_ms / 2).max(40);
+                } else {
+                    kill_window_ms = (kill_window_ms * 2).min(2_000);
                 }
                 pending = now_pending;
                 break;
@@ -261,7 +272,11 @@ async fn crash_child() {
     let engine = SyncEngine::new(
         store.clone(),
         std::sync::Arc::new(frontdesk_core::PinnedDayClock::new(monday())),
-        options(),
+        frontdesk_core::SyncOptions {
+            // Small bulk requests: many answers to be killed between and during.
+            bulk_size: 4,
+            ..options()
+        },
     );
     let client = client_as(&url, RECEPTION);
     client.sign_in().await.expect("signed in");

@@ -1,6 +1,7 @@
 //! Servers without our extensions: the desk reads the server's OpenAPI document when it connects
 //! and degrades where a feature is missing. Played by the real server behind a proxy that hides
-//! the change feed, `updated_since` and `Idempotency-Key` (from the document and in behaviour).
+//! the change feed, `updated_since`, `Idempotency-Key` and the v2 lists and bulk writes (from the
+//! document and in behaviour).
 
 mod support;
 
@@ -38,9 +39,22 @@ async fn the_servers_features_are_read_from_its_openapi_document() {
         }
     );
     proxy.hide(Hidden {
+        v2: true,
+        ..Hidden::default()
+    });
+    assert_eq!(
+        behind.engine.connect().await.expect("connect"),
+        ServerFeatures {
+            v2_lists: false,
+            v2_bulk: false,
+            ..ServerFeatures::ALL
+        }
+    );
+    proxy.hide(Hidden {
         feed: true,
         updated_since: true,
         idempotency: true,
+        v2: true,
     });
     assert_eq!(
         behind.engine.connect().await.expect("connect"),
@@ -95,7 +109,7 @@ async fn without_updated_since_either_the_kept_collections_are_read_again() {
     proxy.hide(Hidden {
         feed: true,
         updated_since: true,
-        idempotency: false,
+        ..Hidden::default()
     });
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = engine_on(
@@ -260,4 +274,47 @@ async fn without_idempotency_keys_a_refusal_before_acting_is_still_retried() {
         .filter(|p| p.last_name == "Ratelimited")
         .count();
     assert_eq!(named, 1);
+}
+
+#[tokio::test]
+async fn without_the_v2_lists_and_bulk_writes_first_sync_pages_v1_offsets_and_each_write_goes_alone(
+) {
+    let server = server(60).await;
+    let proxy = FaultProxy::start(&server.url()).await;
+    proxy.hide(Hidden {
+        v2: true,
+        ..Hidden::default()
+    });
+    let desk = desk(&proxy.url).await;
+    let features = desk.engine.connect().await.expect("connect");
+    assert!(!features.v2_lists && !features.bulk_sends(), "{features:?}");
+    desk.engine.first_sync().await.expect("first sync");
+    let other = client_as(&server.url(), RECEPTION);
+    assert_cache_equals_server(desk.engine.store(), &other).await;
+    let requests = proxy.requests();
+    let v2_asked: Vec<&String> = requests
+        .iter()
+        .map(|(_, path)| path)
+        .filter(|path| path.starts_with("/api/v2/") && !path.starts_with("/api/v2/events"))
+        .collect();
+    assert!(v2_asked.is_empty(), "{v2_asked:?}");
+    let offsets: Vec<&String> = requests
+        .iter()
+        .map(|(_, path)| path)
+        .filter(|path| path.starts_with("/api/v1/patients?") && path.contains("expand=full"))
+        .collect();
+    // 60 patients in pages of 25 by offset: 0, 25, 50.
+    assert_eq!(offsets.len(), 3, "{offsets:?}");
+    assert!(offsets[2].contains("offset=50"), "{offsets:?}");
+
+    for last in ["Alonea", "Aloneb", "Alonec"] {
+        desk.engine
+            .register_patient(RECEPTION, &new_patient("Vera", last))
+            .await
+            .expect("queued");
+    }
+    let report = desk.engine.drain_outbox().await.expect("drain");
+    assert_eq!((report.sent, report.refused), (3, 0));
+    let writes: Vec<String> = proxy.writes().into_iter().map(|w| w.1).collect();
+    assert_eq!(writes, ["/api/v1/patients"; 3]);
 }

@@ -5,8 +5,10 @@ mod support;
 
 use std::collections::HashSet;
 
-use practice_studio::client::Auth;
-use practice_studio::model::{ContactInfo, NewPatient};
+use practice_studio::client::{
+    AppointmentCursorQuery, Auth, Error, PatientCursorQuery, PatientQuery,
+};
+use practice_studio::model::{Appointment, ContactInfo, NewPatient, Patient};
 use practice_studio::v2::BulkItem;
 use support::TestServer;
 
@@ -100,6 +102,107 @@ async fn bulk_items_replay_the_sdks_single_requests_with_the_same_key() {
     );
     assert!(answer.results[1].succeeded() && !answer.results[1].replayed);
     assert_eq!(answer.results[2].status, 409, "a stale If-Match");
+    // Each item's answer reads as its single request's would.
+    let mut results = answer.results.into_iter();
+    let replayed: Patient = results
+        .next()
+        .expect("first")
+        .into_result()
+        .expect("a patient");
+    assert_eq!(replayed, single);
+    assert!(results
+        .next()
+        .expect("second")
+        .into_result::<Patient>()
+        .is_ok());
+    let stale = results.next().expect("third").into_result::<Patient>();
+    assert!(matches!(stale, Err(Error::VersionMismatch(_))), "{stale:?}");
+}
+
+#[tokio::test]
+async fn full_cursor_pages_match_v1_s_full_list_and_appointments_keep_to_their_dates() {
+    let api = TestServer::demo(45).await;
+    let client = api.client(admin());
+    let mut by_cursor: Vec<Patient> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = client
+            .v2()
+            .patient_page(&PatientCursorQuery::new(20).full().after(cursor.as_deref()))
+            .await
+            .expect("page");
+        by_cursor.extend(page.patients);
+        cursor = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    let v1 = client
+        .patients()
+        .list(
+            &PatientQuery::new()
+                .full()
+                .limit(100)
+                .sort(practice_studio::client::PatientSort::Created),
+        )
+        .await
+        .expect("v1");
+    assert_eq!(
+        by_cursor, v1.patients,
+        "the same full objects in the same order"
+    );
+    assert!(by_cursor.iter().any(|p| p.allergies.is_some()));
+    let summaries = client.v2().patients(None, 45).await.expect("summaries");
+    assert!(summaries.patients.iter().all(|p| p.allergies.is_none()));
+
+    let some = client.v2().appointments(None, 1).await.expect("one");
+    let day = some.appointments[0].start_time.date_naive();
+    let (from, to) = (
+        day - chrono::Duration::days(1),
+        day + chrono::Duration::days(1),
+    );
+    let page = client
+        .v2()
+        .appointment_page(&AppointmentCursorQuery::new(100).dates(from, to))
+        .await
+        .expect("appointments");
+    assert!(!page.appointments.is_empty());
+    let v1_days: Vec<Appointment> = client
+        .appointments()
+        .list(
+            &practice_studio::client::AppointmentQuery::new()
+                .dates(from, to)
+                .sort(practice_studio::client::AppointmentSort::Created)
+                .limit(100),
+        )
+        .await
+        .expect("v1")
+        .appointments;
+    let n = page.appointments.len().min(v1_days.len());
+    assert_eq!(page.appointments[..n], v1_days[..n]);
+}
+
+#[tokio::test]
+async fn a_bulk_request_spends_one_request_of_the_limit_per_ten_items() {
+    let api = TestServer::demo(1).await;
+    let client = api.client(admin());
+    client.me().await.expect("the limit is learned");
+    let before = client.rate_limit().expect("known");
+    assert_eq!(client.bulk_capacity(), Some(100));
+    let items: Vec<BulkItem> = (0..25)
+        .map(|i| {
+            BulkItem::create(&new_patient(&format!("Costly{i}")))
+                .expect("item")
+                .idempotency_key(format!("cost-{i}"))
+        })
+        .collect();
+    let answer = client.v2().bulk_patients(&items).await.expect("bulk");
+    assert_eq!(answer.succeeded, 25);
+    let after = client.rate_limit().expect("known");
+    // Three requests of the limit (25 items), as the server counted them and the client's
+    // bucket agrees (both on the test's clock, which stood still).
+    let spent = i64::from(before.available) - i64::from(after.available);
+    assert_eq!(spent, 3, "{before:?} then {after:?}");
 }
 
 #[tokio::test]

@@ -2,15 +2,15 @@
 //!
 //! Two shapes: a **reference** collection (locations, providers, the appointment-type catalogue)
 //! is small and read whole, then replaces the cached copy in one transaction; a **paged**
-//! collection (patients; appointments next) is read in the server's append-only order
-//! (`sort=created`) with a checkpoint committed with every page, then kept fresh by
-//! `updated_since` polling. A new collection is one more [`PagedCollection`] impl and one more
+//! collection (patients, the appointment window) is read in the server's append-only order
+//! with a checkpoint committed with every page — by the v2 cursor lists where the server offers
+//! them, else by v1 offsets (`sort=created`) — then kept fresh by `updated_since` polling. A new collection is one more [`PagedCollection`] impl and one more
 //! arm in [`Collection`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use practice_studio::client::{
-    AppointmentQuery, AppointmentSort, Client, Error as ClientError, PatientQuery, PatientSort,
-    Priority, ProviderQuery, SortOrder,
+    AppointmentCursorQuery, AppointmentQuery, AppointmentSort, Client, Error as ClientError,
+    PatientCursorQuery, PatientQuery, PatientSort, Priority, ProviderQuery, SortOrder,
 };
 use practice_studio::model::{Appointment, AppointmentType, Location, Patient, Provider};
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,14 @@ pub(crate) struct Page<T> {
     pub total: u64,
 }
 
+/// One page of a v2 cursor list.
+pub(crate) struct CursorPage<T> {
+    pub items: Vec<T>,
+    /// Where the list goes on (kept in the first-sync checkpoint).
+    pub next_cursor: String,
+    pub has_more: bool,
+}
+
 /// What a paged read is limited to: appointments are kept for a window of days around today.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PageContext {
@@ -90,6 +98,15 @@ pub(crate) trait PagedCollection {
         limit: u32,
     ) -> Result<Page<Self::Item>, ClientError>;
 
+    /// A page of the v2 cursor list in the same append-only order after `cursor` (from the start
+    /// without one), full items, at background priority.
+    async fn cursor_page(
+        client: &Client,
+        context: PageContext,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<CursorPage<Self::Item>, ClientError>;
+
     /// A page of what changed at or after `since` (inclusive), oldest change first, ties by id.
     async fn changed_page(
         client: &Client,
@@ -99,14 +116,21 @@ pub(crate) trait PagedCollection {
         limit: u32,
     ) -> Result<Page<Self::Item>, ClientError>;
 
-    /// The most recent change the server holds: the polling cursor recorded before first sync.
-    async fn newest_change(client: &Client) -> Result<Option<DateTime<Utc>>, ClientError> {
-        let page = Self::changed_page_desc(client).await?;
-        Ok(page.items.first().map(Self::updated))
+    /// The most recent change the server holds (the polling cursor recorded before first sync),
+    /// and how many items the collection has now (the cursor lists do not count them).
+    async fn newest_change(
+        client: &Client,
+        context: PageContext,
+    ) -> Result<(Option<DateTime<Utc>>, u64), ClientError> {
+        let page = Self::changed_page_desc(client, context).await?;
+        Ok((page.items.first().map(Self::updated), page.total))
     }
 
-    /// One item, most recently changed first.
-    async fn changed_page_desc(client: &Client) -> Result<Page<Self::Item>, ClientError>;
+    /// One item of what the desk keeps, most recently changed first.
+    async fn changed_page_desc(
+        client: &Client,
+        context: PageContext,
+    ) -> Result<Page<Self::Item>, ClientError>;
 
     fn updated(item: &Self::Item) -> DateTime<Utc>;
 
@@ -149,6 +173,24 @@ impl PagedCollection for Patients {
         })
     }
 
+    async fn cursor_page(
+        client: &Client,
+        _: PageContext,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<CursorPage<Patient>, ClientError> {
+        let page = client
+            .v2()
+            .patient_page(&PatientCursorQuery::new(limit).full().after(cursor))
+            .priority(Priority::Background)
+            .await?;
+        Ok(CursorPage {
+            items: page.patients,
+            next_cursor: page.next_cursor,
+            has_more: page.has_more,
+        })
+    }
+
     async fn changed_page(
         client: &Client,
         _: PageContext,
@@ -173,7 +215,10 @@ impl PagedCollection for Patients {
         })
     }
 
-    async fn changed_page_desc(client: &Client) -> Result<Page<Patient>, ClientError> {
+    async fn changed_page_desc(
+        client: &Client,
+        _: PageContext,
+    ) -> Result<Page<Patient>, ClientError> {
         let query = PatientQuery::new()
             .limit(1)
             .sort(PatientSort::Updated)
@@ -233,6 +278,29 @@ impl PagedCollection for Appointments {
         })
     }
 
+    async fn cursor_page(
+        client: &Client,
+        context: PageContext,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<CursorPage<Appointment>, ClientError> {
+        let (from, to) = context.window;
+        let page = client
+            .v2()
+            .appointment_page(
+                &AppointmentCursorQuery::new(limit)
+                    .dates(from, to)
+                    .after(cursor),
+            )
+            .priority(Priority::Background)
+            .await?;
+        Ok(CursorPage {
+            items: page.appointments,
+            next_cursor: page.next_cursor,
+            has_more: page.has_more,
+        })
+    }
+
     async fn changed_page(
         client: &Client,
         context: PageContext,
@@ -261,8 +329,14 @@ impl PagedCollection for Appointments {
         })
     }
 
-    async fn changed_page_desc(client: &Client) -> Result<Page<Appointment>, ClientError> {
+    async fn changed_page_desc(
+        client: &Client,
+        context: PageContext,
+    ) -> Result<Page<Appointment>, ClientError> {
+        // The window's: its total is what first sync will read.
+        let (from, to) = context.window;
         let query = AppointmentQuery::new()
+            .dates(from, to)
             .limit(1)
             .sort(AppointmentSort::Updated)
             .order(SortOrder::Desc);
@@ -358,6 +432,7 @@ pub(crate) async fn refresh_reference(
             offset: count,
             total: count,
             done: true,
+            cursor: None,
         };
         Some(super::encode(&key, &done)?)
     } else {

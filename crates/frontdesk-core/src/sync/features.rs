@@ -6,6 +6,8 @@
 //! | the change feed (`/api/v2/events`) | `updated_since` polling |
 //! | `updated_since` as well | a periodic re-read of what the desk keeps (the appointment window every poll, patients every few polls) |
 //! | `Idempotency-Key` | an ambiguous write failure (no answer, a cut-off or unreadable answer, 502/504) goes to the conflict list for a person to check, never resent; the SDK does not retry writes |
+//! | the v2 cursor lists (`/api/v2/patients` with `expand=full`, `/api/v2/appointments` with dates) | first sync pages v1 by offset (`sort=created`) |
+//! | v2 bulk writes (`/api/v2/…/bulk`), or `Idempotency-Key` | the outbox sends one request per entry |
 
 use practice_studio::client::{Client, Error as ClientError, Priority};
 use practice_studio::model::Link;
@@ -28,6 +30,13 @@ pub struct ServerFeatures {
     pub updated_since: bool,
     /// `Idempotency-Key` on writes: a resend is answered with the first answer.
     pub idempotency: bool,
+    /// The v2 cursor lists first sync pages by: full patients, and appointments by dates.
+    /// (Absent from what an older desk stored: read as missing until the next connect.)
+    #[serde(default)]
+    pub v2_lists: bool,
+    /// The v2 bulk writes of patients, appointments and payments.
+    #[serde(default)]
+    pub v2_bulk: bool,
 }
 
 impl Default for ServerFeatures {
@@ -43,13 +52,23 @@ impl ServerFeatures {
         change_feed: true,
         updated_since: true,
         idempotency: true,
+        v2_lists: true,
+        v2_bulk: true,
     };
     /// The reference API alone.
     pub const NONE: ServerFeatures = ServerFeatures {
         change_feed: false,
         updated_since: false,
         idempotency: false,
+        v2_lists: false,
+        v2_bulk: false,
     };
+
+    /// Whether the outbox sends by bulk: the bulk routes, and keys to make a resend of a bulk
+    /// whose answer was lost replay instead of acting twice.
+    pub fn bulk_sends(&self) -> bool {
+        self.v2_bulk && self.idempotency
+    }
 
     /// Reads the features from an OpenAPI 3 document.
     pub fn from_openapi(document: &Value) -> Self {
@@ -73,6 +92,17 @@ impl ServerFeatures {
                 && has_param("/api/v1/appointments", "get", "updated_since"),
             idempotency: has_param("/api/v1/patients", "post", "Idempotency-Key")
                 && has_param("/api/v1/appointments", "post", "Idempotency-Key"),
+            // Summaries would leave the cached patients without what the chart shows.
+            v2_lists: has_param("/api/v2/patients", "get", "expand")
+                && has_param("/api/v2/appointments", "get", "start_date")
+                && has_param("/api/v2/appointments", "get", "end_date"),
+            v2_bulk: [
+                "/api/v2/patients/bulk",
+                "/api/v2/appointments/bulk",
+                "/api/v2/invoices/payments/bulk",
+            ]
+            .iter()
+            .all(|path| paths[*path]["post"].is_object()),
         }
     }
 }
@@ -120,6 +150,8 @@ impl SyncEngine {
                 change_feed = features.change_feed,
                 updated_since = features.updated_since,
                 idempotency = features.idempotency,
+                v2_lists = features.v2_lists,
+                v2_bulk = features.v2_bulk,
                 "the server lacks some extensions; sync degrades"
             );
         }
@@ -166,7 +198,13 @@ mod tests {
                     "parameters": [ { "name": "idempotency-key", "in": "header" } ],
                     "get": { "parameters": [ { "name": "updated_since", "in": "query" } ] },
                     "post": {}
-                }
+                },
+                "/api/v2/patients": { "get": { "parameters": [ { "name": "expand" } ] } },
+                "/api/v2/appointments": { "get": { "parameters": [
+                    { "name": "start_date" }, { "name": "end_date" } ] } },
+                "/api/v2/patients/bulk": { "post": {} },
+                "/api/v2/appointments/bulk": { "post": {} },
+                "/api/v2/invoices/payments/bulk": { "post": {} }
             },
             "components": { "parameters": { "Key": { "name": "Idempotency-Key", "in": "header" } } }
         });
@@ -183,5 +221,27 @@ mod tests {
             ServerFeatures::from_openapi(&json!({})),
             ServerFeatures::NONE
         );
+        // A v2 patient list of summaries only (no `expand`) is not used for first sync.
+        let mut summaries = full.clone();
+        summaries["paths"]["/api/v2/patients"]["get"]["parameters"] = json!([]);
+        summaries["paths"]
+            .as_object_mut()
+            .expect("paths")
+            .remove("/api/v2/invoices/payments/bulk");
+        assert_eq!(
+            ServerFeatures::from_openapi(&summaries),
+            ServerFeatures {
+                v2_lists: false,
+                v2_bulk: false,
+                ..ServerFeatures::ALL
+            }
+        );
+    }
+
+    #[test]
+    fn features_stored_by_an_older_desk_read_without_v2() {
+        let stored = r#"{"changeFeed":true,"updatedSince":true,"idempotency":true}"#;
+        let features: ServerFeatures = serde_json::from_str(stored).expect("reads");
+        assert!(!features.v2_lists && !features.v2_bulk && features.idempotency);
     }
 }

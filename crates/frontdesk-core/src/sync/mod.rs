@@ -5,9 +5,10 @@
 //!   extensions it has (change feed, `updated_since`, idempotency keys); without one the engine
 //!   degrades (see `features.rs`).
 //! - **First sync** ([`SyncEngine::first_sync`]): the feed's cursor first, the reference
-//!   collections, then patients and the appointment window in the server's append-only order,
-//!   each page committed with its checkpoint (the next page read while one is stored), so a desk
-//!   killed anywhere resumes from its last committed page.
+//!   collections, then patients and the appointment window in the server's append-only order
+//!   (the v2 cursor lists where offered, else v1 offsets), each page committed with its
+//!   checkpoint (the next page read while one is stored), so a desk killed anywhere resumes from
+//!   its last committed page.
 //! - **Staying fresh** ([`SyncEngine::follow_feed_once`], else [`SyncEngine::poll_once`]): the
 //!   change feed with long polls; without it `updated_since` polling (inclusive, with an
 //!   overlap, deduplicated by id and version in the store); without that either, the kept
@@ -16,8 +17,9 @@
 //! - **Writes**: patients ([`SyncEngine::register_patient`], [`SyncEngine::update_patient`]),
 //!   the book ([`crate::book`]) and payments ([`crate::payments`]): validated with the server's
 //!   own rules, stored with their outbox entry in one transaction, sent later by
-//!   [`SyncEngine::drain_outbox`] with their author's credentials; see `sender.rs` for what each
-//!   answer does.
+//!   [`SyncEngine::drain_outbox`] with their author's credentials (consecutive entries of one
+//!   kind and author in v2 bulk requests where offered); see `sender.rs` for what each answer
+//!   does.
 //! - **Conflicts** are resolved by a person ([`SyncEngine::discard_change`],
 //!   [`SyncEngine::take_theirs`], [`SyncEngine::retry_change`],
 //!   [`SyncEngine::retry_other_change`]), never dropped: a resolved one stays on record with who
@@ -25,6 +27,7 @@
 //!
 //! Logs carry ids, counts and kinds, never a patient's details or a token.
 
+mod bulk;
 mod collections;
 mod features;
 mod feed;
@@ -47,7 +50,7 @@ use frontdesk_store::{CacheError, Checkpoint, Store};
 
 use crate::clock::Clock;
 pub use collections::Collection;
-use collections::{Appointments, PageContext, PagedCollection, Patients, PAGE_LIMIT};
+use collections::{Appointments, CursorPage, PageContext, PagedCollection, Patients, PAGE_LIMIT};
 pub use features::ServerFeatures;
 pub use feed::FeedOutcome;
 pub use prefetch::PrefetchReport;
@@ -62,6 +65,9 @@ pub use writes::{PendingWrite, WriteError, LOCAL_PATIENT_PREFIX};
 pub struct SyncOptions {
     /// Items per page (at most the server's 100).
     pub page_size: u32,
+    /// Entries per bulk request (at most the server's 100, and what the rate limit's burst
+    /// holds).
+    pub bulk_size: usize,
     /// How far back each poll re-reads before its cursor: a change committed by the server a
     /// moment after a later one was already read is still seen. Re-read rows cost nothing: the
     /// store skips a version it already has.
@@ -98,6 +104,7 @@ impl Default for SyncOptions {
     fn default() -> Self {
         Self {
             page_size: PAGE_LIMIT,
+            bulk_size: practice_studio::client::BULK_MAX_ITEMS,
             poll_overlap: chrono::Duration::seconds(5),
             poll_every: Duration::from_secs(30),
             feed_wait: Duration::from_secs(25),
@@ -210,6 +217,11 @@ pub(crate) struct FirstSyncState {
     pub(crate) offset: u64,
     pub(crate) total: u64,
     pub(crate) done: bool,
+    /// The v2 list's `next_cursor` after the last committed page, when read by cursor. (The
+    /// offset is kept too: the v1 list in creation order is the same sequence, so a server that
+    /// stops offering v2 is read on from there.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cursor: Option<String>,
 }
 
 /// The `updated_since` cursor of a collection.
@@ -526,17 +538,38 @@ impl SyncEngine {
         if self.read_state::<PollCursor>(&cursor_key).await?.is_none() {
             // Before the first page: everything changed from here on is polled afterwards,
             // rows already paged included.
-            let newest = C::newest_change(client).await;
+            let newest = C::newest_change(client, self.page_context()).await;
             self.observe(&newest);
-            let cursor = PollCursor { since: newest? };
+            let (since, total) = newest?;
+            let cursor = PollCursor { since };
             self.inner
                 .store
                 .set_sync_state(&cursor_key, &encode(&cursor_key, &cursor)?)
                 .await?;
+            // The cursor lists do not count: progress goes by this count.
+            state.total = state.total.max(total);
         }
+        // A first sync begun by offset goes on by offset (an offset cannot become a cursor);
+        // one begun by cursor goes on from its cursor, or by its offset if v2 has gone.
+        let by_cursor =
+            self.server_features().v2_lists && (state.cursor.is_some() || state.offset == 0);
+        if by_cursor {
+            self.first_sync_by_cursor::<C>(client, state).await
+        } else {
+            self.first_sync_by_offset::<C>(client, state).await
+        }
+    }
+
+    /// First sync of a collection by v1 offsets in creation order.
+    async fn first_sync_by_offset<C: PagedCollection>(
+        &self,
+        client: &Client,
+        mut state: FirstSyncState,
+    ) -> Result<(), SyncError> {
+        // The offset goes on where a cursor stopped: a later run by cursor would start over.
+        state.cursor = None;
         let limit = self.inner.options.page_size.clamp(1, PAGE_LIMIT);
-        let started = std::time::Instant::now();
-        let resumed_at = state.offset;
+        let progress = Progress::new(&state);
         let context = self.page_context();
         let mut next = Some(C::created_page(client, context, state.offset, limit).await);
         loop {
@@ -550,53 +583,99 @@ impl SyncEngine {
             state.total = page.total.max(state.offset);
             // A short page is the end: the order is append-only, so nothing can appear before it.
             state.done = count < u64::from(limit);
-            let value = encode(&key, &state)?;
-            let apply = C::apply(
-                &self.inner.store,
-                &page.items,
-                Checkpoint {
-                    key: &key,
-                    value: &value,
-                },
-            );
+            let apply = self.commit_first_sync_page::<C>(&page.items, &state, &progress);
             // The next page is read while this one is stored (its offset is known: this page
             // was full). Its checkpoint is committed only with it, so a desk stopped meanwhile
             // resumes from this page's.
-            let applied = if state.done {
-                apply.await?
-            } else {
-                let (applied, fetched) =
-                    tokio::join!(apply, C::created_page(client, context, state.offset, limit));
-                next = Some(fetched);
-                applied?
-            };
-            tracing::debug!(
-                collection = collection.as_str(),
-                offset = state.offset,
-                applied = applied.len(),
-                "first sync page committed"
-            );
-            if !applied.is_empty() {
-                self.emit(SyncEvent::Changed {
-                    collection,
-                    ids: applied,
-                });
-            }
-            let read = state.offset - resumed_at;
-            let eta_seconds = (read > 0).then(|| {
-                let per_item = started.elapsed().as_secs_f64() / read as f64;
-                ((state.total - state.offset) as f64 * per_item).ceil() as u64
-            });
-            self.emit(SyncEvent::Progress {
-                collection,
-                done: state.offset,
-                total: state.total,
-                eta_seconds,
-            });
             if state.done {
+                apply.await?;
                 return Ok(());
             }
+            let (applied, fetched) =
+                tokio::join!(apply, C::created_page(client, context, state.offset, limit));
+            next = Some(fetched);
+            applied?;
         }
+    }
+
+    /// First sync of a collection by the v2 cursor list: the same order, the checkpoint keeps
+    /// the cursor, and the list says when it is done (no count, no empty last page).
+    async fn first_sync_by_cursor<C: PagedCollection>(
+        &self,
+        client: &Client,
+        mut state: FirstSyncState,
+    ) -> Result<(), SyncError> {
+        let limit = self.inner.options.page_size.clamp(1, PAGE_LIMIT);
+        let progress = Progress::new(&state);
+        let context = self.page_context();
+        let mut next = Some(C::cursor_page(client, context, state.cursor.as_deref(), limit).await);
+        loop {
+            let Some(page) = next.take() else {
+                return Ok(());
+            };
+            self.observe(&page);
+            let CursorPage {
+                items,
+                next_cursor,
+                has_more,
+            } = page?;
+            state.offset += items.len() as u64;
+            state.total = state.total.max(state.offset);
+            // An empty page that claims more would loop for ever: take it as the end.
+            state.done = !has_more || items.is_empty();
+            state.cursor = Some(next_cursor);
+            let apply = self.commit_first_sync_page::<C>(&items, &state, &progress);
+            if state.done {
+                apply.await?;
+                return Ok(());
+            }
+            let (applied, fetched) = tokio::join!(
+                apply,
+                C::cursor_page(client, context, state.cursor.as_deref(), limit)
+            );
+            next = Some(fetched);
+            applied?;
+        }
+    }
+
+    /// Stores a first-sync page with its checkpoint in one transaction, then tells the UI.
+    async fn commit_first_sync_page<C: PagedCollection>(
+        &self,
+        items: &[C::Item],
+        state: &FirstSyncState,
+        progress: &Progress,
+    ) -> Result<(), SyncError> {
+        let collection = C::COLLECTION;
+        let key = collection.checkpoint_key();
+        let value = encode(&key, state)?;
+        let applied = C::apply(
+            &self.inner.store,
+            items,
+            Checkpoint {
+                key: &key,
+                value: &value,
+            },
+        )
+        .await?;
+        tracing::debug!(
+            collection = collection.as_str(),
+            offset = state.offset,
+            applied = applied.len(),
+            "first sync page committed"
+        );
+        if !applied.is_empty() {
+            self.emit(SyncEvent::Changed {
+                collection,
+                ids: applied,
+            });
+        }
+        self.emit(SyncEvent::Progress {
+            collection,
+            done: state.offset,
+            total: state.total,
+            eta_seconds: progress.eta_seconds(state),
+        });
+        Ok(())
     }
 
     /// One round of `updated_since` polling: every change since the cursor (less the overlap),
@@ -841,6 +920,30 @@ impl Drop for SyncTasks {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+/// This run's pace through a first-sync collection, for the ETA.
+struct Progress {
+    started: std::time::Instant,
+    resumed_at: u64,
+}
+
+impl Progress {
+    fn new(state: &FirstSyncState) -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            resumed_at: state.offset,
+        }
+    }
+
+    /// Seconds left at this run's pace (none before the pace is known).
+    fn eta_seconds(&self, state: &FirstSyncState) -> Option<u64> {
+        let read = state.offset.saturating_sub(self.resumed_at);
+        (read > 0).then(|| {
+            let per_item = self.started.elapsed().as_secs_f64() / read as f64;
+            (state.total.saturating_sub(state.offset) as f64 * per_item).ceil() as u64
+        })
     }
 }
 

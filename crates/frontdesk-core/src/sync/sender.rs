@@ -13,6 +13,9 @@
 //! | 2xx that cannot be read | resent at once with the same key (the server replays its answer); conflict list if that keeps failing |
 //! | anything else | conflict list, logged with the request id |
 //!
+//! Where the server offers bulk writes, consecutive entries of one kind and author go in one
+//! request and each item's answer means what the table says (`bulk.rs`).
+//!
 //! An entry blocks the later entries of its entity and the entries referring to it, nothing
 //! else. An entry older than the server's key retention is not resent (the server may have
 //! forgotten its key and would act twice): it goes to the conflict list for a person to check.
@@ -32,6 +35,7 @@ use serde_json::json;
 
 use frontdesk_store::{entity_key, ConflictKind, EntityKind, OutboxEntry, Refusal};
 
+use super::bulk::Round;
 use super::{Collection, SyncEngine, SyncError, SyncEvent};
 
 /// What one pass over the outbox did.
@@ -49,7 +53,7 @@ pub struct DrainReport {
 }
 
 /// The server's answer to an accepted write, by kind.
-enum Accepted {
+pub(super) enum Accepted {
     Patient(Box<Patient>),
     Appointment(Box<Appointment>),
     Payment(Box<PaymentCreated>),
@@ -69,7 +73,7 @@ const AMBIGUOUS: &str =
                          cannot recognise a resend; check before sending it again";
 
 /// What the server's answer to one send means for the entry.
-enum Outcome {
+pub(super) enum Outcome {
     Accepted(Accepted),
     /// Try this entry again later. `link`: the failure was the network's or the server's as a
     /// whole (no answer, 429, 502–504), not this entry's, so the other entries wait too.
@@ -85,6 +89,52 @@ enum Outcome {
 enum Sent {
     Outcome(Outcome),
     Unreadable,
+}
+
+/// The request an outbox entry stands for.
+pub(super) enum Prepared {
+    PatientCreate(Box<NewPatient>),
+    PatientUpdate {
+        id: PatientId,
+        /// The stored JSON Merge Patch, sent as it is.
+        patch: serde_json::Value,
+        version: i64,
+    },
+    AppointmentCreate(Box<NewAppointment>),
+    AppointmentUpdate {
+        id: AppointmentId,
+        patch: Box<AppointmentPatch>,
+        version: i64,
+    },
+    Payment(Box<PaymentPayload>),
+    /// The entry cannot be sent at all.
+    Corrupt(Refusal),
+}
+
+/// How a drain pass goes on after an answer.
+pub(super) enum Flow {
+    Go,
+    /// A registration got its server id: the later entries were renamed, read them again.
+    Renamed,
+    /// The API is out of reach: nothing more this pass.
+    Stop,
+}
+
+/// One pass over the outbox: what it did so far and what blocks the rest.
+pub(super) struct Pass<'r> {
+    pub(super) report: &'r mut DrainReport,
+    /// Entity keys (and references) whose later entries must wait.
+    pub(super) blocked: HashSet<String>,
+}
+
+/// A 2xx answer unreadable after every resend.
+pub(super) fn unreadable_again() -> Refusal {
+    Refusal {
+        kind: ConflictKind::Other,
+        message: "the server's answer to this change could not be read, again and again".to_owned(),
+        server_status: None,
+        server_body: None,
+    }
 }
 
 fn problem_body(problem: &Problem) -> serde_json::Value {
@@ -107,19 +157,21 @@ fn refusal(kind: ConflictKind, message: &str, problem: Option<&Problem>) -> Refu
 
 impl SyncEngine {
     /// Sends every entry that may go now, in order. Returns when each entry was sent, refused,
-    /// or has to wait; [`DrainReport::next_retry_in`] says when to try again.
+    /// or has to wait; [`DrainReport::next_retry_in`] says when to try again. Where the server
+    /// offers bulk writes, entries of one kind and author go together in rounds, parents before
+    /// dependents (see `bulk.rs`).
     pub async fn drain_outbox(&self) -> Result<DrainReport, SyncError> {
         let _one_at_a_time = self.inner.drain_lock.lock().await;
         // A desk started offline goes by what an earlier run read of the server.
         self.known_features().await?;
-        let idempotent = self.server_features().idempotency;
+        let bulk = self.server_features().bulk_sends();
         let store = self.inner.store.clone();
         let mut report = DrainReport::default();
-        // Restarted after a registration got its server id: the entries after it were renamed.
+        // Again after a registration got its server id (the entries after it were renamed), and
+        // after a round of bulk sends whose dependents waited for it.
         'pass: loop {
             report.waiting = 0;
             let entries = store.pending_writes(1000).await?;
-            let pending_seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
             let link_wait = self
                 .state()
                 .link_retry_at
@@ -127,31 +179,45 @@ impl SyncEngine {
                 .and_then(|left| left.to_std().ok())
                 .filter(|left| !left.is_zero());
             if let Some(wait) = link_wait {
-                report.waiting = pending_seqs.len() as u32;
+                report.waiting = entries.len() as u32;
                 report.next_retry_in = Some(wait);
                 return Ok(report);
             }
-            let mut blocked: HashSet<String> = store.entities_in_conflict().await?;
+            let mut pass = Pass {
+                report: &mut report,
+                blocked: store.entities_in_conflict().await?,
+            };
+            let mut round = Round::default();
             for entry in entries {
                 let key = entity_key(entry.entity_kind, &entry.entity_id);
-                if blocked.contains(&key) || entry.refs.iter().any(|r| blocked.contains(r)) {
-                    blocked.insert(key);
-                    report.waiting += 1;
+                if pass.blocked.contains(&key)
+                    || entry.refs.iter().any(|r| pass.blocked.contains(r))
+                {
+                    pass.blocked.insert(key);
+                    pass.report.waiting += 1;
+                    continue;
+                }
+                // An entry that depends on one going in this round (its server id, its
+                // version) waits for the next round, as it would wait behind a single send.
+                if bulk && round.defers(&entry) {
                     continue;
                 }
                 let now = Utc::now();
                 let backing_off = self.state().retry_at.get(&entry.seq).copied();
                 if let Some(at) = backing_off.filter(|at| *at > now) {
                     let wait = (at - now).to_std().unwrap_or_default();
-                    report.next_retry_in =
-                        Some(report.next_retry_in.map_or(wait, |w: Duration| w.min(wait)));
-                    blocked.insert(key);
-                    report.waiting += 1;
+                    pass.report.next_retry_in = Some(
+                        pass.report
+                            .next_retry_in
+                            .map_or(wait, |w: Duration| w.min(wait)),
+                    );
+                    pass.blocked.insert(key);
+                    pass.report.waiting += 1;
                     continue;
                 }
                 let Some(client) = self.author_client(&entry.author).await else {
-                    blocked.insert(key);
-                    report.waiting += 1;
+                    pass.blocked.insert(key);
+                    pass.report.waiting += 1;
                     continue;
                 };
                 // Measured on the machine's clock, as the store stamps entries.
@@ -165,151 +231,195 @@ impl SyncEngine {
                         server_body: None,
                     };
                     self.refuse(&entry, &refusal).await?;
-                    report.refused += 1;
-                    blocked.insert(key);
+                    pass.report.refused += 1;
+                    pass.blocked.insert(key);
                     continue;
                 }
-                let mut unreadable = 0;
-                let outcome = loop {
-                    match self.send(&client, &entry).await? {
-                        Sent::Unreadable if !idempotent => {
-                            break Outcome::Refused(Refusal {
-                                kind: ConflictKind::Other,
-                                message: AMBIGUOUS.to_owned(),
-                                server_status: None,
-                                server_body: None,
-                            })
-                        }
-                        Sent::Unreadable
-                            if unreadable < self.inner.options.unreadable_answer_resends =>
-                        {
-                            unreadable += 1;
-                            tracing::info!(seq = entry.seq, "answer unreadable; resending");
-                        }
-                        Sent::Unreadable => {
-                            break Outcome::Refused(Refusal {
-                                kind: ConflictKind::Other,
-                                message: "the server's answer to this change could not be read, \
-                                          again and again"
-                                    .to_owned(),
-                                server_status: None,
-                                server_body: None,
-                            })
-                        }
-                        Sent::Outcome(outcome) => break outcome,
-                    }
-                };
-                if !matches!(outcome, Outcome::Retry { link: true, .. }) {
-                    self.link_answered();
+                if bulk {
+                    round.add(client, entry, self.inner.options.bulk_size);
+                    continue;
                 }
-                match outcome {
-                    Outcome::Accepted(Accepted::Appointment(answer)) => {
-                        let renamed = answer.id.as_str() != entry.entity_id;
-                        store.complete_appointment_write(entry.seq, &answer).await?;
-                        self.state().retry_at.remove(&entry.seq);
-                        report.sent += 1;
-                        tracing::info!(seq = entry.seq, "appointment change accepted");
-                        self.emit(SyncEvent::WriteAccepted {
-                            seq: entry.seq,
-                            entity_id: answer.id.to_string(),
-                            local_id: renamed.then(|| entry.entity_id.clone()),
-                        });
-                        let mut ids = vec![answer.id.to_string()];
-                        if renamed {
-                            ids.push(entry.entity_id.clone());
-                        }
-                        self.emit(SyncEvent::Changed {
-                            collection: Collection::Appointments,
-                            ids,
-                        });
-                        if renamed {
-                            continue 'pass;
-                        }
-                    }
-                    Outcome::Accepted(Accepted::Payment(answer)) => {
-                        store.complete_payment_write(entry.seq, &answer).await?;
-                        self.state().retry_at.remove(&entry.seq);
-                        report.sent += 1;
-                        tracing::info!(seq = entry.seq, "payment accepted");
-                        self.emit(SyncEvent::WriteAccepted {
-                            seq: entry.seq,
-                            entity_id: answer.payment.id.to_string(),
-                            local_id: Some(entry.entity_id.clone()),
-                        });
-                    }
-                    Outcome::Accepted(Accepted::Patient(answer)) => {
-                        let renamed = answer.id.as_str() != entry.entity_id;
-                        store.complete_patient_write(entry.seq, &answer).await?;
-                        self.state().retry_at.remove(&entry.seq);
-                        report.sent += 1;
-                        tracing::info!(seq = entry.seq, "write accepted");
-                        self.emit(SyncEvent::WriteAccepted {
-                            seq: entry.seq,
-                            entity_id: answer.id.to_string(),
-                            local_id: renamed.then(|| entry.entity_id.clone()),
-                        });
-                        let mut ids = vec![answer.id.to_string()];
-                        if renamed {
-                            ids.push(entry.entity_id.clone());
-                        }
-                        self.emit(SyncEvent::Changed {
-                            collection: Collection::Patients,
-                            ids,
-                        });
-                        if renamed {
-                            continue 'pass;
-                        }
-                    }
-                    Outcome::Retry { after, link: true } => {
-                        // No point trying the others now: they would meet the same network.
-                        store.record_attempt(entry.seq).await?;
-                        let wait = {
-                            let mut state = self.state();
-                            state.link_failures = state.link_failures.saturating_add(1);
-                            let wait = self.backoff_of(i64::from(state.link_failures), after);
-                            state.link_retry_at = Some(Utc::now() + chrono_of(wait));
-                            wait
-                        };
-                        report.next_retry_in =
-                            Some(report.next_retry_in.map_or(wait, |w: Duration| w.min(wait)));
-                        report.waiting += 1 + remaining_after(entry.seq, &pending_seqs);
-                        tracing::info!(
-                            seq = entry.seq,
-                            wait_ms = wait.as_millis() as u64,
-                            "the API is out of reach; the outbox waits"
-                        );
-                        return Ok(report);
-                    }
-                    Outcome::Retry { after, link: false } => {
-                        self.link_answered();
-                        store.record_attempt(entry.seq).await?;
-                        let wait = self.backoff_of(entry.attempts + 1, after);
-                        self.state()
-                            .retry_at
-                            .insert(entry.seq, Utc::now() + chrono_of(wait));
-                        report.next_retry_in =
-                            Some(report.next_retry_in.map_or(wait, |w: Duration| w.min(wait)));
-                        report.waiting += 1;
-                        blocked.insert(key);
-                        tracing::info!(
-                            seq = entry.seq,
-                            wait_ms = wait.as_millis() as u64,
-                            "write will be retried"
-                        );
-                    }
-                    Outcome::SignInNeeded => {
-                        self.pause_author(&entry.author);
-                        report.waiting += 1;
-                        blocked.insert(key);
-                    }
-                    Outcome::Refused(refusal) => {
-                        self.refuse(&entry, &refusal).await?;
-                        report.refused += 1;
-                        blocked.insert(key);
-                    }
+                match self.send_alone(&client, &entry, &mut pass).await? {
+                    Flow::Go => {}
+                    Flow::Renamed => continue 'pass,
+                    Flow::Stop => return Ok(report),
                 }
             }
+            let settled = pass.report.sent + pass.report.refused;
+            let mut renamed = false;
+            for group in round.groups {
+                match self.send_group(group, &mut pass).await? {
+                    Flow::Go => {}
+                    Flow::Renamed => renamed = true,
+                    Flow::Stop => return Ok(report),
+                }
+            }
+            let progressed = pass.report.sent + pass.report.refused > settled;
+            if renamed || (round.deferred > 0 && progressed) {
+                continue 'pass;
+            }
+            // Their parents could not go: the dependents wait with them.
+            pass.report.waiting += round.deferred;
             return Ok(report);
+        }
+    }
+
+    /// Sends one entry by its single request (resending at once, with its key, an answer that
+    /// could not be read) and applies the answer.
+    pub(super) async fn send_alone(
+        &self,
+        client: &Client,
+        entry: &OutboxEntry,
+        pass: &mut Pass<'_>,
+    ) -> Result<Flow, SyncError> {
+        let idempotent = self.server_features().idempotency;
+        let mut unreadable = 0;
+        let outcome = loop {
+            match self.send(client, entry).await? {
+                Sent::Unreadable if !idempotent => {
+                    break Outcome::Refused(Refusal {
+                        kind: ConflictKind::Other,
+                        message: AMBIGUOUS.to_owned(),
+                        server_status: None,
+                        server_body: None,
+                    })
+                }
+                Sent::Unreadable if unreadable < self.inner.options.unreadable_answer_resends => {
+                    unreadable += 1;
+                    tracing::info!(seq = entry.seq, "answer unreadable; resending");
+                }
+                Sent::Unreadable => break Outcome::Refused(unreadable_again()),
+                Sent::Outcome(outcome) => break outcome,
+            }
+        };
+        if !matches!(outcome, Outcome::Retry { link: true, .. }) {
+            self.link_answered();
+        }
+        self.apply_outcome(entry, outcome, pass).await
+    }
+
+    /// What the answer to one entry does: see the module's table.
+    pub(super) async fn apply_outcome(
+        &self,
+        entry: &OutboxEntry,
+        outcome: Outcome,
+        pass: &mut Pass<'_>,
+    ) -> Result<Flow, SyncError> {
+        let store = &self.inner.store;
+        let key = entity_key(entry.entity_kind, &entry.entity_id);
+        match outcome {
+            Outcome::Accepted(Accepted::Appointment(answer)) => {
+                let renamed = answer.id.as_str() != entry.entity_id;
+                store.complete_appointment_write(entry.seq, &answer).await?;
+                self.state().retry_at.remove(&entry.seq);
+                pass.report.sent += 1;
+                tracing::info!(seq = entry.seq, "appointment change accepted");
+                self.emit(SyncEvent::WriteAccepted {
+                    seq: entry.seq,
+                    entity_id: answer.id.to_string(),
+                    local_id: renamed.then(|| entry.entity_id.clone()),
+                });
+                let mut ids = vec![answer.id.to_string()];
+                if renamed {
+                    ids.push(entry.entity_id.clone());
+                }
+                self.emit(SyncEvent::Changed {
+                    collection: Collection::Appointments,
+                    ids,
+                });
+                Ok(if renamed { Flow::Renamed } else { Flow::Go })
+            }
+            Outcome::Accepted(Accepted::Payment(answer)) => {
+                store.complete_payment_write(entry.seq, &answer).await?;
+                self.state().retry_at.remove(&entry.seq);
+                pass.report.sent += 1;
+                tracing::info!(seq = entry.seq, "payment accepted");
+                self.emit(SyncEvent::WriteAccepted {
+                    seq: entry.seq,
+                    entity_id: answer.payment.id.to_string(),
+                    local_id: Some(entry.entity_id.clone()),
+                });
+                Ok(Flow::Go)
+            }
+            Outcome::Accepted(Accepted::Patient(answer)) => {
+                let renamed = answer.id.as_str() != entry.entity_id;
+                store.complete_patient_write(entry.seq, &answer).await?;
+                self.state().retry_at.remove(&entry.seq);
+                pass.report.sent += 1;
+                tracing::info!(seq = entry.seq, "write accepted");
+                self.emit(SyncEvent::WriteAccepted {
+                    seq: entry.seq,
+                    entity_id: answer.id.to_string(),
+                    local_id: renamed.then(|| entry.entity_id.clone()),
+                });
+                let mut ids = vec![answer.id.to_string()];
+                if renamed {
+                    ids.push(entry.entity_id.clone());
+                }
+                self.emit(SyncEvent::Changed {
+                    collection: Collection::Patients,
+                    ids,
+                });
+                Ok(if renamed { Flow::Renamed } else { Flow::Go })
+            }
+            Outcome::Retry { after, link: true } => {
+                // No point trying the others now: they would meet the same network.
+                store.record_attempt(entry.seq).await?;
+                let wait = {
+                    let mut state = self.state();
+                    state.link_failures = state.link_failures.saturating_add(1);
+                    let wait = self.backoff_of(i64::from(state.link_failures), after);
+                    state.link_retry_at = Some(Utc::now() + chrono_of(wait));
+                    wait
+                };
+                pass.report.next_retry_in = Some(
+                    pass.report
+                        .next_retry_in
+                        .map_or(wait, |w: Duration| w.min(wait)),
+                );
+                // Whatever is still queued waits for the link.
+                pass.report.waiting =
+                    u32::try_from(store.pending_count().await?).unwrap_or(u32::MAX);
+                tracing::info!(
+                    seq = entry.seq,
+                    wait_ms = wait.as_millis() as u64,
+                    "the API is out of reach; the outbox waits"
+                );
+                Ok(Flow::Stop)
+            }
+            Outcome::Retry { after, link: false } => {
+                self.link_answered();
+                store.record_attempt(entry.seq).await?;
+                let wait = self.backoff_of(entry.attempts + 1, after);
+                self.state()
+                    .retry_at
+                    .insert(entry.seq, Utc::now() + chrono_of(wait));
+                pass.report.next_retry_in = Some(
+                    pass.report
+                        .next_retry_in
+                        .map_or(wait, |w: Duration| w.min(wait)),
+                );
+                pass.report.waiting += 1;
+                pass.blocked.insert(key);
+                tracing::info!(
+                    seq = entry.seq,
+                    wait_ms = wait.as_millis() as u64,
+                    "write will be retried"
+                );
+                Ok(Flow::Go)
+            }
+            Outcome::SignInNeeded => {
+                self.pause_author(&entry.author);
+                pass.report.waiting += 1;
+                pass.blocked.insert(key);
+                Ok(Flow::Go)
+            }
+            Outcome::Refused(refusal) => {
+                self.refuse(entry, &refusal).await?;
+                pass.report.refused += 1;
+                pass.blocked.insert(key);
+                Ok(Flow::Go)
+            }
         }
     }
 
@@ -351,7 +461,7 @@ impl SyncEngine {
     }
 
     /// The API answered: the link is fine again.
-    fn link_answered(&self) {
+    pub(super) fn link_answered(&self) {
         let mut state = self.state();
         state.link_failures = 0;
         state.link_retry_at = None;
@@ -370,6 +480,86 @@ impl SyncEngine {
         jittered.max(retry_after.unwrap_or_default())
     }
 
+    /// The request an entry stands for, read from its stored payload (a booking's local patient
+    /// id mapped to the server's, an update's `If-Match` from the entry or the one before it), or
+    /// the refusal of an entry that cannot be sent.
+    pub(super) async fn prepare(&self, entry: &OutboxEntry) -> Result<Prepared, SyncError> {
+        let corrupt = |what: &str| {
+            Prepared::Corrupt(Refusal {
+                kind: ConflictKind::Other,
+                message: format!("this change cannot be sent: {what}"),
+                server_status: None,
+                server_body: None,
+            })
+        };
+        let version = || async {
+            match entry.base_version {
+                Some(version) => Ok(Some(version)),
+                None => {
+                    self.inner
+                        .store
+                        .chained_version(entry.entity_kind, &entry.entity_id, entry.seq)
+                        .await
+                }
+            }
+        };
+        Ok(match (entry.entity_kind, entry.operation.as_str()) {
+            (EntityKind::Patient, "create") => {
+                match serde_json::from_value::<NewPatient>(entry.payload.clone()) {
+                    Ok(patient) => Prepared::PatientCreate(Box::new(patient)),
+                    Err(_) => corrupt("its stored details are unreadable"),
+                }
+            }
+            (EntityKind::Patient, "update") => match version().await? {
+                Some(version) => Prepared::PatientUpdate {
+                    id: PatientId(entry.entity_id.clone()),
+                    patch: entry.payload.clone(),
+                    version,
+                },
+                None => corrupt("no version of the patient to base it on"),
+            },
+            (EntityKind::Appointment, "create") => {
+                let Ok(mut booking) =
+                    serde_json::from_value::<NewAppointment>(entry.payload.clone())
+                else {
+                    return Ok(corrupt("its stored details are unreadable"));
+                };
+                // A patient registered on this desk has the server's id by now (the booking
+                // waited for the registration).
+                if let Some(server_id) = self
+                    .inner
+                    .store
+                    .mapped_id(EntityKind::Patient, booking.patient_id.as_str())
+                    .await?
+                {
+                    booking.patient_id = PatientId(server_id);
+                }
+                Prepared::AppointmentCreate(Box::new(booking))
+            }
+            (EntityKind::Appointment, _) => {
+                let Ok(patch) = serde_json::from_value::<AppointmentPatch>(entry.payload.clone())
+                else {
+                    return Ok(corrupt("its stored details are unreadable"));
+                };
+                match version().await? {
+                    Some(version) => Prepared::AppointmentUpdate {
+                        id: AppointmentId(entry.entity_id.clone()),
+                        patch: Box::new(patch),
+                        version,
+                    },
+                    None => corrupt("no version of the appointment to base it on"),
+                }
+            }
+            (EntityKind::Payment, "create") => {
+                match serde_json::from_value::<PaymentPayload>(entry.payload.clone()) {
+                    Ok(payload) => Prepared::Payment(Box::new(payload)),
+                    Err(_) => corrupt("its stored details are unreadable"),
+                }
+            }
+            _ => corrupt("the desk does not know this kind of change"),
+        })
+    }
+
     /// Sends one entry once (the SDK may retry within [`super::SyncOptions::send_retry`]).
     async fn send(&self, client: &Client, entry: &OutboxEntry) -> Result<Sent, SyncError> {
         let idempotent = self.server_features().idempotency;
@@ -383,123 +573,53 @@ impl SyncEngine {
             }
         };
         let client = client.clone().with_retry(policy);
-        let corrupt = |what: &str| {
-            Sent::Outcome(Outcome::Refused(Refusal {
-                kind: ConflictKind::Other,
-                message: format!("this change cannot be sent: {what}"),
-                server_status: None,
-                server_body: None,
-            }))
+        let key = entry.idempotency_key.clone();
+        let request_id = entry.request_id.clone();
+        let result: Result<Accepted, ClientError> = match self.prepare(entry).await? {
+            Prepared::Corrupt(refusal) => return Ok(Sent::Outcome(Outcome::Refused(refusal))),
+            Prepared::PatientCreate(patient) => client
+                .patients()
+                .create(&patient)
+                .idempotency_key(key)
+                .request_id(request_id)
+                .priority(Priority::Interactive)
+                .await
+                .map(|p| Accepted::Patient(Box::new(p))),
+            Prepared::PatientUpdate { id, patch, version } => client
+                .patients()
+                .update(&id, &patch)
+                .if_match(version)
+                .idempotency_key(key)
+                .request_id(request_id)
+                .priority(Priority::Interactive)
+                .await
+                .map(|p| Accepted::Patient(Box::new(p))),
+            Prepared::AppointmentCreate(booking) => client
+                .appointments()
+                .create(&booking)
+                .idempotency_key(key)
+                .request_id(request_id)
+                .priority(Priority::Interactive)
+                .await
+                .map(|a| Accepted::Appointment(Box::new(a))),
+            Prepared::AppointmentUpdate { id, patch, version } => client
+                .appointments()
+                .update(&id, &patch)
+                .if_match(version)
+                .idempotency_key(key)
+                .request_id(request_id)
+                .priority(Priority::Interactive)
+                .await
+                .map(|a| Accepted::Appointment(Box::new(a))),
+            Prepared::Payment(payload) => client
+                .billing()
+                .pay(&InvoiceId(payload.invoice_id.clone()), &payload.payment)
+                .idempotency_key(key)
+                .request_id(request_id)
+                .priority(Priority::Interactive)
+                .await
+                .map(|p| Accepted::Payment(Box::new(p))),
         };
-        let result: Result<Accepted, ClientError> =
-            match (entry.entity_kind, entry.operation.as_str()) {
-                (EntityKind::Patient, "create") => {
-                    let Ok(patient) = serde_json::from_value::<NewPatient>(entry.payload.clone())
-                    else {
-                        return Ok(corrupt("its stored details are unreadable"));
-                    };
-                    client
-                        .patients()
-                        .create(&patient)
-                        .idempotency_key(entry.idempotency_key.clone())
-                        .request_id(entry.request_id.clone())
-                        .priority(Priority::Interactive)
-                        .await
-                        .map(|p| Accepted::Patient(Box::new(p)))
-                }
-                (EntityKind::Patient, "update") => {
-                    let version = match entry.base_version {
-                        Some(version) => Some(version),
-                        None => {
-                            self.inner
-                                .store
-                                .chained_version(entry.entity_kind, &entry.entity_id, entry.seq)
-                                .await?
-                        }
-                    };
-                    let Some(version) = version else {
-                        return Ok(corrupt("no version of the patient to base it on"));
-                    };
-                    client
-                        .patients()
-                        .update(&PatientId(entry.entity_id.clone()), &entry.payload)
-                        .if_match(version)
-                        .idempotency_key(entry.idempotency_key.clone())
-                        .request_id(entry.request_id.clone())
-                        .priority(Priority::Interactive)
-                        .await
-                        .map(|p| Accepted::Patient(Box::new(p)))
-                }
-                (EntityKind::Appointment, "create") => {
-                    let Ok(mut booking) =
-                        serde_json::from_value::<NewAppointment>(entry.payload.clone())
-                    else {
-                        return Ok(corrupt("its stored details are unreadable"));
-                    };
-                    // A patient registered on this desk has the server's id by now (the booking
-                    // waited for the registration).
-                    if let Some(server_id) = self
-                        .inner
-                        .store
-                        .mapped_id(EntityKind::Patient, booking.patient_id.as_str())
-                        .await?
-                    {
-                        booking.patient_id = PatientId(server_id);
-                    }
-                    client
-                        .appointments()
-                        .create(&booking)
-                        .idempotency_key(entry.idempotency_key.clone())
-                        .request_id(entry.request_id.clone())
-                        .priority(Priority::Interactive)
-                        .await
-                        .map(|a| Accepted::Appointment(Box::new(a)))
-                }
-                (EntityKind::Appointment, _) => {
-                    let Ok(patch) =
-                        serde_json::from_value::<AppointmentPatch>(entry.payload.clone())
-                    else {
-                        return Ok(corrupt("its stored details are unreadable"));
-                    };
-                    let version = match entry.base_version {
-                        Some(version) => Some(version),
-                        None => {
-                            self.inner
-                                .store
-                                .chained_version(entry.entity_kind, &entry.entity_id, entry.seq)
-                                .await?
-                        }
-                    };
-                    let Some(version) = version else {
-                        return Ok(corrupt("no version of the appointment to base it on"));
-                    };
-                    client
-                        .appointments()
-                        .update(&AppointmentId(entry.entity_id.clone()), &patch)
-                        .if_match(version)
-                        .idempotency_key(entry.idempotency_key.clone())
-                        .request_id(entry.request_id.clone())
-                        .priority(Priority::Interactive)
-                        .await
-                        .map(|a| Accepted::Appointment(Box::new(a)))
-                }
-                (EntityKind::Payment, "create") => {
-                    let Ok(payload) =
-                        serde_json::from_value::<PaymentPayload>(entry.payload.clone())
-                    else {
-                        return Ok(corrupt("its stored details are unreadable"));
-                    };
-                    client
-                        .billing()
-                        .pay(&InvoiceId(payload.invoice_id), &payload.payment)
-                        .idempotency_key(entry.idempotency_key.clone())
-                        .request_id(entry.request_id.clone())
-                        .priority(Priority::Interactive)
-                        .await
-                        .map(|p| Accepted::Payment(Box::new(p)))
-                }
-                _ => return Ok(corrupt("the desk does not know this kind of change")),
-            };
         self.observe(&result);
         Ok(match result {
             Ok(accepted) => Sent::Outcome(Outcome::Accepted(accepted)),
@@ -510,7 +630,12 @@ impl SyncEngine {
         })
     }
 
-    async fn classify(&self, client: &Client, entry: &OutboxEntry, error: ClientError) -> Outcome {
+    pub(super) async fn classify(
+        &self,
+        client: &Client,
+        entry: &OutboxEntry,
+        error: ClientError,
+    ) -> Outcome {
         if !self.server_features().idempotency {
             // The request may have reached the server, which could not recognise a resend.
             let ambiguous = match &error {
@@ -672,11 +797,6 @@ impl SyncEngine {
             EntityKind::Payment => None,
         }
     }
-}
-
-/// How many of the pass's entries come after `seq` (left unsent when the pass stops early).
-fn remaining_after(seq: i64, pending: &[i64]) -> u32 {
-    pending.iter().filter(|s| **s > seq).count() as u32
 }
 
 fn chrono_of(wait: Duration) -> chrono::Duration {

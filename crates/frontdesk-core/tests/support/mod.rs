@@ -210,12 +210,18 @@ pub enum Fault {
 
 /// Extensions the proxy hides, to play a server without them: its OpenAPI document does not
 /// name them, and it behaves as if it had none (no feed: 404; `updated_since` ignored; an
-/// `Idempotency-Key` never reaches the server).
+/// `Idempotency-Key` never reaches the server; no v2 lists or bulk writes: 404).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Hidden {
     pub feed: bool,
     pub updated_since: bool,
     pub idempotency: bool,
+    /// Every `/api/v2/` route but the feed (which `feed` hides).
+    pub v2: bool,
+}
+
+fn is_v2_beyond_feed(path: &str) -> bool {
+    path.starts_with("/api/v2/") && !path.starts_with("/api/v2/events")
 }
 
 #[derive(Default)]
@@ -409,6 +415,9 @@ async fn handle(
     if hidden.feed && path.starts_with("/api/v2/events") {
         return Ok(envelope(404, None, None));
     }
+    if hidden.v2 && is_v2_beyond_feed(&path) {
+        return Ok(envelope(404, None, None));
+    }
     let path = if hidden.updated_since {
         strip_query_param(&path, "updated_since")
     } else {
@@ -509,6 +518,9 @@ fn doctored_openapi(body: &[u8], hidden: Hidden) -> Vec<u8> {
     if let Some(paths) = document["paths"].as_object_mut() {
         if hidden.feed {
             paths.retain(|path, _| !path.starts_with("/api/v2/events"));
+        }
+        if hidden.v2 {
+            paths.retain(|path, _| !is_v2_beyond_feed(path));
         }
         for item in paths.values_mut() {
             let Some(item) = item.as_object_mut() else {

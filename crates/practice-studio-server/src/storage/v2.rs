@@ -23,6 +23,8 @@ pub struct CursorPage {
 pub struct PatientCursorQuery {
     pub page: CursorPage,
     pub status: Option<PatientStatus>,
+    /// Full detail objects (`expand=full`) instead of list summaries.
+    pub full: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -77,7 +77,8 @@ pub struct BulkResult {
     /// The resource (or, for payments, the payment and the invoice), on success.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<Value>,
-    /// The error envelope's `error`, on failure.
+    /// The error envelope's `error`, on failure (with `retry_after` in seconds when its single
+    /// request would have answered `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Value>,
     /// True when the answer is a replay of the first one for its key.
@@ -169,16 +170,30 @@ async fn run_item(
     };
     let status = response.status().as_u16();
     let replayed = response.headers().contains_key("idempotent-replayed");
+    // An item has no headers of its own: its `Retry-After` (a key still in use, 503) goes into
+    // its error as `retry_after`, as the v2 envelope carries it.
+    let retry_after: Option<u64> = response
+        .headers()
+        .get(axum::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
     let body = to_bytes(response.into_body(), 16 * 1024 * 1024)
         .await
         .unwrap_or_default();
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let ok = (200..300).contains(&status);
+    let error = (!ok).then(|| {
+        let mut error = json.get("error").cloned().unwrap_or_else(|| json.clone());
+        if let (Some(seconds), Value::Object(fields)) = (retry_after, &mut error) {
+            fields.insert("retry_after".into(), Value::from(seconds));
+        }
+        error
+    });
     BulkResult {
         index,
         status,
-        resource: ok.then(|| json.clone()),
-        error: (!ok).then(|| json.get("error").cloned().unwrap_or(json)),
+        resource: ok.then_some(json),
+        error,
         replayed,
     }
 }

@@ -327,12 +327,13 @@ fn plus_one(mut page: CursorPage) -> CursorPage {
 
 /// `GET /api/v2/patients`.
 #[utoipa::path(get, path = "/api/v2/patients", tag = "v2 beta", summary = "Patients by cursor, or searched",
-    description = "Without `q`: every patient in registration order after `cursor`, as v1's list summaries. Stable while others register: no duplicates, no gaps.\n\nWith `q` (enhanced search): the patients the text matches, best first, as the desk's own search ranks them (the matching is shared from `practice_studio::search`): names in any order with typos (a word of 3–4 letters may have one, from 5 letters two; a prefix or a part of a name also matches), a phone in any format (all ten digits, or its last four or more), a date of birth (`YYYY-MM-DD`, `MM/DD/YYYY` or `DD.MM.YYYY`, also among name words), an id or MRN typed whole (first). The answer adds `scores` (the items' scores, 2 for an id or MRN, else 0 to 1). The cursor then pages the ranking: a patient already sent is never sent again.",
+    description = "Without `q`: every patient in registration order after `cursor`, as v1's list summaries (with `expand=full`, as full detail objects, as v1's `expand=full`: what a desk caches). Stable while others register: no duplicates, no gaps.\n\nWith `q` (enhanced search): the patients the text matches, best first, as the desk's own search ranks them (the matching is shared from `practice_studio::search`): names in any order with typos (a word of 3–4 letters may have one, from 5 letters two; a prefix or a part of a name also matches), a phone in any format (all ten digits, or its last four or more), a date of birth (`YYYY-MM-DD`, `MM/DD/YYYY` or `DD.MM.YYYY`, also among name words), an id or MRN typed whole (first). The answer adds `scores` (the items' scores, 2 for an id or MRN, else 0 to 1). The cursor then pages the ranking: a patient already sent is never sent again.",
     params(
         ("q" = Option<String>, Query, description = "Search text (enhanced search); absent or blank lists every patient"),
         ("cursor" = Option<String>, Query, description = "A `next_cursor` of this list (of the same `q`); the start when absent or empty"),
         ("limit" = Option<u32>, Query, description = "Number of results (default: 20, max: 100)", minimum = 1, maximum = 100),
         ("status" = Option<PatientStatus>, Query, description = "Filter by patient status"),
+        ("expand" = Option<crate::patients::Expand>, Query, description = "Without `q` only: `full` returns the items as full detail objects"),
         ("provider_id" = Option<String>, Query, description = "With `q` only: patients this provider has seen (an appointment checked in, roomed or completed)"),
         ("updated_since" = Option<String>, Query, description = "Changed at or after this instant (RFC 3339) or date"),
     ),
@@ -350,6 +351,15 @@ pub(crate) async fn patients(
     let mut p = ListParams::new(&params);
     let page = p.page("patients");
     let status = p.wire::<PatientStatus>("status", "active, inactive, deceased");
+    let full = match params.get("expand").map(String::as_str) {
+        None => false,
+        Some("full") => true,
+        Some(_) => {
+            p.problems
+                .push(detail(code::NOT_ONE_OF, "expand", "must be full"));
+            false
+        }
+    };
     if params.contains_key("provider_id") {
         p.problems.push(detail(
             code::INVALID_VALUE,
@@ -363,6 +373,7 @@ pub(crate) async fn patients(
         .v2_patients(&PatientCursorQuery {
             page: plus_one(page),
             status,
+            full,
         })
         .await
         .map_err(ApiError::internal)?;

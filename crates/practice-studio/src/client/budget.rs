@@ -176,11 +176,24 @@ impl Budget {
         cells.min(bucket.burst.saturating_sub(1))
     }
 
-    /// A ticket to send now, or how long to wait before asking again.
+    /// A ticket for one request now, or how long to wait before asking again.
+    #[cfg(test)]
     pub(crate) fn try_acquire(
         &self,
         priority: Priority,
         now: DateTime<Utc>,
+    ) -> Result<Ticket<'_>, Wait> {
+        self.try_acquire_cells(priority, now, 1)
+    }
+
+    /// A ticket for a request the server counts as `cost` requests (a bulk write counts one per
+    /// ten items), or how long to wait. A cost larger than the room background work may use is
+    /// taken as that room, so the request can go from a full bucket rather than never.
+    pub(crate) fn try_acquire_cells(
+        &self,
+        priority: Priority,
+        now: DateTime<Utc>,
+        cost: u32,
     ) -> Result<Ticket<'_>, Wait> {
         let mut state = self.lock();
         if priority == Priority::Interactive {
@@ -210,8 +223,10 @@ impl Budget {
             return Err(Wait::Probe);
         };
         let tat = bucket.tat.max(now);
+        let cost = cost.clamp(1, bucket.burst.saturating_sub(reserve).max(1));
         // GCRA: a request fits when, after it, `reserve` whole cells are still free.
-        let allow_at = tat + bucket.cells(1) - bucket.cells(bucket.burst) + bucket.cells(reserve);
+        let allow_at =
+            tat + bucket.cells(cost) - bucket.cells(bucket.burst) + bucket.cells(reserve);
         if now < allow_at {
             return Err(Wait::For(
                 (allow_at - now)
@@ -219,7 +234,7 @@ impl Budget {
                     .unwrap_or(Duration::from_millis(1)),
             ));
         }
-        bucket.tat = tat + bucket.cells(1);
+        bucket.tat = tat + bucket.cells(cost);
         Ok(Ticket {
             budget: self,
             probe: false,
@@ -376,6 +391,30 @@ mod tests {
         // The answer to the second request arrives late and says 8 were left then.
         budget.observe(&headers(100, 8), t0());
         assert_eq!(budget.status(t0()).expect("known").available, 0);
+    }
+
+    #[test]
+    fn a_request_counted_as_several_waits_for_that_many_cells() {
+        let budget = Budget::new(BudgetPolicy::default(), t0());
+        drop(budget.try_acquire(Priority::Interactive, t0()));
+        // 100/min, burst 10, one cell per 600 ms; 6 left.
+        budget.observe(&headers(100, 6), t0());
+        assert!(budget
+            .try_acquire_cells(Priority::Interactive, t0(), 4)
+            .is_ok());
+        assert_eq!(budget.status(t0()).expect("known").available, 2);
+        // Five cells: three more must refill first.
+        let wait = budget
+            .try_acquire_cells(Priority::Interactive, t0(), 5)
+            .err()
+            .expect("not yet");
+        assert_eq!(wait, Wait::For(Duration::from_millis(1800)));
+        // More than the bucket holds goes once the bucket is full, instead of never.
+        let full = t0() + chrono::Duration::seconds(60);
+        assert!(budget
+            .try_acquire_cells(Priority::Interactive, full, 40)
+            .is_ok());
+        assert_eq!(budget.status(full).expect("known").available, 0);
     }
 
     #[test]

@@ -68,7 +68,9 @@ pub use fhir::{Fhir, FhirSearch};
 pub use patients::{PatientQuery, PatientSort, Patients, SortOrder, PAGE_SIZE};
 pub use records::{RecordQuery, Records};
 pub use retry::RetryPolicy;
-pub use v2::V2;
+pub use v2::{
+    AppointmentCursorQuery, PatientCursorQuery, BULK_ITEMS_PER_REQUEST, BULK_MAX_ITEMS, V2,
+};
 pub use waitlist::{Waitlist, WaitlistQuery};
 pub use webhooks::Webhooks;
 
@@ -567,9 +569,13 @@ impl Client {
         // Only the API's own routes count against the rate limit.
         let _ticket = if call.authenticated {
             Some(
-                self.admit(call.options.priority.unwrap_or_default(), deadline)
-                    .await
-                    .map_err(Failure::final_error)?,
+                self.admit(
+                    call.options.priority.unwrap_or_default(),
+                    call.options.cost.max(1),
+                    deadline,
+                )
+                .await
+                .map_err(Failure::final_error)?,
             )
         } else {
             None
@@ -667,12 +673,13 @@ impl Client {
     async fn admit(
         &self,
         priority: Priority,
+        cost: u32,
         deadline: chrono::DateTime<chrono::Utc>,
     ) -> Result<Ticket<'_>, Error> {
         let inner = &self.inner;
         loop {
             let now = inner.clock.now();
-            match inner.budget.try_acquire(priority, now) {
+            match inner.budget.try_acquire_cells(priority, now, cost) {
                 Ok(ticket) => return Ok(ticket),
                 Err(Wait::Probe) => {
                     // A real-time cap as well, in case the answer came between the check and here.
@@ -821,6 +828,8 @@ struct Options {
     correlation_id: Option<String>,
     idempotency_key: Option<String>,
     if_match: Option<String>,
+    /// How many requests of the rate limit the server counts this one as (0 and 1: one).
+    cost: u32,
 }
 
 /// An answer with what its headers said.
@@ -888,6 +897,13 @@ impl<'a, T> Call<'a, T> {
 
     fn query(mut self, pairs: Vec<(&'static str, String)>) -> Self {
         self.request.query = pairs;
+        self
+    }
+
+    /// The server counts this request as `requests` of the rate limit (a bulk write): the
+    /// budget waits for that much room.
+    fn cost(mut self, requests: u32) -> Self {
+        self.request.options.cost = requests;
         self
     }
 

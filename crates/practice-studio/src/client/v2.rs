@@ -1,13 +1,161 @@
 //! The v2 beta: cursor-paged lists and bulk writes.
 
-use reqwest::Method;
-use serde::Serialize;
+use std::time::Duration;
 
-use super::{Call, Client};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::error::{decode_success, from_response};
+use super::{Call, Client, Error};
 use crate::v2::{
-    AppointmentCursorPage, BulkItem, BulkResponse, PatientCursorPage, PatientSearchFilters,
-    PatientSearchPage,
+    AppointmentCursorPage, BulkItem, BulkResponse, BulkResult, PatientCursorPage,
+    PatientSearchFilters, PatientSearchPage,
 };
+
+/// The most items one bulk write may carry.
+pub const BULK_MAX_ITEMS: usize = 100;
+/// Items the server counts as one request of the rate limit in a bulk write.
+pub const BULK_ITEMS_PER_REQUEST: usize = 10;
+
+/// A page of `GET /api/v2/patients` (without a search text), e.g.
+/// `PatientCursorQuery::new(100).full().after(cursor)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientCursorQuery {
+    cursor: Option<String>,
+    limit: u32,
+    full: bool,
+    updated_since: Option<DateTime<Utc>>,
+}
+
+impl PatientCursorQuery {
+    /// The first page of `limit` patients (1–100).
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// The page after this `next_cursor` (none or empty: the first).
+    pub fn after(mut self, cursor: Option<&str>) -> Self {
+        self.cursor = cursor.map(str::to_owned);
+        self
+    }
+
+    /// Full detail objects (`expand=full`) instead of list summaries.
+    pub fn full(mut self) -> Self {
+        self.full = true;
+        self
+    }
+
+    /// Only patients changed at or after this instant.
+    pub fn updated_since(mut self, since: DateTime<Utc>) -> Self {
+        self.updated_since = Some(since);
+        self
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut query = page_query(self.cursor.as_deref(), self.limit);
+        if self.full {
+            query.push(("expand", "full".to_owned()));
+        }
+        if let Some(since) = self.updated_since {
+            query.push((
+                "updated_since",
+                since.to_rfc3339_opts(SecondsFormat::Micros, true),
+            ));
+        }
+        query
+    }
+}
+
+/// A page of `GET /api/v2/appointments`, e.g.
+/// `AppointmentCursorQuery::new(100).dates(from, to).after(cursor)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppointmentCursorQuery {
+    cursor: Option<String>,
+    limit: u32,
+    dates: Option<(NaiveDate, NaiveDate)>,
+    updated_since: Option<DateTime<Utc>>,
+}
+
+impl AppointmentCursorQuery {
+    /// The first page of `limit` appointments (1–100).
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// The page after this `next_cursor` (none or empty: the first).
+    pub fn after(mut self, cursor: Option<&str>) -> Self {
+        self.cursor = cursor.map(str::to_owned);
+        self
+    }
+
+    /// Appointments on these days (inclusive; calendar days at the appointment's location).
+    pub fn dates(mut self, from: NaiveDate, to: NaiveDate) -> Self {
+        self.dates = Some((from, to));
+        self
+    }
+
+    /// Only appointments changed at or after this instant.
+    pub fn updated_since(mut self, since: DateTime<Utc>) -> Self {
+        self.updated_since = Some(since);
+        self
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut query = page_query(self.cursor.as_deref(), self.limit);
+        if let Some((from, to)) = self.dates {
+            query.push(("start_date", from.to_string()));
+            query.push(("end_date", to.to_string()));
+        }
+        if let Some(since) = self.updated_since {
+            query.push((
+                "updated_since",
+                since.to_rfc3339_opts(SecondsFormat::Micros, true),
+            ));
+        }
+        query
+    }
+}
+
+impl BulkResult {
+    /// The item's outcome as its single request's would be: the resource, or the same
+    /// [`Error`] (a clash, a stale `If-Match`, invalid details, a key still in use with its
+    /// `retry_after`, …). A success whose resource does not read as `T` is [`Error::Decode`].
+    pub fn into_result<T: DeserializeOwned>(self) -> Result<T, Error> {
+        if self.succeeded() {
+            return serde_json::from_value(self.resource.unwrap_or(Value::Null))
+                .map_err(|e| decode_success(self.status, &e));
+        }
+        let retry_after = self
+            .error
+            .as_ref()
+            .and_then(|e| e.get("retry_after"))
+            .and_then(Value::as_u64)
+            .map(Duration::from_secs);
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "error": self.error })).unwrap_or_default();
+        Err(from_response(self.status, retry_after, &body))
+    }
+}
+
+impl Client {
+    /// How many items one bulk write may carry for this caller: 100, or fewer when the rate
+    /// limit's burst cannot hold a whole bulk request (it counts one request per 10 items and the
+    /// server refuses one that does not fit at once). `None` before the first answer told the
+    /// limit.
+    pub fn bulk_capacity(&self) -> Option<usize> {
+        let status = self.rate_limit()?;
+        Some((status.burst as usize * BULK_ITEMS_PER_REQUEST).clamp(1, BULK_MAX_ITEMS))
+    }
+}
 
 /// The v2 beta; from [`Client::v2`].
 #[derive(Debug, Clone)]
@@ -76,6 +224,33 @@ impl<'a> V2<'a> {
         .query(query)
     }
 
+    /// `GET /api/v2/patients` with its options: a page of patients registered after the
+    /// query's cursor, full objects with `full()`.
+    pub fn patient_page(&self, query: &PatientCursorQuery) -> Call<'a, PatientCursorPage> {
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/patients",
+            "/api/v2/patients".into(),
+        )
+        .query(query.pairs())
+    }
+
+    /// `GET /api/v2/appointments` with its options: a page of appointments booked after the
+    /// query's cursor.
+    pub fn appointment_page(
+        &self,
+        query: &AppointmentCursorQuery,
+    ) -> Call<'a, AppointmentCursorPage> {
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/appointments",
+            "/api/v2/appointments".into(),
+        )
+        .query(query.pairs())
+    }
+
     /// `GET /api/v2/appointments`: appointments booked after `cursor`.
     pub fn appointments(
         &self,
@@ -91,8 +266,13 @@ impl<'a> V2<'a> {
         .query(page_query(cursor, limit))
     }
 
+    /// The rate limit counts a bulk write as one request per 10 items: the budget waits for
+    /// that much room.
     fn bulk(&self, path: &'static str, items: &[BulkItem]) -> Call<'a, BulkResponse> {
-        Call::new(self.client, Method::POST, path, path.into()).json(&BulkRequest { items })
+        let cost = items.len().div_ceil(BULK_ITEMS_PER_REQUEST).max(1);
+        Call::new(self.client, Method::POST, path, path.into())
+            .json(&BulkRequest { items })
+            .cost(u32::try_from(cost).unwrap_or(u32::MAX))
     }
 
     /// `POST /api/v2/patients/bulk`: up to 100 creates and updates, each on its own.

@@ -39,7 +39,12 @@ async fn pairs(
 #[async_trait::async_trait]
 impl V2Storage for SqliteStorage {
     async fn v2_patients(&self, query: &PatientCursorQuery) -> Result<Vec<(i64, String)>> {
-        let mut builder = start("SELECT seq, summary FROM patients", &query.page, "updated");
+        let select = if query.full {
+            "SELECT seq, body FROM patients"
+        } else {
+            "SELECT seq, summary FROM patients"
+        };
+        let mut builder = start(select, &query.page, "updated");
         if let Some(status) = query.status {
             builder.push(" AND status = ");
             builder.push_bind(match status {
