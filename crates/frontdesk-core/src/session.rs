@@ -417,7 +417,7 @@ impl Desk {
         let engine = SyncEngine::new(store, self.inner.clock.clone(), SyncOptions::default());
         let tasks = engine.start();
         let forward = self.forward_sync_events(&engine);
-        let waitlist_watch = AbortOnDrop(vec![crate::waitlist::watch(self.clone(), &engine)]);
+        let waitlist_watch = AbortOnDrop(vec![crate::waitlist::watch(self, &engine)]);
         tracing::info!("cache opened; sync started");
         let cache = Arc::new(Cache {
             engine,

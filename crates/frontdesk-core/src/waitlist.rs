@@ -174,11 +174,19 @@ impl WaitlistMemory {
 }
 
 /// The watch on the book: freed slots, and bookings for the waitlist accepted by the server.
-pub(crate) fn watch(desk: Desk, engine: &SyncEngine) -> tokio::task::JoinHandle<()> {
+pub(crate) fn watch(desk: &Desk, engine: &SyncEngine) -> tokio::task::JoinHandle<()> {
     let mut events = engine.subscribe();
+    // Weak: the desk's cache owns this task (and aborts it when dropped). A strong handle would
+    // make a cycle that kept the desk, its cache and its data directory's lock alive for ever.
+    let weak = Arc::downgrade(&desk.inner);
     tokio::spawn(async move {
         loop {
-            match events.recv().await {
+            let event = events.recv().await;
+            let Some(inner) = weak.upgrade() else {
+                break;
+            };
+            let desk = Desk { inner };
+            match event {
                 Ok(SyncEvent::Changed {
                     collection: Collection::Appointments,
                     ids,
