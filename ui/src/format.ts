@@ -1,8 +1,18 @@
 // How the desk writes dates, times and money. Dates of birth and invoice dates are calendar days
 // (no time zone); instants are shown in the machine's zone.
 
-const DAY = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
-const DAY_TIME = new Intl.DateTimeFormat(undefined, {
+/**
+ * The person's languages, then US English. Given `undefined`, Intl uses the engine's default
+ * locale, which in the real window (WebKitGTK started with `LANG=C`) was ICU's root locale: money
+ * read "$ 0.00". Naming the locales keeps a real one whatever the process's environment.
+ */
+export const LOCALES: string[] = [
+  ...(typeof navigator === "undefined" ? [] : navigator.languages.filter((l) => l && l !== "C" && l !== "POSIX")),
+  "en-US",
+];
+
+const DAY = new Intl.DateTimeFormat(LOCALES, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+const DAY_TIME = new Intl.DateTimeFormat(LOCALES, {
   weekday: "short",
   year: "numeric",
   month: "short",
@@ -10,7 +20,7 @@ const DAY_TIME = new Intl.DateTimeFormat(undefined, {
   hour: "2-digit",
   minute: "2-digit",
 });
-const MONEY = new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", minimumFractionDigits: 2 });
+const MONEY = new Intl.NumberFormat(LOCALES, { style: "currency", currency: "USD", minimumFractionDigits: 2 });
 
 /** A calendar day (`YYYY-MM-DD`) as e.g. "Mar 4, 1980". */
 export function formatDate(isoDate: string): string {
@@ -35,7 +45,7 @@ export function formatInZone(instant: string, timeZone: string | null | undefine
   if (Number.isNaN(parsed.getTime())) return instant;
   if (!timeZone || timeZone === MACHINE_ZONE) return DAY_TIME.format(parsed);
   try {
-    return new Intl.DateTimeFormat(undefined, {
+    return new Intl.DateTimeFormat(LOCALES, {
       weekday: "short",
       year: "numeric",
       month: "short",
@@ -60,7 +70,7 @@ export function fullName(p: { firstName: string; lastName: string }): string {
   return `${p.firstName} ${p.lastName}`;
 }
 
-const LONG_DAY = new Intl.DateTimeFormat(undefined, {
+const LONG_DAY = new Intl.DateTimeFormat(LOCALES, {
   weekday: "long",
   year: "numeric",
   month: "long",

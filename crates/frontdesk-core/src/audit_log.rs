@@ -1,6 +1,8 @@
 //! The administrator's view of the audit log: who opened which chart, record, attachment or
 //! invoice, and when; filtered by user, action and dates, and exported as CSV.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -9,6 +11,7 @@ use practice_studio::model::{detail_code, ErrorDetail};
 
 use frontdesk_store::{AuditAction, AuditEntry, AuditFilter};
 
+use crate::account::Person;
 use crate::desk::{CoreError, Desk};
 use crate::roles::{Offer, Offers};
 
@@ -125,14 +128,19 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// The rows as CSV with a header line, CRLF line ends (RFC 4180).
-pub fn to_csv(rows: &[AuditRow]) -> String {
-    let mut out = String::from("seq,at,user,action,kind,id\r\n");
+/// The rows as CSV with a header line, CRLF line ends (RFC 4180). Each user is named with their
+/// role where the desk knows them (`people`: those who signed in on it); the name and role are
+/// left empty for the others, whose id stands alone.
+pub fn to_csv(rows: &[AuditRow], people: &HashMap<String, Person>) -> String {
+    let mut out = String::from("seq,at,user,name,role,action,kind,id\r\n");
     for r in rows {
+        let person = people.get(&r.user_id);
         let fields = [
             r.seq.to_string(),
             r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             r.user_id.clone(),
+            person.map(|p| p.name.clone()).unwrap_or_default(),
+            person.map(|p| p.role.clone()).unwrap_or_default(),
             r.action.clone(),
             r.entity_kind.clone(),
             r.entity_id.clone(),
@@ -181,7 +189,7 @@ impl Desk {
     /// Every entry the filters select, as CSV (administrators).
     pub async fn audit_log_csv(&self, query: &AuditQuery) -> Result<String, CoreError> {
         let rows = self.audit_rows(query, u32::MAX).await?;
-        Ok(to_csv(&rows))
+        Ok(to_csv(&rows, &self.people_known().await?))
     }
 }
 
@@ -195,5 +203,37 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+
+    #[test]
+    fn csv_names_the_people_the_desk_knows_and_leaves_the_others_by_id() {
+        let at = "2026-11-23T09:30:00Z".parse().expect("instant");
+        let entry = |seq, user: &str| AuditRow {
+            seq,
+            at,
+            user_id: user.to_owned(),
+            action: "viewed_patient".to_owned(),
+            entity_kind: "patient".to_owned(),
+            entity_id: "PAT-1".to_owned(),
+        };
+        let people = HashMap::from([(
+            "USR-1".to_owned(),
+            Person {
+                user_id: "USR-1".to_owned(),
+                name: "Dana Reyes, MD".to_owned(),
+                role: "clinician".to_owned(),
+            },
+        )]);
+        let csv = to_csv(&[entry(2, "USR-1"), entry(1, "USR-9")], &people);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], "seq,at,user,name,role,action,kind,id");
+        assert_eq!(
+            lines[1],
+            "2,2026-11-23T09:30:00Z,USR-1,\"Dana Reyes, MD\",clinician,viewed_patient,patient,PAT-1"
+        );
+        assert_eq!(
+            lines[2],
+            "1,2026-11-23T09:30:00Z,USR-9,,,viewed_patient,patient,PAT-1"
+        );
     }
 }

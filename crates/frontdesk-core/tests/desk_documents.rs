@@ -202,10 +202,11 @@ async fn documents_are_viewed_audited_and_a_receipt_taken_offline_is_provisional
         .await
         .expect("csv");
     let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
-    assert_eq!(lines[0], "seq,at,user,action,kind,id");
+    assert_eq!(lines[0], "seq,at,user,name,role,action,kind,id");
+    // Billing signed in on this desk, so the export names them beside their id.
     assert!(lines[1..]
         .iter()
-        .any(|l| l.ends_with(&format!(",viewed_invoice,invoice_pdf,{}", owed.id))));
+        .any(|l| l.ends_with(&format!(",billing,viewed_invoice,invoice_pdf,{}", owed.id))));
     match desk
         .audit_log(&AuditQuery {
             action: Some("deleted_everything".into()),

@@ -109,6 +109,9 @@ test("a clinician opens a record's PDF attachment inside the desk, saves it and 
     return dark;
   });
   expect(inked).toBeGreaterThan(100);
+  // Once every page is drawn the viewer says how many there are and no longer that it is rendering.
+  await expect(viewer.getByText(/^\d+ pages?$/)).toBeVisible();
+  await expect(viewer.getByText("Rendering…")).toHaveCount(0);
   await page.screenshot({ path: join(artifactsDir, "browser-attachment-1366x768.png") });
   await noSeriousAxeViolations(page);
 
@@ -324,9 +327,11 @@ test("the administrator's audit log shows each opening, filters by action and ex
   await page.getByRole("button", { name: "Export CSV" }).click();
   const csv = readFileSync(await (await downloading).path(), "utf8");
   const lines = csv.trim().split("\r\n");
-  expect(lines[0]).toBe("seq,at,user,action,kind,id");
+  expect(lines[0]).toBe("seq,at,user,name,role,action,kind,id");
   expect(lines.length).toBeGreaterThan(1);
-  expect(lines.slice(1).every((line) => line.split(",")[3] === "viewed_invoice")).toBe(true);
+  expect(lines.slice(1).every((line) => /,viewed_invoice,[a-z_]+,[^,]+$/.test(line))).toBe(true);
+  // Billing signed in on this desk: the export names them and their role beside the id.
+  expect(lines.slice(1).some((line) => /^\d+,[^,]+,USR-[^,]+,[^,]+,billing,viewed_invoice,/.test(line))).toBe(true);
   // Before any filter: a date range in the future matches nothing.
   await page.getByLabel("Action").selectOption({ label: "Any" });
   await page.getByLabel("From").fill("2099-01-01");

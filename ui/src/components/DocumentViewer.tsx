@@ -15,7 +15,12 @@ export function documentKey(document: DocumentRef) {
   return ["open_document", document] as const;
 }
 
-async function renderPdf(bytes: Uint8Array, into: HTMLElement, signal: { cancelled: boolean }): Promise<number> {
+async function renderPdf(
+  bytes: Uint8Array,
+  into: HTMLElement,
+  signal: { cancelled: boolean },
+  onPage: (drawn: number, total: number) => void,
+): Promise<number> {
   // Loaded on first use: the viewer is not needed to start the desk.
   const pdfjs = await import("pdfjs-dist");
   const worker = await import("pdfjs-dist/build/pdf.worker.min.mjs?url");
@@ -38,6 +43,7 @@ async function renderPdf(bytes: Uint8Array, into: HTMLElement, signal: { cancell
       canvas.setAttribute("aria-label", `Page ${n} of ${pdf.numPages}`);
       into.appendChild(canvas);
       await page.render({ canvas, viewport }).promise;
+      if (!signal.cancelled) onPage(n, pdf.numPages);
     }
     return pdf.numPages;
   } finally {
@@ -57,6 +63,8 @@ export function DocumentViewer({
   const backend = useBackend();
   const pagesRef = useRef<HTMLDivElement>(null);
   const [pages, setPages] = useState<number | null>(null);
+  // Pages drawn so far while a long document renders: the first page shows at once.
+  const [drawn, setDrawn] = useState<{ drawn: number; total: number } | null>(null);
   const [renderError, setRenderError] = useState<string | null>(null);
   const [saveNote, setSaveNote] = useState<string | null>(null);
   const opened = useQuery({
@@ -75,8 +83,9 @@ export function DocumentViewer({
     const signal = { cancelled: false };
     into.replaceChildren();
     setPages(null);
+    setDrawn(null);
     setRenderError(null);
-    renderPdf(base64ToBytes(view.base64), into, signal)
+    renderPdf(base64ToBytes(view.base64), into, signal, (n, total) => setDrawn({ drawn: n, total }))
       .then((n) => !signal.cancelled && setPages(n))
       .catch((reason: unknown) => {
         if (!signal.cancelled) setRenderError(reason instanceof Error ? reason.message : String(reason));
@@ -138,7 +147,12 @@ export function DocumentViewer({
         </p>
       )}
       {!view && <QueryState pending={opened.isPending} error={opened.error} what="document" />}
-      {view && pages === null && !renderError && <p role="status">Rendering…</p>}
+      {view && pages === null && !renderError && drawn === null && <p role="status">Rendering…</p>}
+      {view && pages === null && !renderError && drawn !== null && (
+        <p role="status" className="hint">
+          Showing {drawn.drawn} of {drawn.total} pages; the rest are on their way…
+        </p>
+      )}
       {renderError && (
         <p role="alert" className="error">
           The document cannot be shown: {renderError}
