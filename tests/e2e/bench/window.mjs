@@ -5,8 +5,9 @@
 //   before, as on a Monday morning: the process starts, the window opens on the lock screen (a
 //   restored session starts locked), the bench enters the password the moment the field is there,
 //   and the clock stops when the search box is on screen and enabled. Median of 5 starts. The
-//   process's start is the kernel's (`/proc/<pid>/stat`, 10 ms resolution); the end is seen by
-//   WebDriver polling every 20 ms, so the figure errs long.
+//   process's start is the kernel's (`/proc/<pid>/stat`, in clock ticks since boot, compared with
+//   `/proc/uptime`: both 10 ms resolution); the end is seen by WebDriver polling every 20 ms, so
+//   the figure errs long.
 // - `app_pss_mb`: proportional set size (`/proc/<pid>/smaps_rollup`) of the desk and every process
 //   it started (WebKit's web and network processes) after signing in, the first sync and opening a
 //   chart; `empty_app_pss_mb` the same for an empty Tauri 2 app (`bench/empty-app`, EMPTY_APP_BIN)
@@ -89,13 +90,22 @@ function pssMiB(pid) {
   return kib / 1024;
 }
 
-/** When the process started, in ms since the epoch. */
-function startedAt(pid) {
+const CLOCK_TICKS_PER_S = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+
+/** Milliseconds since boot, now (`/proc/uptime`, 10 ms resolution). */
+function sinceBoot() {
+  return Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
+}
+
+/**
+ * When the process started, in ms since boot: the kernel's start time in clock ticks after boot,
+ * read on the same clock as `sinceBoot`. (Converting it to wall time through `/proc/stat`'s
+ * `btime`, whole seconds, would add an error of up to a second, the same for every process.)
+ */
+function startedSinceBoot(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-  const btime = Number(/^btime (\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
-  const hz = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
-  return btime * 1000 + (ticks * 1000) / hz;
+  return (ticks * 1000) / CLOCK_TICKS_PER_S;
 }
 
 async function waitFor(check, what, timeout = 60_000) {
@@ -207,10 +217,10 @@ try {
     await win.keys(["Enter"]);
     const search = await win.$('[role="combobox"]');
     await search.waitForEnabled({ timeout: 60_000, interval: 20 });
-    const ready = Date.now();
+    const ready = sinceBoot();
     const [pid] = pidsOf(deskExe);
     if (!pid) throw new Error("the desk's process was not found");
-    starts.push(ready - startedAt(pid));
+    starts.push(ready - startedSinceBoot(pid));
     await win.deleteSession();
     await waitFor(() => pidsOf(deskExe).length === 0, "the desk to close", 30_000);
   }
