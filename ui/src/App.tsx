@@ -20,16 +20,17 @@ export function App() {
     queryFn: () => backend.invoke("app_status", {}),
   });
   const configured = status.data !== undefined && status.data.api.state !== "not_configured";
+  // Asked at once, beside the status (which checks the API's health): the desk's start does not
+  // wait on one answer before asking the next.
   const session = useQuery({
     queryKey: SESSION_KEY,
     queryFn: () => backend.invoke("session", {}),
-    enabled: configured,
   });
   const signedIn = configured && !!session.data;
   const lock = useQuery({
     queryKey: LOCK_KEY,
     queryFn: () => backend.invoke("lock_state", {}),
-    enabled: signedIn,
+    enabled: !!session.data,
   });
 
   useEffect(
@@ -49,7 +50,7 @@ export function App() {
     [backend, queryClient],
   );
 
-  if (status.isPending || (configured && session.isPending) || (signedIn && lock.isPending)) {
+  if (status.isPending || session.isPending || (signedIn && lock.isPending)) {
     return (
       <div className="splash" role="status">
         Starting Front Desk…
