@@ -14,6 +14,9 @@ use crate::config::{Config, ConfigError, ConfigKey};
 
 /// How long a status check waits for the API before calling it unreachable.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the desk's status waits for a check of the API before answering without it: a desk
+/// starting while the network drops packets shows its screens at once, not after the timeout.
+const STATUS_WAIT: Duration = Duration::from_millis(300);
 
 /// Which shell shows the desk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -66,6 +69,9 @@ pub enum ApiState {
     },
     /// The last check did not reach the API.
     Unreachable { problem: ApiProblem },
+    /// The desk has not heard from the API since it started: the first check is under way, and
+    /// its answer is announced with [`DeskEvent::ConnectionChanged`].
+    Checking,
 }
 
 /// What the status bar and the start screen show.
@@ -224,7 +230,7 @@ impl Desk {
                 clock: options.clock,
                 surface: options.surface,
                 events,
-                last_api_state: RwLock::new(ApiState::NotConfigured),
+                last_api_state: RwLock::new(ApiState::Checking),
                 device: std::sync::OnceLock::new(),
                 session: RwLock::new(None),
                 cache: std::sync::RwLock::new(None),
@@ -242,7 +248,7 @@ impl Desk {
 
     /// The desk's state, with a fresh check of the API (at most a few seconds).
     pub async fn app_status(&self) -> AppStatus {
-        let api = self.check_api().await;
+        let api = self.api_state_within(STATUS_WAIT).await;
         let config = self.inner.config.read().await;
         AppStatus {
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -271,6 +277,18 @@ impl Desk {
     }
 
     /// Checks the API now; tells subscribers when the answer differs from the last one.
+    /// The API's state when a check ends within `wait`; otherwise the last one known
+    /// ([`ApiState::Checking`] before the first), while the check carries on and announces its
+    /// answer.
+    async fn api_state_within(&self, wait: Duration) -> ApiState {
+        let desk = self.clone();
+        let check = tokio::spawn(async move { desk.check_api().await });
+        match tokio::time::timeout(wait, check).await {
+            Ok(Ok(state)) => state,
+            Ok(Err(_)) | Err(_) => self.inner.last_api_state.read().await.clone(),
+        }
+    }
+
     pub async fn check_api(&self) -> ApiState {
         let client = self.inner.api.read().await.clone();
         let state = match client {

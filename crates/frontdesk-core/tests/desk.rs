@@ -98,6 +98,53 @@ async fn an_outage_is_reported_and_announced_once() {
 }
 
 #[tokio::test]
+async fn a_server_that_never_answers_does_not_hold_up_the_desks_start() {
+    // Not a Practice Studio server: a loopback port that takes connections and never says a
+    // word, as a route that drops packets looks to the desk. Nothing real answers that way.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", silent.local_addr().expect("address"));
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let desk = desk_with(&layers_with_api(&url, &dir));
+    let mut events = desk.subscribe();
+    let started = std::time::Instant::now();
+    let status = desk.app_status().await;
+    assert_eq!(status.api, ApiState::Checking);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the status answered without waiting for the check's 3 s timeout"
+    );
+    // The check carries on and says how it ended.
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("the check ends")
+        .expect("event");
+    assert_eq!(
+        event,
+        DeskEvent::ConnectionChanged {
+            api: ApiState::Unreachable {
+                problem: ApiProblem::Timeout
+            }
+        }
+    );
+    // From then on the status says what the last check found.
+    assert_eq!(
+        desk.app_status().await.api,
+        ApiState::Unreachable {
+            problem: ApiProblem::Timeout
+        }
+    );
+    held.abort();
+}
+
+#[tokio::test]
 async fn first_run_configures_and_saves_the_api_address() {
     let server = Server::builder().demo(true).start().await.expect("server");
     let dir = tempfile::tempdir().expect("tempdir");

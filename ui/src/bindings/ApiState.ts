@@ -8,4 +8,4 @@ export type ApiState = { "state": "not_configured" } | { "state": "connected", s
 /**
  * The server runs on demo data.
  */
-demo: boolean, } | { "state": "unreachable", problem: ApiProblem, };
+demo: boolean, } | { "state": "unreachable", problem: ApiProblem, } | { "state": "checking" };

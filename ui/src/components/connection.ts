@@ -17,5 +17,7 @@ export function describeConnection(api: ApiState): { tone: "online" | "offline" 
       return { tone: "offline", text: `Offline: ${PROBLEMS[api.problem]}` };
     case "not_configured":
       return { tone: "setup", text: "Not connected: no server configured yet" };
+    case "checking":
+      return { tone: "setup", text: "Connecting to the server…" };
   }
 }
