@@ -56,6 +56,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub update_url: Option<String>,
 
+    /// Which updates this desk takes: stable or beta.
+    #[arg(long, global = true, value_name = "CHANNEL")]
+    pub update_channel: Option<String>,
+
     /// Proxy for requests to the API.
     #[arg(long, global = true, value_name = "URL")]
     pub proxy: Option<String>,
@@ -105,6 +109,11 @@ impl Cli {
             (ConfigKey::ClientId, "--client-id", &self.client_id),
             (ConfigKey::LockMinutes, "--lock-minutes", &self.lock_minutes),
             (ConfigKey::UpdateUrl, "--update-url", &self.update_url),
+            (
+                ConfigKey::UpdateChannel,
+                "--update-channel",
+                &self.update_channel,
+            ),
             (ConfigKey::Proxy, "--proxy", &self.proxy),
             (
                 ConfigKey::ExtraCaFile,

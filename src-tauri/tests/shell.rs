@@ -362,6 +362,9 @@ fn print_config_shows_each_value_and_its_source() {
     assert!(line("proxy").contains("flag: --proxy"));
     assert!(line("client_id").contains("frontdesk") && line("client_id").contains("default"));
     assert!(line("update_url").contains("(not set)"));
+    assert!(
+        line("update_channel").contains("stable") && line("update_channel").contains("default")
+    );
     assert!(line("extra_ca_file").contains("(not set)"));
 
     let bad = Command::new(BIN)

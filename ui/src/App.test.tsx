@@ -14,6 +14,7 @@ import type { DeskEvent } from "./bindings/DeskEvent";
 
 const connected: AppStatus = {
   version: "0.1.0",
+  commit: "0123456789ab",
   surface: "window",
   today: "2026-11-23",
   api: { state: "connected", serverVersion: "0.1.0", demo: true },

@@ -31,6 +31,8 @@ pub enum ConfigKey {
     LockMinutes,
     /// Where signed updates are published.
     UpdateUrl,
+    /// Which updates this desk takes: `stable`, or `beta` (a few desks trying a release first).
+    UpdateChannel,
     /// Proxy for every request to the API (http, https or socks5 URL).
     Proxy,
     /// A PEM file of extra CA certificates to trust (a clinic's own CA).
@@ -38,11 +40,12 @@ pub enum ConfigKey {
 }
 
 impl ConfigKey {
-    pub const ALL: [ConfigKey; 6] = [
+    pub const ALL: [ConfigKey; 7] = [
         ConfigKey::ApiUrl,
         ConfigKey::ClientId,
         ConfigKey::LockMinutes,
         ConfigKey::UpdateUrl,
+        ConfigKey::UpdateChannel,
         ConfigKey::Proxy,
         ConfigKey::ExtraCaFile,
     ];
@@ -54,6 +57,7 @@ impl ConfigKey {
             ConfigKey::ClientId => "client_id",
             ConfigKey::LockMinutes => "lock_minutes",
             ConfigKey::UpdateUrl => "update_url",
+            ConfigKey::UpdateChannel => "update_channel",
             ConfigKey::Proxy => "proxy",
             ConfigKey::ExtraCaFile => "extra_ca_file",
         }
@@ -72,6 +76,7 @@ impl ConfigKey {
         match self {
             ConfigKey::ClientId => Some("frontdesk"),
             ConfigKey::LockMinutes => Some("5"),
+            ConfigKey::UpdateChannel => Some("stable"),
             ConfigKey::ApiUrl
             | ConfigKey::UpdateUrl
             | ConfigKey::Proxy
@@ -97,6 +102,10 @@ impl ConfigKey {
                     Err("must be 1 to 128 letters, digits, '-', '_' or '.'".into())
                 }
             }
+            ConfigKey::UpdateChannel => match raw {
+                "stable" | "beta" => Ok(raw.to_owned()),
+                _ => Err("must be \"stable\" or \"beta\"".into()),
+            },
             ConfigKey::LockMinutes => match raw.parse::<u32>() {
                 Ok(minutes) if (1..=1440).contains(&minutes) => Ok(minutes.to_string()),
                 _ => Err("must be a whole number of minutes from 1 to 1440".into()),
@@ -659,6 +668,51 @@ mod tests {
             .flags
             .extend([flag(ConfigKey::ExtraCaFile, "/nonexistent/ca.pem")]);
         assert!(Config::load(&layers).is_err());
+    }
+
+    #[test]
+    fn the_example_shipped_for_administrators_is_valid_and_locks_what_it_says() {
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/config.toml.example");
+        let files = Files::new();
+        let layers = ConfigLayers {
+            managed_file: Some(example.clone()),
+            user_file: Some(
+                files.write("user.toml", "update_channel = \"beta\"\nlock_minutes = 3\n"),
+            ),
+            ..ConfigLayers::default()
+        };
+        let config = Config::load(&layers).expect("the example loads");
+        assert_eq!(config.api_url(), Some("https://ps.clinic.example"));
+        let channel = config.setting(ConfigKey::UpdateChannel);
+        assert_eq!(channel.value.as_deref(), Some("stable"));
+        assert!(matches!(
+            channel.source,
+            Source::Managed { locked: true, .. }
+        ));
+        assert_eq!(channel.ignored.len(), 1, "the user's beta was ignored");
+        // An unlocked default of the example gives way to the user.
+        assert_eq!(
+            config.setting(ConfigKey::LockMinutes).value.as_deref(),
+            Some("3")
+        );
+    }
+
+    #[test]
+    fn an_update_channel_is_stable_or_beta() {
+        let files = Files::new();
+        let config = Config::load(&files.layers("", "")).expect("loads");
+        assert_eq!(
+            config.setting(ConfigKey::UpdateChannel).value.as_deref(),
+            Some("stable")
+        );
+        let error = Config::load(&files.layers("update_channel = \"nightly\"\n", ""))
+            .expect_err("not a channel");
+        let text = error.to_string();
+        assert!(
+            text.contains("update_channel") && text.contains("managed.toml"),
+            "{text}"
+        );
     }
 
     #[test]

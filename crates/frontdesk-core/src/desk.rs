@@ -80,6 +80,8 @@ pub enum ApiState {
 pub struct AppStatus {
     /// The desk's version.
     pub version: String,
+    /// The commit the desk was built from (12 hex digits), or "unknown".
+    pub commit: String,
     pub surface: Surface,
     /// The date the desk treats as today.
     pub today: NaiveDate,
@@ -252,6 +254,7 @@ impl Desk {
         let config = self.inner.config.read().await;
         AppStatus {
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            commit: env!("FRONTDESK_COMMIT").to_owned(),
             surface: self.inner.surface,
             today: self.inner.clock.today(),
             api,

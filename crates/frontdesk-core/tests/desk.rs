@@ -48,6 +48,12 @@ async fn status_goes_through_the_sdk_to_the_demo_server() {
     let desk = desk_with(&layers_with_api(&server.url(), &dir));
     let status = desk.app_status().await;
     assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
+    // Built from this checkout: the commit is the one git names.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .expect("git runs");
+    assert_eq!(status.commit, String::from_utf8_lossy(&head.stdout).trim());
     assert_eq!(status.today, monday());
     assert_eq!(status.surface, Surface::Browser);
     assert!(status.api_url_editable);

@@ -1,4 +1,6 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { artifactsDir } from "../support/desk.mjs";
 
@@ -20,6 +22,25 @@ test("the printed address opens the desk connected to the demo server", async ({
   await page.screenshot({ path: join(artifactsDir, "browser-start-1366x768.png") });
   await page.setViewportSize({ width: 1920, height: 1080 });
   await page.screenshot({ path: join(artifactsDir, "browser-start-1920x1080.png") });
+});
+
+test("About Front Desk names the version and the commit the desk was built from", async ({ page }) => {
+  const { url } = deskUrl();
+  await page.goto(url);
+  await page.getByRole("button", { name: /^Front Desk \d+\.\d+\.\d+$/ }).click();
+  const about = page.getByRole("dialog", { name: "About Front Desk" });
+  await expect(about).toBeVisible();
+  await expect(about.getByTestId("about-version")).toHaveText(/^\d+\.\d+\.\d+$/);
+  // The desk under test is built from this checkout.
+  const head = execFileSync("git", ["rev-parse", "--short=12", "HEAD"]).toString().trim();
+  await expect(about.getByTestId("about-commit")).toHaveText(head);
+  await expect(about).toContainText("Browser mode");
+  await expect(about).toContainText("Connected to demo server (Practice Studio");
+  const axe = await new AxeBuilder({ page }).analyze();
+  expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
+  await page.screenshot({ path: join(artifactsDir, "browser-about-1366x768.png") });
+  await page.keyboard.press("Escape");
+  await expect(about).toBeHidden();
 });
 
 test("without the launch key every request is refused", async ({ request }) => {

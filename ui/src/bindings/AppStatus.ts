@@ -9,7 +9,11 @@ export type AppStatus = {
 /**
  * The desk's version.
  */
-version: string, surface: Surface, 
+version: string, 
+/**
+ * The commit the desk was built from (12 hex digits), or "unknown".
+ */
+commit: string, surface: Surface, 
 /**
  * The date the desk treats as today.
  */

@@ -44,6 +44,7 @@ function stubDesk() {
         case "app_status":
           return {
             version: "0.1.0",
+            commit: "0123456789ab",
             surface: "browser",
             today: "2026-11-23",
             api: { state: "connected", serverVersion: "0.1.0", demo: true },

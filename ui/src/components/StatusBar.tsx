@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { SyncView } from "../bindings/SyncView";
+import { AboutDialog } from "./AboutDialog";
 import { describeConnection } from "./connection";
 
 export interface FirstSyncProgress {
@@ -32,6 +33,7 @@ export function StatusBar({
   // 64-bit counts are typed bigint by ts-rs but arrive as JSON numbers.
   const pending = Number(sync?.pending ?? 0);
   const conflicts = Number(sync?.conflicts ?? 0);
+  const [about, setAbout] = useState(false);
   const percent = progress && progress.total > 0 ? Math.min(100, Math.round((progress.done / progress.total) * 100)) : null;
   return (
     <footer className="statusbar" aria-label="Status">
@@ -75,7 +77,10 @@ export function StatusBar({
           <span>{percent === null ? "starting" : `${percent}%`}</span>
         </span>
       )}
-      <span>Front Desk {status.version}</span>
+      <button type="button" className="link-button" onClick={() => setAbout(true)} aria-haspopup="dialog">
+        Front Desk {status.version}
+      </button>
+      {about && <AboutDialog status={status} onClose={() => setAbout(false)} />}
     </footer>
   );
 }
