@@ -753,22 +753,59 @@ impl Desk {
                 }
             }
         }
+        if !(5..=480).contains(&args.minutes) {
+            return Err(CoreError::Invalid(vec![detail(
+                "duration",
+                "must be a whole number of minutes from 5 to 480",
+            )]));
+        }
+        let last = args.from + Duration::days(i64::from(days) - 1);
+        // The busy times of the whole span, read once (a local day lies within a day of its UTC
+        // date on either side), by provider.
+        let mut booked: HashMap<String, Vec<practice_studio::rules::TimeSpan>> = HashMap::new();
+        let busy = store
+            .busy_spans_between(
+                local_instant(chrono_tz::UTC, args.from, NaiveTime::MIN) - Duration::days(1),
+                local_instant(chrono_tz::UTC, last, NaiveTime::MIN) + Duration::days(2),
+            )
+            .await?;
+        for (provider, start, end) in busy {
+            if let Ok(span) = practice_studio::rules::TimeSpan::new(start, end) {
+                booked.entry(provider).or_default().push(span);
+            }
+        }
+        let now = self.inner.clock.now();
         // A week at a time, so a clinic with room tomorrow is not searched for two months.
         let mut found: Vec<FoundSlot> = Vec::new();
         let mut start = args.from;
-        let last = args.from + Duration::days(i64::from(days) - 1);
         while start <= last && found.len() < limit {
             let end = (start + Duration::days(6)).min(last);
+            // Only this week's busy times are compared with its candidate slots (in start order,
+            // so a slice); the week's local days lie within a day of their UTC dates.
+            let window = (
+                local_instant(chrono_tz::UTC, start, NaiveTime::MIN) - Duration::days(1),
+                local_instant(chrono_tz::UTC, end, NaiveTime::MIN) + Duration::days(2),
+            );
             for (provider, location, zone) in &pairs {
-                let slots = crate::book::free_slots(
-                    &cache.engine,
-                    provider.id.as_str(),
-                    location.id.as_str(),
+                let all = booked
+                    .get(provider.id.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                // Spans end after they start: every span ending after the window opens starts
+                // at or after the first one that does (at most a visit's length before it).
+                let from = all
+                    .partition_point(|s| s.start + Duration::hours(8) <= window.0)
+                    .min(all.len());
+                let to = all.partition_point(|s| s.start < window.1).max(from);
+                let slots = crate::book::free_slots_among(
+                    provider,
+                    location,
+                    *zone,
+                    &all[from..to],
                     (start, end),
                     args.minutes,
-                )
-                .await
-                .map_err(map_book_error)?;
+                    now,
+                );
                 let mut taken = 0;
                 for slot in slots {
                     let local = slot.start.with_timezone(zone);
