@@ -135,6 +135,8 @@ async function weekSample(page, providerNames, fromDate) {
   await page.locator("summary", { hasText: /^Providers/ }).click();
   await page.waitForFunction(() => document.querySelector(".book-grid")?.getAttribute("aria-busy") === "false");
   await page.getByRole("heading", { level: 1 }).click();
+  // @ts-ignore: set by instrument().
+  await page.evaluate(() => (window.__book.down = 0));
   const measured = page.evaluate(
     (shown) =>
       new Promise((resolve, reject) => {
@@ -148,12 +150,11 @@ async function weekSample(page, providerNames, fromDate) {
           if (heading !== shown && busy === "false" && state.down > 0) {
             requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - state.down), 0));
           } else if (performance.now() - started > 20_000) {
-            reject(new Error(`the week after "${shown}" was not shown`));
+            reject(new Error(`the week after "${shown}" was not shown (heading "${heading}", busy ${busy}, key ${state.down})`));
           } else {
             setTimeout(look, 0);
           }
         };
-        state.down = 0;
         look();
       }),
     await page.locator("#book-title").textContent(),
