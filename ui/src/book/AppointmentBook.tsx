@@ -414,9 +414,12 @@ export function AppointmentBook({
           {columns.length > 0 && (
             <div
               className="book-grid"
-              // minmax(0, 1fr): the columns share the width there is, however many (UI.md: a full
-              // clinic's day fits 1366 px without scrolling sideways).
-              style={{ gridTemplateColumns: `56px repeat(${columns.length}, minmax(0, 1fr))` }}
+              // The day: the columns share the width there is, however many (UI.md: a full
+              // clinic's day fits 1366 px without scrolling sideways). A week of several providers
+              // (seven columns each) keeps readable columns and scrolls instead.
+              style={{
+                gridTemplateColumns: `56px repeat(${columns.length}, ${mode === "day" ? "minmax(0, 1fr)" : "minmax(104px, 1fr)"})`,
+              }}
               aria-busy={book.isFetching}
             >
               <div className="book-corner" />
