@@ -179,19 +179,23 @@ pub(crate) fn watch(desk: &Desk, engine: &SyncEngine) -> tokio::task::JoinHandle
     // Weak: the desk's cache owns this task (and aborts it when dropped). A strong handle would
     // make a cycle that kept the desk, its cache and its data directory's lock alive for ever.
     let weak = Arc::downgrade(&desk.inner);
+    // A strong handle only for one appointment at a time, so a desk that is let go (a restart,
+    // a test) is not held for long by the event being handled.
+    let desk = move || weak.upgrade().map(|inner| Desk { inner });
     tokio::spawn(async move {
         loop {
-            let event = events.recv().await;
-            let Some(inner) = weak.upgrade() else {
-                break;
-            };
-            let desk = Desk { inner };
-            match event {
+            match events.recv().await {
                 Ok(SyncEvent::Changed {
                     collection: Collection::Appointments,
                     ids,
                 }) => {
                     for id in ids {
+                        let Some(desk) = desk() else { return };
+                        // What the first sync reads was not freed now: nothing to offer yet.
+                        let Ok(cache) = desk.cache() else { break };
+                        if !cache.engine.first_sync_done().await.unwrap_or(false) {
+                            break;
+                        }
                         desk.consider_freed(&id).await;
                     }
                 }
@@ -200,6 +204,7 @@ pub(crate) fn watch(desk: &Desk, engine: &SyncEngine) -> tokio::task::JoinHandle
                     local_id,
                     ..
                 }) => {
+                    let Some(desk) = desk() else { return };
                     desk.close_booked_entry(&entity_id, local_id.as_deref())
                         .await;
                     desk.consider_freed(&entity_id).await;

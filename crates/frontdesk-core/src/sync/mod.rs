@@ -460,7 +460,7 @@ impl SyncEngine {
         }
     }
 
-    async fn first_sync_done(&self) -> Result<bool, SyncError> {
+    pub(crate) async fn first_sync_done(&self) -> Result<bool, SyncError> {
         if self.state().first_sync_done {
             return Ok(true);
         }
