@@ -298,6 +298,37 @@ impl SyncEngine {
         self.apply_outcome(entry, outcome, pass).await
     }
 
+    /// After a patient's or an appointment's write was accepted and recorded: the entry's
+    /// retry forgotten, the pass counted, and the UI told (under both ids when the server gave
+    /// the entity its own).
+    fn accepted(
+        &self,
+        entry: &OutboxEntry,
+        server_id: &str,
+        collection: Collection,
+        pass: &mut Pass<'_>,
+    ) -> Flow {
+        let renamed = server_id != entry.entity_id;
+        self.state().retry_at.remove(&entry.seq);
+        pass.report.sent += 1;
+        tracing::info!(seq = entry.seq, ?collection, "write accepted");
+        self.emit(SyncEvent::WriteAccepted {
+            seq: entry.seq,
+            entity_id: server_id.to_owned(),
+            local_id: renamed.then(|| entry.entity_id.clone()),
+        });
+        let mut ids = vec![server_id.to_owned()];
+        if renamed {
+            ids.push(entry.entity_id.clone());
+        }
+        self.emit(SyncEvent::Changed { collection, ids });
+        if renamed {
+            Flow::Renamed
+        } else {
+            Flow::Go
+        }
+    }
+
     /// What the answer to one entry does: see the module's table.
     pub(super) async fn apply_outcome(
         &self,
@@ -309,25 +340,8 @@ impl SyncEngine {
         let key = entity_key(entry.entity_kind, &entry.entity_id);
         match outcome {
             Outcome::Accepted(Accepted::Appointment(answer)) => {
-                let renamed = answer.id.as_str() != entry.entity_id;
                 store.complete_appointment_write(entry.seq, &answer).await?;
-                self.state().retry_at.remove(&entry.seq);
-                pass.report.sent += 1;
-                tracing::info!(seq = entry.seq, "appointment change accepted");
-                self.emit(SyncEvent::WriteAccepted {
-                    seq: entry.seq,
-                    entity_id: answer.id.to_string(),
-                    local_id: renamed.then(|| entry.entity_id.clone()),
-                });
-                let mut ids = vec![answer.id.to_string()];
-                if renamed {
-                    ids.push(entry.entity_id.clone());
-                }
-                self.emit(SyncEvent::Changed {
-                    collection: Collection::Appointments,
-                    ids,
-                });
-                Ok(if renamed { Flow::Renamed } else { Flow::Go })
+                Ok(self.accepted(entry, answer.id.as_str(), Collection::Appointments, pass))
             }
             Outcome::Accepted(Accepted::Payment(answer)) => {
                 store.complete_payment_write(entry.seq, &answer).await?;
@@ -342,25 +356,8 @@ impl SyncEngine {
                 Ok(Flow::Go)
             }
             Outcome::Accepted(Accepted::Patient(answer)) => {
-                let renamed = answer.id.as_str() != entry.entity_id;
                 store.complete_patient_write(entry.seq, &answer).await?;
-                self.state().retry_at.remove(&entry.seq);
-                pass.report.sent += 1;
-                tracing::info!(seq = entry.seq, "write accepted");
-                self.emit(SyncEvent::WriteAccepted {
-                    seq: entry.seq,
-                    entity_id: answer.id.to_string(),
-                    local_id: renamed.then(|| entry.entity_id.clone()),
-                });
-                let mut ids = vec![answer.id.to_string()];
-                if renamed {
-                    ids.push(entry.entity_id.clone());
-                }
-                self.emit(SyncEvent::Changed {
-                    collection: Collection::Patients,
-                    ids,
-                });
-                Ok(if renamed { Flow::Renamed } else { Flow::Go })
+                Ok(self.accepted(entry, answer.id.as_str(), Collection::Patients, pass))
             }
             Outcome::Retry { after, link: true } => {
                 // No point trying the others now: they would meet the same network.
