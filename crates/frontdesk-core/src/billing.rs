@@ -59,6 +59,7 @@ impl Desk {
         crate::chart::require(&me, READ_INVOICES, "invoices")?;
         let cache = self.cache()?;
         let store = cache.engine.store();
+        let asked = chrono::Utc::now();
         let fetched: Result<Vec<Invoice>, _> = client
             .billing()
             .all(
@@ -71,7 +72,7 @@ impl Desk {
         // offline, every cached invoice with a balance past its due date.
         let fresh: Option<std::collections::HashSet<String>> = match fetched {
             Ok(invoices) => {
-                store.apply_remote_invoices(&invoices).await?;
+                store.apply_remote_invoices(&invoices, asked).await?;
                 Some(invoices.into_iter().map(|i| i.id.0).collect())
             }
             Err(error) => match CoreError::from_api(error) {

@@ -292,6 +292,7 @@ impl Desk {
         require(&me, READ_INVOICES, "invoices")?;
         let cache = self.cache()?;
         let store = cache.engine.store();
+        let asked = chrono::Utc::now();
         let invoice = match client
             .billing()
             .invoice(&InvoiceId(invoice_id.to_owned()))
@@ -299,7 +300,7 @@ impl Desk {
         {
             Ok(invoice) => {
                 store
-                    .apply_remote_invoices(std::slice::from_ref(&invoice))
+                    .apply_remote_invoices(std::slice::from_ref(&invoice), asked)
                     .await?;
                 store.invoice(invoice_id).await?.unwrap_or(invoice)
             }

@@ -827,7 +827,7 @@ async fn cached_open_invoice(
         .expect("an open invoice with a balance");
     engine
         .store()
-        .apply_remote_invoices(std::slice::from_ref(&invoice))
+        .apply_remote_invoices(std::slice::from_ref(&invoice), chrono::Utc::now())
         .await
         .expect("cached");
     invoice

@@ -351,10 +351,14 @@ impl Store {
         row.map(|body| decode("appointment", id, &body)).transpose()
     }
 
-    /// Stores invoices read from the server (replacing older copies); the ids stored.
+    /// Stores invoices read from the server (replacing older copies); the ids stored. `asked`
+    /// is when the caller asked the server for them: an invoice this desk changed since (the
+    /// server's answer to a payment, recorded while the read was on its way) is newer than what
+    /// the read brought, and is kept. Invoices carry no version to compare instead.
     pub async fn apply_remote_invoices(
         &self,
         invoices: &[Invoice],
+        asked: DateTime<Utc>,
     ) -> Result<Vec<String>, CacheError> {
         const OP: &str = "store invoices";
         let mut tx = self.begin_write(OP).await?;
@@ -364,12 +368,16 @@ impl Store {
             let id = invoice.id.as_str();
             let body = encode("invoice", id, invoice)?;
             let (patient, status) = (invoice.patient_id.as_str(), invoice.status.as_str());
-            let known = sqlx::query_scalar!("SELECT body FROM invoices WHERE id = ?1", id)
+            let known = sqlx::query!("SELECT body, updated FROM invoices WHERE id = ?1", id)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(query(OP))?;
-            if known.as_deref() == Some(body.as_str()) {
-                continue;
+            if let Some(known) = &known {
+                let changed_since = DateTime::parse_from_rfc3339(&known.updated)
+                    .is_ok_and(|updated| updated.with_timezone(&Utc) > asked);
+                if known.body == body || changed_since {
+                    continue;
+                }
             }
             sqlx::query!(
                 "INSERT INTO invoices (id, patient_id, status, updated, body, fetched)

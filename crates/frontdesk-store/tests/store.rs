@@ -990,3 +990,47 @@ async fn a_registrations_server_id_replaces_its_local_id_in_the_entries_that_wai
         Some(true)
     );
 }
+
+#[tokio::test]
+async fn an_invoice_read_before_a_newer_copy_was_recorded_does_not_replace_it() {
+    use practice_studio::model::{Invoice, InvoiceId, InvoiceLinks, InvoiceStatus};
+    use rust_decimal::Decimal;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_dir, store) = open(&dir).await;
+    let invoice = |balance: i64| Invoice {
+        id: InvoiceId("INV-1".into()),
+        patient_id: PatientId("PAT-1".into()),
+        date: NaiveDate::from_ymd_opt(2026, 11, 2).expect("date"),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 2).expect("date"),
+        status: InvoiceStatus::Open,
+        amount: Decimal::new(10_000, 2),
+        paid_amount: Decimal::new(10_000 - balance, 2),
+        adjusted_amount: Decimal::ZERO,
+        balance: Decimal::new(balance, 2),
+        items: Vec::new(),
+        payments: Vec::new(),
+        adjustments: Vec::new(),
+        links: InvoiceLinks::for_invoice(&InvoiceId("INV-1".into()), &PatientId("PAT-1".into())),
+    };
+    // A slow read is asked for; meanwhile a newer copy (a payment's answer, say) is recorded.
+    let slow_read_asked = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store
+        .apply_remote_invoices(&[invoice(7_500)], Utc::now())
+        .await
+        .expect("newer copy");
+    // The slow read's older copy arrives: kept out.
+    let applied = store
+        .apply_remote_invoices(&[invoice(10_000)], slow_read_asked)
+        .await
+        .expect("stale copy");
+    assert!(applied.is_empty());
+    let cached = store.invoice("INV-1").await.expect("read").expect("cached");
+    assert_eq!(cached.balance, Decimal::new(7_500, 2));
+    // A read asked for after it is the newest, and applies.
+    let applied = store
+        .apply_remote_invoices(&[invoice(5_000)], Utc::now())
+        .await
+        .expect("fresh copy");
+    assert_eq!(applied, vec!["INV-1".to_owned()]);
+}

@@ -127,6 +127,7 @@ impl SyncEngine {
         let mut offset = 0u64;
         let mut stored = 0;
         loop {
+            let asked = chrono::Utc::now();
             let page = client
                 .billing()
                 .patient_invoices(patient, &InvoiceQuery::new().limit(PAGE).offset(offset))
@@ -139,7 +140,7 @@ impl SyncEngine {
             stored += self
                 .inner
                 .store
-                .apply_remote_invoices(&page.invoices)
+                .apply_remote_invoices(&page.invoices, asked)
                 .await?
                 .len();
             if count < PAGE as usize || offset >= page.total {
