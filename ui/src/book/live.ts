@@ -71,22 +71,31 @@ export function useEditedVersion(
   version: number | undefined,
   accepted: ReadonlyMap<string, number>,
 ) {
-  const [start, setStart] = useState<{ id: string; version: number; acceptedAt: number } | null>(null);
+  const [start, setStart] = useState<{
+    id: string;
+    version: number;
+    acceptedAt: number;
+    /** This desk just changed it: the next newer version read is its own change. */
+    awaitingOurs: boolean;
+  } | null>(null);
   const acceptedAt = id ? (accepted.get(id) ?? 0) : 0;
   useEffect(() => {
     if (id === undefined || version === undefined) {
       setStart(null);
       return;
     }
-    setStart((old) =>
-      // A new editor, or this desk's own change accepted: start from the version now cached.
-      !old || old.id !== id || old.acceptedAt !== acceptedAt || version < old.version
-        ? { id, version, acceptedAt }
-        : old,
-    );
+    setStart((old) => {
+      // A new editor: start from the version now cached.
+      if (!old || old.id !== id || version < old.version) return { id, version, acceptedAt, awaitingOurs: false };
+      // This desk's change accepted by the server: its version may be read only after the news
+      // of the acceptance, so the next newer version is ours too.
+      if (old.acceptedAt !== acceptedAt) return { id, version, acceptedAt, awaitingOurs: true };
+      if (old.awaitingOurs && version > old.version) return { ...old, version };
+      return old;
+    });
   }, [id, version, acceptedAt]);
-  /** This desk changed it (the command answered): what is cached now is ours. */
-  const rebase = useCallback(() => setStart(null), []);
+  /** This desk changed it (the command answered): the versions its change brings are ours. */
+  const rebase = useCallback(() => setStart((old) => (old ? { ...old, awaitingOurs: true } : null)), []);
   const changedElsewhere = !!start && start.id === id && version !== undefined && version > start.version;
   return { changedElsewhere, rebase };
 }
