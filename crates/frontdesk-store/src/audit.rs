@@ -90,14 +90,27 @@ pub struct AuditFilter {
 pub struct AuditLog {
     pool: SqlitePool,
     path: PathBuf,
+    /// Held until the connection is closed (see [`db::FileClaim`]).
+    claim: Option<db::FileClaim>,
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        db::close_then_release((), vec![self.pool.clone()], self.claim.take());
+    }
 }
 
 impl AuditLog {
     /// Opens (creating if needed) the audit log in `dir`, encrypted with `key`.
     pub async fn open(dir: &DataDir, key: [u8; 32]) -> Result<Self, CacheError> {
         let path = dir.path().join(AUDIT_FILE);
+        let claim = db::claim(&path).await?;
         let pool = db::open_writer(&path, &key, &AUDIT_MIGRATIONS).await?;
-        Ok(Self { pool, path })
+        Ok(Self {
+            pool,
+            path,
+            claim: Some(claim),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -204,7 +217,8 @@ impl AuditLog {
     }
 
     /// Closes the log's connection.
-    pub async fn close(self) {
+    pub async fn close(mut self) {
         self.pool.close().await;
+        drop(self.claim.take());
     }
 }

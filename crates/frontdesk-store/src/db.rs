@@ -1,12 +1,73 @@
 //! Opening SQLCipher databases with a caller-supplied raw key.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
+
+use tokio::sync::OwnedMutexGuard;
 
 use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use crate::error::{is_not_a_database, CacheError};
+
+/// How long an open waits for this process's previous handle on the same file to close.
+const CLOSE_WAIT: Duration = Duration::from_secs(15);
+
+/// The database files this process has open, each behind a lock held from open until every
+/// connection to it is closed.
+static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Default::default);
+
+/// This process's hold on one database file. A cache or audit log that is let go closes its
+/// connections on a task; until that ends, SQLite may still write to the file's WAL and, as the
+/// last connection closes, delete the `-wal` file *by name*. A new handle opened meanwhile
+/// (a desk restarted in place, a cache set aside and recreated) would lose its WAL to the old
+/// one's close, so an open waits for the previous close first.
+#[derive(Debug)]
+pub(crate) struct FileClaim {
+    _held: OwnedMutexGuard<()>,
+}
+
+/// Waits (up to [`CLOSE_WAIT`]) until no other handle of this process has `path` open.
+pub(crate) async fn claim(path: &Path) -> Result<FileClaim, CacheError> {
+    let lock = OPEN_FILES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(path.to_owned())
+        .or_default()
+        .clone();
+    match tokio::time::timeout(CLOSE_WAIT, lock.lock_owned()).await {
+        Ok(held) => Ok(FileClaim { _held: held }),
+        Err(_) => Err(CacheError::StillOpen {
+            path: path.to_owned(),
+        }),
+    }
+}
+
+/// Drops `first` (other connections to the file), closes `pools`, then lets go of `claim`:
+/// on a task when a runtime is at hand (a value's `Drop` cannot wait); without one, the
+/// connections close as they drop.
+pub(crate) fn close_then_release(
+    first: impl Send + 'static,
+    pools: Vec<SqlitePool>,
+    claim: Option<FileClaim>,
+) {
+    let close = async move {
+        drop(first);
+        for pool in pools {
+            pool.close().await;
+        }
+        drop(claim);
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(close);
+        }
+        Err(_) => drop(close),
+    }
+}
 
 /// Connection options for an encrypted database file.
 pub(crate) fn options(path: &Path, key: &[u8; 32]) -> SqliteConnectOptions {
@@ -45,10 +106,14 @@ pub(crate) async fn open_writer(
         .await
         .map_err(|source| open_error(path, source))?;
     // With a wrong key SQLCipher fails only when a page is read; make that happen here.
-    sqlx::query("SELECT count(*) FROM sqlite_master")
+    if let Err(source) = sqlx::query("SELECT count(*) FROM sqlite_master")
         .execute(&pool)
         .await
-        .map_err(|source| open_error(path, source))?;
+    {
+        // Closed before the caller acts on the error (it may set the file aside).
+        pool.close().await;
+        return Err(open_error(path, source));
+    }
     migrator
         .run(&pool)
         .await

@@ -11,6 +11,9 @@ pub enum CacheError {
          (or the file is not a Front Desk database)"
     )]
     WrongKey { path: PathBuf },
+    /// This process still has the file open (a previous handle is closing) after a wait.
+    #[error("{path} is still being closed by this desk; try again in a moment")]
+    StillOpen { path: PathBuf },
     #[error("cannot open the database {path}: {source}")]
     Open {
         path: PathBuf,

@@ -30,6 +30,14 @@ pub(crate) struct SearchReaders {
 }
 
 impl SearchReaders {
+    /// Moves the connections out (to be closed elsewhere), leaving none.
+    pub(crate) fn take(&mut self) -> SearchReaders {
+        SearchReaders {
+            connections: std::mem::take(&mut self.connections),
+            next: AtomicUsize::new(0),
+        }
+    }
+
     /// Opens `count` read-only connections to an existing (already migrated) cache.
     pub(crate) fn open(path: &Path, key: &[u8; 32], count: u32) -> Result<Self, CacheError> {
         let connections = (0..count.max(1))

@@ -45,6 +45,18 @@ pub struct Store {
     pub(crate) search_readers: SearchReaders,
     path: PathBuf,
     pub(crate) options: StoreOptions,
+    /// Held until every connection above is closed (see [`db::FileClaim`]).
+    claim: Option<db::FileClaim>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        db::close_then_release(
+            self.search_readers.take(),
+            vec![self.readers.clone(), self.writer.clone()],
+            self.claim.take(),
+        );
+    }
 }
 
 impl Store {
@@ -62,6 +74,7 @@ impl Store {
         options: StoreOptions,
     ) -> Result<Self, CacheError> {
         let path = dir.path().join(CACHE_FILE);
+        let claim = db::claim(&path).await?;
         let writer = db::open_writer(&path, &key, &CACHE_MIGRATIONS).await?;
         let readers = db::open_readers(&path, &key, options.readers.max(1)).await?;
         let search_readers = SearchReaders::open(&path, &key, options.readers.max(1))?;
@@ -72,6 +85,7 @@ impl Store {
             search_readers,
             path,
             options,
+            claim: Some(claim),
         })
     }
 
@@ -82,8 +96,8 @@ impl Store {
 
     /// Closes the cache and deletes it with its WAL and shared-memory files ("remove this
     /// device's data"). The audit log, a separate database, is left alone.
-    pub async fn wipe(self) -> Result<(), CacheError> {
-        drop(self.search_readers);
+    pub async fn wipe(mut self) -> Result<(), CacheError> {
+        drop(self.search_readers.take());
         self.readers.close().await;
         self.writer.close().await;
         for suffix in ["", "-wal", "-shm", "-journal"] {
@@ -96,6 +110,7 @@ impl Store {
                 Err(source) => return Err(CacheError::Remove { path: file, source }),
             }
         }
+        drop(self.claim.take());
         tracing::info!("cache wiped");
         Ok(())
     }

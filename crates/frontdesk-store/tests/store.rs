@@ -181,6 +181,52 @@ async fn wipe_removes_the_database_its_wal_and_shm_and_keeps_the_audit_log() {
     assert_eq!(store.patient_count().await.expect("count"), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_reopened_while_its_last_holder_lets_go_waits_and_keeps_its_wal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, store) = with_demo(&dir).await;
+    let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A task still holds the old handle for a moment (an aborted sync task, say).
+    let holder = {
+        let released = released.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            released.store(true, std::sync::atomic::Ordering::SeqCst);
+            drop(store);
+        })
+    };
+    // Another key: the caller sets the file aside and starts again, as a desk does when the
+    // keychain lost its key.
+    let err = Store::open(&data, [9; 32]).await.expect_err("wrong key");
+    assert!(
+        released.load(std::sync::atomic::Ordering::SeqCst),
+        "the open waited for the old handle to let go"
+    );
+    assert!(matches!(err, CacheError::WrongKey { .. }), "{err:?}");
+    holder.await.expect("holder");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!(
+            "{}{suffix}",
+            data.path().join(CACHE_FILE).display()
+        ));
+    }
+    let fresh = Store::open(&data, [9; 32]).await.expect("a new cache");
+    fresh.upsert_patients(&demo()).await.expect("write");
+    for _ in 0..20 {
+        assert_eq!(
+            fresh.patient_count().await.expect("count"),
+            demo().len() as i64
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    drop(fresh);
+    let reopened = Store::open(&data, [9; 32]).await.expect("reopen");
+    assert_eq!(
+        reopened.patient_count().await.expect("count"),
+        demo().len() as i64
+    );
+}
+
 #[tokio::test]
 async fn the_audit_log_lists_views_newest_first_and_refuses_a_wrong_key() {
     let dir = tempfile::tempdir().expect("tempdir");
