@@ -548,11 +548,53 @@ pub(crate) async fn candidates(
 ) -> Result<Json<WaitlistCandidates>, ApiError> {
     principal.require(Scope::ReadAppointments)?;
     let mut problems = Vec::new();
-    let get = |name: &str| params.get(name).map(String::as_str);
     let (limit, _) = paging(
-        |name| if name == "offset" { None } else { get(name) },
+        |name| {
+            if name == "offset" {
+                None
+            } else {
+                params.get(name).map(String::as_str)
+            }
+        },
         &mut problems,
     );
+    let slot = freed_slot(&app, &params, &["limit"], problems).await?;
+    // Every waiting entry, a page at a time (a clinic's waitlist is hundreds, not millions).
+    let mut waiting = Vec::new();
+    loop {
+        let query = WaitlistQuery {
+            status: Some(WaitlistStatus::Waiting),
+            provider_id: Some(slot.provider_id.0.clone()),
+            limit: 500,
+            offset: waiting.len() as u64,
+            ..WaitlistQuery::default()
+        };
+        let (total, page) = app
+            .storage
+            .waitlist(&query)
+            .await
+            .map_err(ApiError::internal)?;
+        let done = page.is_empty() || (waiting.len() + page.len()) as u64 >= total;
+        waiting.extend(page);
+        if done {
+            break;
+        }
+    }
+    let mut candidates = rank(&waiting, &slot, app.clock.now());
+    candidates.truncate(limit as usize);
+    Ok(Json(WaitlistCandidates { candidates }))
+}
+
+/// The freed slot a candidates request names (`provider_id`, `location_id`, `start_time`,
+/// `end_time`), checked with every problem collected: `problems` already found by the caller,
+/// and each parameter that is neither the slot's nor in `also_known`. Shared by v1 and v2.
+pub(crate) async fn freed_slot(
+    app: &AppState,
+    params: &HashMap<String, String>,
+    also_known: &[&str],
+    mut problems: Vec<ErrorDetail>,
+) -> Result<FreedSlot, ApiError> {
+    let get = |name: &str| params.get(name).map(String::as_str);
     let required = |name: &str, problems: &mut Vec<ErrorDetail>| {
         let value = get(name).map(str::to_owned);
         if value.is_none() {
@@ -593,15 +635,9 @@ pub(crate) async fn candidates(
             ));
         }
     }
-    let known = [
-        "provider_id",
-        "location_id",
-        "start_time",
-        "end_time",
-        "limit",
-    ];
+    let known = ["provider_id", "location_id", "start_time", "end_time"];
     for name in params.keys() {
-        if !known.contains(&name.as_str()) {
+        if !known.contains(&name.as_str()) && !also_known.contains(&name.as_str()) {
             problems.push(detail(
                 code::UNKNOWN_PARAMETER,
                 name,
@@ -632,34 +668,10 @@ pub(crate) async fn candidates(
         ApiError::internal(format!("location {} has an unknown time zone", location.id))
     })?;
     let minutes = u32::try_from((end - start).num_minutes()).unwrap_or(u32::MAX);
-    let slot = FreedSlot {
+    Ok(FreedSlot {
         provider_id: ProviderId(provider_id),
         location_id: LocationId(location_id),
         start: start.with_timezone(&zone).naive_local(),
         minutes,
-    };
-    // Every waiting entry, a page at a time (a clinic's waitlist is hundreds, not millions).
-    let mut waiting = Vec::new();
-    loop {
-        let query = WaitlistQuery {
-            status: Some(WaitlistStatus::Waiting),
-            provider_id: Some(slot.provider_id.0.clone()),
-            limit: 500,
-            offset: waiting.len() as u64,
-            ..WaitlistQuery::default()
-        };
-        let (total, page) = app
-            .storage
-            .waitlist(&query)
-            .await
-            .map_err(ApiError::internal)?;
-        let done = page.is_empty() || (waiting.len() + page.len()) as u64 >= total;
-        waiting.extend(page);
-        if done {
-            break;
-        }
-    }
-    let mut candidates = rank(&waiting, &slot, app.clock.now());
-    candidates.truncate(limit as usize);
-    Ok(Json(WaitlistCandidates { candidates }))
+    })
 }

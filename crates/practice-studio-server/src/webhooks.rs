@@ -65,7 +65,7 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v1/webhooks/{webhook_id}/deliveries", "get", "Subscribers need to see what was delivered, what failed and why."),
 ];
 
-fn view(record: &WebhookRecord, secret: Option<String>) -> Webhook {
+pub(crate) fn view(record: &WebhookRecord, secret: Option<String>) -> Webhook {
     Webhook {
         id: record.id.clone(),
         url: record.url.clone(),
@@ -83,14 +83,14 @@ fn new_secret() -> String {
 }
 
 /// Who a subscription belongs to: the user of a user token, else the client or key.
-fn owner_of(principal: &Principal) -> String {
+pub(crate) fn owner_of(principal: &Principal) -> String {
     match &principal.user {
         Some(user) => format!("{}/{}", principal.client_id, user.id),
         None => principal.client_id.clone(),
     }
 }
 
-async fn own_webhook(
+pub(crate) async fn own_webhook(
     app: &AppState,
     principal: &Principal,
     id: &str,
@@ -378,7 +378,7 @@ pub(crate) async fn deliveries(
     }))
 }
 
-fn delivery_view(record: DeliveryRecord) -> Delivery {
+pub(crate) fn delivery_view(record: DeliveryRecord) -> Delivery {
     Delivery {
         event_id: record.event_id,
         event: record.event_type,

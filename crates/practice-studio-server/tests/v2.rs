@@ -4,7 +4,7 @@
 #[allow(dead_code)] // each test binary uses part of the helpers
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use practice_studio_server::clock::Clock as _;
 use serde_json::{json, Value};
@@ -1170,4 +1170,748 @@ async fn the_waitlist_pages_by_cursor_with_v1s_filters() {
         "invalid_request",
     )
     .await;
+}
+
+/// The names of a page of appointment types.
+fn names(page: &Value) -> Vec<String> {
+    page["appointmentTypes"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_appointment_type_catalogue_pages_by_cursor_while_it_grows() {
+    use practice_studio::model::AppointmentType;
+    use practice_studio_server::storage::{SqliteStorage, Storage as _};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ps.db");
+    let server = practice_studio_server::Server::builder()
+        .demo(true)
+        .demo_patients(5)
+        .database(&path)
+        .start()
+        .await
+        .expect("server");
+    // A second handle on the same database adds types while the client pages, as another
+    // process of the practice would.
+    let other = SqliteStorage::open(&path).await.expect("opens");
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/oauth/token", server.url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "integration-premium"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let auth = bearer(token["access_token"].as_str().expect("token"));
+    let get = |path: String| {
+        let request = http
+            .get(format!("{}{path}", server.url()))
+            .header("Authorization", &auth);
+        async move {
+            let response = request.send().await.expect("answers");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    };
+    let (_, v1) = get("/api/v1/appointment-types".into()).await;
+    let before: Vec<String> = v1["appointmentTypes"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name").to_owned())
+        .collect();
+    assert!(before.len() >= 3, "the demo catalogue");
+    let mut seen = Vec::new();
+    let mut added = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, body) =
+            get(format!("/api/v2/appointment-types?limit=2&cursor={cursor}")).await;
+        assert_eq!(status, 200, "{body}");
+        seen.extend(names(&body));
+        cursor = body["next_cursor"].as_str().expect("cursor").to_owned();
+        if body["has_more"] == false {
+            break;
+        }
+        let kind = AppointmentType {
+            name: format!("Added type {}", added.len()),
+            default_duration: 20,
+            colour: "#336699".into(),
+        };
+        other.insert_appointment_type(&kind).await.expect("insert");
+        added.push(kind.name);
+    }
+    assert!(!added.is_empty());
+    let expected: Vec<String> = before.iter().chain(&added).cloned().collect();
+    assert_eq!(seen, expected, "every type once, in the order added");
+    // The kept cursor reads only what is added later.
+    let (_, empty) = get(format!("/api/v2/appointment-types?cursor={cursor}")).await;
+    assert!(names(&empty).is_empty());
+    assert_eq!(empty["next_cursor"], cursor.as_str());
+    let late = AppointmentType {
+        name: "Late type".into(),
+        default_duration: 45,
+        colour: "#993366".into(),
+    };
+    other.insert_appointment_type(&late).await.expect("insert");
+    let (_, after) = get(format!("/api/v2/appointment-types?cursor={cursor}")).await;
+    assert_eq!(names(&after), ["Late type"]);
+    assert_eq!(after["appointmentTypes"][0]["defaultDuration"], 45);
+    // The catalogue has no change time: updated_since is refused, not ignored.
+    let (status, refused) = get("/api/v2/appointment-types?updated_since=2026-01-01".into()).await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["error"]["details"][0]["field"], "updated_since");
+    assert_eq!(refused["error"]["details"][0]["code"], "unknown_parameter");
+}
+
+/// The start instants of a page of slots.
+fn starts(page: &Value) -> Vec<String> {
+    page["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|s| s["startTime"].as_str().expect("start").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn slots_page_by_start_instant_while_others_book() {
+    let api = Api::demo(30).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let patients = ids(
+        &page(&api, &auth, "/api/v2/patients?limit=20&status=active").await,
+        "patients",
+    );
+    // Beyond the demo book (60 days ahead), so the days are open.
+    let span = "date_from=2027-02-01&date_to=2027-02-03&duration=30&location_id=LOC-789";
+    let v1_path = format!("/api/v1/providers/PROV-54321/slots?{span}");
+    let before = starts(&page(&api, &auth, &v1_path).await);
+    assert!(before.len() > 30, "enough slots to page: {}", before.len());
+    let mut seen: Vec<String> = Vec::new();
+    let mut booked = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let body = page(
+            &api,
+            &auth,
+            &format!("/api/v2/providers/PROV-54321/slots?{span}&limit=7&cursor={cursor}"),
+        )
+        .await;
+        assert_eq!(body["providerId"], "PROV-54321");
+        assert_eq!(body["duration"], 30);
+        seen.extend(starts(&body));
+        cursor = body["next_cursor"].as_str().expect("cursor").to_owned();
+        if body["has_more"] == false {
+            break;
+        }
+        // Someone books a slot a little after the last one sent (its neighbours, which it
+        // overlaps, are after the cursor too).
+        let now_free = starts(&page(&api, &auth, &v1_path).await);
+        let last = seen.last().expect("a slot").clone();
+        let Some(target) = now_free.iter().filter(|s| **s > last).nth(3).cloned() else {
+            continue;
+        };
+        let start = chrono::DateTime::parse_from_rfc3339(&target).expect("instant");
+        let response = api
+            .http
+            .post(api.url("/api/v1/appointments"))
+            .header("Authorization", &auth)
+            .json(&json!({
+                "patientId": patients[booked.len() % patients.len()],
+                "providerId": "PROV-54321", "locationId": "LOC-789",
+                "startTime": start.to_rfc3339(),
+                "endTime": (start + chrono::Duration::minutes(30)).to_rfc3339(),
+                "type": "Follow-up", "reason": "Paging test"
+            }))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), 201, "{target}");
+        booked.push(target);
+    }
+    assert!(
+        booked.len() >= 3,
+        "bookings between pages: {}",
+        booked.len()
+    );
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "in start order, none twice");
+    // Exactly the slots free now: none lost, none taken meanwhile offered.
+    let after = starts(&page(&api, &auth, &v1_path).await);
+    assert_eq!(seen, after);
+    for target in &booked {
+        assert!(
+            !seen.contains(target),
+            "{target} was booked before its page"
+        );
+        assert!(before.contains(target));
+    }
+    // The kept cursor: nothing after the last slot; a bad cursor and updated_since are refused.
+    let end = page(
+        &api,
+        &auth,
+        &format!("/api/v2/providers/PROV-54321/slots?{span}&cursor={cursor}"),
+    )
+    .await;
+    assert!(starts(&end).is_empty());
+    assert_eq!(end["has_more"], false);
+    let entries_cursor = page(&api, &auth, "/api/v2/waitlist?limit=1").await["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    for bad in [
+        format!("cursor={entries_cursor}"),
+        "updated_since=2026-11-01".to_owned(),
+        "limit=0".to_owned(),
+    ] {
+        envelope(
+            api.get(
+                &format!("/api/v2/providers/PROV-54321/slots?{span}&{bad}"),
+                &auth,
+            )
+            .await,
+            400,
+            "invalid_request",
+        )
+        .await;
+    }
+    // v1's own checks still apply.
+    envelope(
+        api.get(
+            "/api/v2/providers/PROV-54321/slots?date_from=2026-12-01",
+            &auth,
+        )
+        .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    envelope(
+        api.get(
+            "/api/v2/providers/NOPE/slots?date_from=2026-12-01&date_to=2026-12-02",
+            &auth,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+async fn subscribe(api: &Api, auth: &str, n: usize) -> String {
+    let response = api
+        .http
+        .post(api.url("/api/v1/webhooks"))
+        .header("Authorization", auth)
+        .json(
+            &json!({"url": format!("http://127.0.0.1:9/hook/{n}"), "events": ["patient.created"]}),
+        )
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.expect("json");
+    created["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn webhooks_page_by_cursor_while_others_subscribe_and_unsubscribe() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.client_token("integration-premium").await);
+    let mut present: Vec<String> = Vec::new();
+    for n in 0..5 {
+        present.push(subscribe(&api, &auth, n).await);
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = String::new();
+    let mut n = 5;
+    loop {
+        let body = page(
+            &api,
+            &auth,
+            &format!("/api/v2/webhooks?limit=2&cursor={cursor}"),
+        )
+        .await;
+        assert!(body["webhooks"][0].get("secret").is_none(), "{body}");
+        seen.extend(ids(&body, "webhooks"));
+        cursor = body["next_cursor"].as_str().expect("cursor").to_owned();
+        if body["has_more"] == false {
+            break;
+        }
+        if n > 9 {
+            continue;
+        }
+        // The newest subscription goes and another comes: the newcomer must not take the
+        // place the cursor already passed.
+        let newest = present.pop().expect("one");
+        let gone = api
+            .http
+            .delete(api.url(&format!("/api/v1/webhooks/{newest}")))
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(gone.status(), 204);
+        present.push(subscribe(&api, &auth, n).await);
+        n += 1;
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "none twice");
+    for id in &present {
+        assert!(unique.contains(id), "{id} was seen");
+    }
+    // The kept cursor after a deletion of the newest: the next one is still found.
+    let newest = present.pop().expect("one");
+    api.http
+        .delete(api.url(&format!("/api/v1/webhooks/{newest}")))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .expect("answers");
+    let late = subscribe(&api, &auth, 99).await;
+    let after = page(&api, &auth, &format!("/api/v2/webhooks?cursor={cursor}")).await;
+    assert_eq!(ids(&after, "webhooks"), [late.as_str()]);
+    // v1 and v2 list the same subscriptions; the single read mirrors v1's.
+    let v1 = page(&api, &auth, "/api/v1/webhooks").await;
+    let v2 = walk(&api, &auth, "/api/v2/webhooks?limit=3", "webhooks").await;
+    let mut v1_ids = ids(&v1, "webhooks");
+    let mut v2_sorted = v2.clone();
+    v1_ids.sort();
+    v2_sorted.sort();
+    assert_eq!(v1_ids, v2_sorted);
+    assert_eq!(
+        page(&api, &auth, &format!("/api/v2/webhooks/{late}")).await,
+        page(&api, &auth, &format!("/api/v1/webhooks/{late}")).await
+    );
+    // Another caller sees none of them; no change time, so updated_since is refused.
+    let admin = bearer(&api.user_token("admin@demo.clinic").await);
+    let theirs = page(&api, &admin, "/api/v2/webhooks").await;
+    assert!(ids(&theirs, "webhooks").is_empty());
+    envelope(
+        api.get(&format!("/api/v2/webhooks/{late}"), &admin).await,
+        404,
+        "not_found",
+    )
+    .await;
+    envelope(
+        api.get("/api/v2/webhooks?updated_since=2026-01-01", &auth)
+            .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+/// The event ids of a page of deliveries.
+fn event_ids(page: &Value) -> Vec<String> {
+    page["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| d["eventId"].as_str().expect("event id").to_owned())
+        .collect()
+}
+
+/// Waits (bounded) until the webhook has made `count` deliveries.
+async fn deliveries_made(api: &Api, auth: &str, webhook: &str, count: usize) {
+    for _ in 0..400 {
+        let v1 = page(
+            api,
+            auth,
+            &format!("/api/v1/webhooks/{webhook}/deliveries?limit=100"),
+        )
+        .await;
+        if event_ids(&v1).len() >= count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{count} deliveries were not made");
+}
+
+#[tokio::test]
+async fn deliveries_page_by_cursor_while_events_keep_coming() {
+    let api = Api::demo(5).await;
+    let auth = bearer(&api.client_token("integration-premium").await);
+    let registrar = bearer(&api.user_token("reception@demo.clinic").await);
+    let webhook = subscribe(&api, &auth, 0).await;
+    let mut registered = 0;
+    for _ in 0..5 {
+        register(&api, &registrar, registered).await;
+        registered += 1;
+    }
+    deliveries_made(&api, &auth, &webhook, registered).await;
+    let path = format!("/api/v2/webhooks/{webhook}/deliveries");
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let body = page(&api, &auth, &format!("{path}?limit=2&cursor={cursor}")).await;
+        seen.extend(event_ids(&body));
+        cursor = body["next_cursor"].as_str().expect("cursor").to_owned();
+        if body["has_more"] == false {
+            break;
+        }
+        // More events, and so more deliveries, between two pages.
+        register(&api, &registrar, registered).await;
+        registered += 1;
+        deliveries_made(&api, &auth, &webhook, registered).await;
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "none twice");
+    assert_eq!(seen.len(), registered, "every delivery, the later ones too");
+    // Oldest first: v1's latest-first list reversed.
+    let v1 = page(
+        &api,
+        &auth,
+        &format!("/api/v1/webhooks/{webhook}/deliveries?limit=100"),
+    )
+    .await;
+    let mut latest_first = event_ids(&v1);
+    latest_first.reverse();
+    assert_eq!(seen, latest_first);
+    // The kept cursor reads the deliveries made since.
+    register(&api, &registrar, registered).await;
+    deliveries_made(&api, &auth, &webhook, registered + 1).await;
+    let after = page(&api, &auth, &format!("{path}?cursor={cursor}")).await;
+    assert_eq!(event_ids(&after).len(), 1);
+    // Someone else's webhook is not found; no change time, so updated_since is refused.
+    let admin = bearer(&api.user_token("admin@demo.clinic").await);
+    envelope(api.get(&path, &admin).await, 404, "not_found").await;
+    envelope(
+        api.get(&format!("{path}?updated_since=2026-01-01"), &auth)
+            .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+fn candidate_ids(page: &Value) -> Vec<String> {
+    page["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|c| c["entry"]["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn waitlist_candidates_page_best_first_while_others_join() {
+    let api = Api::demo(30).await;
+    let auth = bearer(&api.user_token("reception@demo.clinic").await);
+    let patients = ids(
+        &page(&api, &auth, "/api/v2/patients?limit=20&status=active").await,
+        "patients",
+    );
+    let mut joined = 0;
+    let join = |named: bool, n: usize| {
+        let preferences = if named {
+            json!({"providerIds": ["PROV-54321"]})
+        } else {
+            json!({})
+        };
+        let request = api
+            .http
+            .post(api.url("/api/v1/waitlist"))
+            .header("Authorization", &auth)
+            .json(
+                &json!({"patientId": patients[n % patients.len()], "type": "Follow-up",
+                          "preferences": preferences}),
+            );
+        async move {
+            let response = request.send().await.expect("answers");
+            assert_eq!(response.status(), 201);
+            let entry: Value = response.json().await.expect("json");
+            entry["id"].as_str().expect("id").to_owned()
+        }
+    };
+    for n in 0..8 {
+        join(n % 2 == 0, joined).await;
+        joined += 1;
+        api.clock.advance(chrono::Duration::minutes(2));
+    }
+    // Tuesday 2 February 2027, 10:00–10:30 in Chicago.
+    let slot = "provider_id=PROV-54321&location_id=LOC-789&start_time=2027-02-02T16:00:00Z&end_time=2027-02-02T16:30:00Z";
+    let ranked_at_start = candidate_ids(
+        &page(
+            &api,
+            &auth,
+            &format!("/api/v1/waitlist/candidates?{slot}&limit=100"),
+        )
+        .await,
+    );
+    assert_eq!(ranked_at_start.len(), 8);
+    let mut seen: Vec<String> = Vec::new();
+    let mut added: Vec<String> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let body = page(
+            &api,
+            &auth,
+            &format!("/api/v2/waitlist/candidates?{slot}&limit=3&cursor={cursor}"),
+        )
+        .await;
+        assert!(body["candidates"][0]["rank"].as_u64().is_some(), "{body}");
+        seen.extend(candidate_ids(&body));
+        cursor = body["next_cursor"].as_str().expect("cursor").to_owned();
+        if body["has_more"] == false {
+            break;
+        }
+        // Someone who asked for this provider joins: they rank before those already sent.
+        added.push(join(true, joined).await);
+        joined += 1;
+        api.clock.advance(chrono::Duration::minutes(2));
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "none twice");
+    let expected: Vec<String> = ranked_at_start.iter().chain(&added).cloned().collect();
+    assert_eq!(
+        seen, expected,
+        "those waiting at the start best first, then those who joined, in order"
+    );
+    // v1 now ranks the newcomers among the first: the cursor kept none of them from us.
+    let ranked_now = candidate_ids(
+        &page(
+            &api,
+            &auth,
+            &format!("/api/v1/waitlist/candidates?{slot}&limit=100"),
+        )
+        .await,
+    );
+    assert_eq!(ranked_now.len(), expected.len());
+    assert_ne!(ranked_now, expected);
+    // The kept cursor reads those who join later; updated_since narrows to changed entries.
+    let late = join(false, joined).await;
+    let after = page(
+        &api,
+        &auth,
+        &format!("/api/v2/waitlist/candidates?{slot}&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(candidate_ids(&after), [late.as_str()]);
+    api.clock.advance(chrono::Duration::minutes(1));
+    let since = api.clock.now().to_rfc3339().replace('+', "%2B");
+    let none = page(
+        &api,
+        &auth,
+        &format!("/api/v2/waitlist/candidates?{slot}&updated_since={since}"),
+    )
+    .await;
+    assert!(candidate_ids(&none).is_empty());
+    // The single entry mirrors v1's; a cursor of another list is refused.
+    assert_eq!(
+        page(&api, &auth, &format!("/api/v2/waitlist/{late}")).await,
+        page(&api, &auth, &format!("/api/v1/waitlist/{late}")).await
+    );
+    let entries_cursor = page(&api, &auth, "/api/v2/waitlist?limit=1").await["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    envelope(
+        api.get(
+            &format!("/api/v2/waitlist/candidates?{slot}&cursor={entries_cursor}"),
+            &auth,
+        )
+        .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    envelope(
+        api.get("/api/v2/waitlist/candidates?provider_id=PROV-54321", &auth)
+            .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+/// `{id}`, `{patient_id}`, … all read as `{}`: routes and the document name parameters apart.
+fn shape(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_param = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push('{');
+            }
+            '}' => {
+                in_param = false;
+                out.push('}');
+            }
+            _ if in_param => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every `.route("/api/…"` the server's source registers (v1 and v2), by shape.
+fn routes_in_source() -> HashSet<String> {
+    fn visit(dir: &std::path::Path, found: &mut HashSet<String>) {
+        for entry in std::fs::read_dir(dir).expect("src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                visit(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read");
+                for (at, _) in text.match_indices(".route(") {
+                    let rest = text[at + ".route(".len()..].trim_start();
+                    if let Some(literal) = rest.strip_prefix('"') {
+                        let route = &literal[..literal.find('"').expect("closing quote")];
+                        if route.starts_with("/api/") {
+                            found.insert(shape(route));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut found = HashSet::new();
+    visit(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    found
+}
+
+/// A schema, following `$ref`s into the document's components.
+fn resolved<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().expect("name");
+            resolved(doc, &doc["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+fn ok_schema<'a>(doc: &'a Value, operation: &'a Value) -> &'a Value {
+    resolved(
+        doc,
+        &operation["responses"]["200"]["content"]["application/json"]["schema"],
+    )
+}
+
+fn parameter_names(operation: &Value) -> Vec<String> {
+    operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_v1_list_has_a_documented_cursor_paged_v2_mirror_and_every_route_is_documented() {
+    let api = Api::demo(5).await;
+    let doc: Value = api
+        .http
+        .get(api.url("/openapi.json"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let paths = doc["paths"].as_object().expect("paths");
+    let documented: HashMap<String, &String> = paths.keys().map(|p| (shape(p), p)).collect();
+
+    // The source's routes and the document's paths are the same set.
+    let source = routes_in_source();
+    for route in &source {
+        assert!(
+            documented.contains_key(route),
+            "{route} is routed but not documented"
+        );
+    }
+    for (shaped, path) in &documented {
+        if shaped.starts_with("/api/") {
+            assert!(
+                source.contains(shaped),
+                "{path} is documented but no route serves it"
+            );
+        }
+    }
+
+    // Every v1 list has a v2 mirror paged by cursor, with updated_since where its items have a
+    // change time; every v1 single-resource read has a v2 mirror.
+    let mut lists = 0;
+    for (path, item) in paths {
+        let Some(v1) = item.get("get") else { continue };
+        let Some(rest) = path.strip_prefix("/api/v1/") else {
+            continue;
+        };
+        let v2_shape = shape(&format!("/api/v2/{rest}"));
+        let schema = ok_schema(&doc, v1);
+        let single = path.ends_with('}');
+        // A list answers an array of resources (objects); a single resource may hold arrays.
+        let list = schema["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|_| !single)
+            .find(|(_, p)| {
+                let p = resolved(&doc, p);
+                p["type"] == "array" && resolved(&doc, &p["items"])["properties"].is_object()
+            });
+        if list.is_none() && !single {
+            continue; // the caller (/me), documents (PDFs, receipts, downloads)
+        }
+        let v2_path = documented
+            .get(&v2_shape)
+            .unwrap_or_else(|| panic!("{path} has no v2 mirror"));
+        let v2 = &paths[v2_path.as_str()]["get"];
+        assert!(v2.is_object(), "GET {v2_path}");
+        let Some((name, array)) = list else { continue };
+        lists += 1;
+        let params = parameter_names(v2);
+        for wanted in ["cursor", "limit"] {
+            assert!(params.iter().any(|p| p == wanted), "{v2_path}: {wanted}");
+        }
+        let v2_schema = ok_schema(&doc, v2);
+        for field in [name.as_str(), "next_cursor", "has_more", "limit"] {
+            assert!(
+                v2_schema["properties"][field].is_object(),
+                "{v2_path} answers {field}"
+            );
+        }
+        let items = resolved(&doc, &resolved(&doc, array)["items"]);
+        if items["properties"]["updated"].is_object() {
+            assert!(
+                params.iter().any(|p| p == "updated_since"),
+                "{v2_path}: its items change, so updated_since"
+            );
+        }
+    }
+    assert!(lists >= 15, "the v1 lists found: {lists}");
+
+    // Every documented path is routed: asked with a method no route has (so nothing is
+    // changed), it is refused by its route, never answered by the fallback's 404.
+    for path in paths.keys() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        let concrete = shape(path).replace("{}", "X-1");
+        let response = api
+            .http
+            .request(reqwest::Method::PATCH, api.url(&concrete))
+            .send()
+            .await
+            .expect("answers");
+        assert_ne!(response.status(), 404, "{path} is routed");
+    }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::model::{Appointment, Patient};
+use crate::model::{Appointment, AppointmentType, Location, Patient, Provider};
 
 /// `GET /api/v2/patients`: a page of patient summaries after a cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +45,34 @@ pub struct PatientSearchFilters {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppointmentCursorPage {
     pub appointments: Vec<Appointment>,
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `GET /api/v2/locations`: a page of locations in the order they were added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationCursorPage {
+    pub locations: Vec<Location>,
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `GET /api/v2/providers`: a page of providers in the order they were added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderCursorPage {
+    pub providers: Vec<Provider>,
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `GET /api/v2/appointment-types`: a page of the catalogue in the order its types were added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentTypeCursorPage {
+    #[serde(rename = "appointmentTypes")]
+    pub appointment_types: Vec<AppointmentType>,
     pub next_cursor: String,
     pub has_more: bool,
     pub limit: u32,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use practice_studio::model::{AppointmentStatus, InvoiceStatus, PatientStatus};
 
-use super::Result;
+use super::{DeliveryRecord, Result, WebhookRecord};
 
 /// What every cursor-paged list shares.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +70,8 @@ pub struct WaitlistCursorQuery {
 pub enum ClinicList {
     Providers,
     Locations,
+    /// The catalogue has no change time (no route changes it): `updated_since` is not offered.
+    AppointmentTypes,
 }
 
 /// A patient as the v2 search's index keeps it.
@@ -99,9 +101,10 @@ pub trait V2Storage: Send + Sync {
     async fn v2_invoice_ids(&self, query: &InvoiceCursorQuery) -> Result<Vec<(i64, String)>>;
     /// `(seq, record id)` in creation order.
     async fn v2_record_ids(&self, query: &RecordCursorQuery) -> Result<Vec<(i64, String)>>;
-    /// `(position, the stored body)` of every provider or location after `after_position` in
-    /// insertion order, changed (PUT) at or after `updated_since` when given. Unlimited: the
-    /// tables are small and the caller filters on the body before taking its page.
+    /// `(position, the stored body)` of every provider, location or appointment type after
+    /// `after_position` in insertion order, changed (PUT) at or after `updated_since` when given
+    /// (never given for appointment types, which have no change time). Unlimited: the tables are
+    /// small and the caller filters on the body before taking its page.
     async fn v2_clinic(
         &self,
         list: ClinicList,
@@ -116,4 +119,19 @@ pub trait V2Storage: Send + Sync {
     async fn v2_patients_seen_by(&self, provider_id: &str) -> Result<Vec<String>>;
     /// `(seq, the entry as stored JSON)` in the order the entries were added.
     async fn v2_waitlist(&self, query: &WaitlistCursorQuery) -> Result<Vec<(i64, String)>>;
+    /// `(seq, subscription)` of `owner`'s webhooks registered after `after_seq`, in the order
+    /// they were registered (a `seq` is never reused, deletions notwithstanding), at most `limit`.
+    async fn v2_webhooks(
+        &self,
+        owner: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, WebhookRecord)>>;
+    /// A webhook's deliveries made after `after_seq`, oldest first, at most `limit`.
+    async fn v2_deliveries(
+        &self,
+        webhook_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>>;
 }

@@ -9,6 +9,7 @@ mod errors;
 mod mirror;
 mod search;
 mod waitlist;
+mod webhooks;
 
 use std::collections::HashMap;
 
@@ -50,6 +51,16 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v2/providers", get(clinic::providers))
         .route("/api/v2/locations", get(clinic::locations))
         .route("/api/v2/waitlist", get(waitlist::waitlist))
+        .route("/api/v2/waitlist/candidates", get(waitlist::candidates))
+        .route("/api/v2/waitlist/{entry_id}", get(waitlist::entry))
+        .route("/api/v2/appointment-types", get(clinic::appointment_types))
+        .route("/api/v2/providers/{provider_id}/slots", get(clinic::slots))
+        .route("/api/v2/webhooks", get(webhooks::webhooks))
+        .route("/api/v2/webhooks/{webhook_id}", get(webhooks::webhook))
+        .route(
+            "/api/v2/webhooks/{webhook_id}/deliveries",
+            get(webhooks::deliveries),
+        )
         .route("/api/v2/patients/{patient_id}/records", get(records))
         .route("/api/v2/patients/bulk", post(patients_bulk))
         .route("/api/v2/appointments/bulk", post(appointments_bulk))
@@ -90,8 +101,12 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     paths(patients, appointments, invoices, records, patients_bulk, appointments_bulk, payments_bulk,
         mirror::patient, mirror::appointment, mirror::invoice, mirror::record, mirror::provider,
         mirror::location, mirror::patient_appointments, mirror::provider_appointments,
-        mirror::patient_invoices, errors::doc, clinic::providers, clinic::locations, waitlist::waitlist),
+        mirror::patient_invoices, errors::doc, clinic::providers, clinic::locations, waitlist::waitlist,
+        waitlist::candidates, waitlist::entry, clinic::appointment_types, clinic::slots,
+        webhooks::webhooks, webhooks::webhook, webhooks::deliveries),
     components(schemas(PatientCursorList, clinic::ProviderCursorList, clinic::LocationCursorList, waitlist::WaitlistCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
+        clinic::AppointmentTypeCursorList, clinic::SlotCursorList, waitlist::CandidateCursorList,
+        webhooks::WebhookCursorList, webhooks::DeliveryCursorList,
         bulk::BulkOperation, bulk::BulkItem, bulk::BulkRequest, bulk::BulkResult, bulk::BulkResponse,
         errors::ErrorDoc, errors::DetailCodeDoc)),
     tags((name = "v2 beta", description = "Cursor-paged mirrors of the v1 lists, single-resource mirrors, bulk writes, the enhanced patient search (`GET /api/v2/patients?q=`), and improved errors: the v1 envelope (whose details carry a stable `code`) plus `doc_url` (GET it for what the code means and the detail codes) and, with Retry-After, `retry_after` in seconds"))
@@ -108,6 +123,13 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v2/providers", "get", WHY),
     ("/api/v2/locations", "get", WHY),
     ("/api/v2/waitlist", "get", WHY),
+    ("/api/v2/waitlist/candidates", "get", WHY),
+    ("/api/v2/appointment-types", "get", WHY),
+    ("/api/v2/providers/{provider_id}/slots", "get", WHY),
+    ("/api/v2/webhooks", "get", WHY),
+    ("/api/v2/webhooks/{webhook_id}/deliveries", "get", WHY),
+    ("/api/v2/waitlist/{entry_id}", "get", MIRROR_WHY),
+    ("/api/v2/webhooks/{webhook_id}", "get", MIRROR_WHY),
     ("/api/v2/patients/{patient_id}/records", "get", WHY),
     ("/api/v2/patients/bulk", "post", BULK_WHY),
     ("/api/v2/appointments/bulk", "post", BULK_WHY),
@@ -248,6 +270,18 @@ impl<'a> ListParams<'a> {
             after_seq,
             limit,
             updated_since,
+        }
+    }
+
+    /// Refuses `updated_since` on a list whose items have no change time (`why` says so),
+    /// rather than answering as if it had filtered.
+    fn no_change_time(&mut self, why: &str) {
+        if self.params.contains_key("updated_since") {
+            self.problems.push(detail(
+                code::UNKNOWN_PARAMETER,
+                "updated_since",
+                &format!("is not a parameter of this list: {why}"),
+            ));
         }
     }
 

@@ -11,8 +11,9 @@ use serde_json::Value;
 use super::error::{decode_success, from_response};
 use super::{Call, Client, Error};
 use crate::v2::{
-    AppointmentCursorPage, BulkItem, BulkResponse, BulkResult, PatientCursorPage,
-    PatientSearchFilters, PatientSearchPage,
+    AppointmentCursorPage, AppointmentTypeCursorPage, BulkItem, BulkResponse, BulkResult,
+    LocationCursorPage, PatientCursorPage, PatientSearchFilters, PatientSearchPage,
+    ProviderCursorPage,
 };
 
 /// The most items one bulk write may carry.
@@ -262,6 +263,43 @@ impl<'a> V2<'a> {
             Method::GET,
             "/api/v2/appointments",
             "/api/v2/appointments".into(),
+        )
+        .query(page_query(cursor, limit))
+    }
+
+    /// `GET /api/v2/locations`: locations added after `cursor` (from the start without one).
+    pub fn locations(&self, cursor: Option<&str>, limit: u32) -> Call<'a, LocationCursorPage> {
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/locations",
+            "/api/v2/locations".into(),
+        )
+        .query(page_query(cursor, limit))
+    }
+
+    /// `GET /api/v2/providers`: providers added after `cursor`, with their hours.
+    pub fn providers(&self, cursor: Option<&str>, limit: u32) -> Call<'a, ProviderCursorPage> {
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/providers",
+            "/api/v2/providers".into(),
+        )
+        .query(page_query(cursor, limit))
+    }
+
+    /// `GET /api/v2/appointment-types`: the catalogue's types added after `cursor`.
+    pub fn appointment_types(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Call<'a, AppointmentTypeCursorPage> {
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/appointment-types",
+            "/api/v2/appointment-types".into(),
         )
         .query(page_query(cursor, limit))
     }

@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 use practice_studio::model::{InvoiceStatus, PatientStatus};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use super::webhooks::{delivery_from_row, webhook_from_row};
 use super::{ts, SqliteStorage};
 use crate::storage::{
-    AppointmentCursorQuery, ClinicList, CursorPage, InvoiceCursorQuery, PatientCursorQuery,
-    PatientSearchRow, RecordCursorQuery, Result, V2Storage, WaitlistCursorQuery,
+    AppointmentCursorQuery, ClinicList, CursorPage, DeliveryRecord, InvoiceCursorQuery,
+    PatientCursorQuery, PatientSearchRow, RecordCursorQuery, Result, V2Storage,
+    WaitlistCursorQuery, WebhookRecord,
 };
 
 fn start(select: &str, page: &CursorPage, changed: &str) -> QueryBuilder<'static, Sqlite> {
@@ -131,15 +133,16 @@ impl V2Storage for SqliteStorage {
         after_position: i64,
         updated_since: Option<DateTime<Utc>>,
     ) -> Result<Vec<(i64, String)>> {
-        let table = match list {
-            ClinicList::Providers => "providers",
-            ClinicList::Locations => "locations",
+        let (table, has_updated) = match list {
+            ClinicList::Providers => ("providers", true),
+            ClinicList::Locations => ("locations", true),
+            ClinicList::AppointmentTypes => ("appointment_types", false),
         };
         let mut builder = QueryBuilder::new(format!(
             "SELECT position, body FROM {table} WHERE position > "
         ));
         builder.push_bind(after_position);
-        if let Some(since) = updated_since {
+        if let Some(since) = updated_since.filter(|_| has_updated) {
             builder.push(" AND updated >= ");
             builder.push_bind(ts(since));
         }
@@ -218,5 +221,40 @@ impl V2Storage for SqliteStorage {
         }
         finish(&mut builder, &query.page);
         pairs(self, builder).await
+    }
+
+    async fn v2_webhooks(
+        &self,
+        owner: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, WebhookRecord)>> {
+        let rows =
+            sqlx::query("SELECT * FROM webhooks WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?")
+                .bind(owner)
+                .bind(after_seq)
+                .bind(i64::from(limit))
+                .fetch_all(&self.readers)
+                .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get::<i64, _>("seq")?, webhook_from_row(row)?)))
+            .collect()
+    }
+
+    async fn v2_deliveries(
+        &self,
+        webhook_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(webhook_id)
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(delivery_from_row).collect()
     }
 }

@@ -13,7 +13,27 @@ fn optional_ts(text: Option<String>) -> Result<Option<DateTime<Utc>>> {
     text.as_deref().map(parse_ts).transpose()
 }
 
-fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<WebhookRecord> {
+pub(super) fn delivery_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DeliveryRecord> {
+    let status: String = row.try_get("status")?;
+    Ok(DeliveryRecord {
+        seq: row.try_get("seq")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        next_attempt: if status == "pending" {
+            Some(parse_ts(&row.try_get::<String, _>("next_attempt")?)?)
+        } else {
+            None
+        },
+        status,
+        attempts: row.try_get("attempts")?,
+        last_attempt: optional_ts(row.try_get("last_attempt")?)?,
+        last_status: row.try_get("last_status")?,
+        last_error: row.try_get("last_error")?,
+        created: parse_ts(&row.try_get::<String, _>("created")?)?,
+    })
+}
+
+pub(super) fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<WebhookRecord> {
     Ok(WebhookRecord {
         id: row.try_get("id")?,
         url: row.try_get("url")?,
@@ -35,10 +55,18 @@ fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<WebhookRecord> {
 #[async_trait::async_trait]
 impl WebhookStorage for SqliteStorage {
     async fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        // The next number of the v2 list's order, in the same transaction as the row.
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE server_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) \
+             WHERE key = 'webhook_seq' RETURNING CAST(value AS INTEGER)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         sqlx::query(
-            "INSERT INTO webhooks (id, url, events, secret, owner, scopes, active, from_seq, created) \
+            "INSERT INTO webhooks (id, url, events, secret, owner, scopes, active, from_seq, created, seq) \
              VALUES (?, ?, ?, ?, ?, ?, 1, \
-             COALESCE((SELECT MAX(seq) FROM events), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), ?)",
+             COALESCE((SELECT MAX(seq) FROM events), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), ?, ?)",
         )
         .bind(&webhook.id)
         .bind(&webhook.url)
@@ -47,8 +75,10 @@ impl WebhookStorage for SqliteStorage {
         .bind(&webhook.owner)
         .bind(format_scopes(&webhook.scopes))
         .bind(ts(webhook.created))
-        .execute(&self.writer)
+        .bind(seq)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -113,27 +143,7 @@ impl WebhookStorage for SqliteStorage {
         .bind(i64::from(limit))
         .fetch_all(&self.readers)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let status: String = row.try_get("status")?;
-                Ok(DeliveryRecord {
-                    seq: row.try_get("seq")?,
-                    event_id: row.try_get("event_id")?,
-                    event_type: row.try_get("event_type")?,
-                    next_attempt: if status == "pending" {
-                        Some(parse_ts(&row.try_get::<String, _>("next_attempt")?)?)
-                    } else {
-                        None
-                    },
-                    status,
-                    attempts: row.try_get("attempts")?,
-                    last_attempt: optional_ts(row.try_get("last_attempt")?)?,
-                    last_status: row.try_get("last_status")?,
-                    last_error: row.try_get("last_error")?,
-                    created: parse_ts(&row.try_get::<String, _>("created")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(delivery_from_row).collect()
     }
 
     async fn dispatch_events(&self, limit: u32, now: DateTime<Utc>) -> Result<usize> {
