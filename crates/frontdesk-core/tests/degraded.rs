@@ -47,6 +47,7 @@ async fn the_servers_features_are_read_from_its_openapi_document() {
         ServerFeatures {
             v2_lists: false,
             v2_bulk: false,
+            v2_reference_lists: false,
             ..ServerFeatures::ALL
         }
     );

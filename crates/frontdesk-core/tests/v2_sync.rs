@@ -533,3 +533,143 @@ async fn bookings_of_patients_registered_offline_go_after_the_registrations_with
         .expect("read");
     assert_eq!(first.preferred_language.as_deref(), Some("Irish"));
 }
+
+/// What a desk's cache holds of the reference collections.
+async fn cached_references(
+    engine: &frontdesk_core::SyncEngine,
+) -> (
+    Vec<practice_studio::model::Location>,
+    Vec<practice_studio::model::Provider>,
+    Vec<practice_studio::model::AppointmentType>,
+) {
+    let store = engine.store();
+    (
+        store.locations().await.expect("locations"),
+        store.providers().await.expect("providers"),
+        store.appointment_types().await.expect("types"),
+    )
+}
+
+#[tokio::test]
+async fn reference_collections_are_read_by_v2_cursor_where_offered_and_through_v1_otherwise() {
+    let server = server(5).await;
+    let v2_proxy = FaultProxy::start(&server.url()).await;
+    let v1_proxy = FaultProxy::start(&server.url()).await;
+    v1_proxy.hide(Hidden {
+        v2: true,
+        ..Hidden::default()
+    });
+    // Pages of two, so each list is followed across several cursors; references every poll.
+    let small = SyncOptions {
+        page_size: 2,
+        reference_every_polls: 1,
+        ..options()
+    };
+    let v2_desk = desk_with(&v2_proxy.url, small.clone()).await;
+    let v1_desk = desk_with(&v1_proxy.url, small).await;
+    assert!(
+        v2_desk
+            .engine
+            .connect()
+            .await
+            .expect("connect")
+            .v2_reference_lists
+    );
+    assert!(
+        !v1_desk
+            .engine
+            .connect()
+            .await
+            .expect("connect")
+            .v2_reference_lists
+    );
+    v2_desk.engine.first_sync().await.expect("first sync by v2");
+    v1_desk.engine.first_sync().await.expect("first sync by v1");
+
+    let reader = client_as(&server.url(), RECEPTION);
+    let locations = reader
+        .clinic()
+        .locations()
+        .await
+        .expect("locations")
+        .locations;
+    let types = reader
+        .clinic()
+        .appointment_types()
+        .await
+        .expect("types")
+        .appointment_types;
+    let providers = reader
+        .clinic()
+        .providers(&practice_studio::client::ProviderQuery::new().limit(100))
+        .await
+        .expect("providers")
+        .providers;
+    assert!(locations.len() >= 2 && providers.len() >= 3 && types.len() >= 3);
+    let (v2_locations, v2_providers, v2_types) = cached_references(&v2_desk.engine).await;
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        sorted(v2_locations.iter().map(|l| l.id.0.clone()).collect()),
+        sorted(locations.iter().map(|l| l.id.0.clone()).collect())
+    );
+    assert_eq!(
+        sorted(v2_providers.iter().map(|p| p.id.0.clone()).collect()),
+        sorted(providers.iter().map(|p| p.id.0.clone()).collect())
+    );
+    assert_eq!(
+        sorted(v2_types.iter().map(|t| t.name.clone()).collect()),
+        sorted(types.iter().map(|t| t.name.clone()).collect())
+    );
+    assert_eq!(
+        cached_references(&v2_desk.engine).await,
+        cached_references(&v1_desk.engine).await,
+        "the same reference data either way"
+    );
+
+    // By cursor: a page of two after another, and nothing of them through v1.
+    for (list, count) in [
+        ("/api/v2/locations", locations.len()),
+        ("/api/v2/providers", providers.len()),
+        ("/api/v2/appointment-types", types.len()),
+    ] {
+        let pages = asked(&v2_proxy, "GET", list);
+        assert_eq!(pages.len(), count.div_ceil(2).max(1), "{list}: {pages:?}");
+        assert!(
+            pages[1..].iter().all(|p| p.contains("cursor=")),
+            "{pages:?}"
+        );
+        assert!(pages.iter().all(|p| p.contains("limit=2")), "{pages:?}");
+    }
+    for list in [
+        "/api/v1/locations",
+        "/api/v1/providers?",
+        "/api/v1/appointment-types",
+    ] {
+        assert!(asked(&v2_proxy, "GET", list).is_empty(), "{list}");
+        assert!(!asked(&v1_proxy, "GET", list).is_empty(), "{list}");
+    }
+
+    // A refresh reads them again the same way and brings a change to both desks.
+    let admin = client_as(&server.url(), "admin@demo.clinic");
+    let renamed = admin
+        .clinic()
+        .update_location(
+            &LocationId("LOC-789".into()),
+            &json!({"name": "Main Clinic (renamed)"}),
+        )
+        .await
+        .expect("renamed");
+    let before = asked(&v2_proxy, "GET", "/api/v2/locations").len();
+    v2_desk.engine.poll_once().await.expect("poll by v2");
+    v1_desk.engine.poll_once().await.expect("poll by v1");
+    assert!(asked(&v2_proxy, "GET", "/api/v2/locations").len() > before);
+    assert!(asked(&v2_proxy, "GET", "/api/v1/locations").is_empty());
+    for desk in [&v2_desk, &v1_desk] {
+        let (cached, _, _) = cached_references(&desk.engine).await;
+        let main = cached.iter().find(|l| l.id.0 == "LOC-789").expect("cached");
+        assert_eq!(main, &renamed);
+    }
+}

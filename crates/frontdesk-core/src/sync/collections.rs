@@ -1,7 +1,8 @@
 //! The collections the desk keeps, and how each is read from the server.
 //!
 //! Two shapes: a **reference** collection (locations, providers, the appointment-type catalogue)
-//! is small and read whole, then replaces the cached copy in one transaction; a **paged**
+//! is small and read whole (by the v2 cursor lists where the server offers them, else through
+//! v1), then replaces the cached copy in one transaction; a **paged**
 //! collection (patients, the appointment window) is read in the server's append-only order
 //! with a checkpoint committed with every page — by the v2 cursor lists where the server offers
 //! them, else by v1 offsets (`sort=created`) — then kept fresh by `updated_since` polling. A new collection is one more [`PagedCollection`] impl and one more
@@ -367,19 +368,89 @@ impl PagedCollection for Appointments {
     }
 }
 
+/// A reference collection as read from the server.
+enum Fetched {
+    Locations(Vec<Location>),
+    Providers(Vec<Provider>),
+    AppointmentTypes(Vec<AppointmentType>),
+}
+
+/// Reads a reference collection whole by its v2 cursor list, a page of `limit` after another
+/// until the server says no more follow.
+async fn fetch_reference_v2(
+    collection: Collection,
+    client: &Client,
+    limit: u32,
+) -> Result<Fetched, super::SyncError> {
+    let v2 = client.v2();
+    let mut cursor: Option<String> = None;
+    let mut fetched = match collection {
+        Collection::Locations => Fetched::Locations(Vec::new()),
+        Collection::Providers => Fetched::Providers(Vec::new()),
+        Collection::AppointmentTypes => Fetched::AppointmentTypes(Vec::new()),
+        Collection::Patients | Collection::Appointments => {
+            return Err(super::SyncError::NotReference(collection))
+        }
+    };
+    loop {
+        let after = cursor.as_deref();
+        let (next, more) = match &mut fetched {
+            Fetched::Locations(all) => {
+                let page = v2
+                    .locations(after, limit)
+                    .priority(Priority::Background)
+                    .await?;
+                all.extend(page.locations);
+                (page.next_cursor, page.has_more)
+            }
+            Fetched::Providers(all) => {
+                let page = v2
+                    .providers(after, limit)
+                    .priority(Priority::Background)
+                    .await?;
+                all.extend(page.providers);
+                (page.next_cursor, page.has_more)
+            }
+            Fetched::AppointmentTypes(all) => {
+                let page = v2
+                    .appointment_types(after, limit)
+                    .priority(Priority::Background)
+                    .await?;
+                all.extend(page.appointment_types);
+                (page.next_cursor, page.has_more)
+            }
+        };
+        // A server that says more follow without moving on would page forever.
+        if !more || cursor.as_deref() == Some(next.as_str()) {
+            return Ok(fetched);
+        }
+        cursor = Some(next);
+    }
+}
+
 /// Reads a reference collection whole and makes the cache equal to it; the ids changed. With
 /// `first_sync`, the collection's first-sync checkpoint is marked done in the same transaction.
+/// With `v2_pages` (the server offers the reference cursor lists) it pages them, that many items
+/// a page, else it reads v1.
 pub(crate) async fn refresh_reference(
     collection: Collection,
     client: &Client,
     store: &Store,
     first_sync: bool,
+    v2_pages: Option<u32>,
 ) -> Result<RefreshOutcome, super::SyncError> {
-    enum Fetched {
-        Locations(Vec<Location>),
-        Providers(Vec<Provider>),
-        AppointmentTypes(Vec<AppointmentType>),
-    }
+    let fetched = match v2_pages {
+        Some(limit) => fetch_reference_v2(collection, client, limit.clamp(1, PAGE_LIMIT)).await?,
+        None => fetch_reference_v1(collection, client).await?,
+    };
+    store_reference(collection, store, first_sync, fetched).await
+}
+
+/// Reads a reference collection whole through v1.
+async fn fetch_reference_v1(
+    collection: Collection,
+    client: &Client,
+) -> Result<Fetched, super::SyncError> {
     let fetched = match collection {
         Collection::Locations => {
             let list = client
@@ -421,6 +492,15 @@ pub(crate) async fn refresh_reference(
             return Err(super::SyncError::NotReference(collection))
         }
     };
+    Ok(fetched)
+}
+
+async fn store_reference(
+    collection: Collection,
+    store: &Store,
+    first_sync: bool,
+    fetched: Fetched,
+) -> Result<RefreshOutcome, super::SyncError> {
     let count = match &fetched {
         Fetched::Locations(list) => list.len(),
         Fetched::Providers(list) => list.len(),

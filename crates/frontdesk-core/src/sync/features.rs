@@ -7,6 +7,7 @@
 //! | `updated_since` as well | a periodic re-read of what the desk keeps (the appointment window every poll, patients every few polls) |
 //! | `Idempotency-Key` | an ambiguous write failure (no answer, a cut-off or unreadable answer, 502/504) goes to the conflict list for a person to check, never resent; the SDK does not retry writes |
 //! | the v2 cursor lists (`/api/v2/patients` with `expand=full`, `/api/v2/appointments` with dates) | first sync pages v1 by offset (`sort=created`) |
+//! | the v2 cursor lists of the reference collections (`/api/v2/locations`, `/api/v2/providers`, `/api/v2/appointment-types`) | they are read through v1 (`limit=100`, providers by offset) |
 //! | v2 bulk writes (`/api/v2/…/bulk`), or `Idempotency-Key` | the outbox sends one request per entry |
 
 use practice_studio::client::{Client, Error as ClientError, Priority};
@@ -37,6 +38,10 @@ pub struct ServerFeatures {
     /// The v2 bulk writes of patients, appointments and payments.
     #[serde(default)]
     pub v2_bulk: bool,
+    /// The v2 cursor lists of locations, providers and appointment types, which first sync
+    /// and refreshes read the reference collections by.
+    #[serde(default)]
+    pub v2_reference_lists: bool,
 }
 
 impl Default for ServerFeatures {
@@ -54,6 +59,7 @@ impl ServerFeatures {
         idempotency: true,
         v2_lists: true,
         v2_bulk: true,
+        v2_reference_lists: true,
     };
     /// The reference API alone.
     pub const NONE: ServerFeatures = ServerFeatures {
@@ -62,6 +68,7 @@ impl ServerFeatures {
         idempotency: false,
         v2_lists: false,
         v2_bulk: false,
+        v2_reference_lists: false,
     };
 
     /// Whether the outbox sends by bulk: the bulk routes, and keys to make a resend of a bulk
@@ -103,6 +110,13 @@ impl ServerFeatures {
             ]
             .iter()
             .all(|path| paths[*path]["post"].is_object()),
+            v2_reference_lists: [
+                "/api/v2/locations",
+                "/api/v2/providers",
+                "/api/v2/appointment-types",
+            ]
+            .iter()
+            .all(|path| has_param(path, "get", "cursor")),
         }
     }
 }
@@ -152,6 +166,7 @@ impl SyncEngine {
                 idempotency = features.idempotency,
                 v2_lists = features.v2_lists,
                 v2_bulk = features.v2_bulk,
+                v2_reference_lists = features.v2_reference_lists,
                 "the server lacks some extensions; sync degrades"
             );
         }
@@ -204,7 +219,10 @@ mod tests {
                     { "name": "start_date" }, { "name": "end_date" } ] } },
                 "/api/v2/patients/bulk": { "post": {} },
                 "/api/v2/appointments/bulk": { "post": {} },
-                "/api/v2/invoices/payments/bulk": { "post": {} }
+                "/api/v2/invoices/payments/bulk": { "post": {} },
+                "/api/v2/locations": { "get": { "parameters": [ { "name": "cursor" } ] } },
+                "/api/v2/providers": { "get": { "parameters": [ { "name": "cursor" } ] } },
+                "/api/v2/appointment-types": { "get": { "parameters": [ { "name": "cursor" } ] } }
             },
             "components": { "parameters": { "Key": { "name": "Idempotency-Key", "in": "header" } } }
         });
@@ -236,6 +254,19 @@ mod tests {
                 ..ServerFeatures::ALL
             }
         );
+        // A v2 beta without the appointment-type list: the reference collections through v1.
+        let mut no_types = full.clone();
+        no_types["paths"]
+            .as_object_mut()
+            .expect("paths")
+            .remove("/api/v2/appointment-types");
+        assert_eq!(
+            ServerFeatures::from_openapi(&no_types),
+            ServerFeatures {
+                v2_reference_lists: false,
+                ..ServerFeatures::ALL
+            }
+        );
     }
 
     #[test]
@@ -243,5 +274,6 @@ mod tests {
         let stored = r#"{"changeFeed":true,"updatedSince":true,"idempotency":true}"#;
         let features: ServerFeatures = serde_json::from_str(stored).expect("reads");
         assert!(!features.v2_lists && !features.v2_bulk && features.idempotency);
+        assert!(!features.v2_reference_lists);
     }
 }

@@ -168,9 +168,11 @@ impl SyncEngine {
             });
         }
         references.dedup();
+        let v2 = self.reference_pages();
         for collection in references {
             let outcome =
-                collections::refresh_reference(collection, &client, &self.inner.store, false).await;
+                collections::refresh_reference(collection, &client, &self.inner.store, false, v2)
+                    .await;
             self.observe_sync(&outcome);
             let outcome = outcome?;
             if !outcome.changed.is_empty() {

@@ -498,6 +498,14 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// How the reference collections are read: by the v2 cursor lists in pages of the
+    /// engine's page size where the server offers them, else (`None`) through v1.
+    pub(crate) fn reference_pages(&self) -> Option<u32> {
+        self.server_features()
+            .v2_reference_lists
+            .then_some(self.inner.options.page_size)
+    }
+
     async fn first_sync_reference(
         &self,
         collection: Collection,
@@ -509,8 +517,14 @@ impl SyncEngine {
             return Ok(());
         }
         // Read whole; the checkpoint is marked done in the transaction that stores it.
-        let result =
-            collections::refresh_reference(collection, client, &self.inner.store, true).await;
+        let result = collections::refresh_reference(
+            collection,
+            client,
+            &self.inner.store,
+            true,
+            self.reference_pages(),
+        )
+        .await;
         self.observe_sync(&result);
         let count = result?.count;
         self.emit(SyncEvent::Progress {
@@ -708,14 +722,20 @@ impl SyncEngine {
             }
         }
         if refresh_references {
+            let v2 = self.reference_pages();
             for collection in [
                 Collection::Locations,
                 Collection::Providers,
                 Collection::AppointmentTypes,
             ] {
-                let outcome =
-                    collections::refresh_reference(collection, &client, &self.inner.store, false)
-                        .await;
+                let outcome = collections::refresh_reference(
+                    collection,
+                    &client,
+                    &self.inner.store,
+                    false,
+                    v2,
+                )
+                .await;
                 self.observe_sync(&outcome);
                 let outcome = outcome?;
                 if !outcome.changed.is_empty() {
