@@ -1848,7 +1848,7 @@ async fn every_v1_list_has_a_documented_cursor_paged_v2_mirror_and_every_route_i
     }
 
     // Every v1 list has a v2 mirror paged by cursor, with updated_since where its items have a
-    // change time; every v1 single-resource read has a v2 mirror.
+    // change time; every v1 single-resource read and document has a v2 mirror.
     let mut lists = 0;
     for (path, item) in paths {
         let Some(v1) = item.get("get") else { continue };
@@ -1858,6 +1858,10 @@ async fn every_v1_list_has_a_documented_cursor_paged_v2_mirror_and_every_route_i
         let v2_shape = shape(&format!("/api/v2/{rest}"));
         let schema = ok_schema(&doc, v1);
         let single = path.ends_with('}');
+        let document = !single
+            && ["/pdf", "/receipt", "/download"]
+                .iter()
+                .any(|d| path.ends_with(d));
         // A list answers an array of resources (objects); a single resource may hold arrays.
         let list = schema["properties"]
             .as_object()
@@ -1868,8 +1872,8 @@ async fn every_v1_list_has_a_documented_cursor_paged_v2_mirror_and_every_route_i
                 let p = resolved(&doc, p);
                 p["type"] == "array" && resolved(&doc, &p["items"])["properties"].is_object()
             });
-        if list.is_none() && !single {
-            continue; // the caller (/me), documents (PDFs, receipts, downloads)
+        if list.is_none() && !single && !document {
+            continue; // the caller (/me), not a resource
         }
         let v2_path = documented
             .get(&v2_shape)
@@ -1914,4 +1918,76 @@ async fn every_v1_list_has_a_documented_cursor_paged_v2_mirror_and_every_route_i
             .expect("answers");
         assert_ne!(response.status(), 404, "{path} is routed");
     }
+}
+
+#[tokio::test]
+async fn v2_mirrors_the_documents_byte_for_byte() {
+    let api = Api::demo(40).await;
+    let auth = bearer(&api.user_token("admin@demo.clinic").await);
+    let paid = page(&api, &auth, "/api/v1/invoices?status=paid&limit=1").await;
+    let invoice = paid["invoices"][0]["id"]
+        .as_str()
+        .expect("a paid invoice")
+        .to_owned();
+    let full = page(&api, &auth, &format!("/api/v1/invoices/{invoice}")).await;
+    let payment = full["payments"][0]["id"]
+        .as_str()
+        .expect("a payment")
+        .to_owned();
+    let mut attachment = None;
+    for patient in ids(
+        &page(&api, &auth, "/api/v1/patients?limit=40").await,
+        "patients",
+    ) {
+        let records = page(
+            &api,
+            &auth,
+            &format!("/api/v1/patients/{patient}/records?limit=100"),
+        )
+        .await;
+        attachment = records["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r["attachments"].as_array().cloned().unwrap_or_default())
+            .find_map(|a| a["id"].as_str().map(str::to_owned));
+        if attachment.is_some() {
+            break;
+        }
+    }
+    let attachment = attachment.expect("an attachment among 40 patients' records");
+    for tail in [
+        format!("invoices/{invoice}/pdf"),
+        format!("payments/{payment}/receipt"),
+        format!("attachments/{attachment}/download"),
+    ] {
+        let v1 = api.get(&format!("/api/v1/{tail}"), &auth).await;
+        let v2 = api.get(&format!("/api/v2/{tail}"), &auth).await;
+        assert_eq!(v1.status(), 200, "{tail}");
+        assert_eq!(v2.status(), 200, "{tail}");
+        let etag = v2.headers()["etag"].clone();
+        assert_eq!(v1.headers()["etag"], etag, "{tail}");
+        assert_eq!(v1.headers()["content-type"], v2.headers()["content-type"]);
+        assert_eq!(
+            v1.bytes().await.expect("bytes"),
+            v2.bytes().await.expect("bytes"),
+            "{tail}"
+        );
+        // As in v1: unchanged since the ETag, 304.
+        let again = api
+            .http
+            .get(api.url(&format!("/api/v2/{tail}")))
+            .header("Authorization", &auth)
+            .header("If-None-Match", etag)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(again.status(), 304, "{tail}");
+    }
+    envelope(
+        api.get("/api/v2/payments/PAY-NOPE/receipt", &auth).await,
+        404,
+        "not_found",
+    )
+    .await;
 }

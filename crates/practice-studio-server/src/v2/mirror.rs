@@ -1,5 +1,6 @@
-//! v2 mirrors of v1's single-resource routes (served by the v1 handlers themselves, so they
-//! answer alike: the resource, its `ETag`, `If-None-Match` where v1 honours it) and of v1's
+//! v2 mirrors of v1's single-resource routes and documents (served by the v1 handlers
+//! themselves, so they answer alike: the resource or PDF, its `ETag`, `If-None-Match` where v1
+//! honours it) and of v1's
 //! nested lists (a patient's or a provider's appointments, a patient's invoices), cursor-paged
 //! like the other v2 lists.
 
@@ -194,4 +195,73 @@ pub(crate) async fn patient_invoices(
     require_patient(&app, &id).await?;
     params.insert("patient_id".into(), id);
     super::invoices(State(app), principal, Query(params)).await
+}
+
+/// `GET /api/v2/invoices/{invoice_id}/pdf`.
+#[utoipa::path(get, path = "/api/v2/invoices/{invoice_id}/pdf", tag = "v2 beta", summary = "An invoice as PDF",
+    description = "As GET /api/v1/invoices/{invoice_id}/pdf.",
+    params(
+        ("invoice_id" = String, Path, description = "Invoice ID"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
+    ),
+    responses(
+        (status = 200, description = "The invoice", content_type = "application/pdf", body = crate::records::PdfFile,
+         headers(("ETag" = String, description = "A hash of the bytes; changes when the invoice does"),
+                 ("Content-Disposition" = String, description = "inline; filename=\"INV-….pdf\""))),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+    ),
+    security(("bearer" = ["read:invoices"]), ("apiKey" = [])))]
+pub(crate) async fn invoice_pdf(
+    state: State<AppState>,
+    principal: Extension<Principal>,
+    id: Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    crate::billing::invoice_pdf(state, principal, id, headers).await
+}
+
+/// `GET /api/v2/payments/{payment_id}/receipt`.
+#[utoipa::path(get, path = "/api/v2/payments/{payment_id}/receipt", tag = "v2 beta", summary = "A payment's receipt",
+    description = "As GET /api/v1/payments/{payment_id}/receipt.",
+    params(
+        ("payment_id" = String, Path, description = "Payment ID"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
+    ),
+    responses(
+        (status = 200, description = "The receipt", content_type = "application/pdf", body = crate::records::PdfFile,
+         headers(("ETag" = String, description = "A hash of the bytes"),
+                 ("Content-Disposition" = String, description = "inline; filename=\"PAY-….pdf\""))),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+    ),
+    security(("bearer" = ["read:invoices"]), ("apiKey" = [])))]
+pub(crate) async fn receipt(
+    state: State<AppState>,
+    principal: Extension<Principal>,
+    id: Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    crate::billing::receipt(state, principal, id, headers).await
+}
+
+/// `GET /api/v2/attachments/{attachment_id}/download`.
+#[utoipa::path(get, path = "/api/v2/attachments/{attachment_id}/download", tag = "v2 beta", summary = "Download an attachment",
+    description = "As GET /api/v1/attachments/{attachment_id}/download.",
+    params(
+        ("attachment_id" = String, Path, description = "Attachment ID"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
+    ),
+    responses(
+        (status = 200, description = "The file", content_type = "application/pdf", body = crate::records::PdfFile,
+         headers(("ETag" = String, description = "A hash of the bytes"),
+                 ("Content-Disposition" = String, description = "attachment; filename=\"…\""))),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+    ),
+    security(("bearer" = ["read:records"]), ("apiKey" = [])))]
+pub(crate) async fn download(
+    state: State<AppState>,
+    principal: Extension<Principal>,
+    id: Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    crate::records::download(state, principal, id, headers).await
 }

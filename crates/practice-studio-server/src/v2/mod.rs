@@ -71,6 +71,18 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             get(mirror::appointment),
         )
         .route("/api/v2/invoices/{invoice_id}", get(mirror::invoice))
+        .route(
+            "/api/v2/invoices/{invoice_id}/pdf",
+            get(mirror::invoice_pdf),
+        )
+        .route(
+            "/api/v2/payments/{payment_id}/receipt",
+            get(mirror::receipt),
+        )
+        .route(
+            "/api/v2/attachments/{attachment_id}/download",
+            get(mirror::download),
+        )
         .route("/api/v2/records/{record_id}", get(mirror::record))
         .route("/api/v2/providers/{provider_id}", get(mirror::provider))
         .route("/api/v2/locations/{location_id}", get(mirror::location))
@@ -101,7 +113,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     paths(patients, appointments, invoices, records, patients_bulk, appointments_bulk, payments_bulk,
         mirror::patient, mirror::appointment, mirror::invoice, mirror::record, mirror::provider,
         mirror::location, mirror::patient_appointments, mirror::provider_appointments,
-        mirror::patient_invoices, errors::doc, clinic::providers, clinic::locations, waitlist::waitlist,
+        mirror::patient_invoices, mirror::invoice_pdf, mirror::receipt, mirror::download, errors::doc, clinic::providers, clinic::locations, waitlist::waitlist,
         waitlist::candidates, waitlist::entry, clinic::appointment_types, clinic::slots,
         webhooks::webhooks, webhooks::webhook, webhooks::deliveries),
     components(schemas(PatientCursorList, clinic::ProviderCursorList, clinic::LocationCursorList, waitlist::WaitlistCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
@@ -130,6 +142,13 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v2/webhooks/{webhook_id}/deliveries", "get", WHY),
     ("/api/v2/waitlist/{entry_id}", "get", MIRROR_WHY),
     ("/api/v2/webhooks/{webhook_id}", "get", MIRROR_WHY),
+    ("/api/v2/invoices/{invoice_id}/pdf", "get", MIRROR_WHY),
+    ("/api/v2/payments/{payment_id}/receipt", "get", MIRROR_WHY),
+    (
+        "/api/v2/attachments/{attachment_id}/download",
+        "get",
+        MIRROR_WHY,
+    ),
     ("/api/v2/patients/{patient_id}/records", "get", WHY),
     ("/api/v2/patients/bulk", "post", BULK_WHY),
     ("/api/v2/appointments/bulk", "post", BULK_WHY),
