@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::model::{Appointment, AppointmentType, Location, Patient, Provider};
+use crate::model::{
+    Appointment, AppointmentType, Delivery, Location, Patient, Provider, ProviderId, Slot,
+    WaitlistCandidate, Webhook,
+};
 
 /// `GET /api/v2/patients`: a page of patient summaries after a cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +76,48 @@ pub struct ProviderCursorPage {
 pub struct AppointmentTypeCursorPage {
     #[serde(rename = "appointmentTypes")]
     pub appointment_types: Vec<AppointmentType>,
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `GET /api/v2/webhooks`: a page of the caller's subscriptions in the order they were registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookCursorPage {
+    pub webhooks: Vec<Webhook>,
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `GET /api/v2/webhooks/{id}/deliveries`: a page of a subscription's deliveries, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryCursorPage {
+    pub deliveries: Vec<Delivery>,
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `GET /api/v2/providers/{id}/slots`: a page of free slots in start order; the cursor is the
+/// start of the last slot sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotCursorPage {
+    #[serde(rename = "providerId")]
+    pub provider_id: ProviderId,
+    /// Minutes.
+    pub duration: u32,
+    pub slots: Vec<Slot>,
+    pub next_cursor: String,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `GET /api/v2/waitlist/candidates`: a page of who would take a freed slot (those waiting at
+/// the first page best first, then those who joined since).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateCursorPage {
+    pub candidates: Vec<WaitlistCandidate>,
     pub next_cursor: String,
     pub has_more: bool,
     pub limit: u32,

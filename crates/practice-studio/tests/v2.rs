@@ -256,3 +256,195 @@ async fn the_enhanced_search_finds_a_misspelt_name_and_pages_its_ranking() {
     }
     assert!(seen.len() > 4, "more than one page: {}", seen.len());
 }
+
+#[tokio::test]
+async fn the_sdk_pages_every_new_v2_list_by_cursor_as_v1_lists_it() {
+    use chrono::{TimeZone, Utc};
+    use practice_studio::client::SlotQuery;
+    use practice_studio::model::{
+        LocationId, NewWaitlistEntry, NewWebhook, ProviderId, WaitlistPreferences,
+    };
+    let api = TestServer::demo(20).await;
+    let client = api.client(admin());
+    let v2 = client.v2();
+
+    // The reference lists, two at a time.
+    let mut locations = Vec::new();
+    let mut providers = Vec::new();
+    let mut types = Vec::new();
+    let (mut l, mut p, mut t) = (None::<String>, None::<String>, None::<String>);
+    loop {
+        let page = v2.locations(l.as_deref(), 2).await.expect("locations");
+        locations.extend(page.locations.into_iter().map(|x| x.id.0));
+        l = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    loop {
+        let page = v2.providers(p.as_deref(), 2).await.expect("providers");
+        providers.extend(page.providers.into_iter().map(|x| x.id.0));
+        p = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    loop {
+        let page = v2.appointment_types(t.as_deref(), 2).await.expect("types");
+        types.extend(page.appointment_types.into_iter().map(|x| x.name));
+        t = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    let v1_locations = client.clinic().locations().await.expect("v1");
+    let v1_types = client.clinic().appointment_types().await.expect("v1");
+    assert_eq!(
+        locations,
+        v1_locations
+            .locations
+            .iter()
+            .map(|x| x.id.0.clone())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        types,
+        v1_types
+            .appointment_types
+            .iter()
+            .map(|x| x.name.clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(providers.len() >= 3);
+
+    // Slots, ten at a time, are v1's.
+    let provider = ProviderId("PROV-54321".into());
+    let query = SlotQuery::new(
+        "2027-02-01".parse().expect("date"),
+        "2027-02-02".parse().expect("date"),
+    )
+    .location(LocationId("LOC-789".into()));
+    let mut slots = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = v2
+            .slots(&provider, &query, cursor.as_deref(), 10)
+            .await
+            .expect("slots");
+        assert_eq!(page.duration, 30);
+        slots.extend(page.slots);
+        cursor = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    let v1_slots = client.clinic().slots(&provider, &query).await.expect("v1");
+    assert!(slots.len() > 10);
+    assert_eq!(slots, v1_slots.slots);
+
+    // Webhooks and a webhook's deliveries.
+    let mut hooks = Vec::new();
+    for n in 0..3 {
+        let hook = client
+            .webhooks()
+            .create(&NewWebhook {
+                url: format!("http://127.0.0.1:9/hook/{n}"),
+                events: vec!["patient.created".into()],
+            })
+            .await
+            .expect("subscribe");
+        hooks.push(hook.id);
+    }
+    let first = v2.webhooks(None, 2).await.expect("webhooks");
+    assert!(first.has_more);
+    let second = v2
+        .webhooks(Some(&first.next_cursor), 2)
+        .await
+        .expect("webhooks");
+    let listed: Vec<String> = first
+        .webhooks
+        .iter()
+        .chain(&second.webhooks)
+        .map(|w| w.id.clone())
+        .collect();
+    assert_eq!(listed, hooks);
+    let created = client
+        .patients()
+        .create(&new_patient("Hooked"))
+        .await
+        .expect("create");
+    let mut delivered = Vec::new();
+    for _ in 0..200 {
+        delivered = v2
+            .deliveries(&hooks[0], None, 10)
+            .await
+            .expect("deliveries")
+            .deliveries;
+        if !delivered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(delivered.len(), 1, "one delivery of {}", created.id);
+    assert_eq!(delivered[0].event, "patient.created");
+
+    // Candidates for a freed slot, one at a time, in v1's ranking.
+    let patients = client
+        .patients()
+        .list(&PatientQuery::new().limit(2))
+        .await
+        .expect("patients")
+        .patients;
+    for (patient, named) in patients.iter().zip([false, true]) {
+        let preferences = WaitlistPreferences {
+            provider_ids: if named {
+                vec![provider.clone()]
+            } else {
+                vec![]
+            },
+            ..WaitlistPreferences::default()
+        };
+        client
+            .waitlist()
+            .add(&NewWaitlistEntry {
+                patient_id: patient.id.clone(),
+                kind: "Follow-up".into(),
+                duration: None,
+                reason: None,
+                notes: None,
+                preferences,
+            })
+            .await
+            .expect("joins");
+    }
+    let location = LocationId("LOC-789".into());
+    let start = Utc
+        .with_ymd_and_hms(2027, 2, 2, 16, 0, 0)
+        .single()
+        .expect("time");
+    let end = start + chrono::Duration::minutes(30);
+    let mut ranked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = v2
+            .candidates(&provider, &location, (start, end), cursor.as_deref(), 1)
+            .await
+            .expect("candidates");
+        ranked.extend(page.candidates.into_iter().map(|c| c.entry.id));
+        cursor = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    let v1_ranked: Vec<String> = client
+        .waitlist()
+        .candidates(&provider, &location, start, end)
+        .await
+        .expect("v1")
+        .candidates
+        .into_iter()
+        .map(|c| c.entry.id)
+        .collect();
+    assert_eq!(ranked.len(), 2);
+    assert_eq!(ranked, v1_ranked);
+}

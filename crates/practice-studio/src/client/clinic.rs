@@ -106,7 +106,7 @@ impl SlotQuery {
         self
     }
 
-    fn pairs(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = vec![
             ("date_from", self.from.to_string()),
             ("date_to", self.to.to_string()),

@@ -9,11 +9,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::{decode_success, from_response};
+use super::patients::segment;
+use super::SlotQuery;
 use super::{Call, Client, Error};
+use crate::model::{LocationId, ProviderId};
 use crate::v2::{
     AppointmentCursorPage, AppointmentTypeCursorPage, BulkItem, BulkResponse, BulkResult,
-    LocationCursorPage, PatientCursorPage, PatientSearchFilters, PatientSearchPage,
-    ProviderCursorPage,
+    CandidateCursorPage, DeliveryCursorPage, LocationCursorPage, PatientCursorPage,
+    PatientSearchFilters, PatientSearchPage, ProviderCursorPage, SlotCursorPage, WebhookCursorPage,
 };
 
 /// The most items one bulk write may carry.
@@ -302,6 +305,81 @@ impl<'a> V2<'a> {
             "/api/v2/appointment-types".into(),
         )
         .query(page_query(cursor, limit))
+    }
+
+    /// `GET /api/v2/webhooks`: the caller's subscriptions registered after `cursor`.
+    pub fn webhooks(&self, cursor: Option<&str>, limit: u32) -> Call<'a, WebhookCursorPage> {
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/webhooks",
+            "/api/v2/webhooks".into(),
+        )
+        .query(page_query(cursor, limit))
+    }
+
+    /// `GET /api/v2/webhooks/{id}/deliveries`: the subscription's deliveries made after
+    /// `cursor`, oldest first.
+    pub fn deliveries(
+        &self,
+        webhook: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Call<'a, DeliveryCursorPage> {
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/webhooks/{id}/deliveries",
+            format!("/api/v2/webhooks/{}/deliveries", segment(webhook)),
+        )
+        .query(page_query(cursor, limit))
+    }
+
+    /// `GET /api/v2/providers/{id}/slots`: the provider's free slots that start after `cursor`.
+    pub fn slots(
+        &self,
+        provider: &ProviderId,
+        query: &SlotQuery,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Call<'a, SlotCursorPage> {
+        let mut pairs = query.pairs();
+        pairs.extend(page_query(cursor, limit));
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/providers/{id}/slots",
+            format!("/api/v2/providers/{}/slots", segment(provider.as_str())),
+        )
+        .query(pairs)
+    }
+
+    /// `GET /api/v2/waitlist/candidates`: who would take the slot, a page after `cursor`.
+    pub fn candidates(
+        &self,
+        provider: &ProviderId,
+        location: &LocationId,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Call<'a, CandidateCursorPage> {
+        let mut pairs = vec![
+            ("provider_id", provider.to_string()),
+            ("location_id", location.to_string()),
+            (
+                "start_time",
+                start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            ),
+            ("end_time", end.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        ];
+        pairs.extend(page_query(cursor, limit));
+        Call::new(
+            self.client,
+            Method::GET,
+            "/api/v2/waitlist/candidates",
+            "/api/v2/waitlist/candidates".into(),
+        )
+        .query(pairs)
     }
 
     /// The rate limit counts a bulk write as one request per 10 items: the budget waits for
