@@ -16,7 +16,7 @@ use practice_studio::client::{
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use frontdesk_store::{AuditLog, DataDir, Store, AUDIT_FILE, CACHE_FILE};
+use frontdesk_store::{AuditLog, DataDir, Store};
 
 use crate::desk::{CoreError, Desk, DeskEvent};
 use crate::keychain::{
@@ -393,7 +393,7 @@ impl Desk {
             // start a new one rather than refuse every sign-in. (Its pending writes are
             // as lost as the key; the audit log, a separate file, is not touched.)
             Err(frontdesk_store::CacheError::WrongKey { .. }) => {
-                remove_unreadable_cache(&data_dir);
+                Store::remove_unreadable(&data_dir).await?;
                 Store::open(&data_dir, key).await?
             }
             Err(error) => return Err(error.into()),
@@ -408,7 +408,8 @@ impl Desk {
             // An audit log the keychain's key cannot open is kept (renamed, still
             // encrypted, for whoever holds its key), never deleted; a new one starts.
             Err(frontdesk_store::CacheError::WrongKey { .. }) => {
-                set_aside_unreadable_audit_log(&data_dir, self.inner.clock.now());
+                let stamp = self.inner.clock.now().format("%Y%m%dT%H%M%SZ").to_string();
+                AuditLog::set_aside(&data_dir, &stamp).await?;
                 AuditLog::open(&data_dir, audit_key).await?
             }
             Err(error) => return Err(error.into()),
@@ -489,38 +490,6 @@ fn view(status: crate::SyncStatus, clock: &dyn crate::Clock) -> SyncView {
     }
 }
 
-fn set_aside_unreadable_audit_log(data_dir: &DataDir, now: chrono::DateTime<chrono::Utc>) {
-    let stamp = now.format("%Y%m%dT%H%M%SZ");
-    for suffix in ["", "-wal", "-shm"] {
-        let from = data_dir.path().join(format!("{AUDIT_FILE}{suffix}"));
-        let to = data_dir
-            .path()
-            .join(format!("{AUDIT_FILE}.unreadable-{stamp}{suffix}"));
-        match std::fs::rename(&from, &to) {
-            Ok(()) => tracing::warn!(
-                file = %to.display(),
-                "set aside an audit log that the keychain's key does not open"
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => tracing::warn!(%error, "could not set aside an unreadable audit log"),
-        }
-    }
-}
-
-fn remove_unreadable_cache(data_dir: &DataDir) {
-    for suffix in ["", "-wal", "-shm"] {
-        let path = data_dir.path().join(format!("{CACHE_FILE}{suffix}"));
-        match std::fs::remove_file(&path) {
-            Ok(()) => tracing::warn!(
-                file = %path.display(),
-                "removed a cache that the keychain's key does not open"
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => tracing::warn!(%error, "could not remove an unreadable cache"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -531,6 +500,7 @@ mod tests {
     use super::*;
     use crate::keychain::{MemoryKeychain, NoKeychain};
     use crate::{Config, ConfigKey, ConfigLayers, DeskOptions, PinnedDayClock, Surface};
+    use frontdesk_store::CACHE_FILE;
 
     async fn demo_server() -> RunningServer {
         Server::builder()

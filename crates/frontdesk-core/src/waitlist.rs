@@ -608,11 +608,19 @@ impl Desk {
             return;
         }
         cache.waitlist.lock().seen.insert(appointment_id.to_owned());
-        let Ok((_, client)) = self.signed_in().await else {
-            return;
+        // Until the slot has been matched, a failure leaves it unseen: the next news of it (the
+        // server's acceptance of the cancellation, the feed) tries again.
+        let not_now = |why: &str, error: &dyn std::fmt::Display| {
+            tracing::warn!(%error, "a freed slot was not matched with the waitlist: {why}");
+            cache.waitlist.lock().seen.remove(appointment_id);
         };
-        let Ok((entries, from_memory)) = self.waiting_entries(&client, &cache).await else {
-            return;
+        let client = match self.signed_in().await {
+            Ok((_, client)) => client,
+            Err(error) => return not_now("no session to ask with", &error),
+        };
+        let (entries, from_memory) = match self.waiting_entries(&client, &cache).await {
+            Ok(found) => found,
+            Err(error) => return not_now("the waitlist could not be read", &error),
         };
         let offer = match self
             .offer_for(&cache, appointment_id, &entries, from_memory)
@@ -620,10 +628,7 @@ impl Desk {
         {
             Ok(Some(offer)) if !offer.candidates.is_empty() => offer,
             Ok(_) => return,
-            Err(error) => {
-                tracing::warn!(%error, "a freed slot could not be matched with the waitlist");
-                return;
-            }
+            Err(error) => return not_now("the candidates could not be ranked", &error),
         };
         cache.waitlist.lock().offers.push(appointment_id.to_owned());
         tracing::info!(

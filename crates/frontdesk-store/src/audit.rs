@@ -113,6 +113,27 @@ impl AuditLog {
         })
     }
 
+    /// Renames the audit log in `dir` that no key at hand opens to
+    /// `audit.db.unreadable-<stamp>` (with its `-wal` and `-shm`), once every handle of this
+    /// process on it has closed: kept, still encrypted, for whoever holds its key; never deleted.
+    pub async fn set_aside(dir: &DataDir, stamp: &str) -> Result<(), CacheError> {
+        let path = dir.path().join(AUDIT_FILE);
+        let _alone = db::when_closed(&path).await?;
+        for suffix in ["", "-wal", "-shm"] {
+            let from = dir.path().join(format!("{AUDIT_FILE}{suffix}"));
+            let to = dir
+                .path()
+                .join(format!("{AUDIT_FILE}.unreadable-{stamp}{suffix}"));
+            match std::fs::rename(&from, &to) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CacheError::Remove { path: from, source }),
+            }
+        }
+        tracing::warn!("set aside an audit log that the keychain's key does not open");
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

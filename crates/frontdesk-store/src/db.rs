@@ -5,45 +5,76 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
 use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use crate::error::{is_not_a_database, CacheError};
 
-/// How long an open waits for this process's previous handle on the same file to close.
+/// How long a removal waits for this process's other handles on the same file to close.
 const CLOSE_WAIT: Duration = Duration::from_secs(15);
 
-/// The database files this process has open, each behind a lock held from open until every
-/// connection to it is closed.
-static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+/// The database files this process has open. Each handle holds its file's lock shared from
+/// open until every one of its connections is closed; removing or renaming the file takes it
+/// exclusively.
+static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Arc<RwLock<()>>>>> =
     LazyLock::new(Default::default);
 
 /// This process's hold on one database file. A cache or audit log that is let go closes its
-/// connections on a task; until that ends, SQLite may still write to the file's WAL and, as the
-/// last connection closes, delete the `-wal` file *by name*. A new handle opened meanwhile
-/// (a desk restarted in place, a cache set aside and recreated) would lose its WAL to the old
-/// one's close, so an open waits for the previous close first.
+/// connections on a task; until that ends, SQLite may still write to the file and, as the last
+/// connection to it closes, delete its `-wal` *by name*. Handles on the same file coexist
+/// (SQLite shares their locks within the process), but a file removed or set aside while an
+/// old handle is still closing would have the new file's WAL deleted under it: removal waits
+/// for every claim on the path ([`when_closed`]).
 #[derive(Debug)]
 pub(crate) struct FileClaim {
-    _held: OwnedMutexGuard<()>,
+    _held: OwnedRwLockReadGuard<()>,
 }
 
-/// Waits (up to [`CLOSE_WAIT`]) until no other handle of this process has `path` open.
-pub(crate) async fn claim(path: &Path) -> Result<FileClaim, CacheError> {
-    let lock = OPEN_FILES
+fn lock_of(path: &Path) -> Arc<RwLock<()>> {
+    OPEN_FILES
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .entry(path.to_owned())
         .or_default()
-        .clone();
-    match tokio::time::timeout(CLOSE_WAIT, lock.lock_owned()).await {
+        .clone()
+}
+
+/// A claim on `path` for a handle being opened (waits only while the file is being removed).
+pub(crate) async fn claim(path: &Path) -> Result<FileClaim, CacheError> {
+    match tokio::time::timeout(CLOSE_WAIT, lock_of(path).read_owned()).await {
         Ok(held) => Ok(FileClaim { _held: held }),
         Err(_) => Err(CacheError::StillOpen {
             path: path.to_owned(),
         }),
     }
+}
+
+/// Waits (up to [`CLOSE_WAIT`]) until no handle of this process has `path` open, and keeps
+/// new ones from opening it while the guard lives.
+pub(crate) async fn when_closed(path: &Path) -> Result<OwnedRwLockWriteGuard<()>, CacheError> {
+    tokio::time::timeout(CLOSE_WAIT, lock_of(path).write_owned())
+        .await
+        .map_err(|_| CacheError::StillOpen {
+            path: path.to_owned(),
+        })
+}
+
+/// Removes `path` and its `-wal`, `-shm` and `-journal` files once no handle has it open.
+pub(crate) async fn remove_database(path: &Path) -> Result<(), CacheError> {
+    let _alone = when_closed(path).await?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(CacheError::Remove { path: file, source }),
+        }
+    }
+    Ok(())
 }
 
 /// Drops `first` (other connections to the file), closes `pools`, then lets go of `claim`:

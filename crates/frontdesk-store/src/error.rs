@@ -12,7 +12,9 @@ pub enum CacheError {
     )]
     WrongKey { path: PathBuf },
     /// This process still has the file open (a previous handle is closing) after a wait.
-    #[error("{path} is still being closed by this desk; try again in a moment")]
+    #[error(
+        "{path} is still open in this desk (a previous handle is closing); try again in a moment"
+    )]
     StillOpen { path: PathBuf },
     #[error("cannot open the database {path}: {source}")]
     Open {
@@ -74,7 +76,7 @@ pub enum CacheError {
     NotPending { seq: i64 },
     #[error("an outbox entry with idempotency key {key} already exists")]
     DuplicateIdempotencyKey { key: String },
-    #[error("cannot remove {path}: {source}")]
+    #[error("cannot remove or set aside {path}: {source}")]
     Remove {
         path: PathBuf,
         #[source]

@@ -100,18 +100,19 @@ impl Store {
         drop(self.search_readers.take());
         self.readers.close().await;
         self.writer.close().await;
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut name = self.path.clone().into_os_string();
-            name.push(suffix);
-            let file = PathBuf::from(name);
-            match std::fs::remove_file(&file) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(CacheError::Remove { path: file, source }),
-            }
-        }
         drop(self.claim.take());
+        db::remove_database(&self.path).await?;
         tracing::info!("cache wiped");
+        Ok(())
+    }
+
+    /// Removes the cache in `dir` that no key at hand opens (its key was lost with the
+    /// keychain), once every handle of this process on it has closed. Its pending writes are as
+    /// lost as the key; the audit log, a separate file, is left alone.
+    pub async fn remove_unreadable(dir: &DataDir) -> Result<(), CacheError> {
+        let path = dir.path().join(CACHE_FILE);
+        db::remove_database(&path).await?;
+        tracing::warn!("removed a cache that the keychain's key does not open");
         Ok(())
     }
 

@@ -182,11 +182,12 @@ async fn wipe_removes_the_database_its_wal_and_shm_and_keeps_the_audit_log() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cache_reopened_while_its_last_holder_lets_go_waits_and_keeps_its_wal() {
+async fn an_unreadable_cache_is_removed_only_once_its_last_holder_lets_go() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, store) = with_demo(&dir).await;
     let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    // A task still holds the old handle for a moment (an aborted sync task, say).
+    // A task still holds the old handle for a moment (an aborted sync task, say); its last
+    // connection's close would delete a `-wal` by name, the new cache's if it came first.
     let holder = {
         let released = released.clone();
         tokio::spawn(async move {
@@ -195,35 +196,59 @@ async fn a_cache_reopened_while_its_last_holder_lets_go_waits_and_keeps_its_wal(
             drop(store);
         })
     };
-    // Another key: the caller sets the file aside and starts again, as a desk does when the
-    // keychain lost its key.
+    // Another key (the keychain lost the old one): refused at once, then removed and replaced.
     let err = Store::open(&data, [9; 32]).await.expect_err("wrong key");
+    assert!(matches!(err, CacheError::WrongKey { .. }), "{err:?}");
+    Store::remove_unreadable(&data).await.expect("removed");
     assert!(
         released.load(std::sync::atomic::Ordering::SeqCst),
-        "the open waited for the old handle to let go"
+        "the removal waited for the old handle to let go"
     );
-    assert!(matches!(err, CacheError::WrongKey { .. }), "{err:?}");
     holder.await.expect("holder");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!(
-            "{}{suffix}",
-            data.path().join(CACHE_FILE).display()
-        ));
-    }
     let fresh = Store::open(&data, [9; 32]).await.expect("a new cache");
     fresh.upsert_patients(&demo()).await.expect("write");
+    let expected = i64::try_from(demo().len()).expect("count");
     for _ in 0..20 {
-        assert_eq!(
-            fresh.patient_count().await.expect("count"),
-            demo().len() as i64
-        );
+        assert_eq!(fresh.patient_count().await.expect("count"), expected);
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     drop(fresh);
     let reopened = Store::open(&data, [9; 32]).await.expect("reopen");
+    assert_eq!(reopened.patient_count().await.expect("count"), expected);
+}
+
+#[tokio::test]
+async fn an_unreadable_audit_log_is_set_aside_whole_and_a_new_one_starts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = DataDir::open(dir.path().join("desk")).expect("data dir");
+    let audit = AuditLog::open(&data, KEY).await.expect("audit");
+    audit
+        .append("u-1", AuditAction::ViewedPatient, "patient", "PAT-00001")
+        .await
+        .expect("append");
+    drop(audit);
+    let err = AuditLog::open(&data, [9; 32]).await.expect_err("wrong key");
+    assert!(matches!(err, CacheError::WrongKey { .. }), "{err:?}");
+    AuditLog::set_aside(&data, "20261127T000000Z")
+        .await
+        .expect("set aside");
+    let fresh = AuditLog::open(&data, [9; 32]).await.expect("a new log");
+    assert!(fresh.recent(10).await.expect("list").is_empty());
+    fresh.close().await;
+    // The old log is whole and opens with its own key.
+    let kept = DataDir::open(dir.path().join("kept")).expect("data dir");
+    for suffix in ["", "-wal"] {
+        let from = data
+            .path()
+            .join(format!("{AUDIT_FILE}.unreadable-20261127T000000Z{suffix}"));
+        if from.exists() {
+            std::fs::copy(&from, kept.path().join(format!("{AUDIT_FILE}{suffix}"))).expect("copy");
+        }
+    }
+    let old = AuditLog::open(&kept, KEY).await.expect("the old log opens");
     assert_eq!(
-        reopened.patient_count().await.expect("count"),
-        demo().len() as i64
+        old.recent(10).await.expect("list")[0].entity_id,
+        "PAT-00001"
     );
 }
 
