@@ -1903,6 +1903,27 @@ async fn every_v1_list_has_a_documented_cursor_paged_v2_mirror_and_every_route_i
     }
     assert!(lists >= 15, "the v1 lists found: {lists}");
 
+    // Every operation on a v1 single resource (a change, a removal, an action on it) has its v2
+    // mirror; creating in a collection stays on v1 and the bulk routes.
+    for (path, item) in paths {
+        let Some(rest) = path.strip_prefix("/api/v1/") else {
+            continue;
+        };
+        let on_one = path.ends_with('}') || path.ends_with("}/rotate-secret");
+        if !on_one {
+            continue;
+        }
+        let v2_path = documented
+            .get(&shape(&format!("/api/v2/{rest}")))
+            .unwrap_or_else(|| panic!("{path} has no v2 mirror"));
+        for method in item.as_object().expect("operations").keys() {
+            assert!(
+                paths[v2_path.as_str()][method].is_object(),
+                "{method} {path} has no v2 mirror"
+            );
+        }
+    }
+
     // Every documented path is routed: asked with a method no route has (so nothing is
     // changed), it is refused by its route, never answered by the fallback's 404.
     for path in paths.keys() {
@@ -1990,4 +2011,133 @@ async fn v2_mirrors_the_documents_byte_for_byte() {
         "not_found",
     )
     .await;
+}
+
+#[tokio::test]
+async fn v2_mirrors_v1_single_resource_writes_sharing_their_idempotency_keys() {
+    let api = Api::demo(10).await;
+    let admin = bearer(&api.user_token("admin@demo.clinic").await);
+    let patient = ids(
+        &page(&api, &admin, "/api/v2/patients?limit=1").await,
+        "patients",
+    )[0]
+    .clone();
+    let put = |path: String, body: Value, headers: Vec<(&'static str, String)>| {
+        let mut request = api
+            .http
+            .put(api.url(&path))
+            .header("Authorization", &admin)
+            .json(&body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let version = page(&api, &admin, &format!("/api/v1/patients/{patient}")).await["version"]
+        .as_i64()
+        .expect("version");
+    // A change through v2 with If-Match, then a stale one refused as v1 refuses it.
+    let changed = put(
+        format!("/api/v2/patients/{patient}"),
+        json!({"preferredLanguage": "Polish"}),
+        vec![("If-Match", format!("\"{version}\""))],
+    )
+    .await
+    .expect("answers");
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        changed.headers()["etag"].to_str().expect("ascii"),
+        format!("\"{}\"", version + 1)
+    );
+    let body: Value = changed.json().await.expect("json");
+    assert_eq!(body["preferredLanguage"], "Polish");
+    assert_eq!(
+        page(&api, &admin, &format!("/api/v1/patients/{patient}")).await,
+        body
+    );
+    let stale = put(
+        format!("/api/v2/patients/{patient}"),
+        json!({"preferredLanguage": "Czech"}),
+        vec![("If-Match", format!("\"{version}\""))],
+    )
+    .await
+    .expect("answers");
+    envelope(stale, 409, "conflict").await;
+    // One key space: a change made on v1 with a key replays on v2 instead of running again.
+    let key = vec![("Idempotency-Key", "v2-mirror-key-1".to_owned())];
+    let first = api
+        .http
+        .put(api.url(&format!("/api/v1/patients/{patient}")))
+        .header("Authorization", &admin)
+        .header("Idempotency-Key", "v2-mirror-key-1")
+        .json(&json!({"preferredLanguage": "German"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.expect("json");
+    let replayed = put(
+        format!("/api/v2/patients/{patient}"),
+        json!({"preferredLanguage": "German"}),
+        key,
+    )
+    .await
+    .expect("answers");
+    assert_eq!(replayed.status(), 200);
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    assert_eq!(replayed.json::<Value>().await.expect("json"), first);
+    assert_eq!(
+        page(&api, &admin, &format!("/api/v1/patients/{patient}")).await["version"],
+        version + 2,
+        "applied once"
+    );
+    // A location renamed through v2; a webhook's secret rotated and the webhook removed.
+    let renamed = put(
+        "/api/v2/locations/LOC-789".to_owned(),
+        json!({"name": "Main Clinic (v2)"}),
+        vec![],
+    )
+    .await
+    .expect("answers");
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(
+        page(&api, &admin, "/api/v1/locations/LOC-789").await["name"],
+        "Main Clinic (v2)"
+    );
+    let hook = subscribe(&api, &admin, 1).await;
+    let rotated = api
+        .http
+        .post(api.url(&format!("/api/v2/webhooks/{hook}/rotate-secret")))
+        .header("Authorization", &admin)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(rotated.status(), 200);
+    let secret: Value = rotated.json().await.expect("json");
+    assert!(secret["secret"].as_str().is_some_and(|s| !s.is_empty()));
+    let gone = api
+        .http
+        .delete(api.url(&format!("/api/v2/webhooks/{hook}")))
+        .header("Authorization", &admin)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(gone.status(), 204);
+    envelope(
+        api.get(&format!("/api/v1/webhooks/{hook}"), &admin).await,
+        404,
+        "not_found",
+    )
+    .await;
+    // The scopes are v1's: reception may not change a location.
+    let reception = bearer(&api.user_token("reception@demo.clinic").await);
+    let refused = api
+        .http
+        .put(api.url("/api/v2/locations/LOC-789"))
+        .header("Authorization", &reception)
+        .json(&json!({"name": "Nope"}))
+        .send()
+        .await
+        .expect("answers");
+    envelope(refused, 403, "forbidden").await;
 }

@@ -10,6 +10,7 @@ mod mirror;
 mod search;
 mod waitlist;
 mod webhooks;
+mod writes;
 
 use std::collections::HashMap;
 
@@ -52,11 +53,21 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v2/locations", get(clinic::locations))
         .route("/api/v2/waitlist", get(waitlist::waitlist))
         .route("/api/v2/waitlist/candidates", get(waitlist::candidates))
-        .route("/api/v2/waitlist/{entry_id}", get(waitlist::entry))
+        .route(
+            "/api/v2/waitlist/{entry_id}",
+            get(waitlist::entry).put(writes::waitlist_entry),
+        )
         .route("/api/v2/appointment-types", get(clinic::appointment_types))
         .route("/api/v2/providers/{provider_id}/slots", get(clinic::slots))
         .route("/api/v2/webhooks", get(webhooks::webhooks))
-        .route("/api/v2/webhooks/{webhook_id}", get(webhooks::webhook))
+        .route(
+            "/api/v2/webhooks/{webhook_id}",
+            get(webhooks::webhook).delete(writes::unsubscribe),
+        )
+        .route(
+            "/api/v2/webhooks/{webhook_id}/rotate-secret",
+            post(writes::rotate_secret),
+        )
         .route(
             "/api/v2/webhooks/{webhook_id}/deliveries",
             get(webhooks::deliveries),
@@ -65,10 +76,13 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v2/patients/bulk", post(patients_bulk))
         .route("/api/v2/appointments/bulk", post(appointments_bulk))
         .route("/api/v2/invoices/payments/bulk", post(payments_bulk))
-        .route("/api/v2/patients/{patient_id}", get(mirror::patient))
+        .route(
+            "/api/v2/patients/{patient_id}",
+            get(mirror::patient).put(writes::patient),
+        )
         .route(
             "/api/v2/appointments/{appointment_id}",
-            get(mirror::appointment),
+            get(mirror::appointment).put(writes::appointment),
         )
         .route("/api/v2/invoices/{invoice_id}", get(mirror::invoice))
         .route(
@@ -84,8 +98,14 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             get(mirror::download),
         )
         .route("/api/v2/records/{record_id}", get(mirror::record))
-        .route("/api/v2/providers/{provider_id}", get(mirror::provider))
-        .route("/api/v2/locations/{location_id}", get(mirror::location))
+        .route(
+            "/api/v2/providers/{provider_id}",
+            get(mirror::provider).put(writes::provider),
+        )
+        .route(
+            "/api/v2/locations/{location_id}",
+            get(mirror::location).put(writes::location),
+        )
         .route(
             "/api/v2/patients/{patient_id}/appointments",
             get(mirror::patient_appointments),
@@ -115,7 +135,9 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         mirror::location, mirror::patient_appointments, mirror::provider_appointments,
         mirror::patient_invoices, mirror::invoice_pdf, mirror::receipt, mirror::download, errors::doc, clinic::providers, clinic::locations, waitlist::waitlist,
         waitlist::candidates, waitlist::entry, clinic::appointment_types, clinic::slots,
-        webhooks::webhooks, webhooks::webhook, webhooks::deliveries),
+        webhooks::webhooks, webhooks::webhook, webhooks::deliveries,
+        writes::patient, writes::appointment, writes::provider, writes::location,
+        writes::waitlist_entry, writes::unsubscribe, writes::rotate_secret),
     components(schemas(PatientCursorList, clinic::ProviderCursorList, clinic::LocationCursorList, waitlist::WaitlistCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
         clinic::AppointmentTypeCursorList, clinic::SlotCursorList, waitlist::CandidateCursorList,
         webhooks::WebhookCursorList, webhooks::DeliveryCursorList,
@@ -142,6 +164,17 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
     ("/api/v2/webhooks/{webhook_id}/deliveries", "get", WHY),
     ("/api/v2/waitlist/{entry_id}", "get", MIRROR_WHY),
     ("/api/v2/webhooks/{webhook_id}", "get", MIRROR_WHY),
+    ("/api/v2/patients/{patient_id}", "put", MIRROR_WHY),
+    ("/api/v2/appointments/{appointment_id}", "put", MIRROR_WHY),
+    ("/api/v2/providers/{provider_id}", "put", MIRROR_WHY),
+    ("/api/v2/locations/{location_id}", "put", MIRROR_WHY),
+    ("/api/v2/waitlist/{entry_id}", "put", MIRROR_WHY),
+    ("/api/v2/webhooks/{webhook_id}", "delete", MIRROR_WHY),
+    (
+        "/api/v2/webhooks/{webhook_id}/rotate-secret",
+        "post",
+        MIRROR_WHY,
+    ),
     ("/api/v2/invoices/{invoice_id}/pdf", "get", MIRROR_WHY),
     ("/api/v2/payments/{payment_id}/receipt", "get", MIRROR_WHY),
     (
@@ -170,7 +203,7 @@ pub(crate) const EXTENSIONS: &[DocExtension] = &[
 ];
 
 const MIRROR_WHY: &str =
-    "A client on v2 reads single resources without switching versions; answered by the v1 route.";
+    "A client on v2 reads and changes single resources without switching versions; answered by the v1 route.";
 
 const BULK_WHY: &str = "The reference's v2 promises bulk operations without describing them: a desk back online sends its queued changes in one request, each applied as its single request would be.";
 
