@@ -89,11 +89,7 @@ pub fn working_spans(availability: &Availability<'_>, date: NaiveDate) -> Vec<Ti
         .filter(|s| s.weekday == date.weekday())
         .filter_map(|s| span(s.start, s.end))
         .collect();
-    let mut closed: Vec<TimeSpan> = availability
-        .breaks
-        .iter()
-        .filter_map(|(start, end)| span(*start, *end))
-        .collect();
+    let mut time_off: Vec<TimeSpan> = Vec::new();
     for exception in availability.exceptions {
         match exception {
             Exception::Extra {
@@ -102,12 +98,22 @@ pub fn working_spans(availability: &Availability<'_>, date: NaiveDate) -> Vec<Ti
                 end,
             } if *d == date => open.extend(span(*start, *end)),
             Exception::TimeOff { date: d, part } if *d == date => match part {
-                Some((start, end)) => closed.extend(span(*start, *end)),
+                Some((start, end)) => time_off.extend(span(*start, *end)),
                 None => return Vec::new(),
             },
             _ => {}
         }
     }
+    // A day without hours needs no breaks resolved in the zone (most of a long search's days).
+    if open.is_empty() {
+        return open;
+    }
+    let mut closed: Vec<TimeSpan> = availability
+        .breaks
+        .iter()
+        .filter_map(|(start, end)| span(*start, *end))
+        .collect();
+    closed.extend(time_off);
     subtract(merge(open), &closed)
 }
 
@@ -120,27 +126,93 @@ pub fn free_slots(
     length: Duration,
     step: Duration,
 ) -> Vec<TimeSpan> {
-    if length <= Duration::zero() || step <= Duration::zero() {
-        return Vec::new();
+    FreeSlots::new(availability, from, to, length, step).collect()
+}
+
+/// [`free_slots`] one at a time, in start order, a local date at a time: a caller that wants
+/// only the first few (the desk's "next free slot") stops there instead of cutting the whole span
+/// into slots. The bookings are sorted and merged once, not once per date.
+#[derive(Debug, Clone)]
+pub struct FreeSlots<'a> {
+    availability: Availability<'a>,
+    /// The bookings as a sorted union, so each date finds its own with a binary search.
+    holes: Vec<TimeSpan>,
+    /// The next date to open; `None` once past `to`.
+    date: Option<NaiveDate>,
+    to: NaiveDate,
+    length: Duration,
+    step: Duration,
+    /// The free spans of the date being cut, in order, and where the next slot starts in the
+    /// first of them.
+    free: std::collections::VecDeque<TimeSpan>,
+    next_start: Option<DateTime<Utc>>,
+}
+
+impl<'a> FreeSlots<'a> {
+    pub fn new(
+        availability: &Availability<'a>,
+        from: NaiveDate,
+        to: NaiveDate,
+        length: Duration,
+        step: Duration,
+    ) -> Self {
+        let usable = length > Duration::zero() && step > Duration::zero();
+        Self {
+            availability: availability.clone(),
+            holes: if usable {
+                merge(availability.booked.to_vec())
+            } else {
+                Vec::new()
+            },
+            date: (usable && from <= to).then_some(from),
+            to,
+            length,
+            step,
+            free: std::collections::VecDeque::new(),
+            next_start: None,
+        }
     }
-    let mut slots = Vec::new();
-    let mut date = from;
-    while date <= to {
-        for free in subtract(working_spans(availability, date), availability.booked) {
-            let mut start = free.start;
-            while start + length <= free.end {
-                if let Ok(slot) = TimeSpan::new(start, start + length) {
-                    slots.push(slot);
-                }
-                start += step;
+
+    /// Opens the next date that has room for one slot; `false` when none is left.
+    fn open_next_date(&mut self) -> bool {
+        while let Some(date) = self.date {
+            self.date = date.succ_opt().filter(|next| *next <= self.to);
+            let length = self.length;
+            self.free = subtract_merged(working_spans(&self.availability, date), &self.holes)
+                .into_iter()
+                .filter(|free| free.end - free.start >= length)
+                .collect();
+            if let Some(first) = self.free.front() {
+                self.next_start = Some(first.start);
+                return true;
             }
         }
-        match date.succ_opt() {
-            Some(next) => date = next,
-            None => break,
+        false
+    }
+}
+
+impl Iterator for FreeSlots<'_> {
+    type Item = TimeSpan;
+
+    fn next(&mut self) -> Option<TimeSpan> {
+        loop {
+            if let (Some(free), Some(start)) = (self.free.front(), self.next_start) {
+                if start + self.length <= free.end {
+                    self.next_start = Some(start + self.step);
+                    if let Ok(slot) = TimeSpan::new(start, start + self.length) {
+                        return Some(slot);
+                    }
+                    continue;
+                }
+                self.free.pop_front();
+                self.next_start = self.free.front().map(|f| f.start);
+                continue;
+            }
+            if !self.open_next_date() {
+                return None;
+            }
         }
     }
-    slots
 }
 
 /// Why an appointment cannot go where it was asked to.
@@ -257,11 +329,17 @@ fn merge(mut spans: Vec<TimeSpan>) -> Vec<TimeSpan> {
 
 /// `spans` less every part covered by `holes`.
 fn subtract(spans: Vec<TimeSpan>, holes: &[TimeSpan]) -> Vec<TimeSpan> {
-    let holes = merge(holes.to_vec());
+    subtract_merged(spans, &merge(holes.to_vec()))
+}
+
+/// `spans` (in order) less every part covered by `holes`, a sorted union ([`merge`]): each span
+/// meets only the holes from the first that ends after it starts, found by binary search.
+fn subtract_merged(spans: Vec<TimeSpan>, holes: &[TimeSpan]) -> Vec<TimeSpan> {
     let mut out = Vec::new();
     for span in spans {
         let mut cursor = span.start;
-        for hole in holes.iter().filter(|h| h.overlaps(&span)) {
+        let first = holes.partition_point(|h| h.end <= span.start);
+        for hole in holes[first..].iter().take_while(|h| h.start < span.end) {
             if hole.start > cursor {
                 out.extend(TimeSpan::new(cursor, hole.start).ok());
             }
@@ -554,6 +632,8 @@ mod tests {
                 };
                 let last = monday + Duration::days(6);
                 let slots = free_slots(&a, monday, last, Duration::minutes(length), Duration::minutes(step));
+                // In start order: a caller taking the first few takes the earliest.
+                prop_assert!(slots.windows(2).all(|w| w[0].start < w[1].start), "{:?}", slots);
                 for slot in &slots {
                     prop_assert_eq!(slot.minutes(), length);
                     prop_assert_eq!(check_booking(&a, slot), Ok(()), "{:?}", slot);
