@@ -116,6 +116,27 @@ impl Store {
         Ok(())
     }
 
+    /// After a first sync: the writer's page cache, sized for the sync's bulk inserts (see
+    /// `db::open_writer`), goes back to a desk's everyday size and hands its memory back. A
+    /// desk runs all day beside a browser engine on modest PCs; keeping a whole cache's worth
+    /// of decrypted pages for the odd feed update costs more than re-reading them.
+    pub async fn settle_after_first_sync(&self) -> Result<(), CacheError> {
+        let mut writer = self
+            .writer
+            .acquire()
+            .await
+            .map_err(query("settle the cache's memory"))?;
+        sqlx::query(db::EVERYDAY_WRITER_CACHE)
+            .execute(&mut *writer)
+            .await
+            .map_err(query("settle the cache's memory"))?;
+        sqlx::query("PRAGMA shrink_memory")
+            .execute(&mut *writer)
+            .await
+            .map_err(query("settle the cache's memory"))?;
+        Ok(())
+    }
+
     /// Starts a write. `BEGIN IMMEDIATE` takes the write lock up front, so a transaction never
     /// fails half-way on a lock it could not upgrade.
     pub(crate) async fn begin_write(

@@ -11,7 +11,8 @@
 // - `app_pss_mb`: proportional set size (`/proc/<pid>/smaps_rollup`) of the desk and every process
 //   it started (WebKit's web and network processes) after signing in, the first sync and opening a
 //   chart; `empty_app_pss_mb` the same for an empty Tauri 2 app (`bench/empty-app`, EMPTY_APP_BIN)
-//   showing its one page; `app_pss_vs_empty_ratio` the quotient.
+//   showing its one page, with the desk's WebKit rendering (compositing off, as the desk sets
+//   it); `app_pss_vs_empty_ratio` the quotient.
 //
 // The API is a Practice Studio server on loopback with the demo data in a file (so the session the
 // desk remembers is still valid when it starts again). Prints JSON lines; progress on stderr.

@@ -495,6 +495,9 @@ impl SyncEngine {
         self.state().last_sync = Some(self.inner.clock.now());
         self.emit(SyncEvent::FirstSyncDone);
         tracing::info!("first sync complete");
+        if let Err(error) = self.store().settle_after_first_sync().await {
+            tracing::warn!(%error, "the cache kept its first sync's memory");
+        }
         Ok(())
     }
 
