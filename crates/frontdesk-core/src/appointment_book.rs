@@ -9,7 +9,8 @@
 //! midnight, and a move names the new local date and minute, which is turned into an instant here
 //! with the location's zone (so a move by a day keeps its wall-clock time across a DST change).
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
@@ -18,11 +19,14 @@ use practice_studio::model::{
     NewAppointment, PatientId, Provider,
 };
 use practice_studio::rules::appointments::next_statuses;
-use practice_studio::rules::slots::{local_instant, parse_hhmm, sessions_of};
+use practice_studio::rules::slots::{
+    local_instant, parse_hhmm, provider_at, sessions_of, Availability, FreeSlots,
+};
+use practice_studio::rules::TimeSpan;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use frontdesk_store::{entity_key, EntityKind};
+use frontdesk_store::{entity_key, BookedAppointment, EntityKind};
 
 use crate::book::{BookError, ClashWith, PendingAppointment};
 use crate::desk::{CoreError, Desk};
@@ -417,6 +421,39 @@ fn day_shape(
     (hours, closed)
 }
 
+/// The book's entries of one column from its cached rows.
+fn entries(
+    zone: Tz,
+    date: NaiveDate,
+    booked: Vec<BookedAppointment>,
+    conflicts: &HashSet<String>,
+) -> Vec<BookEntry> {
+    booked
+        .into_iter()
+        .map(|row| {
+            let appointment = row.appointment;
+            let (patient_name, patient_phone) = match row.patient {
+                Some(p) => (format!("{}, {}", p.last_name, p.first_name), p.phone),
+                None => (appointment.patient_id.to_string(), None),
+            };
+            let id = appointment.id.as_str();
+            let start_minute = local_minute(zone, date, appointment.start_time);
+            BookEntry {
+                start_minute,
+                end_minute: local_minute(zone, date, appointment.end_time).max(start_minute + 5),
+                // The row's own flag: set with the outbox entry, cleared with the server's answer
+                // (a local id is pending by definition, even if the answer just replaced the row).
+                pending: id.starts_with(crate::book::LOCAL_APPOINTMENT_PREFIX) || row.pending,
+                in_conflict: conflicts.contains(&entity_key(EntityKind::Appointment, id)),
+                next_statuses: next_statuses(appointment.status),
+                patient_name,
+                patient_phone,
+                appointment,
+            }
+        })
+        .collect()
+}
+
 /// The instant of a local date and minute at a location.
 fn local_start(
     location: &Location,
@@ -548,15 +585,18 @@ impl Desk {
         // Every appointment that can fall on these local dates, at once.
         let from_utc = local_instant(chrono_tz::UTC, args.date, NaiveTime::MIN) - Duration::days(1);
         let to_utc = local_instant(chrono_tz::UTC, last, NaiveTime::MIN) + Duration::days(2);
-        let appointments = store.appointments_between(from_utc, to_utc).await?;
+        // With each one's pending mark and patient, in one statement.
+        let appointments = store.book_entries_between(from_utc, to_utc).await?;
         let conflicts = store.entities_in_conflict().await?;
         let zones: HashMap<&str, (Tz, &Location)> = locations
             .iter()
             .filter_map(|l| Some((l.id.as_str(), (l.time_zone.parse::<Tz>().ok()?, l))))
             .collect();
         // (provider, location, local date) → appointments.
-        let mut by_column: HashMap<(String, String, NaiveDate), Vec<Appointment>> = HashMap::new();
-        for appointment in appointments {
+        let mut by_column: HashMap<(String, String, NaiveDate), Vec<BookedAppointment>> =
+            HashMap::new();
+        for booked in appointments {
+            let appointment = &booked.appointment;
             let Some((zone, _)) = zones.get(appointment.location.id.as_str()) else {
                 continue;
             };
@@ -571,9 +611,8 @@ impl Desk {
                     date,
                 ))
                 .or_default()
-                .push(appointment);
+                .push(booked);
         }
-        let mut names: HashMap<String, (String, Option<String>)> = HashMap::new();
 
         let mut columns = Vec::new();
         for provider in &providers {
@@ -601,9 +640,7 @@ impl Desk {
                     }
                     shown_this_date = true;
                     let zone = zone_of(location)?;
-                    let entries = self
-                        .entries(store, zone, date, booked, &conflicts, &mut names)
-                        .await?;
+                    let entries = entries(zone, date, booked, &conflicts);
                     let local_now = now.with_timezone(&zone);
                     columns.push(BookColumn {
                         provider_id: provider.id.to_string(),
@@ -679,49 +716,6 @@ impl Desk {
         })
     }
 
-    async fn entries(
-        &self,
-        store: &frontdesk_store::Store,
-        zone: Tz,
-        date: NaiveDate,
-        booked: Vec<Appointment>,
-        conflicts: &HashSet<String>,
-        names: &mut HashMap<String, (String, Option<String>)>,
-    ) -> Result<Vec<BookEntry>, CoreError> {
-        let mut entries = Vec::with_capacity(booked.len());
-        for appointment in booked {
-            let patient = appointment.patient_id.to_string();
-            if !names.contains_key(&patient) {
-                let found = store.patient(&PatientId(patient.clone())).await?;
-                let named = match found {
-                    Some(p) => (
-                        format!("{}, {}", p.last_name, p.first_name),
-                        p.contact_info.phone.clone(),
-                    ),
-                    None => (patient.clone(), None),
-                };
-                names.insert(patient.clone(), named);
-            }
-            let (patient_name, patient_phone) = names.get(&patient).cloned().unwrap_or_default();
-            let id = appointment.id.to_string();
-            entries.push(BookEntry {
-                start_minute: local_minute(zone, date, appointment.start_time),
-                end_minute: local_minute(zone, date, appointment.end_time)
-                    .max(local_minute(zone, date, appointment.start_time) + 5),
-                // The row's own flag: set with the outbox entry, cleared with the server's answer
-                // (a local id is pending by definition, even if the answer just replaced the row).
-                pending: id.starts_with(crate::book::LOCAL_APPOINTMENT_PREFIX)
-                    || store.appointment_pending(&id).await?.unwrap_or(false),
-                in_conflict: conflicts.contains(&entity_key(EntityKind::Appointment, &id)),
-                next_statuses: next_statuses(appointment.status),
-                patient_name,
-                patient_phone,
-                appointment,
-            });
-        }
-        Ok(entries)
-    }
-
     /// The next free slots of `minutes`, by provider or specialty and location and time of day,
     /// computed on the desk from the cached hours, breaks, time off and book (offline too), in
     /// start order.
@@ -761,8 +755,8 @@ impl Desk {
         }
         let last = args.from + Duration::days(i64::from(days) - 1);
         // The busy times of the whole span, read once (a local day lies within a day of its UTC
-        // date on either side), by provider.
-        let mut booked: HashMap<String, Vec<practice_studio::rules::TimeSpan>> = HashMap::new();
+        // date on either side), by provider, in start order.
+        let mut booked: HashMap<String, Vec<TimeSpan>> = HashMap::new();
         let busy = store
             .busy_spans_between(
                 local_instant(chrono_tz::UTC, args.from, NaiveTime::MIN) - Duration::days(1),
@@ -770,77 +764,82 @@ impl Desk {
             )
             .await?;
         for (provider, start, end) in busy {
-            if let Ok(span) = practice_studio::rules::TimeSpan::new(start, end) {
+            if let Ok(span) = TimeSpan::new(start, end) {
                 booked.entry(provider).or_default().push(span);
             }
         }
         let now = self.inner.clock.now();
-        // A week at a time, so a clinic with room tomorrow is not searched for two months.
-        let mut found: Vec<FoundSlot> = Vec::new();
-        let mut start = args.from;
-        while start <= last && found.len() < limit {
-            let end = (start + Duration::days(6)).min(last);
-            // Only this week's busy times are compared with its candidate slots (in start order,
-            // so a slice); the week's local days lie within a day of their UTC dates.
-            let window = (
-                local_instant(chrono_tz::UTC, start, NaiveTime::MIN) - Duration::days(1),
-                local_instant(chrono_tz::UTC, end, NaiveTime::MIN) + Duration::days(2),
-            );
-            for (provider, location, zone) in &pairs {
-                let all = booked
-                    .get(provider.id.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                // Spans end after they start: every span ending after the window opens starts
-                // at or after the first one that does (at most a visit's length before it).
-                let from = all
-                    .partition_point(|s| s.start + Duration::hours(8) <= window.0)
-                    .min(all.len());
-                let to = all.partition_point(|s| s.start < window.1).max(from);
-                let slots = crate::book::free_slots_among(
-                    provider,
-                    location,
-                    *zone,
-                    &all[from..to],
-                    (start, end),
-                    args.minutes,
-                    now,
-                );
-                let mut taken = 0;
-                for slot in slots {
-                    let local = slot.start.with_timezone(zone);
-                    let minute = minute_of(local.time());
-                    let keep = match time_of_day {
-                        TimeOfDay::Any => true,
-                        TimeOfDay::Morning => minute < 12 * 60,
-                        TimeOfDay::Afternoon => minute >= 12 * 60,
-                    };
-                    if !keep {
-                        continue;
-                    }
-                    found.push(FoundSlot {
-                        provider_id: provider.id.to_string(),
-                        provider_name: provider_name(provider),
-                        location_id: location.id.to_string(),
-                        location_name: location.name.clone(),
-                        time_zone: location.time_zone.clone(),
-                        start_time: slot.start,
-                        end_time: slot.end,
-                        date: local.date_naive(),
-                        start_minute: minute,
-                    });
-                    taken += 1;
-                    if taken >= limit {
-                        break;
-                    }
-                }
+        let minutes = i64::from(args.minutes);
+        let length = Duration::minutes(minutes);
+        let step = Duration::minutes(crate::book::SLOT_GRID_MINUTES.min(minutes));
+        // Each provider's hours, breaks and time off at each location, parsed once.
+        let shapes: Vec<_> = pairs
+            .iter()
+            .map(|(provider, location, _)| provider_at(provider, &location.id))
+            .collect();
+        let keep = |zone: Tz, slot: &TimeSpan| {
+            if slot.start < now {
+                return false;
             }
-            start = end + Duration::days(1);
+            let minute = minute_of(slot.start.with_timezone(&zone).time());
+            match time_of_day {
+                TimeOfDay::Any => true,
+                TimeOfDay::Morning => minute < 12 * 60,
+                TimeOfDay::Afternoon => minute >= 12 * 60,
+            }
+        };
+        // One lazy stream of slots in start order per provider and location, merged by start
+        // (ties by provider name, then the order above): each stream is cut only as far as the
+        // earliest `limit` slots of them all need, so a clinic with room tomorrow is not searched
+        // for two months, and a length that fits nowhere costs each day's hours once.
+        let mut streams: Vec<_> = pairs
+            .iter()
+            .zip(&shapes)
+            .map(|((provider, _, zone), (sessions, breaks, exceptions))| {
+                let availability = Availability {
+                    zone: *zone,
+                    sessions,
+                    breaks,
+                    exceptions,
+                    booked: booked
+                        .get(provider.id.as_str())
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                };
+                let zone = *zone;
+                FreeSlots::new(&availability, args.from, last, length, step)
+                    .filter(move |slot| keep(zone, slot))
+            })
+            .collect();
+        let names: Vec<String> = pairs.iter().map(|(p, _, _)| provider_name(p)).collect();
+        let mut heads = BinaryHeap::new();
+        for (i, stream) in streams.iter_mut().enumerate() {
+            if let Some(slot) = stream.next() {
+                heads.push(Reverse((slot.start, &names[i], i, slot.end)));
+            }
         }
-        found.sort_by(|a, b| {
-            (a.start_time, &a.provider_name).cmp(&(b.start_time, &b.provider_name))
-        });
-        found.truncate(limit);
+        let mut found: Vec<FoundSlot> = Vec::with_capacity(limit);
+        while found.len() < limit {
+            let Some(Reverse((start, name, i, end))) = heads.pop() else {
+                break;
+            };
+            let (provider, location, zone) = &pairs[i];
+            let local = start.with_timezone(zone);
+            found.push(FoundSlot {
+                provider_id: provider.id.to_string(),
+                provider_name: name.clone(),
+                location_id: location.id.to_string(),
+                location_name: location.name.clone(),
+                time_zone: location.time_zone.clone(),
+                start_time: start,
+                end_time: end,
+                date: local.date_naive(),
+                start_minute: minute_of(local.time()),
+            });
+            if let Some(slot) = streams[i].next() {
+                heads.push(Reverse((slot.start, &names[i], i, slot.end)));
+            }
+        }
         Ok(found)
     }
 

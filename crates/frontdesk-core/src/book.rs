@@ -33,7 +33,7 @@ use crate::sync::{new_entry_of, random_hex, Collection, SyncEngine, LOCAL_PATIEN
 pub const LOCAL_APPOINTMENT_PREFIX: &str = "local-appt-";
 
 /// Free slots start on this grid (minutes), as the server's `/slots` offers them.
-const SLOT_GRID_MINUTES: i64 = 15;
+pub(crate) const SLOT_GRID_MINUTES: i64 = 15;
 
 /// The server's limits on an appointment (the same as its validation).
 const MAX_MINUTES: i64 = 8 * 60;
@@ -341,40 +341,6 @@ pub async fn free_slots(
     .into_iter()
     .filter(|span| span.start >= now)
     .collect())
-}
-
-/// The free slots of one provider at one location from parts already loaded: the slot finder
-/// reads the clinic and the book once for every provider and week it searches (reading them for
-/// each would cost a few statements each time). `booked` holds the provider's appointments that
-/// take time, as spans; the same rules and grid as [`free_slots`].
-pub(crate) fn free_slots_among(
-    provider: &practice_studio::model::Provider,
-    location: &practice_studio::model::Location,
-    zone: Tz,
-    booked: &[TimeSpan],
-    (from, to): (NaiveDate, NaiveDate),
-    minutes: u32,
-    now: DateTime<Utc>,
-) -> Vec<TimeSpan> {
-    let (sessions, breaks, exceptions) = provider_at(provider, &location.id);
-    let availability = Availability {
-        zone,
-        sessions: &sessions,
-        breaks: &breaks,
-        exceptions: &exceptions,
-        booked,
-    };
-    let minutes = i64::from(minutes);
-    free_spans(
-        &availability,
-        from,
-        to,
-        Duration::minutes(minutes),
-        Duration::minutes(SLOT_GRID_MINUTES.min(minutes)),
-    )
-    .into_iter()
-    .filter(|span| span.start >= now)
-    .collect()
 }
 
 /// Checks a booking against the cached clinic and book without queueing it (for a screen that

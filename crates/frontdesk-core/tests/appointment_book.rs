@@ -264,3 +264,114 @@ async fn the_book_lays_out_days_finds_slots_names_clashes_and_moves_on_the_wall_
         "{refused:?}"
     );
 }
+
+/// The desk's "next free slot" across the clinic (every provider at every location, merged in
+/// start order) is the earliest of what the server's `/slots` offers them, for every time of day
+/// and for a length that fits nowhere.
+#[tokio::test]
+async fn the_next_free_slots_across_the_clinic_are_the_earliest_the_server_offers() {
+    use chrono::Timelike;
+    use practice_studio::client::{Auth, Client, RetryPolicy, SlotQuery};
+
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .demo(true)
+        .demo_patients(80)
+        .today(Today::Fixed(TODAY.parse().expect("date")))
+        .start()
+        .await
+        .expect("demo server");
+    let home = tempfile::tempdir().expect("tempdir");
+    let desk = desk(&server.url(), &home);
+    desk.sign_in("reception@demo.clinic", "demo-password")
+        .await
+        .expect("signs in");
+    let view = synced_view(&desk, TODAY).await;
+    let client = Client::builder(server.url())
+        .auth(Auth::password(
+            "frontdesk",
+            "reception@demo.clinic",
+            "demo-password",
+        ))
+        .retry(RetryPolicy::never())
+        .no_proxy()
+        .build()
+        .expect("client");
+
+    // From tomorrow, so neither side's clock cuts the first day.
+    let from: chrono::NaiveDate = "2026-11-24".parse().expect("date");
+    let days = 10;
+    let to = from + chrono::Duration::days(days - 1);
+    let zones: BTreeMap<String, chrono_tz::Tz> = view
+        .locations
+        .iter()
+        .map(|l| (l.id.clone(), l.time_zone.parse().expect("zone")))
+        .collect();
+    for (minutes, time_of_day, limit) in [
+        (30, TimeOfDay::Any, 12),
+        (45, TimeOfDay::Morning, 5),
+        (60, TimeOfDay::Afternoon, 7),
+        (15, TimeOfDay::Any, 1),
+        (480, TimeOfDay::Any, 3),
+    ] {
+        let mut offered = Vec::new();
+        for provider in &view.providers {
+            for location in &provider.location_ids {
+                let list = client
+                    .clinic()
+                    .slots(
+                        &practice_studio::model::ProviderId(provider.id.clone()),
+                        &SlotQuery::new(from, to)
+                            .minutes(minutes)
+                            .location(practice_studio::model::LocationId(location.clone())),
+                    )
+                    .await
+                    .expect("the server's slots");
+                let zone = zones[location];
+                for slot in list.slots {
+                    let local = slot.start_time.with_timezone(&zone);
+                    let minute = local.hour() * 60 + local.minute();
+                    let kept = match time_of_day {
+                        TimeOfDay::Any => true,
+                        TimeOfDay::Morning => minute < 12 * 60,
+                        TimeOfDay::Afternoon => minute >= 12 * 60,
+                    };
+                    if kept {
+                        offered.push((
+                            slot.start_time,
+                            provider.name.clone(),
+                            location.clone(),
+                            slot.end_time,
+                        ));
+                    }
+                }
+            }
+        }
+        // Ties in time go to the provider's name (then the order the desk lists them in).
+        offered.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        offered.truncate(limit as usize);
+        let found = desk
+            .find_slots(&SlotSearchArgs {
+                provider_id: None,
+                specialty: None,
+                location_id: None,
+                from,
+                days: Some(days as u32),
+                minutes,
+                time_of_day: Some(time_of_day),
+                limit: Some(limit),
+            })
+            .await
+            .expect("slots");
+        let found: Vec<_> = found
+            .into_iter()
+            .map(|s| (s.start_time, s.provider_name, s.location_id, s.end_time))
+            .collect();
+        assert_eq!(found, offered, "{minutes} min, {time_of_day:?}, {limit}");
+        if minutes < 480 {
+            assert_eq!(found.len(), limit as usize, "the demo clinic has room");
+        } else {
+            assert!(found.is_empty(), "a working day is shorter than 8 hours");
+        }
+    }
+}

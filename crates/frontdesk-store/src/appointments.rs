@@ -8,8 +8,27 @@ use chrono::{DateTime, Utc};
 use practice_studio::model::{Appointment, AppointmentId};
 
 use crate::error::{query, CacheError};
+use crate::search_readers::read;
 use crate::sync::Checkpoint;
 use crate::Store;
+
+/// A cached appointment as the book shows it ([`Store::book_entries_between`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookedAppointment {
+    pub appointment: Appointment,
+    /// A change of this desk's to it waits in the outbox.
+    pub pending: bool,
+    /// Its patient, when cached.
+    pub patient: Option<BookedPatient>,
+}
+
+/// What the book shows of an appointment's patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookedPatient {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+}
 
 fn decode(id: &str, body: &str) -> Result<Appointment, CacheError> {
     serde_json::from_str(body).map_err(|source| CacheError::Corrupt {
@@ -145,42 +164,103 @@ impl Store {
         rows.iter().map(|r| decode(&r.id, &r.body)).collect()
     }
 
-    /// The time each provider's cached appointments overlapping `[from, to)` hold (every status
-    /// but cancelled), as `(provider id, start, end)`, without reading the appointments whole:
-    /// the slot finder reads two months of a clinic's book at once, and decoding every body
-    /// would cost it most of its time.
-    pub async fn busy_spans_between(
+    /// The cached appointments overlapping `[from, to)` as the book shows them, in start order
+    /// (ties by id): each with this desk's pending mark and its patient's name and phone from the
+    /// cache (`None` when the patient is not cached), in one statement. The book used to read the
+    /// patient and the mark with two statements per appointment, most of a week view's time.
+    pub async fn book_entries_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<(String, DateTime<Utc>, DateTime<Utc>)>, CacheError> {
+    ) -> Result<Vec<BookedAppointment>, CacheError> {
         let (from, to) = (stamp(from), stamp(to));
         let rows = sqlx::query!(
-            "SELECT id, provider_id, starts_at, ends_at FROM appointments \
-             WHERE starts_at < ?2 AND ends_at > ?1 AND status <> 'cancelled' ORDER BY starts_at, id",
+            r#"SELECT a.id, a.body, a.pending AS "pending!: bool",
+                      p.first_name AS "first_name?", p.last_name AS "last_name?", p.phone
+               FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id
+               WHERE a.starts_at < ?2 AND a.ends_at > ?1 ORDER BY a.starts_at, a.id"#,
             from,
             to
         )
         .fetch_all(&self.readers)
         .await
-        .map_err(query("read the book's busy times"))?;
-        let instant = |id: &str, field: &'static str, value: &str| {
-            DateTime::parse_from_rfc3339(value)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| CacheError::CorruptField {
-                    what: "appointment",
-                    id: id.to_owned(),
-                    field,
-                    value: value.to_owned(),
-                })
-        };
+        .map_err(query("read the book with its patients"))?;
         rows.into_iter()
             .map(|r| {
-                let start = instant(&r.id, "starts_at", &r.starts_at)?;
-                let end = instant(&r.id, "ends_at", &r.ends_at)?;
-                Ok((r.provider_id, start, end))
+                Ok(BookedAppointment {
+                    appointment: decode(&r.id, &r.body)?,
+                    pending: r.pending,
+                    patient: match (r.first_name, r.last_name) {
+                        (Some(first_name), Some(last_name)) => Some(BookedPatient {
+                            first_name,
+                            last_name,
+                            phone: r.phone,
+                        }),
+                        _ => None,
+                    },
+                })
             })
             .collect()
+    }
+
+    /// The time each provider's cached appointments overlapping `[from, to)` hold (every status
+    /// but cancelled), as `(provider id, start, end)`, without reading the appointments whole:
+    /// the slot finder reads two months of a clinic's book for every search. Read from the
+    /// `appointments_busy` index alone, on the caller's thread (see `search_readers`): through
+    /// sqlx, the hand-offs of the statement and its few thousand rows between threads cost more
+    /// than the search itself, most of all on a busy machine.
+    pub async fn busy_spans_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>, DateTime<Utc>)>, CacheError> {
+        // An appointment lasts less than a day (the server refuses longer ones, and none crosses
+        // its location's midnight): one that reaches into the span starts after this.
+        let earliest = stamp(from - chrono::Duration::days(1));
+        let (from, to) = (stamp(from), stamp(to));
+        self.search_readers
+            .run(|conn| {
+                let operation = "read the book's busy times";
+                // Named, as SQLite might otherwise walk another index and read every row.
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT provider_id,
+                                CAST(round(unixepoch(starts_at, 'subsec') * 1000) AS INTEGER),
+                                CAST(round(unixepoch(ends_at, 'subsec') * 1000) AS INTEGER)
+                         FROM appointments INDEXED BY appointments_busy
+                         WHERE starts_at < ?2 AND ends_at > ?1 AND starts_at > ?3
+                           AND status <> 'cancelled'",
+                    )
+                    .map_err(read(operation))?;
+                let rows = statement
+                    .query_map(rusqlite::params![from, to, earliest], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<i64>>(1)?,
+                            r.get::<_, Option<i64>>(2)?,
+                        ))
+                    })
+                    .map_err(read(operation))?;
+                let mut spans = Vec::new();
+                for row in rows {
+                    let (provider, start, end) = row.map_err(read(operation))?;
+                    let instant =
+                        |ms: Option<i64>| ms.and_then(DateTime::<Utc>::from_timestamp_millis);
+                    match (instant(start), instant(end)) {
+                        (Some(start), Some(end)) => spans.push((provider, start, end)),
+                        _ => {
+                            return Err(CacheError::CorruptField {
+                                what: "appointment",
+                                id: provider,
+                                field: "starts_at/ends_at",
+                                value: format!("{start:?}/{end:?}"),
+                            })
+                        }
+                    }
+                }
+                Ok(spans)
+            })
+            .await
     }
 
     /// One patient's cached appointments, most recent first.

@@ -31,6 +31,7 @@ mod store;
 mod sync;
 mod text;
 
+pub use appointments::{BookedAppointment, BookedPatient};
 pub use attachments::{Attachment, NewAttachment};
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, AUDIT_FILE};
 pub use data_dir::{DataDir, StoreError};

@@ -1,0 +1,292 @@
+//! The book's reads from a real encrypted cache: the busy times the slot finder reads (every
+//! status but cancelled, only what overlaps the span, to the millisecond, by provider) and the
+//! appointments a view shows with their pending mark and their patient's name and phone.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use frontdesk_store::{BookedPatient, DataDir, EntityKind, NewOutboxEntry, Store};
+use practice_studio::model::{
+    Address, Appointment, AppointmentId, AppointmentLinks, AppointmentLocation, AppointmentStatus,
+    ContactInfo, Gender, LocationAddress, LocationId, Patient, PatientId, PatientLinks,
+    PatientStatus, ProviderId,
+};
+use tempfile::TempDir;
+
+const KEY: [u8; 32] = [5; 32];
+
+fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, d, h, m, 0)
+        .single()
+        .expect("valid instant")
+}
+
+fn patient(n: u32, first: &str, last: &str, phone: Option<&str>) -> Patient {
+    let id = PatientId(format!("PAT-{n:05}"));
+    Patient {
+        links: PatientLinks::for_patient(&id),
+        id,
+        mrn: format!("MRN{n:06}"),
+        first_name: first.to_owned(),
+        last_name: last.to_owned(),
+        date_of_birth: NaiveDate::from_ymd_opt(1980, 1, n).expect("valid date"),
+        gender: Gender::U,
+        status: PatientStatus::Active,
+        contact_info: ContactInfo {
+            email: None,
+            phone: phone.map(str::to_owned),
+            address: Some(Address {
+                line1: format!("{n} Main Street"),
+                line2: None,
+                city: "Springfield".to_owned(),
+                state: "IL".to_owned(),
+                postal_code: "62701".to_owned(),
+                country: None,
+            }),
+        },
+        insurance: None,
+        emergency_contact: None,
+        preferred_language: None,
+        preferred_pharmacy: None,
+        allergies: Some(Vec::new()),
+        version: 1,
+        created: at(1, 9, 0),
+        updated: at(1, 9, 0),
+    }
+}
+
+fn appointment(
+    n: u32,
+    provider: &str,
+    patient: u32,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    status: AppointmentStatus,
+) -> Appointment {
+    let id = AppointmentId(format!("APT-{n:05}"));
+    let patient_id = PatientId(format!("PAT-{patient:05}"));
+    let provider_id = ProviderId(provider.to_owned());
+    Appointment {
+        links: AppointmentLinks::new(&id, &patient_id, &provider_id),
+        id,
+        patient_id,
+        provider_id,
+        start_time: start,
+        end_time: end,
+        kind: "Follow-up".to_owned(),
+        status,
+        reason: None,
+        notes: None,
+        location: AppointmentLocation {
+            id: LocationId("LOC-1".to_owned()),
+            name: "Main Clinic".to_owned(),
+            address: LocationAddress {
+                line1: "1 Clinic Way".to_owned(),
+                line2: None,
+                city: "Springfield".to_owned(),
+                state: "IL".to_owned(),
+                postal_code: "62701".to_owned(),
+            },
+        },
+        checked_in_at: None,
+        roomed_at: None,
+        completed_at: None,
+        cancelled_at: None,
+        cancel_reason: None,
+        no_show_at: None,
+        version: 1,
+        created: at(1, 9, 0),
+        updated: at(1, 9, 0),
+    }
+}
+
+async fn open(dir: &TempDir) -> (DataDir, Store) {
+    let data = DataDir::open(dir.path().join("desk")).expect("data dir");
+    let store = Store::open(&data, KEY).await.expect("store opens");
+    (data, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_times_are_every_overlapping_appointment_but_the_cancelled_ones_by_provider() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    let half_second = Duration::milliseconds(500);
+    let booked = [
+        // Before the span, ending as it opens: not busy in it.
+        appointment(
+            1,
+            "PRV-A",
+            1,
+            (at(23, 8, 0), at(23, 9, 0)),
+            AppointmentStatus::Completed,
+        ),
+        // Starting before the span and reaching into it.
+        appointment(
+            2,
+            "PRV-A",
+            1,
+            (at(23, 8, 30), at(23, 9, 30)),
+            AppointmentStatus::Scheduled,
+        ),
+        // Inside, to the half second.
+        appointment(
+            3,
+            "PRV-B",
+            2,
+            (at(24, 10, 0) + half_second, at(24, 10, 15)),
+            AppointmentStatus::CheckedIn,
+        ),
+        // Inside but cancelled: holds no time.
+        appointment(
+            4,
+            "PRV-B",
+            2,
+            (at(24, 11, 0), at(24, 11, 30)),
+            AppointmentStatus::Cancelled,
+        ),
+        // A no-show still held its time.
+        appointment(
+            5,
+            "PRV-A",
+            3,
+            (at(25, 14, 0), at(25, 14, 20)),
+            AppointmentStatus::NoShow,
+        ),
+        // Starting as the span closes: not in it.
+        appointment(
+            6,
+            "PRV-B",
+            3,
+            (at(26, 9, 0), at(26, 9, 30)),
+            AppointmentStatus::Scheduled,
+        ),
+    ];
+    store
+        .apply_remote_appointments(&booked, None)
+        .await
+        .expect("stored");
+
+    let mut busy = store
+        .busy_spans_between(at(23, 9, 0), at(26, 9, 0))
+        .await
+        .expect("busy times");
+    busy.sort();
+    assert_eq!(
+        busy,
+        vec![
+            ("PRV-A".to_owned(), at(23, 8, 30), at(23, 9, 30)),
+            ("PRV-A".to_owned(), at(25, 14, 0), at(25, 14, 20)),
+            (
+                "PRV-B".to_owned(),
+                at(24, 10, 0) + half_second,
+                at(24, 10, 15)
+            ),
+        ]
+    );
+    assert!(store
+        .busy_spans_between(at(27, 0, 0), at(28, 0, 0))
+        .await
+        .expect("busy times")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn the_book_reads_each_appointment_with_its_patient_and_pending_mark_in_start_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    store
+        .upsert_patients(&[
+            patient(1, "Ada", "Lovelace", Some("(217) 555-0143")),
+            patient(2, "Alan", "Turing", None),
+        ])
+        .await
+        .expect("patients");
+    let later = appointment(
+        1,
+        "PRV-A",
+        1,
+        (at(24, 10, 0), at(24, 10, 30)),
+        AppointmentStatus::Scheduled,
+    );
+    let earlier = appointment(
+        2,
+        "PRV-B",
+        2,
+        (at(24, 9, 0), at(24, 9, 30)),
+        AppointmentStatus::Scheduled,
+    );
+    // A patient the cache does not hold.
+    let stranger = appointment(
+        3,
+        "PRV-B",
+        9,
+        (at(24, 11, 0), at(24, 11, 30)),
+        AppointmentStatus::Scheduled,
+    );
+    let elsewhere = appointment(
+        4,
+        "PRV-A",
+        1,
+        (at(28, 9, 0), at(28, 9, 30)),
+        AppointmentStatus::Scheduled,
+    );
+    store
+        .apply_remote_appointments(
+            &[later.clone(), earlier.clone(), stranger.clone(), elsewhere],
+            None,
+        )
+        .await
+        .expect("stored");
+    // A move of the later one made on this desk, waiting in the outbox.
+    let mut moved = later.clone();
+    moved.start_time = at(24, 12, 0);
+    moved.end_time = at(24, 12, 30);
+    store
+        .enqueue_appointment_change(
+            &NewOutboxEntry {
+                idempotency_key: "key-1".to_owned(),
+                request_id: "req-1".to_owned(),
+                author: "reception".to_owned(),
+                entity_kind: EntityKind::Appointment,
+                entity_id: moved.id.to_string(),
+                operation: "update".to_owned(),
+                payload: serde_json::json!({}),
+                base_version: Some(1),
+                refs: Vec::new(),
+            },
+            &moved,
+        )
+        .await
+        .expect("queued");
+
+    let rows = store
+        .book_entries_between(at(24, 0, 0), at(25, 0, 0))
+        .await
+        .expect("the book");
+    let shown: Vec<_> = rows
+        .iter()
+        .map(|r| (r.appointment.id.to_string(), r.pending, r.patient.clone()))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                "APT-00002".to_owned(),
+                false,
+                Some(BookedPatient {
+                    first_name: "Alan".to_owned(),
+                    last_name: "Turing".to_owned(),
+                    phone: None,
+                })
+            ),
+            ("APT-00003".to_owned(), false, None),
+            (
+                "APT-00001".to_owned(),
+                true,
+                Some(BookedPatient {
+                    first_name: "Ada".to_owned(),
+                    last_name: "Lovelace".to_owned(),
+                    phone: Some("(217) 555-0143".to_owned()),
+                })
+            ),
+        ]
+    );
+    assert_eq!(rows[2].appointment, moved, "the desk's own version of it");
+}
