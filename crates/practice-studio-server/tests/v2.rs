@@ -1526,7 +1526,7 @@ fn event_ids(page: &Value) -> Vec<String> {
 
 /// Waits (bounded) until the webhook has made `count` deliveries.
 async fn deliveries_made(api: &Api, auth: &str, webhook: &str, count: usize) {
-    for _ in 0..400 {
+    for _ in 0..1200 {
         let v1 = page(
             api,
             auth,

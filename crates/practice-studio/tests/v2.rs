@@ -374,7 +374,7 @@ async fn the_sdk_pages_every_new_v2_list_by_cursor_as_v1_lists_it() {
         .await
         .expect("create");
     let mut delivered = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..1200 {
         delivered = v2
             .deliveries(&hooks[0], None, 10)
             .await
