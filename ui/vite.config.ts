@@ -16,5 +16,8 @@ export default defineConfig({
     environment: "jsdom",
     globals: true,
     setupFiles: ["./src/test-setup.ts"],
+    // The form tests type whole names key by key through jsdom; on a busy 2-core machine that
+    // alone can take longer than the default 5 s.
+    testTimeout: 20_000,
   },
 });

@@ -147,12 +147,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     });
     desk.set_browser_opener(system_browser::opener());
     // The user who was signed in when the desk last stopped carries on (locked) with the
-    // refresh token in the keychain; a few seconds at most, and never fatal.
-    match runtime.block_on(desk.restore_session()) {
-        Ok(Some(_)) => tracing::info!("the previous session was restored; the desk is locked"),
-        Ok(None) => {}
-        Err(error) => tracing::info!(%error, "no session restored"),
-    }
+    // refresh token in the keychain; restored while the window opens, never fatal.
+    let _restore = {
+        let _guard = runtime.enter();
+        desk.restore_session_in_background()
+    };
     if let Some(seconds) = cli.lock_seconds {
         desk.set_lock_after(Duration::from_secs(seconds.max(1)));
     }

@@ -27,10 +27,11 @@ export function App() {
     queryFn: () => backend.invoke("session", {}),
   });
   const signedIn = configured && !!session.data;
+  // Also at once: a desk restored at start-up is locked, and the lock screen should not wait
+  // for the session's answer before asking.
   const lock = useQuery({
     queryKey: LOCK_KEY,
     queryFn: () => backend.invoke("lock_state", {}),
-    enabled: !!session.data,
   });
 
   useEffect(

@@ -198,7 +198,7 @@ impl Desk {
                 )
             })
             .collect();
-        if let Some(me) = self.session().await {
+        if let Some(me) = self.session_now().await {
             people.insert(
                 me.user_id.clone(),
                 Person {
@@ -332,6 +332,26 @@ impl Desk {
         Ok(SignOut::SignedOut {
             revoked,
             left_for_admin,
+        })
+    }
+
+    /// [`Desk::restore_session`] on a task, so that the window opens meanwhile: a slow or
+    /// unreachable server (the check waits up to 3 s) or the keychain's answers do not hold up
+    /// the desk's first screen. [`Desk::session`] and the lock's view wait until it is done, so
+    /// the UI never offers a sign-in to a desk that is about to be restored. Call within the
+    /// runtime.
+    pub fn restore_session_in_background(&self) -> tokio::task::JoinHandle<()> {
+        let held = self.inner.restoring.clone().try_write_owned().ok();
+        let desk = self.clone();
+        tokio::spawn(async move {
+            let _held = held;
+            match desk.restore_session().await {
+                Ok(Some(_)) => {
+                    tracing::info!("the previous session was restored; the desk is locked")
+                }
+                Ok(None) => {}
+                Err(error) => tracing::info!(%error, "no session restored"),
+            }
         })
     }
 

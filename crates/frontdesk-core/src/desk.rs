@@ -213,6 +213,9 @@ pub(crate) struct Inner {
     pub(crate) browser: std::sync::Mutex<Option<practice_studio::client::OpenBrowser>>,
     /// Idle time and the lock ([`crate::lock`]).
     pub(crate) lock: crate::lock::LockState,
+    /// Held (written) while the remembered session is restored in the background
+    /// ([`Desk::restore_session_in_background`]); [`Desk::session`] waits for it.
+    pub(crate) restoring: Arc<RwLock<()>>,
 }
 
 impl Desk {
@@ -239,6 +242,7 @@ impl Desk {
                 cache_opening: tokio::sync::Mutex::new(()),
                 browser: std::sync::Mutex::new(None),
                 lock: crate::lock::LockState::new(lock_after),
+                restoring: Arc::new(RwLock::new(())),
             }),
         })
     }

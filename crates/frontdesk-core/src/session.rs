@@ -140,7 +140,14 @@ impl Desk {
     }
 
     /// Whoever is signed in.
+    /// (While the remembered session is being restored at start-up, the answer waits for it.)
     pub async fn session(&self) -> Option<SessionInfo> {
+        drop(self.inner.restoring.read().await);
+        self.session_now().await
+    }
+
+    /// The signed-in user now, without waiting for a restore under way.
+    pub(crate) async fn session_now(&self) -> Option<SessionInfo> {
         self.inner
             .session
             .read()

@@ -241,6 +241,29 @@ async fn a_restarted_desk_carries_on_with_the_keychains_refresh_token_but_starts
 }
 
 #[tokio::test]
+async fn a_session_restored_while_the_window_opens_is_what_the_first_screen_is_told() {
+    let server = demo_server().await;
+    let home = tempfile::tempdir().expect("tempdir");
+    let keychain = Arc::new(MemoryKeychain::default());
+    {
+        let first = desk(&server.url(), &home, keychain.clone());
+        first
+            .sign_in("reception@demo.clinic", "demo-password")
+            .await
+            .expect("signs in");
+    }
+    let desk = desk(&server.url(), &home, keychain.clone());
+    let restoring = desk.restore_session_in_background();
+    // Asked at once, as the window's first screen does: the answer waits for the restore
+    // rather than offering a sign-in.
+    let session = desk.session().await.expect("the remembered user");
+    assert_eq!(session.role, "reception");
+    let lock = desk.lock_view().await.expect("lock view");
+    assert!(lock.locked, "a restored desk starts locked");
+    restoring.await.expect("restore task");
+}
+
+#[tokio::test]
 async fn after_a_restart_an_earlier_users_queued_write_goes_out_under_their_own_sign_in() {
     let server = demo_server().await;
     let proxy = FaultProxy::start(&server.url()).await;
