@@ -5,6 +5,8 @@
 #   make test      every check, stopping at the first failure
 #   make bench     benchmarks, one JSON object per figure
 #   make bindings  regenerate the UI's TypeScript types from the Rust types
+#   make package   signed .deb/.rpm, updater signatures, latest.json and an apt repository (keys from env)
+#   make test-package  builds the packages with throwaway keys and checks them (not part of make test)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := run
@@ -13,7 +15,7 @@ export CARGO_TERM_COLOR ?= never
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 export FRONTDESK_BIN := $(TARGET_DIR)/debug/frontdesk
 
-.PHONY: deps build run test bench desk-bench bindings ui-build clean
+.PHONY: deps build run test bench desk-bench bindings ui-build clean package test-package
 
 deps:
 	@scripts/deps.sh
@@ -59,6 +61,14 @@ desk-bench: ui-build
 	cd tests/e2e && FRONTDESK_BIN=$(TARGET_DIR)/release/frontdesk PRACTICE_STUDIO_BIN=$(TARGET_DIR)/release/practice-studio-server \
 	  EMPTY_APP_BIN=$(TARGET_DIR)/release/empty-tauri-app \
 	  xvfb-run -a -s "-screen 0 1366x768x24" dbus-run-session -- node bench/window.mjs
+
+# Release packages (issue 12), built without the demo server; see scripts/package.sh and the README's
+# "Packages and updates". PACKAGE_PROFILE=dist-fast builds them quicker (not for release).
+package: ui-build
+	@scripts/package.sh
+
+test-package: ui-build
+	@scripts/package-test.sh
 
 bindings: ui-build
 	FRONTDESK_UPDATE_BINDINGS=1 cargo test -p frontdesk --test shell typescript_bindings_match_the_rust_types -- --quiet

@@ -13,6 +13,8 @@ DEBIAN_PACKAGES=(
   # testing it: a virtual display, WebKit's WebDriver, Debian's Chromium, Python venvs (the API
   # fuzzer), the sqlite3 shell (regenerating the store's checked-query data), curl
   xvfb xauth webkit2gtk-driver chromium python3-venv sqlite3 curl
+  # packaging (make package, make test-package): the apt repository, signatures, checks
+  apt-utils gnupg minisign desktop-file-utils
 )
 
 say() { printf 'deps: %s\n' "$*"; }
@@ -62,7 +64,7 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
 fi
 
 # npm packages, from the committed lockfiles; redone only when a lockfile changed.
-for dir in ui tests/e2e; do
+for dir in ui tests/e2e packaging; do
   stamp="$dir/node_modules/.frontdesk-lock-stamp"
   if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
     say "npm ci in $dir"
