@@ -15,7 +15,7 @@ export CARGO_TERM_COLOR ?= never
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 export FRONTDESK_BIN := $(TARGET_DIR)/debug/frontdesk
 
-.PHONY: deps build run test bench desk-bench bindings ui-build clean package test-package
+.PHONY: deps build run test bench desk-bench bindings ui-build clean package test-package package-bench
 
 deps:
 	@scripts/deps.sh
@@ -47,6 +47,7 @@ bench:
 	cargo bench -p frontdesk-core --bench slot_search --quiet | grep '^{'
 	cargo bench -p frontdesk-core --bench v2_requests --quiet | grep '^{'
 	@$(MAKE) --no-print-directory desk-bench
+	@$(MAKE) --no-print-directory package-bench
 
 # The desk's own figures (issue 9): release builds of the desk, the server and an empty Tauri app;
 # keystroke_to_results_ms, and the book's week_view_render_ms and desk_to_desk_ms (issue 10), in browser mode, cold_start_ms and app_pss_mb in the real window under
@@ -69,6 +70,10 @@ package: ui-build
 
 test-package: ui-build
 	@scripts/package-test.sh
+
+# release_binary_mb and deb_mb (profile dist, throwaway keys); part of `make bench`.
+package-bench: ui-build
+	@scripts/package-bench.sh
 
 bindings: ui-build
 	FRONTDESK_UPDATE_BINDINGS=1 cargo test -p frontdesk --test shell typescript_bindings_match_the_rust_types -- --quiet

@@ -60,6 +60,16 @@ BIN=$WORK/root/usr/bin/frontdesk
 # Built without `demo`: the refusal of --demo is compiled in, the server's own routes are not.
 grep -aq 'this build has no embedded demo server' "$BIN" || fail "the packaged binary was built with the demo feature"
 if grep -aq '/api/v1/webhooks' "$BIN"; then fail "the packaged binary links the demo server"; fi
+# The packaged binary runs (stripped, panic = abort): it reads the configuration layers, and refuses --demo.
+RUN=(env -i "PATH=$PATH" "HOME=$WORK/home" "XDG_CONFIG_HOME=$WORK/home/config" "XDG_DATA_HOME=$WORK/home/data")
+"${RUN[@]}" FRONTDESK_API_URL=https://ps.clinic.example timeout 30 "$BIN" --print-config >"$WORK/print-config" ||
+  fail "the packaged frontdesk --print-config failed"
+grep -Eq '^api_url +=? *https://ps.clinic.example.*FRONTDESK_API_URL' "$WORK/print-config" ||
+  { cat "$WORK/print-config" >&2; fail "the packaged frontdesk does not read FRONTDESK_API_URL"; }
+if "${RUN[@]}" timeout 30 "$BIN" --demo --data-dir "$WORK/home/desk" >"$WORK/demo.out" 2>&1; then
+  fail "the packaged frontdesk started with --demo"
+fi
+grep -q 'no embedded demo server' "$WORK/demo.out" || { cat "$WORK/demo.out" >&2; fail "the packaged frontdesk did not refuse --demo"; }
 if command -v rpm >/dev/null; then
   rpm -qpl "$RPM" | grep -qx /usr/share/doc/frontdesk/config.toml.example || fail "the .rpm has no example config"
 else
