@@ -156,6 +156,88 @@ test("the day view: a column per provider with hours, breaks and now; days and w
   await page.keyboard.press("Escape");
 });
 
+test("a week of the whole clinic: the columns in view are drawn, scrolling brings the rest at once, Tab walks on", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("button", { name: "Book", exact: true }).click();
+  await page.keyboard.press("w");
+  await expect(page.getByRole("heading", { level: 1, name: "Week of Monday, November 23, 2026" })).toBeVisible();
+  const clinic = await ask<{ providers: Array<{ id: string; name: string }> }>(page, "book_view", { date: DEMO_TODAY });
+  await page.locator("summary", { hasText: /^Providers/ }).click();
+  for (const p of clinic.providers) {
+    const box = page.getByRole("checkbox", { name: p.name, exact: true });
+    if (!(await box.isChecked())) await box.check();
+  }
+  await page.locator("summary", { hasText: /^Providers/ }).click();
+  const week = await ask<{
+    columns: Array<{ providerName: string; locationName: string; appointments: unknown[] }>;
+  }>(page, "book_view", { date: DEMO_TODAY, days: 7, providerIds: clinic.providers.map((p) => p.id) });
+  const total = week.columns.length;
+  expect(total).toBeGreaterThan(40);
+  await expect(page.getByText(`Providers (${clinic.providers.length})`)).toBeVisible();
+  await expect(page.locator(".book-grid")).toHaveAttribute("aria-busy", "false");
+
+  // Only the columns in view (and a few beside them) are in the page, not the whole week.
+  const drawn = await page.locator(".book-col").count();
+  expect(drawn).toBeGreaterThan(5);
+  expect(drawn).toBeLessThan(total / 2);
+  await page.screenshot({ path: join(artifactsDir, "browser-book-week-clinic-1366x768.png") });
+
+  // Wherever the grid is scrolled to, the columns in view are drawn by the next frame: no blank
+  // stretch of grid (the hour lines of an undrawn column would show through).
+  const scroller = page.locator(".book-grid-scroll");
+  const uncovered = (to: number) =>
+    scroller.evaluate(
+      (el, left) =>
+        new Promise<number>((resolve) => {
+          el.scrollLeft = left;
+          requestAnimationFrame(() =>
+            requestAnimationFrame(() => {
+              const view = el.getBoundingClientRect();
+              const from = view.left + 56;
+              const spans = [...el.querySelectorAll(".book-col")]
+                .map((c) => c.getBoundingClientRect())
+                .map((r) => [Math.max(r.left, from), Math.min(r.right, view.right)] as const)
+                .filter(([a, b]) => b > a)
+                .sort((x, y) => x[0] - y[0]);
+              let reached = from;
+              let gaps = 0;
+              for (const [a, b] of spans) {
+                if (a > reached + 1) gaps += a - reached;
+                reached = Math.max(reached, b);
+              }
+              resolve(gaps + Math.max(0, view.right - 20 - reached));
+            }),
+          );
+        }),
+      to,
+    );
+  const width = await scroller.evaluate((el) => el.scrollWidth - el.clientWidth);
+  expect(width).toBeGreaterThan(2000);
+  for (const to of [700, 2_100, Math.round(width / 2), width - 300, width]) {
+    expect(await uncovered(to), `blank grid at scrollLeft ${to}`).toBe(0);
+  }
+  // The last column of the week (Sunday's last provider) is there at the far end.
+  const last = week.columns[total - 1]!;
+  await expect(page.getByRole("group", { name: new RegExp(`^${last.providerName}, ${last.locationName}, Sun, `) })).toBeVisible();
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await scroller.evaluate((el) => (el.scrollLeft = 0));
+  await page.screenshot({ path: join(artifactsDir, "browser-book-week-clinic-1920x1080.png") });
+  await page.setViewportSize({ width: 1366, height: 768 });
+
+  // Tab from appointment to appointment walks on past the columns first drawn.
+  const firstDrawn = new Set(await page.locator(".book-col").evaluateAll((cs) => cs.map((c) => c.getAttribute("aria-label"))));
+  await page.locator("button.appt").first().focus();
+  const seen = new Set<string>();
+  for (let i = 0; i < 150; i++) {
+    const name = await page.evaluate(() => document.activeElement?.closest(".book-col")?.getAttribute("aria-label") ?? "");
+    expect(name, `Tab ${i} is still on an appointment`).not.toBe("");
+    seen.add(name);
+    await page.keyboard.press("Tab");
+  }
+  expect([...seen].filter((name) => !firstDrawn.has(name)).length, "columns reached by Tab beyond those first drawn").toBeGreaterThan(0);
+  await expectAccessible(page, "the clinic's week");
+});
+
 test("booking with the keyboard alone: the next free slot, pending, then confirmed; a clash shows before saving", async ({
   page,
 }) => {

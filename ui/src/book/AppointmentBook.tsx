@@ -6,7 +6,18 @@
 // a day, Delete cancels; Ctrl+Z undoes the last change while its toast shows. Changes from other
 // desks appear without a reload, briefly highlighted.
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type DragEvent, type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { defaultRangeExtractor, type Range, useVirtualizer } from "@tanstack/react-virtual";
+import {
+  type DragEvent,
+  type KeyboardEvent,
+  memo,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
 import { useBackend } from "../backend/context";
 import { BackendError } from "../backend";
 import type { AppointmentStatus } from "../bindings/AppointmentStatus";
@@ -27,6 +38,9 @@ import "./book.css";
 
 /** Pixels per minute of the grid: a 15-minute visit is one line of text high. */
 const PPM = 1.4;
+/** The time gutter's width and a week column's narrowest width (the grid's tracks). */
+const GUTTER_PX = 56;
+const WEEK_COLUMN_PX = 104;
 const SNAP = 15;
 const UNDO_MS = 10_000;
 
@@ -48,6 +62,16 @@ function isEditable(target: EventTarget | null): boolean {
 /** Beyond this many columns the headers name providers by family name (the full name, specialty
  * and location in the tooltip): the day fits the screen's width instead of scrolling sideways. */
 const COMPACT_AFTER = 8;
+
+/** A callback whose identity never changes but which always runs the latest `fn`: memoised
+ * columns and appointment blocks keep their props equal across the book's renders. */
+function useStableCallback<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const latest = useRef(fn);
+  useLayoutEffect(() => {
+    latest.current = fn;
+  });
+  return useCallback((...args: A) => latest.current(...args), []);
+}
 
 function gridRange(columns: BookColumn[]): [number, number] {
   let start = 8 * 60;
@@ -89,7 +113,6 @@ export function AppointmentBook({
   const [failure, setFailure] = useState<string | null>(null);
   const [printing, setPrinting] = useState(false);
   const [waitlistOpen, setWaitlistOpen] = useState(false);
-  const gridRef = useRef<HTMLDivElement>(null);
 
   const args: BookViewArgs = useMemo(
     () =>
@@ -239,7 +262,7 @@ export function AppointmentBook({
     return () => window.removeEventListener("keydown", onKey);
   }, [booking, cancelling, printing, waitlistOpen, toast, today, step, canBook, date, selected]);
 
-  const onEntryKey = (event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => {
+  const onEntryKey = useStableCallback((event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => {
     if (!canBook) return;
     const key = event.key;
     if (event.altKey && ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].includes(key)) {
@@ -270,9 +293,9 @@ export function AppointmentBook({
       event.preventDefault();
       setCancelling(entry);
     }
-  };
+  });
 
-  const onDrop = (event: DragEvent<HTMLDivElement>, column: BookColumn, top: number) => {
+  const onDrop = useStableCallback((event: DragEvent<HTMLDivElement>, column: BookColumn, top: number) => {
     event.preventDefault();
     const id = event.dataTransfer.getData("text/x-appointment");
     const found = entries.get(id);
@@ -286,15 +309,11 @@ export function AppointmentBook({
     const minute = Math.round((top + (event.clientY - rect.top - grab) / PPM) / SNAP) * SNAP;
     if (minute === found.entry.startMinute && column.date === found.column.date) return;
     moveTo(found.entry, found.column, column.date, Math.max(0, minute));
-  };
+  });
 
-  const [gridStart, gridEnd] = gridRange(view?.columns ?? []);
-  const height = (gridEnd - gridStart) * PPM;
-  const hours: number[] = [];
-  for (let m = gridStart; m < gridEnd; m += 60) hours.push(m);
-  const typeColour = new Map((view?.types ?? []).map((t) => [t.name, t.colour]));
+  const typeColour = useMemo(() => new Map((view?.types ?? []).map((t) => [t.name, t.colour])), [view?.types]);
   const title = mode === "day" ? longDay(date) : `Week of ${longDay(weekStart(date))}`;
-  const columns = view?.columns ?? [];
+  const columns = useMemo(() => view?.columns ?? [], [view?.columns]);
 
   return (
     <section className={`book ${selected ? "with-detail" : ""}`} aria-labelledby="book-title">
@@ -409,57 +428,19 @@ export function AppointmentBook({
         />
       )}
       <div className="book-body">
-        <div className="book-grid-scroll" ref={gridRef}>
-          {view && columns.length === 0 && <p className="hint book-empty">Nobody works on this day with these filters.</p>}
-          {columns.length > 0 && (
-            <div
-              className="book-grid"
-              // The day: the columns share the width there is, however many (UI.md: a full
-              // clinic's day fits 1366 px without scrolling sideways). A week of several providers
-              // (seven columns each) keeps readable columns and scrolls instead.
-              style={{
-                gridTemplateColumns: `56px repeat(${columns.length}, ${mode === "day" ? "minmax(0, 1fr)" : "minmax(104px, 1fr)"})`,
-              }}
-              aria-busy={book.isFetching}
-            >
-              <div className="book-corner" />
-              {columns.map((c) => (
-                <div
-                  key={`h-${c.providerId}-${c.locationId}-${c.date}`}
-                  className="book-colhead"
-                  title={`${c.providerName}, ${c.specialty} · ${c.locationName}`}
-                >
-                  <strong>{columns.length > COMPACT_AFTER ? shortProviderName(c.providerName) : c.providerName}</strong>
-                  <span>{columns.length > COMPACT_AFTER ? c.locationName : `${c.specialty} · ${c.locationName}`}</span>
-                  {mode === "week" && <span className="book-colday">{shortDay(c.date)}</span>}
-                </div>
-              ))}
-              <div className="book-times" style={{ height }} aria-hidden="true">
-                {hours.map((m) => (
-                  <span key={m} style={{ top: (m - gridStart) * PPM }}>
-                    {hhmm(m)}
-                  </span>
-                ))}
-              </div>
-              {columns.map((c) => (
-                <DayColumn
-                  key={`b-${c.providerId}-${c.locationId}-${c.date}`}
-                  column={c}
-                  gridStart={gridStart}
-                  height={height}
-                  typeColour={typeColour}
-                  selectedId={selectedId}
-                  highlighted={highlighted}
-                  canMove={canBook}
-                  week={mode === "week"}
-                  onSelect={setSelectedId}
-                  onKey={onEntryKey}
-                  onDrop={onDrop}
-                />
-              ))}
-            </div>
-          )}
-        </div>
+        <BookGrid
+          columns={columns}
+          empty={!!view && columns.length === 0}
+          week={mode === "week"}
+          busy={book.isFetching}
+          typeColour={typeColour}
+          selectedId={selectedId}
+          highlighted={highlighted}
+          canMove={canBook}
+          onSelect={setSelectedId}
+          onKey={onEntryKey}
+          onDrop={onDrop}
+        />
         {selected && (
           <AppointmentDetail
             entry={selected.entry}
@@ -531,7 +512,159 @@ export function AppointmentBook({
   );
 }
 
-function DayColumn({
+/**
+ * The grid of columns. A week of several providers has tens of columns (seven a provider) and
+ * hundreds of appointments, far more than the screen shows: its columns are virtualised
+ * (`@tanstack/react-virtual`, horizontally): only those in view, and two either side, are
+ * rendered, each in its own track of the full-width grid, so the grid keeps its width and
+ * scrolling brings columns in before they show. A day's columns share the screen's width (UI.md:
+ * a clinic's day fits without scrolling sideways), so all of them are in view and rendered.
+ */
+const BookGrid = memo(function BookGrid({
+  columns,
+  empty,
+  week,
+  busy,
+  typeColour,
+  selectedId,
+  highlighted,
+  canMove,
+  onSelect,
+  onKey,
+  onDrop,
+}: {
+  columns: BookColumn[];
+  empty: boolean;
+  week: boolean;
+  busy: boolean;
+  typeColour: Map<string, string>;
+  selectedId: string | null;
+  highlighted: ReadonlySet<string>;
+  canMove: boolean;
+  onSelect: (id: string) => void;
+  onKey: (event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => void;
+  onDrop: (event: DragEvent<HTMLDivElement>, column: BookColumn, top: number) => void;
+}) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const [gridStart, gridEnd] = useMemo(() => gridRange(columns), [columns]);
+  const height = (gridEnd - gridStart) * PPM;
+  const hours: number[] = [];
+  for (let m = gridStart; m < gridEnd; m += 60) hours.push(m);
+  // The selected appointment's column (the focused one: focus selects) stays rendered while it
+  // scrolls out of view, so focus is not lost; and the nearest column with appointments on either
+  // side of the view is rendered too, so Tab and Shift+Tab always reach the next appointment
+  // (focusing it scrolls it into view, which renders its neighbours).
+  const selectedIndex = useMemo(
+    () => (selectedId ? columns.findIndex((c) => c.appointments.some((e) => e.appointment.id === selectedId)) : -1),
+    [columns, selectedId],
+  );
+  const withAppointments = useMemo(
+    () => columns.flatMap((c, i) => (c.appointments.length > 0 ? [i] : [])),
+    [columns],
+  );
+  const rangeExtractor = useCallback(
+    (range: Range) => {
+      const indices = defaultRangeExtractor(range);
+      const first = indices[0] ?? 0;
+      const last = indices[indices.length - 1] ?? -1;
+      const extra = [
+        [...withAppointments].reverse().find((i) => i < first),
+        withAppointments.find((i) => i > last),
+        selectedIndex >= 0 ? selectedIndex : undefined,
+      ].filter((i): i is number => i !== undefined && (i < first || i > last));
+      return extra.length === 0 ? indices : [...new Set([...indices, ...extra])].sort((a, b) => a - b);
+    },
+    [withAppointments, selectedIndex],
+  );
+  const virtualizer = useVirtualizer({
+    horizontal: true,
+    rangeExtractor,
+    count: columns.length,
+    getScrollElement: () => scrollRef.current,
+    // When the week overflows the screen its tracks are exactly the narrowest width
+    // (minmax(104px, 1fr) resolves to 104 px); when it fits, every column is in range anyway.
+    estimateSize: () => WEEK_COLUMN_PX,
+    paddingStart: GUTTER_PX,
+    overscan: 2,
+    enabled: week,
+    // The first render already shows a laptop screen's worth; the real width follows at once.
+    initialRect: { width: 1366, height: 768 },
+  });
+  const shown = (week ? virtualizer.getVirtualItems().map((v) => v.index) : columns.map((_, i) => i)).flatMap((i) => {
+    const c = columns[i];
+    return c ? [{ i, c }] : [];
+  });
+
+  // An appointment chosen, or moved to another day by key, is brought into view when its column
+  // is not (once: a refresh of the book does not pull the view back to it).
+  const revealed = useRef("");
+  useEffect(() => {
+    const key = `${selectedId}@${selectedIndex}`;
+    if (!week || selectedIndex < 0 || revealed.current === key) return;
+    revealed.current = key;
+    virtualizer.scrollToIndex(selectedIndex, { align: "auto" });
+  }, [week, selectedId, selectedIndex, virtualizer]);
+
+  const compact = columns.length > COMPACT_AFTER;
+  return (
+    <div className="book-grid-scroll" ref={scrollRef}>
+      {empty && <p className="hint book-empty">Nobody works on this day with these filters.</p>}
+      {columns.length > 0 && (
+        <div
+          className="book-grid"
+          // The day: the columns share the width there is, however many (UI.md: a full
+          // clinic's day fits 1366 px without scrolling sideways). A week of several providers
+          // (seven columns each) keeps readable columns and scrolls instead.
+          style={{
+            gridTemplateColumns: `${GUTTER_PX}px repeat(${columns.length}, ${week ? `minmax(${WEEK_COLUMN_PX}px, 1fr)` : "minmax(0, 1fr)"})`,
+          }}
+          aria-busy={busy}
+        >
+          <div className="book-corner" style={{ gridColumn: 1, gridRow: 1 }} />
+          {shown.map(({ i, c }) => (
+              <div
+                key={`h-${c.providerId}-${c.locationId}-${c.date}`}
+                className="book-colhead"
+                style={{ gridColumn: i + 2, gridRow: 1 }}
+                title={`${c.providerName}, ${c.specialty} · ${c.locationName}`}
+              >
+                <strong>{compact ? shortProviderName(c.providerName) : c.providerName}</strong>
+                <span>{compact ? c.locationName : `${c.specialty} · ${c.locationName}`}</span>
+                {week && <span className="book-colday">{shortDay(c.date)}</span>}
+              </div>
+          ))}
+          <div className="book-times" style={{ height, gridColumn: 1, gridRow: 2 }} aria-hidden="true">
+            {hours.map((m) => (
+              <span key={m} style={{ top: (m - gridStart) * PPM }}>
+                {hhmm(m)}
+              </span>
+            ))}
+          </div>
+          {shown.map(({ i, c }) => (
+              <DayColumn
+                key={`b-${c.providerId}-${c.locationId}-${c.date}`}
+                track={i + 2}
+                column={c}
+                gridStart={gridStart}
+                height={height}
+                typeColour={typeColour}
+                selectedId={selectedId}
+                highlighted={highlighted}
+                canMove={canMove}
+                week={week}
+                onSelect={onSelect}
+                onKey={onKey}
+                onDrop={onDrop}
+              />
+          ))}
+        </div>
+      )}
+    </div>
+  );
+});
+
+const DayColumn = memo(function DayColumn({
+  track,
   column,
   gridStart,
   height,
@@ -544,6 +677,7 @@ function DayColumn({
   onKey,
   onDrop,
 }: {
+  track: number;
   column: BookColumn;
   gridStart: number;
   height: number;
@@ -561,7 +695,7 @@ function DayColumn({
   return (
     <div
       className="book-col"
-      style={{ height }}
+      style={{ height, gridColumn: track, gridRow: 2 }}
       role="group"
       aria-label={label}
       onDragOver={(e) => canMove && e.preventDefault()}
@@ -583,62 +717,94 @@ function DayColumn({
       {column.nowMinute != null && column.nowMinute >= gridStart && (
         <div className="book-now" style={{ top: y(column.nowMinute) }} aria-label={`Now, ${hhmm(column.nowMinute)}`} role="img" />
       )}
-      {column.appointments.map((entry) => {
-        const a = entry.appointment;
-        const time = `${hhmm(entry.startMinute)}–${hhmm(entry.endMinute)}`;
-        const boxHeight = Math.max((entry.endMinute - entry.startMinute) * PPM - 2, 16);
-        // Too short for three lines: time, name and the status symbol on one.
-        const short = boxHeight < 44;
-        const classes = [
-          "appt",
-          `appt-${a.status}`,
-          entry.pending ? "appt-pending" : "",
-          entry.inConflict ? "appt-conflict" : "",
-          highlighted.has(a.id) ? "appt-flash" : "",
-          selectedId === a.id ? "appt-selected" : "",
-          short ? "appt-short" : "",
-        ].join(" ");
-        const extra = [entry.pending ? "pending" : "", entry.inConflict ? "refused, on the conflict list" : ""].filter(Boolean).join(", ");
-        return (
-          <button
-            key={a.id}
-            type="button"
-            className={classes}
-            style={{
-              top: y(entry.startMinute),
-              height: boxHeight,
-              borderLeftColor: typeColour.get(a.type) ?? "#888",
-            }}
-            aria-label={`${time} ${entry.patientName}, ${a.type}, ${STATUS_LABEL[a.status]}${extra ? `, ${extra}` : ""}`}
-            aria-pressed={selectedId === a.id}
-            draggable={canMove && a.status === "scheduled"}
-            onDragStart={(e) => {
-              e.dataTransfer.setData("text/x-appointment", a.id);
-              e.dataTransfer.setData("text/x-grab-offset", String(e.clientY - e.currentTarget.getBoundingClientRect().top));
-              e.dataTransfer.effectAllowed = "move";
-            }}
-            onClick={() => onSelect(a.id)}
-            onFocus={() => onSelect(a.id)}
-            onKeyDown={(e) => onKey(e, entry, column)}
-          >
-            <span className="appt-time">{hhmm(entry.startMinute)}</span>
-            <span className="appt-name">{entry.patientName}</span>
-            <span className="appt-type">{a.type}</span>
-            <span className="appt-status-mark" aria-hidden="true" title={STATUS_LABEL[a.status]}>
-              {STATUS_ICON[a.status]}
-              {a.status === "scheduled" || short ? "" : ` ${STATUS_LABEL[a.status]}`}
-            </span>
-            {entry.pending && (
-              <span className="appt-pending-mark" aria-hidden="true" title="Not yet confirmed by the server">
-                ⏱
-              </span>
-            )}
-          </button>
-        );
-      })}
+      {column.appointments.map((entry) => (
+        <AppointmentBlock
+          key={entry.appointment.id}
+          entry={entry}
+          column={column}
+          top={y(entry.startMinute)}
+          colour={typeColour.get(entry.appointment.type) ?? "#888"}
+          selected={selectedId === entry.appointment.id}
+          flash={highlighted.has(entry.appointment.id)}
+          canMove={canMove}
+          onSelect={onSelect}
+          onKey={onKey}
+        />
+      ))}
     </div>
   );
-}
+});
+
+/** One appointment in its column: memoised, so a selection or a highlight re-renders only the
+ * blocks it changes. */
+const AppointmentBlock = memo(function AppointmentBlock({
+  entry,
+  column,
+  top,
+  colour,
+  selected,
+  flash,
+  canMove,
+  onSelect,
+  onKey,
+}: {
+  entry: BookEntry;
+  column: BookColumn;
+  top: number;
+  colour: string;
+  selected: boolean;
+  flash: boolean;
+  canMove: boolean;
+  onSelect: (id: string) => void;
+  onKey: (event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => void;
+}) {
+  const a = entry.appointment;
+  const time = `${hhmm(entry.startMinute)}–${hhmm(entry.endMinute)}`;
+  const boxHeight = Math.max((entry.endMinute - entry.startMinute) * PPM - 2, 16);
+  // Too short for three lines: time, name and the status symbol on one.
+  const short = boxHeight < 44;
+  const classes = [
+    "appt",
+    `appt-${a.status}`,
+    entry.pending ? "appt-pending" : "",
+    entry.inConflict ? "appt-conflict" : "",
+    flash ? "appt-flash" : "",
+    selected ? "appt-selected" : "",
+    short ? "appt-short" : "",
+  ].join(" ");
+  const extra = [entry.pending ? "pending" : "", entry.inConflict ? "refused, on the conflict list" : ""].filter(Boolean).join(", ");
+  return (
+    <button
+      type="button"
+      className={classes}
+      style={{ top, height: boxHeight, borderLeftColor: colour }}
+      aria-label={`${time} ${entry.patientName}, ${a.type}, ${STATUS_LABEL[a.status]}${extra ? `, ${extra}` : ""}`}
+      aria-pressed={selected}
+      draggable={canMove && a.status === "scheduled"}
+      onDragStart={(e) => {
+        e.dataTransfer.setData("text/x-appointment", a.id);
+        e.dataTransfer.setData("text/x-grab-offset", String(e.clientY - e.currentTarget.getBoundingClientRect().top));
+        e.dataTransfer.effectAllowed = "move";
+      }}
+      onClick={() => onSelect(a.id)}
+      onFocus={() => onSelect(a.id)}
+      onKeyDown={(e) => onKey(e, entry, column)}
+    >
+      <span className="appt-time">{hhmm(entry.startMinute)}</span>
+      <span className="appt-name">{entry.patientName}</span>
+      <span className="appt-type">{a.type}</span>
+      <span className="appt-status-mark" aria-hidden="true" title={STATUS_LABEL[a.status]}>
+        {STATUS_ICON[a.status]}
+        {a.status === "scheduled" || short ? "" : ` ${STATUS_LABEL[a.status]}`}
+      </span>
+      {entry.pending && (
+        <span className="appt-pending-mark" aria-hidden="true" title="Not yet confirmed by the server">
+          ⏱
+        </span>
+      )}
+    </button>
+  );
+});
 
 function AppointmentDetail({
   entry,
