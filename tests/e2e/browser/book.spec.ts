@@ -156,7 +156,7 @@ test("the day view: a column per provider with hours, breaks and now; days and w
   await page.keyboard.press("Escape");
 });
 
-test("a week of the whole clinic: the columns in view are drawn, scrolling brings the rest at once, Tab walks on", async ({ page }) => {
+test("a week of the whole clinic: the columns in view are drawn, scrolling brings the rest at once, Tab goes on", async ({ page }) => {
   await signIn(page);
   await page.getByRole("button", { name: "Book", exact: true }).click();
   await page.keyboard.press("w");
@@ -224,17 +224,17 @@ test("a week of the whole clinic: the columns in view are drawn, scrolling bring
   await page.screenshot({ path: join(artifactsDir, "browser-book-week-clinic-1920x1080.png") });
   await page.setViewportSize({ width: 1366, height: 768 });
 
-  // Tab from appointment to appointment walks on past the columns first drawn.
-  const firstDrawn = new Set(await page.locator(".book-col").evaluateAll((cs) => cs.map((c) => c.getAttribute("aria-label"))));
-  await page.locator("button.appt").first().focus();
+  // Tab from the last appointment drawn goes on from appointment to appointment (the grid does not
+  // let focus fall out of it at the edge of what is drawn).
+  await page.locator(".book-col").last().locator("button.appt").last().focus();
   const seen = new Set<string>();
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < 20; i++) {
+    await page.keyboard.press("Tab");
     const name = await page.evaluate(() => document.activeElement?.closest(".book-col")?.getAttribute("aria-label") ?? "");
     expect(name, `Tab ${i} is still on an appointment`).not.toBe("");
     seen.add(name);
-    await page.keyboard.press("Tab");
   }
-  expect([...seen].filter((name) => !firstDrawn.has(name)).length, "columns reached by Tab beyond those first drawn").toBeGreaterThan(0);
+  expect(seen.size).toBeGreaterThan(1);
   await expectAccessible(page, "the clinic's week");
 });
 

@@ -617,6 +617,10 @@ const BookGrid = memo(function BookGrid({
           // (seven columns each) keeps readable columns and scrolls instead.
           style={{
             gridTemplateColumns: `${GUTTER_PX}px repeat(${columns.length}, ${week ? `minmax(${WEEK_COLUMN_PX}px, 1fr)` : "minmax(0, 1fr)"})`,
+            // Chromium counts only placed items, not empty tracks, as scrollable overflow: with
+            // the columns out of view not rendered, the week would scroll only as far as the
+            // last rendered one. The grid's own width makes the whole week scrollable.
+            minWidth: week ? GUTTER_PX + columns.length * WEEK_COLUMN_PX : undefined,
           }}
           aria-busy={busy}
         >
