@@ -63,10 +63,13 @@ gpg_sign() {
 [ "${PACKAGE_SKIP_BUILD:-}" = 1 ] || say "building $VERSION with profile $PROFILE (no demo feature), .deb and .rpm"
 # The Tauri bundler builds the app (cargo, the profile and features below) and bundles it; with a
 # TAURI_SIGNING_PRIVATE_KEY it also writes the updater signatures (<package>.sig).
+# The bundler needs the updater's public key to write updater artifacts.
+[ -n "${TAURI_SIGNING_PUBLIC_KEY:-}" ] || die "TAURI_SIGNING_PUBLIC_KEY is not set (the updater key's .pub)"
+BUILD_CONFIG=$(python3 -c 'import json,sys; print(json.dumps({"version": sys.argv[1], "plugins": {"updater": {"pubkey": sys.argv[2], "endpoints": []}}}))' "$VERSION" "$TAURI_SIGNING_PUBLIC_KEY")
 # PACKAGE_SKIP_BUILD=1 re-signs and re-publishes the bundles of an earlier run instead.
 [ "${PACKAGE_SKIP_BUILD:-}" = 1 ] || (
   cd src-tauri
-  "$TAURI" build --ci --bundles deb,rpm --config "{\"version\":\"$VERSION\"}" \
+  "$TAURI" build --ci --bundles deb,rpm --config "$BUILD_CONFIG" \
     -- --profile "$PROFILE" --no-default-features
 ) >&2
 
