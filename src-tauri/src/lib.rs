@@ -27,9 +27,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use frontdesk_core::{
-    Clock, Config, ConfigKey, Desk, DeskOptions, PinnedDayClock, Surface, SystemClock,
-};
+use frontdesk_core::{Clock, Config, Desk, DeskOptions, PinnedDayClock, Surface, SystemClock};
 use frontdesk_store::DataDir;
 
 use crate::cli::{Cli, Mode};
@@ -112,7 +110,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let _demo_server = if cli.demo {
         let server = runtime.block_on(demo::start(cli.demo_today))?;
         config
-            .set_runtime(ConfigKey::ApiUrl, &server.url(), "embedded demo server")
+            .set_runtime(
+                frontdesk_core::ConfigKey::ApiUrl,
+                &server.url(),
+                "embedded demo server",
+            )
             .context("--demo needs its own API address")?;
         Some(server)
     } else {
