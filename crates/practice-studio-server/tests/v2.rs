@@ -1903,26 +1903,35 @@ async fn every_v1_list_has_a_documented_cursor_paged_v2_mirror_and_every_route_i
     }
     assert!(lists >= 15, "the v1 lists found: {lists}");
 
-    // Every operation on a v1 single resource (a change, a removal, an action on it) has its v2
-    // mirror; creating in a collection stays on v1 and the bulk routes.
+    // Every v1 write (creating in a collection, a change, a removal, an action on a resource)
+    // has its v2 mirror; a v1 single-resource path has one whatever its methods.
+    let mut writes = 0;
     for (path, item) in paths {
         let Some(rest) = path.strip_prefix("/api/v1/") else {
             continue;
         };
-        let on_one = path.ends_with('}') || path.ends_with("}/rotate-secret");
-        if !on_one {
+        let methods: Vec<&String> = item
+            .as_object()
+            .expect("operations")
+            .keys()
+            .filter(|m| path.ends_with('}') || m.as_str() != "get")
+            .collect();
+        if methods.is_empty() {
             continue;
         }
         let v2_path = documented
             .get(&shape(&format!("/api/v2/{rest}")))
             .unwrap_or_else(|| panic!("{path} has no v2 mirror"));
-        for method in item.as_object().expect("operations").keys() {
+        for method in methods {
+            writes += usize::from(method != "get");
             assert!(
                 paths[v2_path.as_str()][method].is_object(),
                 "{method} {path} has no v2 mirror"
             );
         }
     }
+    // Six creates, five PUTs, a removal and a rotation at least.
+    assert!(writes >= 13, "the v1 writes found: {writes}");
 
     // Every documented path is routed: asked with a method no route has (so nothing is
     // changed), it is refused by its route, never answered by the fallback's 404.
@@ -2140,4 +2149,199 @@ async fn v2_mirrors_v1_single_resource_writes_sharing_their_idempotency_keys() {
         .await
         .expect("answers");
     envelope(refused, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn v2_mirrors_v1_creates_sharing_their_idempotency_keys() {
+    let api = Api::demo(10).await;
+    let admin = bearer(&api.user_token("admin@demo.clinic").await);
+    let created = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 201);
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let body: Value = response.json().await.expect("json");
+        (location, body)
+    };
+
+    // A patient registered on v2 is the one v1 reads; its key replays on v1 (one key space).
+    let mut newcomer = reference_new_patient();
+    newcomer["lastName"] = json!("Vtwocreated");
+    let (location, patient) = created(
+        post_json(
+            &api,
+            &admin,
+            "/api/v2/patients",
+            newcomer.to_string(),
+            Some("v2-create-patient"),
+        )
+        .await,
+    )
+    .await;
+    let patient_id = patient["id"].as_str().expect("id").to_owned();
+    assert_eq!(location, format!("/api/v1/patients/{patient_id}"));
+    assert_eq!(page(&api, &admin, &location).await, patient);
+    let replayed = post_json(
+        &api,
+        &admin,
+        "/api/v1/patients",
+        newcomer.to_string(),
+        Some("v2-create-patient"),
+    )
+    .await;
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    assert_eq!(replayed.json::<Value>().await.expect("json"), patient);
+    let found = page(&api, &admin, "/api/v1/patients?search=Vtwocreated").await;
+    assert_eq!(found["total"], 1, "created once: {found}");
+
+    // An appointment in an open slot (beyond the demo book), then the same slot again: v1's clash.
+    let slots = page(
+        &api,
+        &admin,
+        "/api/v1/providers/PROV-54321/slots?date_from=2027-02-01&date_to=2027-02-01&duration=30&location_id=LOC-789",
+    )
+    .await;
+    let start = slots["slots"][0]["startTime"].as_str().expect("a slot");
+    let start = chrono::DateTime::parse_from_rfc3339(start).expect("instant");
+    let booking = json!({
+        "patientId": patient_id, "providerId": "PROV-54321", "locationId": "LOC-789",
+        "startTime": start.to_rfc3339(),
+        "endTime": (start + chrono::Duration::minutes(30)).to_rfc3339(),
+        "type": "Follow-up", "reason": "Booked through v2"
+    });
+    let (location, appointment) = created(
+        post_json(
+            &api,
+            &admin,
+            "/api/v2/appointments",
+            booking.to_string(),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(page(&api, &admin, &location).await, appointment);
+    envelope(
+        post_json(
+            &api,
+            &admin,
+            "/api/v2/appointments",
+            booking.to_string(),
+            None,
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    // A record, a payment, a waitlist entry and a subscription.
+    let record = json!({
+        "providerId": "PROV-54321", "type": "Progress Note", "title": "Seen through v2",
+        "content": { "subjective": "Feels well.", "objective": "BP 118/76.",
+                     "assessment": "Stable.", "plan": "Review in a year." }
+    });
+    let (location, record) = created(
+        post_json(
+            &api,
+            &admin,
+            &format!("/api/v2/patients/{patient_id}/records"),
+            record.to_string(),
+            Some("v2-create-record"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        page(&api, &admin, &location).await["title"],
+        "Seen through v2"
+    );
+    assert_eq!(record["patientId"], patient_id.as_str());
+
+    let open = page(&api, &admin, "/api/v2/invoices?status=open&limit=1").await;
+    let invoice = open["invoices"][0]["id"].as_str().expect("an open invoice");
+    let payment = json!({ "method": "Cash", "amount": 1.00 });
+    let path = format!("/api/v2/invoices/{invoice}/payments");
+    let (_, paid) = created(
+        post_json(
+            &api,
+            &admin,
+            &path,
+            payment.to_string(),
+            Some("v2-create-pay"),
+        )
+        .await,
+    )
+    .await;
+    let again = post_json(
+        &api,
+        &admin,
+        &format!("/api/v1/invoices/{invoice}/payments"),
+        payment.to_string(),
+        Some("v2-create-pay"),
+    )
+    .await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.expect("json"), paid);
+    envelope(
+        post_json(
+            &api,
+            &admin,
+            &path,
+            json!({ "method": "Cash", "amount": 1000000.00 }).to_string(),
+            None,
+        )
+        .await,
+        422,
+        "unprocessable_entity",
+    )
+    .await;
+
+    let (location, entry) = created(
+        post_json(
+            &api,
+            &admin,
+            "/api/v2/waitlist",
+            json!({ "patientId": patient_id, "type": "follow-up", "reason": "Sooner" }).to_string(),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(page(&api, &admin, &location).await, entry);
+
+    let (_, hook) = created(
+        post_json(
+            &api,
+            &admin,
+            "/api/v2/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook/v2", "events": ["patient.created"]}).to_string(),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert!(hook["secret"].as_str().is_some_and(|s| !s.is_empty()));
+    let hook_id = hook["id"].as_str().expect("id");
+    assert_eq!(
+        page(&api, &admin, &format!("/api/v1/webhooks/{hook_id}")).await["url"],
+        "http://127.0.0.1:9/hook/v2"
+    );
+
+    // The scopes are v1's: reception may not subscribe, nor add a record.
+    let reception = bearer(&api.user_token("reception@demo.clinic").await);
+    envelope(
+        post_json(
+            &api,
+            &reception,
+            "/api/v2/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook/no", "events": ["patient.created"]}).to_string(),
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
 }

@@ -46,12 +46,21 @@ use crate::storage::{
 /// `routes::router` merges them beside the v1 API.
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     let authenticated = Router::new()
-        .route("/api/v2/patients", get(patients))
-        .route("/api/v2/appointments", get(appointments))
+        .route(
+            "/api/v2/patients",
+            get(patients).post(writes::create_patient),
+        )
+        .route(
+            "/api/v2/appointments",
+            get(appointments).post(writes::create_appointment),
+        )
         .route("/api/v2/invoices", get(invoices))
         .route("/api/v2/providers", get(clinic::providers))
         .route("/api/v2/locations", get(clinic::locations))
-        .route("/api/v2/waitlist", get(waitlist::waitlist))
+        .route(
+            "/api/v2/waitlist",
+            get(waitlist::waitlist).post(writes::add_to_waitlist),
+        )
         .route("/api/v2/waitlist/candidates", get(waitlist::candidates))
         .route(
             "/api/v2/waitlist/{entry_id}",
@@ -59,7 +68,10 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/api/v2/appointment-types", get(clinic::appointment_types))
         .route("/api/v2/providers/{provider_id}/slots", get(clinic::slots))
-        .route("/api/v2/webhooks", get(webhooks::webhooks))
+        .route(
+            "/api/v2/webhooks",
+            get(webhooks::webhooks).post(writes::subscribe),
+        )
         .route(
             "/api/v2/webhooks/{webhook_id}",
             get(webhooks::webhook).delete(writes::unsubscribe),
@@ -72,7 +84,11 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             "/api/v2/webhooks/{webhook_id}/deliveries",
             get(webhooks::deliveries),
         )
-        .route("/api/v2/patients/{patient_id}/records", get(records))
+        .route(
+            "/api/v2/patients/{patient_id}/records",
+            get(records).post(writes::create_record),
+        )
+        .route("/api/v2/invoices/{invoice_id}/payments", post(writes::pay))
         .route("/api/v2/patients/bulk", post(patients_bulk))
         .route("/api/v2/appointments/bulk", post(appointments_bulk))
         .route("/api/v2/invoices/payments/bulk", post(payments_bulk))
@@ -137,7 +153,9 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         waitlist::candidates, waitlist::entry, clinic::appointment_types, clinic::slots,
         webhooks::webhooks, webhooks::webhook, webhooks::deliveries,
         writes::patient, writes::appointment, writes::provider, writes::location,
-        writes::waitlist_entry, writes::unsubscribe, writes::rotate_secret),
+        writes::waitlist_entry, writes::unsubscribe, writes::rotate_secret,
+        writes::create_patient, writes::create_appointment, writes::create_record, writes::pay,
+        writes::add_to_waitlist, writes::subscribe),
     components(schemas(PatientCursorList, clinic::ProviderCursorList, clinic::LocationCursorList, waitlist::WaitlistCursorList, AppointmentCursorList, InvoiceCursorList, RecordCursorList,
         clinic::AppointmentTypeCursorList, clinic::SlotCursorList, waitlist::CandidateCursorList,
         webhooks::WebhookCursorList, webhooks::DeliveryCursorList,
