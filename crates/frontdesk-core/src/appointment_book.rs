@@ -585,8 +585,11 @@ impl Desk {
         // Every appointment that can fall on these local dates, at once.
         let from_utc = local_instant(chrono_tz::UTC, args.date, NaiveTime::MIN) - Duration::days(1);
         let to_utc = local_instant(chrono_tz::UTC, last, NaiveTime::MIN) + Duration::days(2);
-        // With each one's pending mark and patient, in one statement.
-        let appointments = store.book_entries_between(from_utc, to_utc).await?;
+        // With each one's pending mark and patient, in one statement; a week reads only the
+        // chosen providers' (an empty choice is every provider's).
+        let appointments = store
+            .book_entries_between(from_utc, to_utc, &chosen)
+            .await?;
         let conflicts = store.entities_in_conflict().await?;
         let zones: HashMap<&str, (Tz, &Location)> = locations
             .iter()

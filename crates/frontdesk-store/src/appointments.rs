@@ -166,41 +166,69 @@ impl Store {
 
     /// The cached appointments overlapping `[from, to)` as the book shows them, in start order
     /// (ties by id): each with this desk's pending mark and its patient's name and phone from the
-    /// cache (`None` when the patient is not cached), in one statement. The book used to read the
-    /// patient and the mark with two statements per appointment, most of a week view's time.
+    /// cache (`None` when the patient is not cached), in one statement; only those of
+    /// `providers` unless it is empty. The book used to read the patient and the mark with two
+    /// statements per appointment, most of a week view's time.
+    ///
+    /// Read on the caller's thread through the rusqlite readers (see `search_readers`): a week
+    /// of a full clinic is several hundred rows, and sqlx hands each one between threads.
     pub async fn book_entries_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        providers: &[&str],
     ) -> Result<Vec<BookedAppointment>, CacheError> {
+        // An appointment lasts less than a day (the server refuses longer ones): one that reaches
+        // into the span starts after this, which bounds the index range from below.
+        let earliest = stamp(from - chrono::Duration::days(1));
         let (from, to) = (stamp(from), stamp(to));
-        let rows = sqlx::query!(
-            r#"SELECT a.id, a.body, a.pending AS "pending!: bool",
-                      p.first_name AS "first_name?", p.last_name AS "last_name?", p.phone
-               FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id
-               WHERE a.starts_at < ?2 AND a.ends_at > ?1 ORDER BY a.starts_at, a.id"#,
-            from,
-            to
-        )
-        .fetch_all(&self.readers)
-        .await
-        .map_err(query("read the book with its patients"))?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(BookedAppointment {
-                    appointment: decode(&r.id, &r.body)?,
-                    pending: r.pending,
-                    patient: match (r.first_name, r.last_name) {
-                        (Some(first_name), Some(last_name)) => Some(BookedPatient {
-                            first_name,
-                            last_name,
-                            phone: r.phone,
-                        }),
-                        _ => None,
-                    },
-                })
+        // The chosen providers as a JSON array, so one cached statement serves any number.
+        let chosen = serde_json::Value::from(providers.to_vec()).to_string();
+        let all = providers.is_empty();
+        self.search_readers
+            .run(|conn| {
+                let operation = "read the book with its patients";
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT a.id, a.body, a.pending, p.first_name, p.last_name, p.phone
+                         FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id
+                         WHERE a.starts_at < ?2 AND a.ends_at > ?1 AND a.starts_at > ?3
+                           AND (?4 OR a.provider_id IN (SELECT value FROM json_each(?5)))
+                         ORDER BY a.starts_at, a.id",
+                    )
+                    .map_err(read(operation))?;
+                let rows = statement
+                    .query_map(rusqlite::params![from, to, earliest, all, chosen], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, bool>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, Option<String>>(5)?,
+                        ))
+                    })
+                    .map_err(read(operation))?;
+                let mut entries = Vec::new();
+                for row in rows {
+                    let (id, body, pending, first_name, last_name, phone) =
+                        row.map_err(read(operation))?;
+                    entries.push(BookedAppointment {
+                        appointment: decode(&id, &body)?,
+                        pending,
+                        patient: match (first_name, last_name) {
+                            (Some(first_name), Some(last_name)) => Some(BookedPatient {
+                                first_name,
+                                last_name,
+                                phone,
+                            }),
+                            _ => None,
+                        },
+                    });
+                }
+                Ok(entries)
             })
-            .collect()
+            .await
     }
 
     /// The time each provider's cached appointments overlapping `[from, to)` hold (every status

@@ -3,7 +3,9 @@
 //! appointments a view shows with their pending mark and their patient's name and phone.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use frontdesk_store::{BookedPatient, DataDir, EntityKind, NewOutboxEntry, Store};
+use frontdesk_store::{
+    BookedAppointment, BookedPatient, DataDir, EntityKind, NewOutboxEntry, Store,
+};
 use practice_studio::model::{
     Address, Appointment, AppointmentId, AppointmentLinks, AppointmentLocation, AppointmentStatus,
     ContactInfo, Gender, LocationAddress, LocationId, Patient, PatientId, PatientLinks,
@@ -257,7 +259,7 @@ async fn the_book_reads_each_appointment_with_its_patient_and_pending_mark_in_st
         .expect("queued");
 
     let rows = store
-        .book_entries_between(at(24, 0, 0), at(25, 0, 0))
+        .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
         .await
         .expect("the book");
     let shown: Vec<_> = rows
@@ -289,4 +291,39 @@ async fn the_book_reads_each_appointment_with_its_patient_and_pending_mark_in_st
         ]
     );
     assert_eq!(rows[2].appointment, moved, "the desk's own version of it");
+
+    // Only the chosen providers' (a week of some of them); an unknown one has none.
+    let ids = |rows: Vec<BookedAppointment>| -> Vec<String> {
+        rows.iter().map(|r| r.appointment.id.to_string()).collect()
+    };
+    let span = (at(24, 0, 0), at(29, 0, 0));
+    assert_eq!(
+        ids(store
+            .book_entries_between(span.0, span.1, &["PRV-A"])
+            .await
+            .expect("the book")),
+        ["APT-00001", "APT-00004"]
+    );
+    assert_eq!(
+        ids(store
+            .book_entries_between(span.0, span.1, &["PRV-B", "PRV-Z"])
+            .await
+            .expect("the book")),
+        ["APT-00002", "APT-00003"]
+    );
+    assert_eq!(
+        ids(store
+            .book_entries_between(span.0, span.1, &["PRV-A", "PRV-B"])
+            .await
+            .expect("the book")),
+        ids(store
+            .book_entries_between(span.0, span.1, &[])
+            .await
+            .expect("the book"))
+    );
+    assert!(store
+        .book_entries_between(span.0, span.1, &["PRV-Z"])
+        .await
+        .expect("the book")
+        .is_empty());
 }
