@@ -3,6 +3,7 @@
 #   make build     build the UI and the app (no installs)
 #   make run       deps + build + start the app on the embedded demo server
 #   make test      every check, stopping at the first failure
+#   make test-pg   the server's suites on a throwaway PostgreSQL cluster, and two instances on one database
 #   make bench     benchmarks, one JSON object per figure
 #   make bindings  regenerate the UI's TypeScript types from the Rust types
 #   make package   signed .deb/.rpm, updater signatures, latest.json and an apt repository (keys from env)
@@ -15,7 +16,7 @@ export CARGO_TERM_COLOR ?= never
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 export FRONTDESK_BIN := $(TARGET_DIR)/debug/frontdesk
 
-.PHONY: deps build run test bench desk-bench bindings ui-build clean package test-package package-bench
+.PHONY: deps build run test test-pg bench desk-bench bindings ui-build clean package test-package package-bench
 
 deps:
 	@scripts/deps.sh
@@ -32,12 +33,16 @@ run: deps build
 test:
 	@scripts/test.sh
 
+test-pg:
+	@scripts/test-pg.sh
+
 # Build progress goes to stderr; stdout carries only the figures. Prism (for the comparison) is
 # installed into bench/ on first use.
 bench:
 	@[ -x bench/node_modules/.bin/prism ] || (cd bench && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 	cargo bench -p practice-studio-server --bench health --quiet | grep '^{'
 	cargo bench -p practice-studio-server --bench patients --quiet | grep '^{'
+	@scripts/bench-pg.sh
 	cargo bench -p practice-studio-server --bench appointments --quiet | grep '^{'
 	cargo bench -p practice-studio-server --bench events --quiet | grep '^{'
 	cargo bench -p practice-studio-server --bench fhir --quiet | grep '^{'

@@ -15,6 +15,8 @@ DEBIAN_PACKAGES=(
   xvfb xauth webkit2gtk-driver chromium python3-venv sqlite3 curl
   # packaging (make package, make test-package): the apt repository, signatures, checks
   apt-utils gnupg minisign desktop-file-utils
+  # the server on PostgreSQL (make test-pg starts a throwaway cluster with initdb and pg_ctl)
+  postgresql
 )
 
 say() { printf 'deps: %s\n' "$*"; }

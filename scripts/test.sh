@@ -25,6 +25,12 @@ stage "format (cargo fmt --check)" cargo fmt --all --check
 stage "UI build" bash -c 'cd ui && npm run --silent build -- --logLevel warn'
 stage "clippy (warnings denied)" cargo clippy --workspace --all-targets --quiet -- -D warnings
 stage "Rust tests" cargo test --workspace
+# The server on PostgreSQL, and two instances on one database (make deps installs postgresql).
+if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  stage "PostgreSQL: server suites and two instances (make test-pg)" scripts/test-pg.sh
+else
+  printf '\n=== PostgreSQL stage skipped: no /usr/lib/postgresql/*/bin/initdb (make deps installs postgresql)\n'
+fi
 stage "API fuzzing (schemathesis on /openapi.json)" \
   env API_FUZZ_SECONDS="${API_FUZZ_SECONDS:-150}" scripts/api-fuzz.sh
 stage "FHIR R4 validation (fhir.resources 4.0.1 over demo data)" tests/fhir/run.sh

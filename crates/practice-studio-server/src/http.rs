@@ -146,18 +146,18 @@ pub async fn authenticate(
 ) -> Response {
     let (principal, generation) = match principal_of(&app, request.headers()).await {
         Ok(found) => found,
-        Err(error @ ApiError::Unauthorized(_)) => return refuse_anonymous(&app, &request, error),
+        Err(error @ ApiError::Unauthorized(_)) => {
+            let peer = peer_of(&request);
+            return refuse_anonymous(&app, &peer, error).await;
+        }
         Err(error) => return error.into_response(),
     };
     let unlimited = app
         .settings
         .unlimited_clients
         .contains(&principal.client_id);
-    let decision = app.limiter.check(
-        &principal.bucket,
-        principal.rate_per_minute,
-        app.clock.now(),
-    );
+    let decision =
+        crate::ratelimit::check(&app, &principal.bucket, principal.rate_per_minute).await;
     let mut response = if decision.allowed || unlimited {
         request.extensions_mut().insert(principal);
         if let Some(generation) = generation {
@@ -177,19 +177,24 @@ pub async fn authenticate(
     response
 }
 
+/// The caller's address, the bucket of requests without a valid credential.
+fn peer_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
 /// Requests without a valid credential share a bucket per peer address (a clinic's desks may
 /// share one address behind its router, so the premium rate): they carry the rate-limit headers
 /// like every API response, and guessing credentials is slowed to that rate.
-fn refuse_anonymous(app: &AppState, request: &Request, error: ApiError) -> Response {
-    let peer = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-    let decision = app.limiter.check(
+async fn refuse_anonymous(app: &AppState, peer: &str, error: ApiError) -> Response {
+    let decision = crate::ratelimit::check(
+        app,
         &format!("anonymous:{peer}"),
         crate::auth::Tier::Premium.default_rate(),
-        app.clock.now(),
-    );
+    )
+    .await;
     let mut response = if decision.allowed {
         error.into_response()
     } else {

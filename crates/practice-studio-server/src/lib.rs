@@ -45,7 +45,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use storage::Storage as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -85,6 +84,52 @@ pub enum StartError {
     TempDatabase(#[source] std::io::Error),
 }
 
+/// Where the server keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (the default; created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, `postgres://user@host:port/name` (several instances may share it).
+    Postgres(String),
+}
+
+impl Database {
+    /// A `postgres://` or `postgresql://` URL names PostgreSQL; anything else is a SQLite file.
+    pub fn from_arg(text: &str) -> Self {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Database::Postgres(text.to_owned())
+        } else {
+            Database::Sqlite(PathBuf::from(text))
+        }
+    }
+
+    /// Opens the database and brings its schema up to date.
+    pub async fn open(&self) -> Result<Arc<dyn storage::Storage>, storage::StorageError> {
+        Ok(match self {
+            Database::Sqlite(path) => Arc::new(storage::SqliteStorage::open(path).await?),
+            Database::Postgres(url) => Arc::new(storage::PgStorage::open(url).await?),
+        })
+    }
+}
+
+impl std::fmt::Display for Database {
+    /// The file, or the PostgreSQL URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    write!(f, "{parsed}")
+                }
+                Err(_) => f.write_str("postgres://(unparsable URL)"),
+            },
+        }
+    }
+}
+
 /// Settings of one server instance.
 #[derive(Clone)]
 pub struct ServerBuilder {
@@ -92,7 +137,7 @@ pub struct ServerBuilder {
     demo: bool,
     today: Today,
     clock: Option<Arc<dyn clock::Clock>>,
-    database: Option<PathBuf>,
+    database: Option<Database>,
     demo_seed: u64,
     demo_patients: u64,
     demo_activity: Option<std::time::Duration>,
@@ -154,7 +199,13 @@ impl ServerBuilder {
     /// The SQLite database file; without one the server uses a temporary file that is removed
     /// when it stops.
     pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
-        self.database = Some(path.into());
+        self.database = Some(Database::Sqlite(path.into()));
+        self
+    }
+
+    /// Where the data is kept: a SQLite file or a PostgreSQL database (see [`Database`]).
+    pub fn storage(mut self, database: Database) -> Self {
+        self.database = Some(database);
         self
     }
 
@@ -208,31 +259,35 @@ impl ServerBuilder {
             (None, Today::Fixed(day)) => Arc::new(clock::PinnedDayClock(day)),
             (None, Today::System) => Arc::new(clock::SystemClock),
         };
-        let (db_path, temp_dir) = match self.database {
-            Some(path) => (path, None),
+        let (database, temp_dir) = match self.database {
+            Some(database) => (database, None),
             None => {
                 let dir = tempfile::Builder::new()
                     .prefix("practice-studio-")
                     .tempdir()
                     .map_err(StartError::TempDatabase)?;
-                (dir.path().join("practice-studio.db"), Some(dir))
+                (
+                    Database::Sqlite(dir.path().join("practice-studio.db")),
+                    Some(dir),
+                )
             }
         };
-        let storage = storage::SqliteStorage::open(&db_path).await?;
+        let storage_handle = database.open().await?;
+        let storage = storage_handle.as_ref();
         if self.demo && storage.count_patients().await? == 0 {
             let started = std::time::Instant::now();
-            demo::seed_identities(&storage, clock.now()).await?;
-            demo_clinic::seed(&storage, self.demo_seed, clock.today()).await?;
+            demo::seed_identities(storage, clock.now()).await?;
+            demo_clinic::seed(storage, self.demo_seed, clock.today()).await?;
             let count =
-                demo::seed_patients(&storage, self.demo_seed, self.demo_patients, clock.today())
+                demo::seed_patients(storage, self.demo_seed, self.demo_patients, clock.today())
                     .await?;
             let appointments =
-                demo_appointments::seed(&storage, self.demo_seed, clock.now(), clock.today())
+                demo_appointments::seed(storage, self.demo_seed, clock.now(), clock.today())
                     .await?;
             let records =
-                demo_records::seed(&storage, self.demo_seed, clock.today(), clock.now()).await?;
+                demo_records::seed(storage, self.demo_seed, clock.today(), clock.now()).await?;
             let invoices =
-                demo_billing::seed(&storage, self.demo_seed, clock.today(), clock.now()).await?;
+                demo_billing::seed(storage, self.demo_seed, clock.today(), clock.now()).await?;
             tracing::info!(
                 patients = count,
                 appointments,
@@ -253,7 +308,7 @@ impl ServerBuilder {
             }
         }
         let state = app::AppState {
-            storage: Arc::new(storage),
+            storage: storage_handle,
             clock,
             limiter: Arc::new(ratelimit::RateLimiter::default()),
             settings: Arc::new(settings),

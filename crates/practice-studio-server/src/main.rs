@@ -1,16 +1,13 @@
 //! `practice-studio-server`: the Practice Studio API on one address, and its admin commands.
 
 use std::io::{BufRead, Write as _};
-use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use practice_studio_server::auth::{new_secret, parse_scopes, password, secret_hash, Role, Tier};
-use practice_studio_server::storage::{
-    ApiKeyRecord, ClientRecord, SqliteStorage, Storage, UserRecord,
-};
-use practice_studio_server::{demo, Server, Today};
+use practice_studio_server::storage::{ApiKeyRecord, ClientRecord, UserRecord};
+use practice_studio_server::{demo, Database, Server, Today};
 
 /// The Practice Studio API reference server.
 #[derive(Debug, Parser)]
@@ -27,9 +24,10 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: String,
-    /// SQLite database file [default: a temporary file, removed on exit].
-    #[arg(long, value_name = "PATH")]
-    database: Option<PathBuf>,
+    /// SQLite database file, or a PostgreSQL URL (`postgres://user@host:port/db`, which several
+    /// instances may share) [default: a temporary SQLite file, removed on exit].
+    #[arg(long, value_name = "PATH|URL", value_parser = parse_database)]
+    database: Option<Database>,
     /// Serve generated demo data (and the fixed demo identities).
     #[arg(long)]
     demo: bool,
@@ -66,9 +64,9 @@ struct ServeArgs {
 enum Command {
     /// Manage users, clients and API keys in a database.
     Admin {
-        /// The SQLite database file.
-        #[arg(long, value_name = "PATH")]
-        database: PathBuf,
+        /// The SQLite database file, or a PostgreSQL URL.
+        #[arg(long, value_name = "PATH|URL", value_parser = parse_database)]
+        database: Database,
         #[command(subcommand)]
         action: AdminAction,
     },
@@ -182,7 +180,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })
         .token_ttl(chrono::Duration::seconds(i64::from(args.token_ttl)));
     if let Some(database) = &args.database {
-        builder = builder.database(database);
+        builder = builder.storage(database.clone());
     }
     let server = builder
         .start()
@@ -212,10 +210,15 @@ fn parse_or_fail<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) -> a
     result.map_err(|e| anyhow::anyhow!("{what}: {e}"))
 }
 
-async fn admin(database: &std::path::Path, action: AdminAction) -> anyhow::Result<()> {
-    let storage = SqliteStorage::open(database)
+fn parse_database(text: &str) -> Result<Database, std::convert::Infallible> {
+    Ok(Database::from_arg(text))
+}
+
+async fn admin(database: &Database, action: AdminAction) -> anyhow::Result<()> {
+    let storage = database
+        .open()
         .await
-        .with_context(|| format!("opening {}", database.display()))?;
+        .with_context(|| format!("opening {database}"))?;
     let now = chrono::Utc::now();
     match action {
         AdminAction::CreateUser { email, name, role } => {

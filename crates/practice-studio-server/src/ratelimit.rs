@@ -6,6 +6,11 @@
 //!
 //! A tier's per-minute limit `L` gives an emission interval of 60 s / L and a burst of L / 10
 //! (at least 1): a standard client may send 10 requests at once, then one every 0.6 s.
+//!
+//! One instance keeps its buckets in memory ([`RateLimiter`]). Several instances on one
+//! PostgreSQL database share them there ([`crate::storage::RequestStorage::shared_rate_limit`]:
+//! one atomic statement per request), so a client cannot get N times its limit by spreading its
+//! requests over N instances. [`check`] asks the storage first.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -68,6 +73,79 @@ impl RateLimiter {
             retry_after: 0,
         }
     }
+}
+
+/// The verdict on one request of `bucket`: from the buckets the instances share when the storage
+/// keeps them, else from this instance's own. Should the shared store fail, this instance's
+/// bucket decides (the limit then holds per instance until the database is back).
+pub async fn check(app: &crate::app::AppState, bucket: &str, per_minute: u32) -> Decision {
+    let now = app.clock.now();
+    match app
+        .storage
+        .shared_rate_limit(bucket, per_minute.max(1), now)
+        .await
+    {
+        Ok(Some(decision)) => decision,
+        Ok(None) => app.limiter.check(bucket, per_minute, now),
+        Err(error) => {
+            tracing::warn!(%error, "shared rate-limit buckets unavailable; this instance's decide");
+            app.limiter.check(bucket, per_minute, now)
+        }
+    }
+}
+
+/// A per-minute limit as GCRA parameters in microseconds, for buckets kept outside this process
+/// (their theoretical arrival time as microseconds since the epoch).
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub interval_us: i64,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub fn of(per_minute: u32) -> Self {
+        let per_minute = per_minute.max(1);
+        Self {
+            per_minute,
+            interval_us: 60_000_000 / i64::from(per_minute),
+            burst: burst_of(per_minute),
+        }
+    }
+
+    /// How far ahead of now a bucket's arrival time may run.
+    pub fn capacity_us(&self) -> i64 {
+        self.interval_us * i64::from(self.burst)
+    }
+
+    /// An allowed request that moved the bucket's arrival time to `new_tat_us`.
+    pub fn allowed(&self, now: DateTime<Utc>, new_tat_us: i64) -> Decision {
+        let room = now.timestamp_micros() + self.capacity_us() - new_tat_us;
+        Decision {
+            allowed: true,
+            limit: self.per_minute,
+            remaining: (room / self.interval_us.max(1)).clamp(0, i64::from(self.burst)) as u32,
+            reset: ceil_secs_us(new_tat_us),
+            retry_after: 0,
+        }
+    }
+
+    /// A refused request; the bucket's arrival time is `tat_us`.
+    pub fn refused(&self, now: DateTime<Utc>, tat_us: i64) -> Decision {
+        let tat_us = tat_us.max(now.timestamp_micros());
+        let wait_us = tat_us + self.interval_us - self.capacity_us() - now.timestamp_micros();
+        Decision {
+            allowed: false,
+            limit: self.per_minute,
+            remaining: 0,
+            reset: ceil_secs_us(tat_us),
+            retry_after: (wait_us.max(0) as u64).div_ceil(1_000_000).max(1),
+        }
+    }
+}
+
+fn ceil_secs_us(us: i64) -> i64 {
+    us.div_euclid(1_000_000) + i64::from(us.rem_euclid(1_000_000) > 0)
 }
 
 fn ceil_secs(at: DateTime<Utc>) -> i64 {

@@ -1820,6 +1820,7 @@ async fn a_page_of_patients_follows_every_change_whoever_makes_it() {
         server,
         http: reqwest::Client::new(),
         clock,
+        database: None,
     };
     let auth = bearer(&api.user_token("reception@demo.clinic").await);
     let page = || async {

@@ -617,6 +617,7 @@ async fn hours_are_kept_in_each_locations_own_time_zone() {
         server,
         http: reqwest::Client::new(),
         clock,
+        database: None,
     };
     let auth = bearer(&api.user_token(RECEPTION).await);
     let created = api

@@ -306,6 +306,7 @@ async fn many_writers_are_read_back_once_each_in_commit_order_across_restarts() 
         server,
         http: reqwest::Client::new(),
         clock,
+        database: None,
     };
     let token = api.client_token("integration-premium").await;
     let auth = bearer(&token);
@@ -421,6 +422,7 @@ async fn demo_activity_plays_the_day_through_the_same_events() {
         server,
         http: reqwest::Client::new(),
         clock,
+        database: None,
     };
     // The administrator may read everything the day produces.
     let auth = bearer(&api.user_token("admin@demo.clinic").await);

@@ -3,6 +3,10 @@
 //! rotated secret; a subscriber that may not read what an event is about; targets inside
 //! private networks.
 
+// The shared database support only (PostgreSQL when PRACTICE_STUDIO_TEST_PG is set).
+#[allow(dead_code)]
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -124,15 +128,18 @@ fn fast_settings() -> Settings {
     }
 }
 
-async fn demo_server(settings: Settings) -> RunningServer {
-    Server::builder()
+/// A demo server, and the test database it keeps its data in (on PostgreSQL) until dropped.
+async fn demo_server(settings: Settings) -> (RunningServer, Option<support::TestDatabase>) {
+    let (builder, database) = support::builder().await;
+    let server = builder
         .demo(true)
         .demo_patients(5)
         .today(Today::Fixed(Utc::now().date_naive()))
         .settings(settings)
         .start()
         .await
-        .expect("server")
+        .expect("server");
+    (server, database)
 }
 
 struct Caller {
@@ -225,7 +232,7 @@ fn check(received: &Received, secrets: &[&str]) -> Value {
 #[tokio::test]
 async fn events_are_delivered_signed_with_their_resource_and_history() {
     let receiver = Receiver::start().await;
-    let server = demo_server(fast_settings()).await;
+    let (server, _database) = demo_server(fast_settings()).await;
     let caller = Caller::client(&server, "integration-premium").await;
     let hook = caller
         .subscribe(&receiver.url(), &["patient.created", "patient.updated"])
@@ -303,7 +310,7 @@ async fn events_are_delivered_signed_with_their_resource_and_history() {
 #[tokio::test]
 async fn a_receiver_that_is_down_then_slow_gets_everything_after_retries() {
     let receiver = Receiver::start().await;
-    let server = demo_server(fast_settings()).await;
+    let (server, _database) = demo_server(fast_settings()).await;
     let caller = Caller::client(&server, "integration-premium").await;
     let hook = caller
         .subscribe(&receiver.url(), &["patient.created"])
@@ -362,7 +369,7 @@ async fn a_receiver_that_is_down_then_slow_gets_everything_after_retries() {
 #[tokio::test]
 async fn both_secrets_sign_while_a_rotation_overlaps() {
     let receiver = Receiver::start().await;
-    let server = demo_server(fast_settings()).await;
+    let (server, _database) = demo_server(fast_settings()).await;
     let caller = Caller::client(&server, "integration-premium").await;
     let hook = caller
         .subscribe(&receiver.url(), &["patient.created"])

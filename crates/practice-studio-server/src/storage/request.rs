@@ -41,4 +41,16 @@ pub trait RequestStorage {
     /// How many times the table has changed: bumped by every insert, update and delete, by any
     /// writer, in the writer's transaction. Equal values mean equal contents.
     async fn generation(&self, table: Counted) -> Result<i64>;
+
+    /// Takes one request from `bucket` where the instances on this storage share their
+    /// rate-limit buckets (PostgreSQL); `None` where each instance keeps its own (SQLite, which
+    /// one instance serves).
+    async fn shared_rate_limit(
+        &self,
+        _bucket: &str,
+        _per_minute: u32,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::ratelimit::Decision>> {
+        Ok(None)
+    }
 }

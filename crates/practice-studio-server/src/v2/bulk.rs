@@ -102,7 +102,7 @@ pub enum Target {
 }
 
 /// Spends the rest of the request's rate-limit cost (the layer charged one).
-fn charge(app: &AppState, principal: &Principal, items: usize) -> Result<(), ApiError> {
+async fn charge(app: &AppState, principal: &Principal, items: usize) -> Result<(), ApiError> {
     if app
         .settings
         .unlimited_clients
@@ -112,11 +112,8 @@ fn charge(app: &AppState, principal: &Principal, items: usize) -> Result<(), Api
     }
     let cost = items.div_ceil(ITEMS_PER_REQUEST).max(1);
     for _ in 1..cost {
-        let decision = app.limiter.check(
-            &principal.bucket,
-            principal.rate_per_minute,
-            app.clock.now(),
-        );
+        let decision =
+            crate::ratelimit::check(app, &principal.bucket, principal.rate_per_minute).await;
         if !decision.allowed {
             return Err(ApiError::TooManyRequests {
                 retry_after: decision.retry_after.max(1),
@@ -292,7 +289,7 @@ pub async fn run(
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
-    charge(&app, &principal, request.items.len())?;
+    charge(&app, &principal, request.items.len()).await?;
     let mut results = Vec::with_capacity(request.items.len());
     for (index, item) in request.items.iter().enumerate() {
         results.push(run_item(&app, &principal, target, index, item).await);

@@ -4,13 +4,91 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use practice_studio_server::clock::ManualClock;
-use practice_studio_server::{RunningServer, Server};
+use practice_studio_server::{Database, RunningServer, Server, ServerBuilder};
 use serde_json::Value;
+use sqlx::Connection as _;
+
+/// Names a PostgreSQL cluster (`postgres://user@host:port/db`, a database the user may create
+/// databases from): when set, the suite's servers keep their data there instead of in SQLite.
+pub const PG_ENV: &str = "PRACTICE_STUDIO_TEST_PG";
+
+/// A fresh database on the cluster named by [`PG_ENV`], dropped when this is dropped: each test
+/// gets its own, so tests stay independent and run in parallel.
+pub struct TestDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// `None` when [`PG_ENV`] is not set (the suite runs on SQLite).
+    pub async fn create() -> Option<Self> {
+        let admin_url = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
+        let name = format!("ps_test_{:016x}", rand::random::<u64>());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("the PostgreSQL cluster of PRACTICE_STUDIO_TEST_PG accepts connections");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("creates a database for the test");
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(&admin_url).expect("PRACTICE_STUDIO_TEST_PG is a URL");
+        url.set_path(&name);
+        Some(Self {
+            admin_url,
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    pub fn database(&self) -> Database {
+        Database::Postgres(self.url.clone())
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop may run inside the test's runtime: the database is dropped from a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                sqlx::query(&sql).execute(&mut admin).await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
+    }
+}
+
+/// A server builder on the suite's database: a fresh PostgreSQL database when [`PG_ENV`] is set
+/// (kept alive by the returned guard), else the builder's default temporary SQLite file.
+pub async fn builder() -> (ServerBuilder, Option<TestDatabase>) {
+    match TestDatabase::create().await {
+        Some(database) => (
+            Server::builder().storage(database.database()),
+            Some(database),
+        ),
+        None => (Server::builder(), None),
+    }
+}
 
 pub struct Api {
     pub server: RunningServer,
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
+    /// Dropped after the server (fields drop in order); held only for that.
+    #[allow(dead_code)]
+    pub database: Option<TestDatabase>,
 }
 
 impl Api {
@@ -21,7 +99,8 @@ impl Api {
                 .single()
                 .expect("time"),
         ));
-        let server = Server::builder()
+        let (builder, database) = builder().await;
+        let server = builder
             .demo(true)
             .demo_patients(patients)
             .clock(clock.clone())
@@ -32,6 +111,7 @@ impl Api {
             server,
             http: reqwest::Client::new(),
             clock,
+            database,
         }
     }
 

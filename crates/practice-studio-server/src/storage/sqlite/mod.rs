@@ -34,7 +34,7 @@ use super::*;
 use crate::auth::{format_scopes, parse_scopes};
 
 /// Sequence numbers start here, so ids and MRNs have the reference's five digits.
-const FIRST_NUMBER: i64 = 10_000;
+pub(crate) const FIRST_NUMBER: i64 = 10_000;
 
 pub struct SqliteStorage {
     writer: SqlitePool,
@@ -43,17 +43,17 @@ pub struct SqliteStorage {
     events: tokio::sync::watch::Sender<u64>,
 }
 
-fn ts(at: DateTime<Utc>) -> String {
+pub(crate) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse_ts(text: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn parse_ts(text: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StorageError::Corrupt(format!("timestamp {text:?}: {e}")))
 }
 
-fn status_str(status: PatientStatus) -> &'static str {
+pub(crate) fn status_str(status: PatientStatus) -> &'static str {
     match status {
         PatientStatus::Active => "active",
         PatientStatus::Inactive => "inactive",
@@ -61,11 +61,11 @@ fn status_str(status: PatientStatus) -> &'static str {
     }
 }
 
-fn scopes_of(text: &str) -> Result<Scopes> {
+pub(crate) fn scopes_of(text: &str) -> Result<Scopes> {
     parse_scopes(text).map_err(StorageError::Corrupt)
 }
 
-fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StorageError {
+pub(crate) fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StorageError {
     move |e| StorageError::Corrupt(format!("{what}: {e}"))
 }
 
@@ -110,11 +110,11 @@ impl SqliteStorage {
         })
     }
 
-    fn patient_from_body(body: &str) -> Result<Patient> {
+    pub(crate) fn patient_from_body(body: &str) -> Result<Patient> {
         serde_json::from_str(body).map_err(corrupt("patient body"))
     }
 
-    fn render_patient(
+    pub(crate) fn render_patient(
         id: &str,
         mrn: &str,
         valid: &ValidPatient,
@@ -144,7 +144,7 @@ impl SqliteStorage {
         }
     }
 
-    fn search_text(patient: &Patient) -> String {
+    pub(crate) fn search_text(patient: &Patient) -> String {
         format!(
             "{} {} {} {}",
             patient.first_name, patient.last_name, patient.id, patient.mrn
