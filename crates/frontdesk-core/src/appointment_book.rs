@@ -562,14 +562,6 @@ impl Desk {
         let store = cache.engine.store();
         let days = args.days.unwrap_or(1).clamp(1, MAX_VIEW_DAYS);
         let now = self.inner.clock.now();
-        let locations = store.locations().await?;
-        let mut providers = store.providers().await?;
-        providers.retain(|p| p.active);
-        providers.sort_by(|a, b| {
-            (a.last_name.as_str(), a.first_name.as_str())
-                .cmp(&(b.last_name.as_str(), b.first_name.as_str()))
-        });
-        let types = store.appointment_types().await?;
         let last = args.date + Duration::days(i64::from(days) - 1);
 
         let location_filter = wanted(&args.location_id);
@@ -585,12 +577,22 @@ impl Desk {
         // Every appointment that can fall on these local dates, at once.
         let from_utc = local_instant(chrono_tz::UTC, args.date, NaiveTime::MIN) - Duration::days(1);
         let to_utc = local_instant(chrono_tz::UTC, last, NaiveTime::MIN) + Duration::days(2);
-        // With each one's pending mark and patient, in one statement; a week reads only the
-        // chosen providers' (an empty choice is every provider's).
-        let appointments = store
-            .book_entries_between(from_utc, to_utc, &chosen)
-            .await?;
-        let conflicts = store.entities_in_conflict().await?;
+        // The reads at once, each on a connection of its own: the clinic, the conflicts, and the
+        // appointments with each one's pending mark and patient in one statement (a week reads
+        // only the chosen providers'; an empty choice is every provider's). The book's reads go
+        // last: they run on this thread, after the others have been handed to theirs.
+        let (locations, mut providers, types, conflicts, appointments) = tokio::try_join!(
+            store.locations(),
+            store.providers(),
+            store.appointment_types(),
+            store.entities_in_conflict(),
+            store.book_entries_between(from_utc, to_utc, &chosen),
+        )?;
+        providers.retain(|p| p.active);
+        providers.sort_by(|a, b| {
+            (a.last_name.as_str(), a.first_name.as_str())
+                .cmp(&(b.last_name.as_str(), b.first_name.as_str()))
+        });
         let zones: HashMap<&str, (Tz, &Location)> = locations
             .iter()
             .filter_map(|l| Some((l.id.as_str(), (l.time_zone.parse::<Tz>().ok()?, l))))
