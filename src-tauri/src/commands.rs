@@ -257,6 +257,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("resolve_conflict", frontdesk_core::conflicts::ResolveConflictArgs => ()),
     command!("audit_log", frontdesk_core::audit_log::AuditQuery => frontdesk_core::audit_log::AuditPage),
     command!("audit_log_csv", frontdesk_core::audit_log::AuditQuery => String),
+    // Updates (administrators): `crate::desk_commands`.
+    command!("update_status", NoArgs => frontdesk_core::updates::UpdateView),
+    command!("check_for_update", NoArgs => frontdesk_core::updates::UpdateView),
+    command!("install_update", NoArgs => frontdesk_core::updates::UpdateView),
     // The appointment book: `crate::book_commands`.
     command!("book_view", frontdesk_core::appointment_book::BookViewArgs => frontdesk_core::appointment_book::BookView),
     command!("find_slots", frontdesk_core::appointment_book::SlotSearchArgs => Vec<frontdesk_core::appointment_book::FoundSlot>),

@@ -1,5 +1,5 @@
 //! The desk's commands for documents, billing's worklist, the conflict list and the audit log
-//! (issue 9), hooked into [`crate::commands::dispatch`] (and listed in
+//! (issue 9), and an administrator's view of updates (issue 12), hooked into [`crate::commands::dispatch`] (and listed in
 //! [`crate::commands::COMMANDS`]). Each parses, calls one core function and maps the error, like
 //! every other command.
 
@@ -52,6 +52,15 @@ pub async fn dispatch(
             )
             .await
         }
+        "update_status" => run(args, |NoArgs {}| async move { desk.update_status().await }).await,
+        "check_for_update" => {
+            run(
+                args,
+                |NoArgs {}| async move { desk.check_for_update().await },
+            )
+            .await
+        }
+        "install_update" => run(args, |NoArgs {}| async move { desk.install_update().await }).await,
         _ => return None,
     })
 }

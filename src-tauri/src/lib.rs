@@ -19,6 +19,7 @@ mod desk_commands;
 pub mod keychain;
 mod notifications;
 mod system_browser;
+pub mod updater;
 mod window;
 
 use std::process::ExitCode;
@@ -92,7 +93,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let mode = cli.mode()?;
-    let data_dir = DataDir::open(cli.data_dir()?).context("opening the data directory")?;
+    let version = context().package_info().version.to_string();
+    let relaunched = std::env::var_os(updater::RELAUNCHED).is_some();
+    tracing::info!(
+        version,
+        commit = frontdesk_core::BUILD_COMMIT,
+        relaunched_after_update = relaunched,
+        "Front Desk starting"
+    );
+    let data_dir = open_data_dir(cli.data_dir()?, relaunched)?;
     tracing::info!(
         namespace = data_dir.namespace(),
         "desk data directory ready"
@@ -136,12 +145,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Mode::Window => Surface::Window,
         Mode::Browser(_) => Surface::Browser,
     };
+    // Updates: the window only, never in demo mode, and only with an update address.
+    let updates = match (&mode, cli.demo) {
+        (Mode::Window, false) => match updater::manifest_url(&config) {
+            Ok(url) => Some(url),
+            Err(updater::NoUpdater::NoUpdateUrl) => None,
+            Err(why) => {
+                tracing::warn!(%why, "updates are off");
+                None
+            }
+        },
+        _ => None,
+    };
     let desk = Desk::new(DeskOptions {
         config,
         clock,
         surface,
     })
     .context("starting the desk")?;
+    desk.set_app_version(&version);
     let keychain = keychain::OsKeychain::new(data_dir.keychain_service());
     desk.attach_device(frontdesk_core::session::Device {
         data_dir: Arc::new(data_dir),
@@ -167,7 +189,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
 
     match mode {
-        Mode::Window => window::run(desk),
+        Mode::Window => window::run(desk, updates),
         Mode::Browser(options) => runtime.block_on(browser::serve(desk, options)),
+    }
+}
+
+/// Opens the data directory. A desk started by the version it replaced ([`updater::RELAUNCHED`])
+/// waits a few seconds for that one to let go of it.
+fn open_data_dir(path: std::path::PathBuf, relaunched: bool) -> anyhow::Result<DataDir> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match DataDir::open(&path) {
+            Err(frontdesk_store::StoreError::InUse { .. })
+                if relaunched && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => return other.context("opening the data directory"),
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! The desktop window (Tauri).
 
+use std::time::Duration;
+
 use anyhow::Context;
 use frontdesk_core::Desk;
 use serde_json::Value;
@@ -76,14 +78,46 @@ async fn save_as(
     Ok(true)
 }
 
-/// Opens the window and runs until it is closed.
-pub(crate) fn run(desk: Desk) -> anyhow::Result<()> {
+/// When the window's updater checks the update server.
+const UPDATE_FIRST_CHECK: Duration = Duration::from_secs(10);
+const UPDATE_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
+const UPDATE_RETRY: Duration = Duration::from_secs(15 * 60);
+
+/// Opens the window and runs until it is closed. With `updates` (the manifest's address), the
+/// desk checks for signed updates ([`crate::updater`]).
+pub(crate) fn run(desk: Desk, updates: Option<url::Url>) -> anyhow::Result<()> {
     let mut events = desk.subscribe();
-    tauri::Builder::default()
+    let mut context = crate::context();
+    let updates = updates.filter(|_| crate::updater::has_update_key(&context));
+    if let Some(manifest) = &updates {
+        if manifest.scheme() == "http" {
+            // `updater::manifest_url` lets plain http through for a loopback mirror only; the
+            // plugin wants that said in its configuration. The signature protects the package.
+            if let Some(updater) = context.config_mut().plugins.0.get_mut("updater") {
+                updater["dangerousInsecureTransportProtocol"] = true.into();
+            }
+        }
+    }
+    let exit_desk = desk.clone();
+    let mut builder = tauri::Builder::default()
         .manage(desk)
-        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_dialog::init());
+    if updates.is_some() {
+        builder = builder.plugin(tauri_plugin_updater::Builder::new().build());
+    }
+    let app = builder
         .invoke_handler(tauri::generate_handler![run_command, save_as])
         .setup(move |app| {
+            if let Some(manifest) = updates {
+                let desk = app.state::<Desk>().inner().clone();
+                let source = crate::updater::PluginUpdates::new(app.handle().clone(), manifest);
+                desk.attach_updates(std::sync::Arc::new(source));
+                // On the desk's runtime; the checks run for the app's life.
+                tauri::async_runtime::spawn(async move {
+                    desk.spawn_update_checks(UPDATE_FIRST_CHECK, UPDATE_EVERY, UPDATE_RETRY)
+                });
+                tracing::info!("updates: checking the update server after start");
+            }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 loop {
@@ -104,6 +138,14 @@ pub(crate) fn run(desk: Desk) -> anyhow::Result<()> {
             }
             Ok(())
         })
-        .run(crate::context())
-        .context("running the desktop window")
+        .build(context)
+        .context("starting the desktop window")?;
+    app.run(move |_, event| {
+        if let tauri::RunEvent::Exit = event {
+            // An update downloaded and verified but still waiting for the desk to be idle goes
+            // in as the desk closes.
+            exit_desk.install_waiting_update_on_exit();
+        }
+    });
+    Ok(())
 }

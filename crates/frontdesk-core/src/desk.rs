@@ -116,6 +116,9 @@ pub enum DeskEvent {
     },
     /// The waitlist changed on the server through this desk (an entry booked).
     WaitlistChanged,
+    /// Updates: one was found, its download moved on, it waits, installs or failed
+    /// ([`crate::updates`]). Shown to administrators only.
+    UpdateChanged { update: crate::updates::UpdateView },
 }
 
 /// What a desk operation can fail with.
@@ -216,6 +219,8 @@ pub(crate) struct Inner {
     /// Held (written) while the remembered session is restored in the background
     /// ([`Desk::restore_session_in_background`]); [`Desk::session`] waits for it.
     pub(crate) restoring: Arc<RwLock<()>>,
+    /// In-app updates ([`crate::updates`]).
+    pub(crate) updates: crate::updates::Updates,
 }
 
 impl Desk {
@@ -243,6 +248,7 @@ impl Desk {
                 browser: std::sync::Mutex::new(None),
                 lock: crate::lock::LockState::new(lock_after),
                 restoring: Arc::new(RwLock::new(())),
+                updates: crate::updates::Updates::new(),
             }),
         })
     }
@@ -257,7 +263,7 @@ impl Desk {
         let api = self.api_state_within(STATUS_WAIT).await;
         let config = self.inner.config.read().await;
         AppStatus {
-            version: env!("CARGO_PKG_VERSION").to_owned(),
+            version: self.inner.updates.version(),
             commit: env!("FRONTDESK_COMMIT").to_owned(),
             surface: self.inner.surface,
             today: self.inner.clock.today(),

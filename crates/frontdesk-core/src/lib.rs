@@ -30,7 +30,11 @@ pub mod registration;
 pub mod roles;
 pub mod session;
 pub mod sync;
+pub mod updates;
 pub mod waitlist;
+
+/// The commit this build was made from (12 hex digits), or "unknown" (see `build.rs`).
+pub const BUILD_COMMIT: &str = env!("FRONTDESK_COMMIT");
 
 pub use clock::{Clock, PinnedDayClock, SystemClock};
 pub use config::{Config, ConfigError, ConfigKey, ConfigLayers};

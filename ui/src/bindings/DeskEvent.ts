@@ -3,8 +3,9 @@ import type { ApiState } from "./ApiState";
 import type { SessionInfo } from "./SessionInfo";
 import type { SyncEvent } from "./SyncEvent";
 import type { SyncView } from "./SyncView";
+import type { UpdateView } from "./UpdateView";
 
 /**
  * What the core tells the UI without being asked.
  */
-export type DeskEvent = { "type": "connection_changed", api: ApiState, } | { "type": "session_changed", session: SessionInfo | null, } | { "type": "sync_status_changed", sync: SyncView, } | { "type": "sync", event: SyncEvent, } | { "type": "lock_changed", locked: boolean, } | { "type": "slot_freed", appointmentId: string, candidates: number, } | { "type": "waitlist_changed" };
+export type DeskEvent = { "type": "connection_changed", api: ApiState, } | { "type": "session_changed", session: SessionInfo | null, } | { "type": "sync_status_changed", sync: SyncView, } | { "type": "sync", event: SyncEvent, } | { "type": "lock_changed", locked: boolean, } | { "type": "slot_freed", appointmentId: string, candidates: number, } | { "type": "waitlist_changed" } | { "type": "update_changed", update: UpdateView, };

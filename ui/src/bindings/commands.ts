@@ -48,6 +48,7 @@ import type { StatusArgs } from "./StatusArgs";
 import type { SyncView } from "./SyncView";
 import type { TakePaymentArgs } from "./TakePaymentArgs";
 import type { UnlockArgs } from "./UnlockArgs";
+import type { UpdateView } from "./UpdateView";
 import type { WaitlistAddArgs } from "./WaitlistAddArgs";
 import type { WaitlistBookingArgs } from "./WaitlistBookingArgs";
 import type { WaitlistEntry } from "./WaitlistEntry";
@@ -90,6 +91,9 @@ export interface Commands {
   resolve_conflict: { args: ResolveConflictArgs; result: null };
   audit_log: { args: AuditQuery; result: AuditPage };
   audit_log_csv: { args: AuditQuery; result: string };
+  update_status: { args: NoArgs; result: UpdateView };
+  check_for_update: { args: NoArgs; result: UpdateView };
+  install_update: { args: NoArgs; result: UpdateView };
   book_view: { args: BookViewArgs; result: BookView };
   find_slots: { args: SlotSearchArgs; result: Array<FoundSlot> };
   check_booking: { args: BookingArgs; result: BookingCheck };
@@ -108,4 +112,4 @@ export interface Commands {
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "take_payment", "check_new_patient", "register_patient", "edit_patient", "open_document", "overdue_invoices", "conflicts", "resolve_conflict", "audit_log", "audit_log_csv", "book_view", "find_slots", "check_booking", "book_appointment", "reschedule_appointment", "set_appointment_status", "cancel_appointment", "day_sheet", "waitlist", "add_to_waitlist", "remove_from_waitlist", "slot_offers", "dismiss_slot_offer", "book_from_waitlist"] as const satisfies readonly CommandName[];
+export const COMMAND_NAMES = ["app_status", "configure_api", "session", "sign_in", "sign_in_with_browser", "switch_user", "sign_out", "device_data", "remove_device_data", "sync_status", "lock_state", "lock", "unlock", "touch", "set_unlock_pin", "search_patients", "recent_patients", "open_chart", "refresh_chart", "patient_appointments", "patient_records", "open_record", "patient_invoices", "open_invoice", "take_payment", "check_new_patient", "register_patient", "edit_patient", "open_document", "overdue_invoices", "conflicts", "resolve_conflict", "audit_log", "audit_log_csv", "update_status", "check_for_update", "install_update", "book_view", "find_slots", "check_booking", "book_appointment", "reschedule_appointment", "set_appointment_status", "cancel_appointment", "day_sheet", "waitlist", "add_to_waitlist", "remove_from_waitlist", "slot_offers", "dismiss_slot_offer", "book_from_waitlist"] as const satisfies readonly CommandName[];

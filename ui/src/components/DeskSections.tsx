@@ -1,10 +1,11 @@
 // The desk's sections beyond patients: billing's overdue worklist, the conflict list, and the
-// administrator's audit log. Each is offered only to whom it serves, and says why where a person
+// administrator's updates and audit log. Each is offered only to whom it serves, and says why where a person
 // would look for it.
 import type { SessionInfo } from "../bindings/SessionInfo";
 import { AuditLogView } from "./AuditLogView";
 import { Billing } from "./Billing";
 import { Conflicts } from "./Conflicts";
+import { UpdatesPanel } from "./Updates";
 
 export type DeskSection = { kind: "billing" } | { kind: "conflicts" } | { kind: "admin" };
 
@@ -64,7 +65,10 @@ export function DeskSections({
       return <Conflicts />;
     case "admin":
       return session.offers.administer ? (
-        <AuditLogView />
+        <>
+          <UpdatesPanel />
+          <AuditLogView />
+        </>
       ) : (
         <section className="card" aria-labelledby="admin-title">
           <h1 id="admin-title">Admin</h1>

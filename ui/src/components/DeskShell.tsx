@@ -21,6 +21,7 @@ import { PatientsHome } from "./PatientsHome";
 import { RegisterPatient } from "./RegisterPatient";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { type FirstSyncProgress, StatusBar } from "./StatusBar";
+import { UpdateNotice } from "./Updates";
 
 const ROLE_NAME: Record<string, string> = {
   reception: "Reception",
@@ -220,6 +221,7 @@ export function DeskShell({
         </ul>
       </nav>
       <main className="main" id="main">
+        {session.offers.administer && <UpdateNotice />}
         <DeskNavigationContext.Provider value={navigation}>
         {isBookSection(view) && <BookSectionView view={view} status={status} session={session} />}
         {view.kind === "patients" && (
