@@ -65,7 +65,12 @@ gpg_sign() {
 # TAURI_SIGNING_PRIVATE_KEY it also writes the updater signatures (<package>.sig).
 # The bundler needs the updater's public key to write updater artifacts.
 [ -n "${TAURI_SIGNING_PUBLIC_KEY:-}" ] || die "TAURI_SIGNING_PUBLIC_KEY is not set (the updater key's .pub)"
-BUILD_CONFIG=$(python3 -c 'import json,sys; print(json.dumps({"version": sys.argv[1], "plugins": {"updater": {"pubkey": sys.argv[2], "endpoints": []}}}))' "$VERSION" "$TAURI_SIGNING_PUBLIC_KEY")
+# productName "frontdesk": the bundler names the package (and its files) after it, so the package is
+# `frontdesk` (the desktop entry still says "Front Desk": packaging/frontdesk.desktop.hbs). The
+# updater requires the signature to carry the version the manifest announces (the bundler and
+# `tauri signer sign --app-version` write it into the signature's trusted comment), so a genuine
+# older package cannot be passed off as a newer one.
+BUILD_CONFIG=$(python3 -c 'import json,sys; print(json.dumps({"productName": "frontdesk", "version": sys.argv[1], "plugins": {"updater": {"pubkey": sys.argv[2], "endpoints": [], "requireSignedVersion": True}}}))' "$VERSION" "$TAURI_SIGNING_PUBLIC_KEY")
 # PACKAGE_SKIP_BUILD=1 re-signs and re-publishes the bundles of an earlier run instead.
 [ "${PACKAGE_SKIP_BUILD:-}" = 1 ] || (
   cd src-tauri
