@@ -36,14 +36,20 @@ case "${1:-}" in
     if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
     chmod 700 "$dir"
     # C locale: byte order, as SQLite's; trust on the socket and loopback (a throwaway cluster).
-    as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-locale -E UTF8 \
-      --no-sync >"$dir/initdb.log" 2>&1
+    if ! as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-locale -E UTF8 \
+      --no-sync >"$dir/initdb.log" 2>&1; then
+      cat "$dir/initdb.log" >&2
+      exit 1
+    fi
     # Tests run in parallel, each with its own database and pools (two per multi-instance test).
     # fsync off: nothing here must survive a crash of the machine.
-    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 \
           -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-          -c shared_buffers=128MB" start >/dev/null
+          -c shared_buffers=128MB" start >/dev/null; then
+      tail -n 20 "$dir/server.log" >&2
+      exit 1
+    fi
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;
   stop)

@@ -10,12 +10,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-port=${PG_PORT:-$((20000 + RANDOM % 20000))}
 cluster=$(mktemp -d /tmp/practice-studio-pg.XXXXXX)
 cleanup() { scripts/pg-cluster.sh stop "$cluster"; }
 trap cleanup EXIT INT TERM
 
-url=$(scripts/pg-cluster.sh start "$cluster" "$port")
+# A random port; another is tried if something already listens there.
+url=
+for _ in 1 2 3; do
+  port=${PG_PORT:-$((20000 + RANDOM % 20000))}
+  if url=$(scripts/pg-cluster.sh start "$cluster" "$port"); then
+    break
+  fi
+  url=
+  scripts/pg-cluster.sh stop "$cluster"
+done
+if [ -z "$url" ]; then
+  echo "test-pg: could not start a PostgreSQL cluster" >&2
+  exit 1
+fi
 echo "test-pg: PostgreSQL on port $port ($cluster)"
 export PRACTICE_STUDIO_TEST_PG=$url
 
