@@ -567,9 +567,14 @@ const BookGrid = memo(function BookGrid({
       const indices = defaultRangeExtractor(range);
       const first = indices[0] ?? 0;
       const last = indices[indices.length - 1] ?? -1;
+      // Beside the view, or beside the selected column when that is out of view: focus that
+      // has just reached a column at the edge of what is drawn finds the next one drawn too,
+      // however fast Tab is pressed (before the scroll that focus caused has been seen).
+      const low = selectedIndex >= 0 ? Math.min(first, selectedIndex) : first;
+      const high = selectedIndex >= 0 ? Math.max(last, selectedIndex) : last;
       const extra = [
-        [...withAppointments].reverse().find((i) => i < first),
-        withAppointments.find((i) => i > last),
+        [...withAppointments].reverse().find((i) => i < low),
+        withAppointments.find((i) => i > high),
         selectedIndex >= 0 ? selectedIndex : undefined,
       ].filter((i): i is number => i !== undefined && (i < first || i > last));
       return extra.length === 0 ? indices : [...new Set([...indices, ...extra])].sort((a, b) => a - b);
