@@ -231,7 +231,7 @@ test("an altered package and a package signed by another key are refused; N+1 st
     await (await notice.$("//button[normalize-space()='Install']")).click();
     const failed = await noticeIn(win, "failed", 120_000);
     const error = await (await failed.$('[data-testid="update-error"]')).getText();
-    assert.match(error, /refused because its signature does not match this desk's update key/, error);
+    assert.match(error, /^The update was refused because its signature does not match this desk's update key/, error);
     assert.match(error, /Nothing was installed/);
     await shot(win, `refused-${name}`);
     assert.equal(dpkgVersion(), versionN1, `N+1 is still installed after the ${name} update`);

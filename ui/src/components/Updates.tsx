@@ -38,6 +38,11 @@ function useUpdates() {
   return { query, install, check };
 }
 
+/** The desk's message as a sentence of its own. */
+function sentence(text: string | undefined): string {
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
+}
+
 function megabytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
@@ -102,7 +107,7 @@ export function UpdateNotice() {
       {failed && (
         <>
           <p role="alert">
-            <strong>The update to {version} was not installed.</strong> <span data-testid="update-error">{view.error}</span>
+            <strong>The update to {version} was not installed.</strong> <span data-testid="update-error">{sentence(view.error)}</span>
           </p>
           <button type="button" className="secondary" onClick={() => install.mutate()} disabled={install.isPending}>
             Try again
