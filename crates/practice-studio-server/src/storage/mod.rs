@@ -8,6 +8,7 @@ mod fhir;
 mod postgres;
 mod records;
 mod request;
+mod shared;
 mod sqlite;
 mod v2;
 mod waitlist;

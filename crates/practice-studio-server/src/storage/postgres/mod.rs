@@ -21,6 +21,7 @@
 
 mod appointments;
 mod billing;
+mod dialect;
 mod events;
 mod fhir;
 mod records;
@@ -29,6 +30,7 @@ mod v2;
 mod waitlist;
 mod webhooks;
 
+pub(crate) use super::shared::numbered;
 pub(crate) use events::append_event;
 
 use std::str::FromStr;
@@ -59,29 +61,6 @@ pub struct PgStorage {
     /// Bumped after each commit that wrote events, here or (through `LISTEN`) on any instance:
     /// the feed's long polls and the webhook worker wait on it.
     events: Arc<tokio::sync::watch::Sender<u64>>,
-}
-
-/// Rewrites `?` placeholders (outside quoted text) as `$1`, `$2`, …: the lists build their
-/// filters from pieces, as on SQLite.
-pub(crate) fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    let mut quoted = false;
-    for c in sql.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                out.push(c);
-            }
-            '?' if !quoted => {
-                n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
-            }
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 impl PgStorage {

@@ -7,6 +7,7 @@
 
 mod appointments;
 mod billing;
+mod dialect;
 mod events;
 mod fhir;
 mod records;
@@ -15,6 +16,7 @@ mod v2;
 mod waitlist;
 mod webhooks;
 
+pub(crate) use super::shared::numbered;
 pub(crate) use events::append_event;
 
 use std::path::Path;
@@ -93,6 +95,11 @@ impl SqliteStorage {
             readers,
             events: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Begins a writing transaction on the one writer connection (writes queue there).
+    pub(crate) async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.writer.begin().await?)
     }
 
     fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord> {
