@@ -428,7 +428,7 @@ impl Desk {
 
     /// The freed slots that waiting patients would take, newest first, each with its candidates
     /// ranked by the server's rules. A slot booked again since, or whose cancellation was undone,
-    /// is no longer offered.
+    /// is not offered while that lasts; it is forgotten once its time has passed.
     pub async fn slot_offers(&self) -> Result<Vec<SlotOffer>, CoreError> {
         let (client, cache) = self.waitlist_reader().await?;
         let ids: Vec<String> = cache.waitlist.lock().offers.clone();
@@ -438,10 +438,20 @@ impl Desk {
         let (entries, from_memory) = self.waiting_entries(&client, &cache).await?;
         let mut offers = Vec::new();
         let mut gone = Vec::new();
+        let now = self.inner.clock.now();
         for id in ids.iter().rev() {
             match self.offer_for(&cache, id, &entries, from_memory).await? {
                 Some(offer) if !offer.candidates.is_empty() => offers.push(offer),
-                _ => gone.push(id.clone()),
+                // Not offerable now. That may not last (a booking in the slot that the server
+                // refuses, a cancellation undone and made again, a patient added to the list),
+                // so only a slot whose time has passed, or that the cache no longer has, is
+                // forgotten. Forgetting on the first miss lost offers to a moment's state.
+                _ => {
+                    let still = cache.engine.store().appointment(id).await?;
+                    if still.is_none_or(|a| a.start_time <= now) {
+                        gone.push(id.clone());
+                    }
+                }
             }
         }
         if !gone.is_empty() {
@@ -627,7 +637,11 @@ impl Desk {
             .await
         {
             Ok(Some(offer)) if !offer.candidates.is_empty() => offer,
-            Ok(_) => return,
+            // Nobody would take it now, or it is taken: the next news of it looks again.
+            Ok(_) => {
+                cache.waitlist.lock().seen.remove(appointment_id);
+                return;
+            }
             Err(error) => return not_now("the candidates could not be ranked", &error),
         };
         cache.waitlist.lock().offers.push(appointment_id.to_owned());

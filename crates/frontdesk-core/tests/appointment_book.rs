@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use frontdesk_core::appointment_book::{
-    BookView, BookViewArgs, BookingArgs, RescheduleArgs, SlotSearchArgs, StatusArgs, TimeOfDay,
+    BookView, BookViewArgs, BookingArgs, CancelArgs, RescheduleArgs, SlotSearchArgs, StatusArgs,
+    TimeOfDay,
 };
 use frontdesk_core::keychain::MemoryKeychain;
 use frontdesk_core::session::Device;
+use frontdesk_core::waitlist::{SlotOffer, WaitlistAddArgs};
 use frontdesk_core::{Config, ConfigKey, ConfigLayers, Desk, DeskOptions, PinnedDayClock, Surface};
 use frontdesk_store::DataDir;
-use practice_studio::model::AppointmentStatus;
+use practice_studio::model::{AppointmentStatus, ProviderId, WaitlistPreferences};
 use practice_studio_server::{Server, Today};
 
 const TODAY: &str = "2026-11-23";
@@ -374,4 +376,164 @@ async fn the_next_free_slots_across_the_clinic_are_the_earliest_the_server_offer
             assert!(found.is_empty(), "a working day is shorter than 8 hours");
         }
     }
+}
+
+/// Waits (up to 20 s) until the desk offers, or no longer offers, the slot the appointment freed.
+async fn offer_of(desk: &Desk, appointment_id: &str, offered: bool) -> Option<SlotOffer> {
+    for _ in 0..200 {
+        let offers = desk.slot_offers().await.expect("slot offers");
+        let found = offers
+            .into_iter()
+            .find(|o| o.appointment_id == appointment_id);
+        if found.is_some() == offered {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = if offered {
+        "offered"
+    } else {
+        "no longer offered"
+    };
+    panic!("the slot {appointment_id} freed was not {state} within 20 s");
+}
+
+async fn nothing_pending(desk: &Desk) {
+    for _ in 0..200 {
+        if matches!(desk.sync_status().await, Ok(Some(v)) if v.status.pending == 0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("writes still pending after 20 s");
+}
+
+/// A cancellation frees a slot: the desk offers it to the waiting patient it suits. An
+/// accidental cancellation undone takes the slot back, so it is not offered while that lasts,
+/// and cancelled again it is offered again: what the book looked like for a moment never loses
+/// the offer (the desk once forgot an offer the first time it was not offerable).
+#[tokio::test]
+async fn a_freed_slot_is_offered_to_the_waitlist_for_as_long_as_it_is_free() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .demo(true)
+        .demo_patients(60)
+        .today(Today::Fixed(TODAY.parse().expect("date")))
+        .start()
+        .await
+        .expect("demo server");
+    let home = tempfile::tempdir().expect("tempdir");
+    let desk = desk(&server.url(), &home);
+    desk.sign_in("reception@demo.clinic", "demo-password")
+        .await
+        .expect("signs in");
+    let view = synced_view(&desk, TODAY).await;
+    let slot = desk
+        .find_slots(&SlotSearchArgs {
+            provider_id: None,
+            specialty: None,
+            location_id: None,
+            from: "2026-11-24".parse().expect("date"),
+            days: Some(14),
+            minutes: 60,
+            time_of_day: Some(TimeOfDay::Morning),
+            limit: Some(1),
+        })
+        .await
+        .expect("slots")
+        .into_iter()
+        .next()
+        .expect("a free morning hour");
+    let patients: Vec<_> = desk
+        .search_patients("a")
+        .await
+        .expect("search")
+        .into_iter()
+        .filter(|p| p.status == practice_studio::model::PatientStatus::Active)
+        .collect();
+    let (waiting, other) = (&patients[0], &patients[1]);
+    let kind = view.types[0].name.clone();
+
+    let entry = desk
+        .add_to_waitlist(&WaitlistAddArgs {
+            patient_id: waiting.id.clone(),
+            kind: kind.clone(),
+            duration: Some(30),
+            reason: Some("Sooner, please".into()),
+            notes: None,
+            preferences: WaitlistPreferences {
+                provider_ids: vec![ProviderId(slot.provider_id.clone())],
+                ..WaitlistPreferences::default()
+            },
+        })
+        .await
+        .expect("on the waitlist");
+    desk.book_appointment(&BookingArgs {
+        patient_id: other.id.clone(),
+        provider_id: slot.provider_id.clone(),
+        location_id: slot.location_id.clone(),
+        date: slot.date,
+        minute: slot.start_minute,
+        minutes: 60,
+        kind,
+        reason: Some("Waitlist test".into()),
+        notes: None,
+    })
+    .await
+    .expect("booked");
+    nothing_pending(&desk).await;
+    let day = desk
+        .book_view(&day_args(&slot.date.to_string()))
+        .await
+        .expect("view");
+    let booked = day
+        .columns
+        .iter()
+        .flat_map(|c| c.appointments.iter())
+        .find(|e| e.appointment.reason.as_deref() == Some("Waitlist test"))
+        .expect("in the book")
+        .appointment
+        .id
+        .to_string();
+    let cancel = CancelArgs {
+        appointment_id: booked.clone(),
+        reason: "Patient called".into(),
+    };
+
+    desk.cancel_appointment(&cancel).await.expect("cancelled");
+    let offer = offer_of(&desk, &booked, true).await.expect("offered");
+    assert_eq!(offer.start_time, slot.start_time);
+    assert_eq!(offer.minutes, 60);
+    let names: Vec<_> = offer
+        .candidates
+        .iter()
+        .map(|c| c.entry_id.as_str())
+        .collect();
+    assert_eq!(names, vec![entry.id.as_str()], "{offer:?}");
+    assert!(offer.candidates[0]
+        .why
+        .starts_with("asked for this provider"));
+
+    // Undone: the slot is taken again, so it is not offered (the desk is asked meanwhile).
+    desk.set_appointment_status(&StatusArgs {
+        appointment_id: booked.clone(),
+        status: AppointmentStatus::Scheduled,
+    })
+    .await
+    .expect("cancellation undone");
+    offer_of(&desk, &booked, false).await;
+    nothing_pending(&desk).await;
+    assert!(desk
+        .slot_offers()
+        .await
+        .expect("slot offers")
+        .iter()
+        .all(|o| o.appointment_id != booked));
+
+    // Cancelled again: offered again, to the same patient.
+    desk.cancel_appointment(&cancel)
+        .await
+        .expect("cancelled again");
+    let again = offer_of(&desk, &booked, true).await.expect("offered again");
+    assert_eq!(again.candidates[0].entry_id, entry.id);
 }

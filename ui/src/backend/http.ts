@@ -8,6 +8,29 @@ export const EVENTS_PATH = "/api/events";
 export const COMMANDS_PATH = "/api/commands/";
 
 export function httpBackend(base = ""): Backend {
+  // One event stream for every screen that listens. A stream per listener would hold one of the
+  // browser's six connections to the desk each (HTTP/1.1), and with five or six screens
+  // listening the commands would queue behind them, or wait for ever.
+  const listeners = new Set<(event: DeskEvent) => void>();
+  let source: EventSource | null = null;
+  const dispatch = (message: MessageEvent<string>) => {
+    let event: DeskEvent;
+    try {
+      event = JSON.parse(message.data) as DeskEvent;
+    } catch {
+      // A malformed event is dropped; the next status read shows the truth.
+      return;
+    }
+    // A copy: a listener may unsubscribe (or subscribe another) while it is called.
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        // One screen's failure must not keep the event from the others.
+        console.error("a desk event listener failed", error);
+      }
+    }
+  };
   return {
     transport: "http",
     async invoke(command, args) {
@@ -37,18 +60,18 @@ export function httpBackend(base = ""): Backend {
       return body as never;
     },
     subscribe(onEvent) {
-      const source = new EventSource(`${base}${EVENTS_PATH}`, { withCredentials: true });
-      const listener = (message: MessageEvent<string>) => {
-        try {
-          onEvent(JSON.parse(message.data) as DeskEvent);
-        } catch {
-          // A malformed event is dropped; the next status read shows the truth.
-        }
-      };
-      source.addEventListener("desk", listener);
+      listeners.add(onEvent);
+      if (!source) {
+        source = new EventSource(`${base}${EVENTS_PATH}`, { withCredentials: true });
+        source.addEventListener("desk", dispatch);
+      }
       return () => {
-        source.removeEventListener("desk", listener);
-        source.close();
+        listeners.delete(onEvent);
+        if (listeners.size === 0 && source) {
+          source.removeEventListener("desk", dispatch);
+          source.close();
+          source = null;
+        }
       };
     },
   };
