@@ -49,3 +49,11 @@ pub(crate) const POLICY_COLUMNS: &str =
 
 /// A patient's phone number, from the stored body.
 pub(crate) const PATIENT_PHONE: &str = "body::jsonb #>> '{contactInfo,phone}'";
+
+/// Takes the next number of the v2 webhook list's order (in the caller's transaction).
+pub(crate) const NEXT_WEBHOOK_SEQ: &str =
+    "UPDATE server_meta SET value = (CAST(value AS BIGINT) + 1)::text \
+     WHERE key = 'webhook_seq' RETURNING CAST(value AS BIGINT)";
+
+/// The number of the last event written so far (0 before any), as an SQL expression.
+pub(crate) const LAST_EVENT_SEQ: &str = "(SELECT value FROM counters WHERE name = 'events')";

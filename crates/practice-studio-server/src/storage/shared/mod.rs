@@ -24,8 +24,10 @@ pub(crate) mod appointments;
 pub(crate) mod billing;
 pub(crate) mod fhir;
 pub(crate) mod records;
+pub(crate) mod request;
 pub(crate) mod v2;
 pub(crate) mod waitlist;
+pub(crate) mod webhooks;
 
 /// Rewrites `?` placeholders (outside quoted text) as `$1`, `$2`, …: lists build their filters
 /// from pieces with `?`, and this numbers them for either engine.

@@ -45,3 +45,12 @@ pub(crate) const POLICY_COLUMNS: &str =
 
 /// A patient's phone number, from the stored body.
 pub(crate) const PATIENT_PHONE: &str = "json_extract(body, '$.contactInfo.phone')";
+
+/// Takes the next number of the v2 webhook list's order (in the caller's transaction).
+pub(crate) const NEXT_WEBHOOK_SEQ: &str =
+    "UPDATE server_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) \
+     WHERE key = 'webhook_seq' RETURNING CAST(value AS INTEGER)";
+
+/// The number of the last event written so far (0 before any), as an SQL expression.
+pub(crate) const LAST_EVENT_SEQ: &str = "COALESCE((SELECT MAX(seq) FROM events), \
+     (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)";
