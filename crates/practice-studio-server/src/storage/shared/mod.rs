@@ -22,6 +22,7 @@
 
 pub(crate) mod appointments;
 pub(crate) mod billing;
+pub(crate) mod events;
 pub(crate) mod fhir;
 pub(crate) mod records;
 pub(crate) mod request;

@@ -1,26 +1,14 @@
 //! [`EventStorage`] on SQLite, and [`append_event`], which every write that makes an event calls
 //! inside its own transaction: no change without its event, no event without its change.
+//! The code is [`crate::storage::shared::events`]'s but for `append_event`: SQLite numbers an
+//! event itself (`AUTOINCREMENT`), and the one writer connection makes that the commit order.
 
-use chrono::{DateTime, Utc};
-use rand::Rng;
-use serde::Serialize;
-use sqlx::Row;
-use tokio::sync::watch;
-
-use super::{corrupt, ts, SqliteStorage};
-use crate::storage::{EventPage, EventStorage, Result, StorageError, StoredEvent};
-
-/// An event's wire shape: the reference's payload plus `id` and `requestId`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Payload<'a, T: Serialize> {
-    id: &'a str,
-    event: &'a str,
-    timestamp: DateTime<Utc>,
-    data: &'a T,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
-}
+crate::storage::shared::events::events_storage!(
+    SqliteStorage,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow,
+    sqlx::SqliteConnection
+);
 
 /// Writes the event of a change in the change's transaction. `data` is the resource as its
 /// route returns it; the request id comes from the request being served (none for background
@@ -32,17 +20,8 @@ pub(crate) async fn append_event<T: Serialize>(
     data: &T,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let id = format!("EVT-{:032x}", rand::rng().random::<u128>());
-    let request_id = Some(crate::error::current_request_id()).filter(|r| !r.is_empty());
-    let body = serde_json::to_string(&Payload {
-        id: &id,
-        event: kind,
-        timestamp: at,
-        data,
-        request_id,
-    })
-    .map_err(corrupt("event"))?;
-    sqlx::query("INSERT INTO events (id, type, scope, created, body) VALUES (?, ?, ?, ?, ?)")
+    let (id, body) = event_body(kind, data, at)?;
+    sqlx::query("INSERT INTO events (id, type, scope, created, body) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(kind)
         .bind(scope)
@@ -51,83 +30,4 @@ pub(crate) async fn append_event<T: Serialize>(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-impl SqliteStorage {
-    /// Wakes the feed's long polls after a commit that wrote events.
-    pub(crate) fn events_committed(&self) {
-        self.events.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
-#[async_trait::async_trait]
-impl EventStorage for SqliteStorage {
-    async fn event_epoch(&self) -> Result<String> {
-        sqlx::query_scalar::<_, String>("SELECT value FROM server_meta WHERE key = 'event_epoch'")
-            .fetch_optional(&self.readers)
-            .await?
-            .ok_or_else(|| StorageError::Corrupt("the event log has no epoch".into()))
-    }
-
-    async fn event_bounds(&self) -> Result<(i64, i64)> {
-        let row = sqlx::query(
-            "SELECT COALESCE(MAX(seq), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS last, \
-             COALESCE(MIN(seq), 0) AS first FROM events",
-        )
-        .fetch_one(&self.readers)
-        .await?;
-        Ok((row.try_get("last")?, row.try_get("first")?))
-    }
-
-    async fn events_after(&self, after: i64, limit: u32, scopes: &[&str]) -> Result<EventPage> {
-        let mut tx = self.readers.begin().await?;
-        let end: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(seq), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) FROM events",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let marks = vec!["?"; scopes.len().max(1)].join(", ");
-        let sql = format!(
-            "SELECT seq, id, type, scope, body FROM events WHERE seq > ? AND seq <= ? \
-             AND scope IN ({marks}) ORDER BY seq LIMIT ?"
-        );
-        let mut query = sqlx::query(&sql).bind(after).bind(end);
-        if scopes.is_empty() {
-            query = query.bind("");
-        }
-        for scope in scopes {
-            query = query.bind(*scope);
-        }
-        let rows = query.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        let events = rows
-            .iter()
-            .map(|row| {
-                Ok(StoredEvent {
-                    seq: row.try_get("seq")?,
-                    id: row.try_get("id")?,
-                    kind: row.try_get("type")?,
-                    scope: row.try_get("scope")?,
-                    body: row.try_get("body")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let reached = match events.last() {
-            Some(last) if events.len() == limit as usize => last.seq,
-            _ => end.max(after),
-        };
-        Ok(EventPage { events, reached })
-    }
-
-    fn watch_events(&self) -> watch::Receiver<u64> {
-        self.events.subscribe()
-    }
-
-    async fn purge_events(&self, older_than: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM events WHERE created < ?")
-            .bind(ts(older_than))
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
-    }
 }
