@@ -57,3 +57,9 @@ pub(crate) const NEXT_WEBHOOK_SEQ: &str =
 
 /// The number of the last event written so far (0 before any), as an SQL expression.
 pub(crate) const LAST_EVENT_SEQ: &str = "(SELECT value FROM counters WHERE name = 'events')";
+
+/// A user by e-mail address, ignoring case.
+pub(crate) const USER_BY_EMAIL: &str = "SELECT * FROM users WHERE lower(email) = lower($1)";
+
+/// The patient list's name order, `[last, first]`, ignoring (ASCII) case.
+pub(crate) const NAME_ORDER: [&str; 2] = ["lower(last_name)", "lower(first_name)"];

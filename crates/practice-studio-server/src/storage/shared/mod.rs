@@ -18,9 +18,19 @@
 //! single writer connection, PostgreSQL's advisory lock, both behind a `write()` that begins the
 //! writing transaction), the change feed's counter and wake-ups (`LISTEN/NOTIFY`), the claims
 //! (idempotency keys, webhook deliveries, rate buckets), and the few statements whose dialect
-//! differs.
+//! differs: each engine's `dialect.rs` holds those as constants under the same names, which the
+//! shared code reads as `super::dialect::…`. Where an engine has its own method in a shared trait
+//! impl (each engine's idempotency claim, PostgreSQL's shared rate limit), it hands the method to
+//! the macro in braces.
+
+use chrono::{DateTime, Utc};
+use practice_studio::model::{Patient, PatientId, PatientLinks};
+use practice_studio::rules::ValidPatient;
+
+use super::Result;
 
 pub(crate) mod appointments;
+pub(crate) mod base;
 pub(crate) mod billing;
 pub(crate) mod events;
 pub(crate) mod fhir;
@@ -51,4 +61,49 @@ pub(crate) fn numbered(sql: &str) -> String {
         }
     }
     out
+}
+
+/// A patient from its stored body.
+pub(crate) fn patient_from_body(body: &str) -> Result<Patient> {
+    serde_json::from_str(body).map_err(super::sqlite::corrupt("patient body"))
+}
+
+/// The patient a write stores and answers with.
+pub(crate) fn render_patient(
+    id: &str,
+    mrn: &str,
+    valid: &ValidPatient,
+    version: i64,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+) -> Patient {
+    let id = PatientId(id.to_owned());
+    Patient {
+        links: PatientLinks::for_patient(&id),
+        id,
+        mrn: mrn.to_owned(),
+        first_name: valid.first_name.clone(),
+        last_name: valid.last_name.clone(),
+        date_of_birth: valid.date_of_birth,
+        gender: valid.gender,
+        status: valid.status,
+        contact_info: valid.contact_info.clone(),
+        insurance: valid.insurance.clone(),
+        emergency_contact: valid.emergency_contact.clone(),
+        preferred_language: valid.preferred_language.clone(),
+        preferred_pharmacy: valid.preferred_pharmacy.clone(),
+        allergies: Some(valid.allergies.clone()),
+        version,
+        created,
+        updated,
+    }
+}
+
+/// What the patient search matches against: names, id and MRN, lower-cased.
+pub(crate) fn search_text(patient: &Patient) -> String {
+    format!(
+        "{} {} {} {}",
+        patient.first_name, patient.last_name, patient.id, patient.mrn
+    )
+    .to_lowercase()
 }

@@ -54,3 +54,9 @@ pub(crate) const NEXT_WEBHOOK_SEQ: &str =
 /// The number of the last event written so far (0 before any), as an SQL expression.
 pub(crate) const LAST_EVENT_SEQ: &str = "COALESCE((SELECT MAX(seq) FROM events), \
      (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)";
+
+/// A user by e-mail address (the column ignores case: `COLLATE NOCASE`).
+pub(crate) const USER_BY_EMAIL: &str = "SELECT * FROM users WHERE email = $1";
+
+/// The patient list's name order, `[last, first]`, ignoring (ASCII) case.
+pub(crate) const NAME_ORDER: [&str; 2] = ["last_name COLLATE NOCASE", "first_name COLLATE NOCASE"];
