@@ -16,7 +16,8 @@ fn date(s: &str) -> NaiveDate {
 
 #[tokio::test]
 async fn health_reports_version_demo_flag_and_pinned_today() {
-    let server = Server::builder()
+    let (builder, _database) = support::builder().await;
+    let server = builder
         .demo(true)
         .today(Today::Fixed(date("2026-11-23")))
         .start()
@@ -33,7 +34,8 @@ async fn health_reports_version_demo_flag_and_pinned_today() {
 
 #[tokio::test]
 async fn a_stopped_server_no_longer_answers() {
-    let server = Server::builder().start().await.expect("server starts");
+    let (builder, _database) = support::builder().await;
+    let server = builder.start().await.expect("server starts");
     let client = Client::new(&server.url()).expect("client");
     assert!(!client.health().await.expect("health").demo);
     server.shutdown().await.expect("clean shutdown");
@@ -42,12 +44,9 @@ async fn a_stopped_server_no_longer_answers() {
 
 #[tokio::test]
 async fn binding_an_address_in_use_is_a_clear_error() {
-    let first = Server::builder().start().await.expect("server starts");
-    let error = match Server::builder()
-        .bind(first.local_addr().to_string())
-        .start()
-        .await
-    {
+    let (builder, _database) = support::builder().await;
+    let first = builder.clone().start().await.expect("server starts");
+    let error = match builder.bind(first.local_addr().to_string()).start().await {
         Ok(_) => panic!("a second server must not bind the same port"),
         Err(error) => error,
     };
@@ -1799,19 +1798,97 @@ async fn slots_follow_local_hours_breaks_and_the_week() {
     .await;
 }
 
+/// Another writer on the same database, behind the server's back: a second connection to the
+/// SQLite file, or to the PostgreSQL database (an admin's tool, another instance).
+enum OtherWriter {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl OtherWriter {
+    async fn open(database: &practice_studio_server::Database) -> Self {
+        match database {
+            practice_studio_server::Database::Sqlite(path) => Self::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path))
+                    .await
+                    .expect("second connection"),
+            ),
+            practice_studio_server::Database::Postgres(url) => Self::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(url)
+                    .await
+                    .expect("second connection"),
+            ),
+        }
+    }
+
+    async fn rename(&self, id: &str, first_name: &str) {
+        match self {
+            Self::Sqlite(pool) => sqlx::query(
+                "UPDATE patients SET summary = json_set(summary, '$.firstName', ?1), \
+                 body = json_set(body, '$.firstName', ?1) WHERE id = ?2",
+            )
+            .bind(first_name)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop),
+            Self::Postgres(pool) => sqlx::query(
+                "UPDATE patients SET \
+                 summary = jsonb_set(summary::jsonb, '{firstName}', to_jsonb($1::text))::text, \
+                 body = jsonb_set(body::jsonb, '{firstName}', to_jsonb($1::text))::text \
+                 WHERE id = $2",
+            )
+            .bind(first_name)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop),
+        }
+        .expect("update");
+    }
+
+    async fn delete(&self, id: &str) {
+        match self {
+            Self::Sqlite(pool) => sqlx::query("DELETE FROM patients WHERE id = ?")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop),
+            Self::Postgres(pool) => sqlx::query("DELETE FROM patients WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop),
+        }
+        .expect("delete");
+    }
+
+    async fn close(self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
 /// The patient list serves repeated pages from a cache: every change must still show at once,
-/// whether it comes through the API or from another writer on the same database file.
+/// whether it comes through the API or from another writer on the same database (SQLite file or
+/// PostgreSQL database).
 #[tokio::test]
 async fn a_page_of_patients_follows_every_change_whoever_makes_it() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("practice.db");
+    let (database, pg) = support::database_in(dir.path(), "practice.db").await;
     let clock = std::sync::Arc::new(practice_studio_server::clock::ManualClock::new(
         "2026-11-23T09:00:00Z".parse().expect("time"),
     ));
     let server = Server::builder()
         .demo(true)
         .demo_patients(30)
-        .database(&path)
+        .storage(database.clone())
         .clock(clock.clone())
         .start()
         .await
@@ -1820,7 +1897,7 @@ async fn a_page_of_patients_follows_every_change_whoever_makes_it() {
         server,
         http: reqwest::Client::new(),
         clock,
-        database: None,
+        database: pg,
     };
     let auth = bearer(&api.user_token("reception@demo.clinic").await);
     let page = || async {
@@ -1864,27 +1941,12 @@ async fn a_page_of_patients_follows_every_change_whoever_makes_it() {
     assert_eq!(created.status(), 201);
     assert_eq!(page().await["total"], 31);
 
-    // Behind the server's back: another connection to the same file (an admin's tool, another
-    // instance) changes the stored patient.
-    let other = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path))
-        .await
-        .expect("second connection");
-    sqlx::query(
-        "UPDATE patients SET summary = json_set(summary, '$.firstName', 'Yvonne'), \
-         body = json_set(body, '$.firstName', 'Yvonne') WHERE id = ?",
-    )
-    .bind(&id)
-    .execute(&other)
-    .await
-    .expect("update");
+    // Behind the server's back: another connection to the same database (an admin's tool,
+    // another instance) changes the stored patient.
+    let other = OtherWriter::open(&database).await;
+    other.rename(&id, "Yvonne").await;
     assert_eq!(name_of(&page().await).as_deref(), Some("Yvonne"));
-    sqlx::query("DELETE FROM patients WHERE id = ?")
-        .bind(&id)
-        .execute(&other)
-        .await
-        .expect("delete");
+    other.delete(&id).await;
     let after = page().await;
     assert_eq!(after["total"], 30);
     assert_eq!(name_of(&after), None);

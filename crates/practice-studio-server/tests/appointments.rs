@@ -549,16 +549,14 @@ async fn hours_are_kept_in_each_locations_own_time_zone() {
     // is 14:00 UTC in New York and 15:00 UTC in Chicago (January, standard time).
     use practice_studio::model::*;
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("zones.db");
+    let (database, pg) = support::database_in(dir.path(), "zones.db").await;
     let now: DateTime<Utc> = "2027-01-04T12:00:00Z".parse().expect("time");
     {
-        let storage = practice_studio_server::storage::SqliteStorage::open(&path)
-            .await
-            .expect("database");
-        practice_studio_server::demo::seed_identities(&storage, now)
+        let storage = database.open().await.expect("database");
+        practice_studio_server::demo::seed_identities(&*storage, now)
             .await
             .expect("identities");
-        practice_studio_server::demo_clinic::seed(&storage, 1, now.date_naive())
+        practice_studio_server::demo_clinic::seed(&*storage, 1, now.date_naive())
             .await
             .expect("clinic");
         let mut east = practice_studio_server::demo_clinic::locations().remove(0);
@@ -566,7 +564,6 @@ async fn hours_are_kept_in_each_locations_own_time_zone() {
         east.name = "East Coast Clinic".into();
         east.time_zone = "America/New_York".into();
         east.links.self_.href = "/api/v1/locations/LOC-EAST".into();
-        use practice_studio_server::storage::Storage as _;
         storage.insert_location(&east).await.expect("location");
         let nine_to_five = WeeklySchedule {
             monday: Some(DayHours {
@@ -608,7 +605,7 @@ async fn hours_are_kept_in_each_locations_own_time_zone() {
     }
     let clock = std::sync::Arc::new(practice_studio_server::clock::ManualClock::new(now));
     let server = practice_studio_server::Server::builder()
-        .database(&path)
+        .storage(database)
         .clock(clock.clone())
         .start()
         .await
@@ -617,7 +614,7 @@ async fn hours_are_kept_in_each_locations_own_time_zone() {
         server,
         http: reqwest::Client::new(),
         clock,
-        database: None,
+        database: pg,
     };
     let auth = bearer(&api.user_token(RECEPTION).await);
     let created = api

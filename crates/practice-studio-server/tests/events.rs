@@ -12,7 +12,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use practice_studio_server::app::Settings;
 use practice_studio_server::clock::{Clock as _, ManualClock};
-use practice_studio_server::Server;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use support::{bearer, envelope, reference_new_patient, Api};
@@ -291,7 +290,8 @@ async fn many_writers_are_read_back_once_each_in_commit_order_across_restarts() 
             .parse::<DateTime<Utc>>()
             .expect("time"),
     ));
-    let server = Server::builder()
+    let (builder, database) = support::builder().await;
+    let server = builder
         .demo(true)
         .demo_patients(40)
         .clock(clock.clone())
@@ -306,7 +306,7 @@ async fn many_writers_are_read_back_once_each_in_commit_order_across_restarts() 
         server,
         http: reqwest::Client::new(),
         clock,
-        database: None,
+        database,
     };
     let token = api.client_token("integration-premium").await;
     let auth = bearer(&token);
@@ -410,7 +410,8 @@ async fn demo_activity_plays_the_day_through_the_same_events() {
             .parse::<DateTime<Utc>>()
             .expect("time"),
     ));
-    let server = Server::builder()
+    let (builder, database) = support::builder().await;
+    let server = builder
         .demo(true)
         .demo_patients(20)
         .clock(clock.clone())
@@ -422,7 +423,7 @@ async fn demo_activity_plays_the_day_through_the_same_events() {
         server,
         http: reqwest::Client::new(),
         clock,
-        database: None,
+        database,
     };
     // The administrator may read everything the day produces.
     let auth = bearer(&api.user_token("admin@demo.clinic").await);

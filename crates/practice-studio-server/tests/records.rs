@@ -601,7 +601,8 @@ async fn the_same_seed_and_day_give_the_same_records_and_invoices() {
                 .single()
                 .expect("time"),
         ));
-        let server = practice_studio_server::Server::builder()
+        let (builder, _database) = support::builder().await;
+        let server = builder
             .demo(true)
             .demo_seed(seed)
             .demo_patients(8)

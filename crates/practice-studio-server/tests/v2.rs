@@ -1185,19 +1185,18 @@ fn names(page: &Value) -> Vec<String> {
 #[tokio::test]
 async fn the_appointment_type_catalogue_pages_by_cursor_while_it_grows() {
     use practice_studio::model::AppointmentType;
-    use practice_studio_server::storage::{SqliteStorage, Storage as _};
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("ps.db");
+    let (database, _pg) = support::database_in(dir.path(), "ps.db").await;
     let server = practice_studio_server::Server::builder()
         .demo(true)
         .demo_patients(5)
-        .database(&path)
+        .storage(database.clone())
         .start()
         .await
         .expect("server");
     // A second handle on the same database adds types while the client pages, as another
-    // process of the practice would.
-    let other = SqliteStorage::open(&path).await.expect("opens");
+    // process of the practice (or another instance) would.
+    let other = database.open().await.expect("opens");
     let http = reqwest::Client::new();
     let token: Value = http
         .post(format!("{}/oauth/token", server.url()))

@@ -420,18 +420,16 @@ async fn both_secrets_sign_while_a_rotation_overlaps() {
 #[tokio::test]
 async fn subscribers_get_only_what_they_may_read_and_never_reach_private_networks() {
     use practice_studio_server::auth::{Scope, Tier};
-    use practice_studio_server::storage::{ClientRecord, Storage as _};
+    use practice_studio_server::storage::ClientRecord;
     let receiver = Receiver::start().await;
     let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("hooks.db");
+    let (database, _pg) = support::database_in(dir.path(), "hooks.db").await;
     {
-        let storage = practice_studio_server::storage::SqliteStorage::open(&path)
-            .await
-            .expect("db");
-        practice_studio_server::demo::seed_identities(&storage, Utc::now())
+        let storage = database.open().await.expect("db");
+        practice_studio_server::demo::seed_identities(&*storage, Utc::now())
             .await
             .expect("identities");
-        practice_studio_server::demo_clinic::seed(&storage, 1, Utc::now().date_naive())
+        practice_studio_server::demo_clinic::seed(&*storage, 1, Utc::now().date_naive())
             .await
             .expect("clinic");
         storage
@@ -456,7 +454,7 @@ async fn subscribers_get_only_what_they_may_read_and_never_reach_private_network
     let mut settings = fast_settings();
     settings.webhook_allowlist = vec!["127.0.0.0/8".parse().expect("net")];
     let server = Server::builder()
-        .database(&path)
+        .storage(database)
         .settings(settings)
         .start()
         .await
@@ -564,17 +562,15 @@ async fn subscribers_get_only_what_they_may_read_and_never_reach_private_network
 
     // A name that resolves to loopback, on a server whose allowlist is empty: refused at
     // delivery, and the reason is recorded.
-    let closed_path = dir.path().join("closed.db");
+    let (closed_database, _closed_pg) = support::database_in(dir.path(), "closed.db").await;
     {
-        let storage = practice_studio_server::storage::SqliteStorage::open(&closed_path)
-            .await
-            .expect("db");
-        practice_studio_server::demo::seed_identities(&storage, Utc::now())
+        let storage = closed_database.open().await.expect("db");
+        practice_studio_server::demo::seed_identities(&*storage, Utc::now())
             .await
             .expect("identities");
     }
     let closed = Server::builder()
-        .database(&closed_path)
+        .storage(closed_database)
         .settings(fast_settings())
         .start()
         .await

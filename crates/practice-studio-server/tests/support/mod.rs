@@ -82,6 +82,16 @@ pub async fn builder() -> (ServerBuilder, Option<TestDatabase>) {
     }
 }
 
+/// The suite's database for a test that writes to it beside its server (before it starts, or
+/// through a second handle): a fresh PostgreSQL database when [`PG_ENV`] is set (kept alive by
+/// the returned guard), else the SQLite file `file` in `dir`. Opening it twice reaches the same data.
+pub async fn database_in(dir: &std::path::Path, file: &str) -> (Database, Option<TestDatabase>) {
+    match TestDatabase::create().await {
+        Some(database) => (database.database(), Some(database)),
+        None => (Database::Sqlite(dir.join(file)), None),
+    }
+}
+
 pub struct Api {
     pub server: RunningServer,
     pub http: reqwest::Client,
