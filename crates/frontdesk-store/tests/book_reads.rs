@@ -327,3 +327,78 @@ async fn the_book_reads_each_appointment_with_its_patient_and_pending_mark_in_st
         .expect("the book")
         .is_empty());
 }
+
+/// A booking made here under a local id, then answered by the server: the very next read of the
+/// book shows the server's appointment, confirmed, and not the local one. The book is read
+/// between the writes on the same reader connections, so a read that kept an old snapshot open
+/// would show the booking pending (or twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_book_read_after_the_servers_answer_shows_the_confirmed_booking_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    store
+        .upsert_patients(&[patient(1, "Ada", "Lovelace", None)])
+        .await
+        .expect("patients");
+    for n in 0..40u32 {
+        let start = at(24, 8, 0) + Duration::minutes(i64::from(n) * 15);
+        let mut local = appointment(
+            1000 + n,
+            "PRV-A",
+            1,
+            (start, start + Duration::minutes(15)),
+            AppointmentStatus::Scheduled,
+        );
+        local.id = AppointmentId(format!("local-appt-{n:04}"));
+        let queued = store
+            .enqueue_appointment_change(
+                &NewOutboxEntry {
+                    idempotency_key: format!("key-{n}"),
+                    request_id: format!("req-{n}"),
+                    author: "reception".to_owned(),
+                    entity_kind: EntityKind::Appointment,
+                    entity_id: local.id.to_string(),
+                    operation: "create".to_owned(),
+                    payload: serde_json::json!({}),
+                    base_version: None,
+                    refs: Vec::new(),
+                },
+                &local,
+            )
+            .await
+            .expect("queued");
+        let before = store
+            .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+            .await
+            .expect("the book");
+        assert!(before
+            .iter()
+            .any(|r| r.appointment.id == local.id && r.pending));
+
+        let answer = appointment(
+            1000 + n,
+            "PRV-A",
+            1,
+            (start, start + Duration::minutes(15)),
+            AppointmentStatus::Scheduled,
+        );
+        store
+            .complete_appointment_write(queued.seq, &answer)
+            .await
+            .expect("answered");
+        let after = store
+            .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+            .await
+            .expect("the book");
+        let at_that_time: Vec<_> = after
+            .iter()
+            .filter(|r| r.appointment.start_time == start)
+            .map(|r| (r.appointment.id.to_string(), r.pending))
+            .collect();
+        assert_eq!(
+            at_that_time,
+            vec![(answer.id.to_string(), false)],
+            "booking {n}"
+        );
+    }
+}

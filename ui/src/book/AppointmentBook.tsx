@@ -30,8 +30,8 @@ import { Modal } from "../components/Modal";
 import { type BookingStart, BookingDialog } from "./BookingDialog";
 import { DaySheet } from "./DaySheet";
 import { STATUS_ICON, STATUS_KEY, STATUS_LABEL, moveLabel } from "./status";
-import { addDays, hhmm, longDay, shortDay, weekStart } from "./time";
-import { useBookLive, useEditedVersion } from "./live";
+import { addDays, columnDay, hhmm, longDay, shortDay, weekStart } from "./time";
+import { readSettled, useBookLive, useEditedVersion } from "./live";
 import { shortProviderName } from "./names";
 import { SlotOffers, WaitlistDialog } from "./Waitlist";
 import "./book.css";
@@ -127,14 +127,14 @@ export function AppointmentBook({
           },
     [mode, date, locationId, specialty, weekProviders],
   );
+  const { highlighted, accepted, noteOwn, changes } = useBookLive();
   const book = useQuery({
     queryKey: [BOOK_VIEW_KEY, args],
-    queryFn: () => backend.invoke("book_view", args),
+    queryFn: () => readSettled(changes, () => backend.invoke("book_view", args)),
     placeholderData: keepPreviousData,
     refetchInterval: 60_000,
   });
   const view = book.data;
-  const { highlighted, accepted, noteOwn } = useBookLive();
 
   // `B` on a chart: the booking form opens with the chart's patient chosen.
   useEffect(() => {
@@ -635,11 +635,11 @@ const BookGrid = memo(function BookGrid({
                 key={`h-${c.providerId}-${c.locationId}-${c.date}`}
                 className="book-colhead"
                 style={{ gridColumn: i + 2, gridRow: 1 }}
-                title={`${c.providerName}, ${c.specialty} · ${c.locationName}`}
+                title={`${c.providerName}, ${c.specialty} · ${c.locationName}${week ? `, ${longDay(c.date)}` : ""}`}
               >
                 <strong>{compact ? shortProviderName(c.providerName) : c.providerName}</strong>
                 <span>{compact ? c.locationName : `${c.specialty} · ${c.locationName}`}</span>
-                {week && <span className="book-colday">{shortDay(c.date)}</span>}
+                {week && <span className="book-colday">{columnDay(c.date)}</span>}
               </div>
           ))}
           <div className="book-times" style={{ height, gridColumn: 1, gridRow: 2 }} aria-hidden="true">
@@ -661,6 +661,7 @@ const BookGrid = memo(function BookGrid({
                 highlighted={highlighted}
                 canMove={canMove}
                 week={week}
+                narrow={week || compact}
                 onSelect={onSelect}
                 onKey={onKey}
                 onDrop={onDrop}
@@ -682,6 +683,7 @@ const DayColumn = memo(function DayColumn({
   highlighted,
   canMove,
   week,
+  narrow,
   onSelect,
   onKey,
   onDrop,
@@ -695,6 +697,8 @@ const DayColumn = memo(function DayColumn({
   highlighted: ReadonlySet<string>;
   canMove: boolean;
   week: boolean;
+  /** Columns about 100 px wide (a week, or a day of many providers). */
+  narrow: boolean;
   onSelect: (id: string) => void;
   onKey: (event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => void;
   onDrop: (event: DragEvent<HTMLDivElement>, column: BookColumn, top: number) => void;
@@ -736,6 +740,7 @@ const DayColumn = memo(function DayColumn({
           selected={selectedId === entry.appointment.id}
           flash={highlighted.has(entry.appointment.id)}
           canMove={canMove}
+          narrow={narrow}
           onSelect={onSelect}
           onKey={onKey}
         />
@@ -754,6 +759,7 @@ const AppointmentBlock = memo(function AppointmentBlock({
   selected,
   flash,
   canMove,
+  narrow,
   onSelect,
   onKey,
 }: {
@@ -764,6 +770,7 @@ const AppointmentBlock = memo(function AppointmentBlock({
   selected: boolean;
   flash: boolean;
   canMove: boolean;
+  narrow: boolean;
   onSelect: (id: string) => void;
   onKey: (event: KeyboardEvent<HTMLButtonElement>, entry: BookEntry, column: BookColumn) => void;
 }) {
@@ -799,13 +806,20 @@ const AppointmentBlock = memo(function AppointmentBlock({
       onFocus={() => onSelect(a.id)}
       onKeyDown={(e) => onKey(e, entry, column)}
     >
-      <span className="appt-time">{hhmm(entry.startMinute)}</span>
+      {/* A short block in a narrow column gives its width to the name: its place on the grid
+          says when it is, and its label and the detail panel say it exactly. */}
+      {!(short && narrow) && <span className="appt-time">{hhmm(entry.startMinute)}</span>}
       <span className="appt-name">{entry.patientName}</span>
       <span className="appt-type">{a.type}</span>
-      <span className="appt-status-mark" aria-hidden="true" title={STATUS_LABEL[a.status]}>
-        {STATUS_ICON[a.status]}
-        {a.status === "scheduled" || short ? "" : ` ${STATUS_LABEL[a.status]}`}
-      </span>
+      {/* "Scheduled", the usual state, is marked only where there is room (a tall block in a
+          wide column); the others always are. A tall block has its mark in its top corner,
+          with the status's name where there is room for it. */}
+      {!(a.status === "scheduled" && (short || narrow)) && (
+        <span className="appt-status-mark" aria-hidden="true" title={STATUS_LABEL[a.status]}>
+          {STATUS_ICON[a.status]}
+          {a.status === "scheduled" || short || narrow ? "" : ` ${STATUS_LABEL[a.status]}`}
+        </span>
+      )}
       {entry.pending && (
         <span className="appt-pending-mark" aria-hidden="true" title="Not yet confirmed by the server">
           ⏱

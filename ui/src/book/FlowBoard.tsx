@@ -8,7 +8,7 @@ import { BackendError } from "../backend";
 import type { AppointmentStatus } from "../bindings/AppointmentStatus";
 import type { BookColumn } from "../bindings/BookColumn";
 import type { BookEntry } from "../bindings/BookEntry";
-import { useBookLive } from "./live";
+import { readSettled, useBookLive } from "./live";
 import { STATUS_KEY, moveLabel } from "./status";
 import { hhmm, longDay, minutesSince } from "./time";
 import "./book.css";
@@ -25,11 +25,11 @@ export function FlowBoard({ today, canBook }: { today: string; canBook: boolean 
   const queryClient = useQueryClient();
   const [now, setNow] = useState(() => Date.now());
   const [failure, setFailure] = useState<string | null>(null);
-  const { highlighted, noteOwn } = useBookLive();
+  const { highlighted, noteOwn, changes } = useBookLive();
   const args = { date: today, days: 1 };
   const book = useQuery({
     queryKey: ["book_view", args],
-    queryFn: () => backend.invoke("book_view", args),
+    queryFn: () => readSettled(changes, () => backend.invoke("book_view", args)),
     refetchInterval: 30_000,
   });
   // Minutes are counted on the desk's clock (a demo desk may stand on another day than this

@@ -20,6 +20,9 @@ export function useBookLive() {
   /** Appointments whose change by this desk the server accepted (a new version that is ours). */
   const [accepted, setAccepted] = useState<ReadonlyMap<string, number>>(new Map());
 
+  /** Counts the changes heard, so a read of the book can tell whether one came while it ran. */
+  const changes = useRef(0);
+
   const noteOwn = useCallback((id: string) => {
     own.current.set(id, Date.now());
   }, []);
@@ -36,10 +39,12 @@ export function useBookLive() {
             const at = Date.now();
             setAccepted((old) => new Map([...old, [e.entityId, at], ...(e.localId ? [[e.localId, at] as const] : [])]));
           }
+          changes.current += 1;
           void queryClient.invalidateQueries({ queryKey: ["book_view"] });
           return;
         }
         if (e.type !== "changed" || e.collection !== "appointments") return;
+        changes.current += 1;
         void queryClient.invalidateQueries({ queryKey: ["book_view"] });
         // Decided a moment later: this desk's own write announces itself (`write_accepted`, or
         // the command's answer) around the same time as its `changed` event.
@@ -57,7 +62,26 @@ export function useBookLive() {
     [backend, queryClient, noteOwn],
   );
 
-  return { highlighted, accepted, noteOwn };
+  return { highlighted, accepted, noteOwn, changes };
+}
+
+/** How many times a read of the book is repeated because a change came while it ran. */
+const REREADS = 3;
+
+/**
+ * Reads the book, and reads it again when a change was heard while it was being read: that read
+ * may have started before the change was stored. Invalidating the query does not cover this
+ * when the read is the first of its key (a day just opened, e.g. the day of a booking just
+ * made): TanStack Query then lets the read already running answer for it, and the book showed
+ * a booking as pending until its next refresh, a minute later.
+ */
+export async function readSettled<T>(changes: { readonly current: number }, read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const seen = changes.current;
+    const result = await read();
+    // Under a stream of changes, the last read is shown; the next change reads again anyway.
+    if (changes.current === seen || attempt >= REREADS) return result;
+  }
 }
 
 /**

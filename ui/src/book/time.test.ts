@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addDays, hhmm, minutesSince, parseHhmm, weekStart } from "./time";
+import { addDays, columnDay, hhmm, minutesSince, parseHhmm, weekStart } from "./time";
 
 describe("the book's days and minutes", () => {
   it("writes and reads wall-clock minutes", () => {
@@ -15,6 +15,12 @@ describe("the book's days and minutes", () => {
     expect(addDays("2026-11-30", 1)).toBe("2026-12-01");
     expect(addDays("2027-01-01", -1)).toBe("2026-12-31");
     expect(addDays("2026-03-08", 1)).toBe("2026-03-09");
+  });
+
+  it("names a week column's day by weekday and day of the month, whatever the machine's zone", () => {
+    expect(columnDay("2026-11-23")).toBe("Mon 23");
+    expect(columnDay("2026-12-01")).toBe("Tue 1");
+    expect(columnDay("2027-01-03")).toBe("Sun 3");
   });
 
   it("starts a week on its Monday", () => {

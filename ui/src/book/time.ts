@@ -42,6 +42,14 @@ export function shortDay(isoDate: string): string {
   return SHORT.format(new Date(`${isoDate}T00:00:00Z`));
 }
 
+const WEEKDAY = new Intl.DateTimeFormat("en-US", { weekday: "short", timeZone: "UTC" });
+
+/** "Mon 23": a week column's day, where the week's title already names the month. */
+export function columnDay(isoDate: string): string {
+  const date = new Date(`${isoDate}T00:00:00Z`);
+  return `${WEEKDAY.format(date)} ${date.getUTCDate()}`;
+}
+
 /** Whole minutes from an instant to now (never negative). */
 export function minutesSince(instant: string | null | undefined, now: number): number {
   if (!instant) return 0;
