@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test-pg`: the Practice Studio server on PostgreSQL. Starts a throwaway cluster (Debian's
 # postgresql, as the `postgres` user, in a temporary directory, on its own port), runs the
-# server's integration suite against it (each test in a fresh database of its own), then the
-# multi-instance tests (two servers on one database), and removes the cluster whatever happens.
+# server's integration suite against it (each test in a fresh database of its own), the admin
+# command's actions (the real binary), then the multi-instance tests (two servers on one
+# database), and removes the cluster whatever happens.
 #
 # PG_SUITES picks the integration suites (default: every one under
 # crates/practice-studio-server/tests that uses the shared test support).
@@ -38,5 +39,7 @@ for suite in $suites; do
 done
 echo "test-pg: integration suites on PostgreSQL: $suites"
 cargo test -p practice-studio-server "${args[@]}"
+echo "test-pg: the admin command on PostgreSQL"
+cargo test -p practice-studio-server --test admin -- --ignored
 echo "test-pg: two instances on one database"
 cargo test -p practice-studio-server --test instances -- --ignored --test-threads 1
