@@ -13,15 +13,31 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::app::AppState;
-use crate::storage::{AppointmentOutcome, AppointmentQuery, AppointmentSort};
+use crate::storage::{AppointmentOutcome, AppointmentQuery, AppointmentSort, SingleJob};
 
-/// Plays the day until the server stops.
+/// Plays the day until the server stops. Several instances on one PostgreSQL database play it
+/// once between them: a step is taken only by the instance that has the job's turn (see
+/// [`crate::storage::InstanceStorage::turn`]); another takes the turn over if that one stops.
 pub(crate) async fn run(app: AppState, every: Duration, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xac71_0000);
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut turn = app.storage.turn(SingleJob::DemoActivity).await;
+    let mut playing = None;
     loop {
         ticker.tick().await;
+        let held = turn.held().await;
+        if playing != Some(held) {
+            playing = Some(held);
+            if held {
+                tracing::info!("this instance plays the demo activity");
+            } else {
+                tracing::info!("another instance plays the demo activity");
+            }
+        }
+        if !held {
+            continue;
+        }
         match step(&app, &mut rng).await {
             Ok(Some(what)) => tracing::info!(what, "demo activity"),
             Ok(None) => {}

@@ -464,3 +464,182 @@ async fn each_webhook_delivery_is_sent_once_by_two_workers() {
     assert_eq!(distinct.len(), CHANGES);
     assert_eq!(arrivals.len(), CHANGES, "some deliveries were sent twice");
 }
+
+/// Reads the feed through `base` from `cursor` for `rounds` looks, `clock` moving two minutes
+/// before each; returns the events and the cursor after them.
+async fn watch_the_day(
+    http: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    clock: &ManualClock,
+    mut cursor: String,
+    rounds: usize,
+) -> (Vec<Value>, String) {
+    let mut events = Vec::new();
+    for _ in 0..rounds {
+        clock.advance(chrono::Duration::minutes(2));
+        // No cursor yet: the feed from now.
+        let after = if cursor.is_empty() {
+            String::new()
+        } else {
+            format!("after={cursor}&")
+        };
+        let response = http
+            .get(format!("{base}/api/v2/events?{after}limit=1000&wait=1"))
+            .header("Authorization", auth)
+            .send()
+            .await
+            .expect("the feed answers");
+        let status = response.status();
+        let page: Value = response.json().await.expect("json");
+        assert_eq!(status, 200, "{page}");
+        events.extend(page["events"].as_array().expect("events").iter().cloned());
+        cursor = page["cursor"].as_str().expect("cursor").to_owned();
+    }
+    (events, cursor)
+}
+
+async fn admin_token(http: &reqwest::Client, base: &str) -> String {
+    let body: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "frontdesk"),
+            ("username", "admin@demo.clinic"),
+            ("password", "demo-password"),
+        ])
+        .send()
+        .await
+        .expect("token endpoint answers")
+        .json()
+        .await
+        .expect("json");
+    bearer(body["access_token"].as_str().expect("token"))
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: make test-pg runs it"]
+async fn two_instances_with_demo_activity_play_the_day_once() {
+    let database = TestDatabase::create()
+        .await
+        .unwrap_or_else(|| panic!("{NEEDS_PG}"));
+    // The instances' clocks tell their work apart: A's day is at 10:00 in Chicago on the demo's
+    // Monday (patients are due to arrive) and moves on; B's stands at 06:00 (nothing is due; a
+    // player would only register new patients), so an event's timestamp says who made it.
+    let a_clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 23, 16, 0, 0)
+            .single()
+            .expect("time"),
+    ));
+    let b_start = Utc
+        .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+        .single()
+        .expect("time");
+    let b_clock = Arc::new(ManualClock::new(b_start));
+    let instance = |clock: Arc<ManualClock>| {
+        Server::builder()
+            .storage(database.database())
+            .demo(true)
+            .demo_patients(20)
+            .clock(clock)
+            // The two clocks disagree by hours: the shared rate-limit buckets are not under test.
+            .settings(unlimited_desk())
+            .demo_activity(Some(StdDuration::from_millis(50)))
+            // A's day outlasts the default hour of a token.
+            .token_ttl(chrono::Duration::hours(12))
+    };
+    let a = instance(a_clock.clone()).start().await.expect("a starts");
+    let http = reqwest::Client::new();
+    let a_auth = admin_token(&http, &a.url()).await;
+    // A has the turn once it has played a step.
+    let (mut first, mut cursor) =
+        watch_the_day(&http, &a.url(), &a_auth, &a_clock, String::new(), 1).await;
+    for _ in 0..10 {
+        if !first.is_empty() {
+            break;
+        }
+        (first, cursor) = watch_the_day(&http, &a.url(), &a_auth, &a_clock, cursor, 1).await;
+    }
+    assert!(!first.is_empty(), "the first instance plays the day");
+    let b = instance(b_clock.clone()).start().await.expect("b starts");
+    let b_auth = admin_token(&http, &b.url()).await;
+    // Read through B while A's day moves on.
+    let (mut together, cursor) =
+        watch_the_day(&http, &b.url(), &b_auth, &a_clock, cursor, 30).await;
+    assert!(!together.is_empty(), "the day goes on");
+    let by_b = |events: &[Value]| {
+        events
+            .iter()
+            .filter(|e| {
+                let at: chrono::DateTime<Utc> = e["timestamp"]
+                    .as_str()
+                    .expect("timestamp")
+                    .parse()
+                    .expect("an instant");
+                at < b_start + chrono::Duration::hours(1)
+            })
+            .count()
+    };
+    assert_eq!(
+        by_b(&together),
+        0,
+        "only the instance holding the turn plays: {together:?}"
+    );
+    // A stops: B takes the turn over, and its new patients appear at B's time.
+    a.shutdown().await.expect("a stops");
+    let mut after = Vec::new();
+    let mut cursor = cursor;
+    for _ in 0..30 {
+        let (more, next) = watch_the_day(&http, &b.url(), &b_auth, &b_clock, cursor, 1).await;
+        after.extend(more);
+        cursor = next;
+        if by_b(&after) >= 3 {
+            break;
+        }
+    }
+    assert!(
+        by_b(&after) >= 3,
+        "the second instance plays on once the first has stopped: {after:?}"
+    );
+    together.extend(first);
+    together.extend(after);
+
+    // Each step's events appear once: an appointment takes each status once, each visit is
+    // noted and invoiced once, and no new patient registers twice.
+    let mut moves = HashSet::new();
+    let mut patients = HashSet::new();
+    let mut kinds: HashMap<String, usize> = HashMap::new();
+    for event in &together {
+        let kind = event["event"].as_str().expect("event").to_owned();
+        let data = &event["data"];
+        if kind.starts_with("appointment.") {
+            let id = data["id"].as_str().expect("appointment id");
+            let status = data["status"].as_str().expect("status");
+            assert!(
+                moves.insert((id.to_owned(), status.to_owned())),
+                "{id} became {status} twice"
+            );
+        }
+        if kind == "patient.created" {
+            let who = (
+                data["firstName"].to_string(),
+                data["lastName"].to_string(),
+                data["dateOfBirth"].to_string(),
+            );
+            assert!(patients.insert(who.clone()), "{who:?} registered twice");
+        }
+        *kinds.entry(kind).or_default() += 1;
+    }
+    // A completed visit is noted and invoiced once: never twice, and only the step A was
+    // taking when it stopped may have been cut short.
+    let completed = kinds.get("appointment.completed").copied().unwrap_or(0);
+    assert!(completed > 0, "visits completed: {kinds:?}");
+    for follow_up in ["record.created", "invoice.created"] {
+        let n = kinds.get(follow_up).copied().unwrap_or(0);
+        assert!(
+            n <= completed && n + 1 >= completed,
+            "{n} {follow_up} for {completed} visits: {kinds:?}"
+        );
+    }
+    drop(b);
+}

@@ -5,6 +5,7 @@ mod appointments;
 mod billing;
 mod events;
 mod fhir;
+mod instances;
 mod postgres;
 mod records;
 mod request;
@@ -23,6 +24,7 @@ pub use appointments::*;
 pub use billing::*;
 pub use events::*;
 pub use fhir::*;
+pub use instances::*;
 pub use postgres::PgStorage;
 pub use records::*;
 pub use request::*;
@@ -187,6 +189,7 @@ pub trait Storage:
     + V2Storage
     + RequestStorage
     + WaitlistStorage
+    + InstanceStorage
     + Send
     + Sync
     + 'static

@@ -133,3 +133,74 @@ async fn listen_for_events(
         }
     }
 }
+
+/// The session-level advisory lock of a [`SingleJob`] (arbitrary numbers beside [`WRITER_LOCK`]).
+fn job_lock(job: SingleJob) -> i64 {
+    match job {
+        SingleJob::DemoActivity => 0x5053_4441, // "PSDA"
+    }
+}
+
+#[async_trait]
+impl InstanceStorage for PgStorage {
+    /// The instance whose session holds the job's advisory lock (`pg_try_advisory_lock`) has the
+    /// job. The lock lives on a connection of the turn's own, outside the pool: it is released
+    /// when the turn is dropped (the job stops, the instance stops) or the connection is lost, and
+    /// then the next instance to ask takes it.
+    async fn turn(&self, job: SingleJob) -> Box<dyn Turn> {
+        Box::new(PgTurn {
+            pool: self.writer.clone(),
+            lock: job_lock(job),
+            connection: None,
+            holding: false,
+        })
+    }
+}
+
+struct PgTurn {
+    pool: PgPool,
+    lock: i64,
+    connection: Option<sqlx::PgConnection>,
+    holding: bool,
+}
+
+impl PgTurn {
+    async fn ask(&mut self) -> Result<bool> {
+        let connection = match &mut self.connection {
+            Some(connection) => connection,
+            // Detached: the pool neither counts it nor hands it to anyone else.
+            None => self.connection.insert(self.pool.acquire().await?.detach()),
+        };
+        if self.holding {
+            // Still connected, so still holding: the lock ends only with the session.
+            sqlx::query("SELECT 1").execute(&mut *connection).await?;
+            return Ok(true);
+        }
+        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(self.lock)
+            .fetch_one(&mut *connection)
+            .await?;
+        self.holding = taken;
+        Ok(taken)
+    }
+}
+
+#[async_trait]
+impl Turn for PgTurn {
+    async fn held(&mut self) -> bool {
+        match self.ask().await {
+            Ok(held) => held,
+            Err(error) => {
+                if self.holding {
+                    tracing::warn!(%error, "lost the connection holding a single job's lock");
+                } else {
+                    tracing::debug!(%error, "could not ask for a single job's lock");
+                }
+                // A new connection next time; the old session (and any lock) ends with it.
+                self.connection = None;
+                self.holding = false;
+                false
+            }
+        }
+    }
+}

@@ -110,3 +110,11 @@ impl SqliteStorage {
         Ok(done)
     }
 }
+
+#[async_trait]
+impl InstanceStorage for SqliteStorage {
+    /// One process serves a SQLite file: its single jobs are always its own.
+    async fn turn(&self, _job: SingleJob) -> Box<dyn Turn> {
+        Box::new(AlwaysHeld)
+    }
+}
