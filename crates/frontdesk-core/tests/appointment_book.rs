@@ -17,7 +17,7 @@ use frontdesk_core::waitlist::{SlotOffer, WaitlistAddArgs};
 use frontdesk_core::{Config, ConfigKey, ConfigLayers, Desk, DeskOptions, PinnedDayClock, Surface};
 use frontdesk_store::DataDir;
 use practice_studio::model::{AppointmentStatus, ProviderId, WaitlistPreferences};
-use practice_studio_server::{Server, Today};
+use practice_studio_server::{RunningServer, Server, Today};
 
 const TODAY: &str = "2026-11-23";
 
@@ -74,12 +74,14 @@ async fn synced_view(desk: &Desk, date: &str) -> BookView {
     panic!("the first sync never brought the book");
 }
 
-#[tokio::test]
-async fn the_book_lays_out_days_finds_slots_names_clashes_and_moves_on_the_wall_clock() {
+/// A demo server on the fixed day with `patients` patients, and a desk signed in as reception
+/// whose first sync has brought the day's book (the server and the desk's home are kept alive by
+/// the caller).
+async fn signed_in_desk(patients: u64) -> (RunningServer, tempfile::TempDir, Desk, BookView) {
     let server = Server::builder()
         .bind("127.0.0.1:0")
         .demo(true)
-        .demo_patients(80)
+        .demo_patients(patients)
         .today(Today::Fixed(TODAY.parse().expect("date")))
         .start()
         .await
@@ -90,6 +92,12 @@ async fn the_book_lays_out_days_finds_slots_names_clashes_and_moves_on_the_wall_
         .await
         .expect("signs in");
     let view = synced_view(&desk, TODAY).await;
+    (server, home, desk, view)
+}
+
+#[tokio::test]
+async fn the_book_lays_out_days_finds_slots_names_clashes_and_moves_on_the_wall_clock() {
+    let (_server, _home, desk, view) = signed_in_desk(80).await;
 
     // Every column is a provider at one of their locations, on the day, inside the day's minutes.
     for column in &view.columns {
@@ -275,20 +283,7 @@ async fn the_next_free_slots_across_the_clinic_are_the_earliest_the_server_offer
     use chrono::Timelike;
     use practice_studio::client::{Auth, Client, RetryPolicy, SlotQuery};
 
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .demo(true)
-        .demo_patients(80)
-        .today(Today::Fixed(TODAY.parse().expect("date")))
-        .start()
-        .await
-        .expect("demo server");
-    let home = tempfile::tempdir().expect("tempdir");
-    let desk = desk(&server.url(), &home);
-    desk.sign_in("reception@demo.clinic", "demo-password")
-        .await
-        .expect("signs in");
-    let view = synced_view(&desk, TODAY).await;
+    let (server, _home, desk, view) = signed_in_desk(80).await;
     let client = Client::builder(server.url())
         .auth(Auth::password(
             "frontdesk",
@@ -414,20 +409,7 @@ async fn nothing_pending(desk: &Desk) {
 /// the offer (the desk once forgot an offer the first time it was not offerable).
 #[tokio::test]
 async fn a_freed_slot_is_offered_to_the_waitlist_for_as_long_as_it_is_free() {
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .demo(true)
-        .demo_patients(60)
-        .today(Today::Fixed(TODAY.parse().expect("date")))
-        .start()
-        .await
-        .expect("demo server");
-    let home = tempfile::tempdir().expect("tempdir");
-    let desk = desk(&server.url(), &home);
-    desk.sign_in("reception@demo.clinic", "demo-password")
-        .await
-        .expect("signs in");
-    let view = synced_view(&desk, TODAY).await;
+    let (_server, _home, desk, view) = signed_in_desk(60).await;
     let slot = desk
         .find_slots(&SlotSearchArgs {
             provider_id: None,
