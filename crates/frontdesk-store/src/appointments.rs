@@ -7,6 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use practice_studio::model::{Appointment, AppointmentId};
 
+use sqlx::{Sqlite, Transaction};
+
+use crate::book::put_appointment_in;
 use crate::error::{query, CacheError};
 use crate::search_readers::read;
 use crate::sync::Checkpoint;
@@ -42,6 +45,54 @@ fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// Keeps the server's copy of an appointment aside (a newer one than held), not shown.
+async fn hold_in(tx: &mut Transaction<'static, Sqlite>, a: &Appointment) -> Result<(), CacheError> {
+    let id = a.id.as_str();
+    let body = serde_json::to_string(a).map_err(|source| CacheError::Encode {
+        what: "appointment",
+        id: id.to_owned(),
+        source,
+    })?;
+    sqlx::query!(
+        "INSERT INTO held_appointments (id, version, body) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body
+         WHERE excluded.version > held_appointments.version",
+        id,
+        a.version,
+        body
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(query("hold an appointment"))?;
+    Ok(())
+}
+
+/// Shows the server's copies held for bookings of ours in flight (see
+/// [`Store::apply_feed_appointments`]) that no answer took, once no appointment entry is pending:
+/// an entry refused after its request made them (it cannot normally happen) must not hide them.
+pub(crate) async fn release_unclaimed_holds_in(
+    tx: &mut Transaction<'static, Sqlite>,
+) -> Result<(), CacheError> {
+    const OP: &str = "show held appointments no answer took";
+    let unclaimed = sqlx::query!(
+        "SELECT h.id, h.body FROM held_appointments h
+         WHERE NOT EXISTS (SELECT 1 FROM appointments a WHERE a.id = h.id)
+           AND NOT EXISTS (SELECT 1 FROM outbox o
+                           WHERE o.entity_kind = 'appointment' AND o.state = 'pending')"
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(query(OP))?;
+    for row in unclaimed {
+        put_appointment_in(tx, &decode(&row.id, &row.body)?, false).await?;
+        sqlx::query!("DELETE FROM held_appointments WHERE id = ?1", row.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(query(OP))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores the appointments not cached at their version (and not waiting on a change of
     /// ours), with the checkpoint, in one transaction; the ids stored.
@@ -50,12 +101,35 @@ impl Store {
         appointments: &[Appointment],
         checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<AppointmentId>, CacheError> {
-        let mut tx = self
-            .begin_write("apply appointments from the server")
-            .await?;
+        let items: Vec<_> = appointments.iter().map(|a| (a, None)).collect();
+        self.apply_appointments(&items, checkpoint).await
+    }
+
+    /// [`Store::apply_remote_appointments`] for the change feed, whose events name the request
+    /// (`X-Request-ID`) that caused them. A booking of this desk's whose answer is still on its
+    /// way is cached under its local id; its event can arrive first, and stored as is it would
+    /// show the booking twice until the answer is recorded. So the server's copy of an
+    /// appointment not yet cached, caused by a request of an appointment entry still pending,
+    /// is held aside ([`Store::complete_appointment_write`] takes it when the answer comes, and
+    /// [`Store::move_to_conflicts`] lets it out if the entry is refused instead).
+    pub async fn apply_feed_appointments(
+        &self,
+        events: &[(Appointment, Option<String>)],
+    ) -> Result<Vec<AppointmentId>, CacheError> {
+        let items: Vec<_> = events.iter().map(|(a, r)| (a, r.as_deref())).collect();
+        self.apply_appointments(&items, None).await
+    }
+
+    async fn apply_appointments(
+        &self,
+        appointments: &[(&Appointment, Option<&str>)],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<AppointmentId>, CacheError> {
+        const OP: &str = "apply appointments from the server";
+        let mut tx = self.begin_write(OP).await?;
         // The newest of several copies in one batch.
         let mut newest: HashMap<&str, &Appointment> = HashMap::new();
-        for a in appointments {
+        for (a, _) in appointments {
             if newest
                 .get(a.id.as_str())
                 .is_none_or(|seen| seen.version < a.version)
@@ -64,7 +138,7 @@ impl Store {
             }
         }
         let mut applied = Vec::new();
-        for a in appointments {
+        for &(a, request) in appointments {
             if !newest
                 .get(a.id.as_str())
                 .is_some_and(|n| std::ptr::eq(*n, a))
@@ -79,70 +153,34 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(query("read a cached appointment"))?;
-            let body = serde_json::to_string(a).map_err(|source| CacheError::Encode {
-                what: "appointment",
-                id: id.to_owned(),
-                source,
-            })?;
+            let ours_in_flight = match (&known, request) {
+                (None, Some(request)) => sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "n!: i64" FROM outbox
+                       WHERE request_id = ?1 AND entity_kind = 'appointment' AND state = 'pending'"#,
+                    request
+                )
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(query("match an event to a pending write"))?
+                    > 0,
+                _ => false,
+            };
             match known {
-                Some(k) if k.pending => {
-                    // A change of ours waits: the newer copy is kept aside, not lost.
-                    if a.version > k.version {
-                        sqlx::query!(
-                            "INSERT INTO held_appointments (id, version, body) VALUES (?1, ?2, ?3)
-                             ON CONFLICT (id) DO UPDATE SET version = excluded.version,
-                                 body = excluded.body
-                             WHERE excluded.version > held_appointments.version",
-                            id,
-                            a.version,
-                            body
-                        )
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(query("hold an appointment"))?;
-                    }
-                    continue;
+                Some(k) if k.pending && a.version <= k.version => continue,
+                // A change of ours waits: the newer copy is kept aside, not lost.
+                Some(k) if k.pending => hold_in(&mut tx, a).await?,
+                None if ours_in_flight => hold_in(&mut tx, a).await?,
+                Some(k) if k.version >= a.version => {}
+                _ => {
+                    put_appointment_in(&mut tx, a, false).await?;
+                    applied.push(a.id.clone());
                 }
-                Some(k) if k.version >= a.version => continue,
-                _ => {}
             }
-            let (starts, ends, updated) =
-                (stamp(a.start_time), stamp(a.end_time), stamp(a.updated));
-            let (patient, provider, location, status) = (
-                a.patient_id.as_str(),
-                a.provider_id.as_str(),
-                a.location.id.as_str(),
-                a.status.as_str(),
-            );
-            sqlx::query!(
-                "INSERT INTO appointments (id, patient_id, provider_id, location_id, starts_at, ends_at, \
-                 status, version, pending, updated, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10) \
-                 ON CONFLICT (id) DO UPDATE SET patient_id = excluded.patient_id, \
-                 provider_id = excluded.provider_id, location_id = excluded.location_id, \
-                 starts_at = excluded.starts_at, ends_at = excluded.ends_at, status = excluded.status, \
-                 version = excluded.version, updated = excluded.updated, body = excluded.body",
-                id,
-                patient,
-                provider,
-                location,
-                starts,
-                ends,
-                status,
-                a.version,
-                updated,
-                body
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(query("store an appointment"))?;
-            applied.push(a.id.clone());
         }
         if let Some(checkpoint) = checkpoint {
             Self::set_sync_state_in(&mut tx, checkpoint.key, checkpoint.value).await?;
         }
-        tx.commit()
-            .await
-            .map_err(query("apply appointments from the server"))?;
+        tx.commit().await.map_err(query(OP))?;
         Ok(applied)
     }
 

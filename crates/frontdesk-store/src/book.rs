@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use practice_studio::model::{Appointment, Invoice, MedicalRecord, Payment, PaymentCreated};
 use sqlx::{Sqlite, Transaction};
 
+use crate::appointments::release_unclaimed_holds_in;
 use crate::error::{query, CacheError};
 use crate::outbox::{entity_key, EntityKind, NewOutboxEntry, OutboxEntry};
 use crate::Store;
@@ -334,6 +335,7 @@ impl Store {
             .await
             .map_err(query(OP))?;
         }
+        release_unclaimed_holds_in(&mut tx).await?;
         tx.commit().await.map_err(query(OP))?;
         Ok(())
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{Sqlite, Transaction};
 
+use crate::appointments::release_unclaimed_holds_in;
 use crate::error::{query, CacheError};
 use crate::Store;
 
@@ -468,6 +469,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(query("move a write to the conflicts"))?;
+        release_unclaimed_holds_in(&mut tx).await?;
         tx.commit()
             .await
             .map_err(query("move a write to the conflicts"))?;

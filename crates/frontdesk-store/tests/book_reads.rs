@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use frontdesk_store::{
-    BookedAppointment, BookedPatient, DataDir, EntityKind, NewOutboxEntry, Store,
+    BookedAppointment, BookedPatient, ConflictKind, DataDir, EntityKind, NewOutboxEntry, Refusal,
+    Store,
 };
 use practice_studio::model::{
     Address, Appointment, AppointmentId, AppointmentLinks, AppointmentLocation, AppointmentStatus,
@@ -401,4 +402,173 @@ async fn the_book_read_after_the_servers_answer_shows_the_confirmed_booking_at_o
             "booking {n}"
         );
     }
+}
+
+/// A booking made here, queued under a local id, as the book shows it at this instant: (id,
+/// pending) of every entry at `start`.
+async fn shown_at(store: &Store, start: DateTime<Utc>) -> Vec<(String, bool)> {
+    store
+        .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+        .await
+        .expect("the book")
+        .iter()
+        .filter(|r| r.appointment.start_time == start)
+        .map(|r| (r.appointment.id.to_string(), r.pending))
+        .collect()
+}
+
+async fn book_here(store: &Store, n: u32, start: DateTime<Utc>) -> (Appointment, i64) {
+    let mut local = appointment(
+        n,
+        "PRV-A",
+        1,
+        (start, start + Duration::minutes(15)),
+        AppointmentStatus::Scheduled,
+    );
+    local.id = AppointmentId(format!("local-appt-{n:04}"));
+    let queued = store
+        .enqueue_appointment_change(
+            &NewOutboxEntry {
+                idempotency_key: format!("key-{n}"),
+                request_id: format!("req-{n}"),
+                author: "reception".to_owned(),
+                entity_kind: EntityKind::Appointment,
+                entity_id: local.id.to_string(),
+                operation: "create".to_owned(),
+                payload: serde_json::json!({}),
+                base_version: None,
+                refs: Vec::new(),
+            },
+            &local,
+        )
+        .await
+        .expect("queued");
+    (local, queued.seq)
+}
+
+/// The change feed can bring a booking's event before the desk that made it has recorded the
+/// server's answer. The server's copy, caused by the pending entry's request, is held until the
+/// answer comes: the book never shows the booking twice, and shows it once, confirmed, after. An
+/// event another desk's request caused is shown at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bookings_event_that_arrives_before_its_answer_does_not_show_it_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    store
+        .upsert_patients(&[patient(1, "Ada", "Lovelace", None)])
+        .await
+        .expect("patients");
+    let ours_at = at(24, 9, 0);
+    let (local, seq) = book_here(&store, 1, ours_at).await;
+    let mut server_copy = appointment(
+        2001,
+        "PRV-A",
+        1,
+        (ours_at, ours_at + Duration::minutes(15)),
+        AppointmentStatus::Scheduled,
+    );
+    let theirs_at = at(24, 10, 0);
+    let theirs = appointment(
+        3001,
+        "PRV-B",
+        1,
+        (theirs_at, theirs_at + Duration::minutes(15)),
+        AppointmentStatus::Scheduled,
+    );
+    let applied = store
+        .apply_feed_appointments(&[
+            (server_copy.clone(), Some("req-1".to_owned())),
+            (theirs.clone(), Some("req-of-another-desk".to_owned())),
+        ])
+        .await
+        .expect("feed applied");
+    assert_eq!(applied, vec![theirs.id.clone()]);
+    assert_eq!(
+        shown_at(&store, ours_at).await,
+        vec![(local.id.to_string(), true)]
+    );
+    assert_eq!(
+        shown_at(&store, theirs_at).await,
+        vec![(theirs.id.to_string(), false)]
+    );
+
+    // The answer: the server's appointment replaces the local one, once, confirmed; a copy
+    // the feed held that is newer than the answer wins.
+    server_copy.version = 2;
+    server_copy.reason = Some("moved in by the feed".to_owned());
+    store
+        .apply_feed_appointments(&[(server_copy.clone(), Some("req-1".to_owned()))])
+        .await
+        .expect("feed applied");
+    let mut answer = server_copy.clone();
+    answer.version = 1;
+    answer.reason = None;
+    store
+        .complete_appointment_write(seq, &answer)
+        .await
+        .expect("answered");
+    assert_eq!(
+        shown_at(&store, ours_at).await,
+        vec![(server_copy.id.to_string(), false)]
+    );
+    let shown = store
+        .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+        .await
+        .expect("the book");
+    let ours = shown
+        .iter()
+        .find(|r| r.appointment.id == server_copy.id)
+        .expect("shown");
+    assert_eq!(ours.appointment.version, 2);
+    assert_eq!(
+        ours.appointment.reason.as_deref(),
+        Some("moved in by the feed")
+    );
+}
+
+/// If a write whose request made an event is refused after all (a server answering a replay
+/// with an error), the copy held for it is not hidden for good: it is shown once no booking of
+/// this desk is waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_copy_no_answer_takes_is_shown_when_the_write_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    store
+        .upsert_patients(&[patient(1, "Ada", "Lovelace", None)])
+        .await
+        .expect("patients");
+    let start = at(24, 11, 0);
+    let (local, seq) = book_here(&store, 2, start).await;
+    let server_copy = appointment(
+        2002,
+        "PRV-A",
+        1,
+        (start, start + Duration::minutes(15)),
+        AppointmentStatus::Scheduled,
+    );
+    store
+        .apply_feed_appointments(&[(server_copy.clone(), Some("req-2".to_owned()))])
+        .await
+        .expect("feed applied");
+    assert_eq!(
+        shown_at(&store, start).await,
+        vec![(local.id.to_string(), true)]
+    );
+    store
+        .move_to_conflicts(
+            seq,
+            &Refusal {
+                kind: ConflictKind::Clash,
+                message: "the slot is taken".into(),
+                server_status: Some(409),
+                server_body: None,
+            },
+        )
+        .await
+        .expect("refused");
+    let shown = shown_at(&store, start).await;
+    assert!(
+        shown.contains(&(server_copy.id.to_string(), false)),
+        "{shown:?}"
+    );
 }

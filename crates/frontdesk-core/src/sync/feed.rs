@@ -99,7 +99,7 @@ impl SyncEngine {
             Err(error) => return Err(error.into()),
         };
         let mut patients: Vec<Patient> = Vec::new();
-        let mut appointments: Vec<Appointment> = Vec::new();
+        let mut appointments: Vec<(Appointment, Option<String>)> = Vec::new();
         let mut references: Vec<Collection> = Vec::new();
         for event in &page.events {
             match event.event.as_str() {
@@ -114,7 +114,9 @@ impl SyncEngine {
                     && self.inner.options.appointment_window.is_some() =>
                 {
                     match serde_json::from_value::<Appointment>(event.data.clone()) {
-                        Ok(appointment) => appointments.push(appointment),
+                        Ok(appointment) => {
+                            appointments.push((appointment, event.request_id.clone()))
+                        }
                         Err(error) => {
                             tracing::warn!(%error, "an appointment event could not be read")
                         }
@@ -139,7 +141,7 @@ impl SyncEngine {
             let applied = self
                 .inner
                 .store
-                .apply_remote_appointments(&appointments, None)
+                .apply_feed_appointments(&appointments)
                 .await?;
             changed += applied.len();
             if !applied.is_empty() {
