@@ -15,10 +15,11 @@ use crate::search_readers::read;
 use crate::sync::Checkpoint;
 use crate::Store;
 
-/// A cached appointment as the book shows it ([`Store::book_entries_between`]).
+/// A cached appointment as the book shows it ([`Store::book_entries_between`]): `T` is what is
+/// read of its stored body (the whole [`Appointment`], or only what a view shows).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BookedAppointment {
-    pub appointment: Appointment,
+pub struct BookedAppointment<T = Appointment> {
+    pub appointment: T,
     /// A change of this desk's to it waits in the outbox.
     pub pending: bool,
     /// Its patient, when cached.
@@ -33,7 +34,7 @@ pub struct BookedPatient {
     pub phone: Option<String>,
 }
 
-fn decode(id: &str, body: &str) -> Result<Appointment, CacheError> {
+fn decode<T: serde::de::DeserializeOwned>(id: &str, body: &str) -> Result<T, CacheError> {
     serde_json::from_str(body).map_err(|source| CacheError::Corrupt {
         what: "appointment",
         id: id.to_owned(),
@@ -210,12 +211,15 @@ impl Store {
     ///
     /// Read on the caller's thread through the rusqlite readers (see `search_readers`): a week
     /// of a full clinic is several hundred rows, and sqlx hands each one between threads.
-    pub async fn book_entries_between(
+    ///
+    /// Each body is read as `T`: a type with only the fields a view shows (serde skips the rest)
+    /// allocates and copies far less for a week than the whole appointment.
+    pub async fn book_entries_between<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         providers: &[&str],
-    ) -> Result<Vec<BookedAppointment>, CacheError> {
+    ) -> Result<Vec<BookedAppointment<T>>, CacheError> {
         // An appointment lasts less than a day (the server refuses longer ones): one that reaches
         // into the span starts after this, which bounds the index range from below.
         let earliest = stamp(from - chrono::Duration::days(1));

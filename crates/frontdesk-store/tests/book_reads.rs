@@ -260,7 +260,7 @@ async fn the_book_reads_each_appointment_with_its_patient_and_pending_mark_in_st
         .expect("queued");
 
     let rows = store
-        .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+        .book_entries_between::<Appointment>(at(24, 0, 0), at(25, 0, 0), &[])
         .await
         .expect("the book");
     let shown: Vec<_> = rows
@@ -300,30 +300,30 @@ async fn the_book_reads_each_appointment_with_its_patient_and_pending_mark_in_st
     let span = (at(24, 0, 0), at(29, 0, 0));
     assert_eq!(
         ids(store
-            .book_entries_between(span.0, span.1, &["PRV-A"])
+            .book_entries_between::<Appointment>(span.0, span.1, &["PRV-A"])
             .await
             .expect("the book")),
         ["APT-00001", "APT-00004"]
     );
     assert_eq!(
         ids(store
-            .book_entries_between(span.0, span.1, &["PRV-B", "PRV-Z"])
+            .book_entries_between::<Appointment>(span.0, span.1, &["PRV-B", "PRV-Z"])
             .await
             .expect("the book")),
         ["APT-00002", "APT-00003"]
     );
     assert_eq!(
         ids(store
-            .book_entries_between(span.0, span.1, &["PRV-A", "PRV-B"])
+            .book_entries_between::<Appointment>(span.0, span.1, &["PRV-A", "PRV-B"])
             .await
             .expect("the book")),
         ids(store
-            .book_entries_between(span.0, span.1, &[])
+            .book_entries_between::<Appointment>(span.0, span.1, &[])
             .await
             .expect("the book"))
     );
     assert!(store
-        .book_entries_between(span.0, span.1, &["PRV-Z"])
+        .book_entries_between::<Appointment>(span.0, span.1, &["PRV-Z"])
         .await
         .expect("the book")
         .is_empty());
@@ -369,7 +369,7 @@ async fn the_book_read_after_the_servers_answer_shows_the_confirmed_booking_at_o
             .await
             .expect("queued");
         let before = store
-            .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+            .book_entries_between::<Appointment>(at(24, 0, 0), at(25, 0, 0), &[])
             .await
             .expect("the book");
         assert!(before
@@ -388,7 +388,7 @@ async fn the_book_read_after_the_servers_answer_shows_the_confirmed_booking_at_o
             .await
             .expect("answered");
         let after = store
-            .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+            .book_entries_between::<Appointment>(at(24, 0, 0), at(25, 0, 0), &[])
             .await
             .expect("the book");
         let at_that_time: Vec<_> = after
@@ -408,7 +408,7 @@ async fn the_book_read_after_the_servers_answer_shows_the_confirmed_booking_at_o
 /// pending) of every entry at `start`.
 async fn shown_at(store: &Store, start: DateTime<Utc>) -> Vec<(String, bool)> {
     store
-        .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+        .book_entries_between::<Appointment>(at(24, 0, 0), at(25, 0, 0), &[])
         .await
         .expect("the book")
         .iter()
@@ -512,7 +512,7 @@ async fn a_bookings_event_that_arrives_before_its_answer_does_not_show_it_twice(
         vec![(server_copy.id.to_string(), false)]
     );
     let shown = store
-        .book_entries_between(at(24, 0, 0), at(25, 0, 0), &[])
+        .book_entries_between::<Appointment>(at(24, 0, 0), at(25, 0, 0), &[])
         .await
         .expect("the book");
     let ours = shown
