@@ -7,6 +7,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::appointments::release_unclaimed_holds_in;
 use crate::error::{query, CacheError};
+use crate::sync::release_unclaimed_patient_holds_in;
 use crate::Store;
 
 /// What kind of thing an outbox entry changes.
@@ -470,6 +471,7 @@ impl Store {
         .await
         .map_err(query("move a write to the conflicts"))?;
         release_unclaimed_holds_in(&mut tx).await?;
+        release_unclaimed_patient_holds_in(&mut tx).await?;
         tx.commit()
             .await
             .map_err(query("move a write to the conflicts"))?;

@@ -103,6 +103,33 @@ async fn checkpoint_in(
     Ok(())
 }
 
+/// Shows the server's copies held for registrations of ours in flight (see
+/// [`Store::apply_feed_patients`]) that no answer took, once no patient entry is pending: an
+/// entry refused after its request made them (it cannot normally happen) must not hide them.
+pub(crate) async fn release_unclaimed_patient_holds_in(
+    tx: &mut Transaction<'static, Sqlite>,
+) -> Result<(), CacheError> {
+    const OP: &str = "show held patients no answer took";
+    let unclaimed = sqlx::query!(
+        "SELECT h.id, h.body FROM held_patients h
+         WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = h.id)
+           AND NOT EXISTS (SELECT 1 FROM outbox o
+                           WHERE o.entity_kind = 'patient' AND o.state = 'pending')"
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(query(OP))?;
+    for row in unclaimed {
+        let patient: Patient = decode("patient", &row.id, &row.body)?;
+        upsert_in(tx, &[(&patient, None)]).await?;
+        sqlx::query!("DELETE FROM held_patients WHERE id = ?1", row.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(query(OP))?;
+    }
+    Ok(())
+}
+
 /// One reference row as stored: its key, its place in the server's list, and the body.
 struct ReferenceRow {
     id: String,
@@ -363,6 +390,32 @@ impl Store {
         patients: &[Patient],
         checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<PatientId>, CacheError> {
+        self.apply_patients(patients, &[], checkpoint).await
+    }
+
+    /// [`Store::apply_remote_patients`] for the change feed, whose events name the request
+    /// (`X-Request-ID`) that caused them (`requests`, one per patient). A registration of this
+    /// desk's whose answer is still on its way is cached under its local id; its event can come
+    /// first, and stored as is it would show the patient twice (in search too) until the answer
+    /// is recorded. So the server's copy of a patient not yet cached, caused by the request of a
+    /// patient entry still pending, is held aside: [`Store::complete_patient_write`] takes it,
+    /// and [`Store::move_to_conflicts`] lets it out if the entry is refused instead.
+    pub async fn apply_feed_patients(
+        &self,
+        patients: &[Patient],
+        requests: &[Option<String>],
+        checkpoint: Checkpoint<'_>,
+    ) -> Result<Vec<PatientId>, CacheError> {
+        self.apply_patients(patients, requests, Some(checkpoint))
+            .await
+    }
+
+    async fn apply_patients(
+        &self,
+        patients: &[Patient],
+        requests: &[Option<String>],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<PatientId>, CacheError> {
         let mut tx = self.begin_write("apply patients from the server").await?;
         let ids = encode_body(
             "patient ids",
@@ -390,8 +443,28 @@ impl Store {
                 newest.insert(p.id.as_str(), p);
             }
         }
+        // Patients not cached whose event a pending registration of ours caused.
+        let mut ours_in_flight: HashSet<&str> = HashSet::new();
+        for (p, request) in patients.iter().zip(requests) {
+            let Some(request) = request else { continue };
+            if known.contains_key(p.id.as_str()) {
+                continue;
+            }
+            let pending = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!: i64" FROM outbox
+                   WHERE request_id = ?1 AND entity_kind = 'patient' AND state = 'pending'"#,
+                request
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(query("match an event to a pending write"))?;
+            if pending > 0 {
+                ours_in_flight.insert(p.id.as_str());
+            }
+        }
         let fresh: Vec<(&Patient, Option<chrono::DateTime<Utc>>)> = patients
             .iter()
+            .filter(|p| !ours_in_flight.contains(p.id.as_str()))
             .filter(|p| {
                 newest
                     .get(p.id.as_str())
@@ -407,13 +480,13 @@ impl Store {
         if !fresh.is_empty() {
             upsert_in(&mut tx, &fresh).await?;
         }
-        // Newer versions of patients with a change waiting: kept aside, not lost.
+        // Newer versions of patients with a change waiting, and the server's copies of our
+        // registrations in flight: kept aside, not lost.
         for p in newest.values() {
-            let Some((version, true)) = known.get(p.id.as_str()) else {
-                continue;
-            };
-            if p.version <= *version {
-                continue;
+            match known.get(p.id.as_str()) {
+                Some((version, true)) if p.version > *version => {}
+                None if ours_in_flight.contains(p.id.as_str()) => {}
+                _ => continue,
             }
             let id = p.id.as_str();
             let body = encode_body("patient", id, p)?;
@@ -804,6 +877,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(query(OP))?;
+        release_unclaimed_patient_holds_in(&mut tx).await?;
         tx.commit().await.map_err(query(OP))?;
         Ok(())
     }

@@ -981,6 +981,106 @@ async fn a_registration_polled_before_its_answer_is_recorded_keeps_the_newer_ver
     assert_eq!(store.patient_count().await.expect("count"), 1);
 }
 
+/// The change feed can bring a registration's event before the desk that made it has recorded
+/// the server's answer. The server's copy, caused by the pending entry's request, is held: search
+/// never finds the patient twice, and finds the server's patient once the answer is recorded; a
+/// patient another desk registered is stored at once. If the entry is refused after all, the
+/// held copy is shown rather than lost.
+#[tokio::test]
+async fn a_registrations_event_that_arrives_before_its_answer_does_not_show_the_patient_twice() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    let feed = || Checkpoint {
+        key: "feed",
+        value: "{}",
+    };
+    let mut local = patient(1, "Quentin", "Quackenbush", (1990, 1, 2), "217-555-0100");
+    local.id = PatientId("local-1".into());
+    local.version = 0;
+    let entry = store
+        .enqueue_patient_change(
+            &NewOutboxEntry {
+                entity_id: "local-1".into(),
+                operation: "create".into(),
+                ..write(1)
+            },
+            &local,
+        )
+        .await
+        .expect("queued");
+    let mut ours = patient(7, "Quentin", "Quackenbush", (1990, 1, 2), "217-555-0100");
+    ours.version = 1;
+    let theirs = patient(8, "Quincy", "Quackenbush", (1991, 3, 4), "217-555-0199");
+    let applied = store
+        .apply_feed_patients(
+            &[ours.clone(), theirs.clone()],
+            &[Some("req-1".into()), Some("req-of-another-desk".into())],
+            feed(),
+        )
+        .await
+        .expect("feed");
+    assert_eq!(applied, vec![theirs.id.clone()]);
+    let found = store
+        .search_patients("quackenbush", 10)
+        .await
+        .expect("search");
+    let mut found = ids(&found);
+    found.sort_unstable();
+    assert_eq!(found, vec![theirs.id.as_str(), "local-1"]);
+
+    store
+        .complete_patient_write(entry.seq, &ours)
+        .await
+        .expect("recorded");
+    let found = store
+        .search_patients("quentin quackenbush", 10)
+        .await
+        .expect("search");
+    assert_eq!(ids(&found), vec![ours.id.as_str()]);
+    assert_eq!(store.patient_count().await.expect("count"), 2);
+
+    // Refused after its request made an event: the held copy is shown, not lost.
+    let mut second = patient(2, "Rhoda", "Quackenbush", (1992, 5, 6), "217-555-0142");
+    second.id = PatientId("local-2".into());
+    let refused = store
+        .enqueue_patient_change(
+            &NewOutboxEntry {
+                entity_id: "local-2".into(),
+                operation: "create".into(),
+                ..write(2)
+            },
+            &second,
+        )
+        .await
+        .expect("queued");
+    let servers = patient(9, "Rhoda", "Quackenbush", (1992, 5, 6), "217-555-0142");
+    store
+        .apply_feed_patients(
+            std::slice::from_ref(&servers),
+            &[Some("req-2".into())],
+            feed(),
+        )
+        .await
+        .expect("feed");
+    assert_eq!(store.patient(&servers.id).await.expect("read"), None);
+    store
+        .move_to_conflicts(
+            refused.seq,
+            &Refusal {
+                kind: ConflictKind::Clash,
+                message: "refused".into(),
+                server_status: Some(409),
+                server_body: None,
+            },
+        )
+        .await
+        .expect("refused");
+    assert_eq!(
+        store.patient(&servers.id).await.expect("read"),
+        Some(servers)
+    );
+}
+
 #[tokio::test]
 async fn a_registrations_server_id_replaces_its_local_id_in_the_entries_that_wait_for_it() {
     let dir = TempDir::new().expect("tempdir");

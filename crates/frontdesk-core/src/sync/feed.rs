@@ -10,7 +10,7 @@ use practice_studio::client::{Client, Error as ClientError, Priority};
 use practice_studio::model::{Appointment, Patient};
 use serde::{Deserialize, Serialize};
 
-use super::collections::{self, Collection, PagedCollection, Patients};
+use super::collections::{self, Collection};
 use super::{encode, FirstSyncState, SyncEngine, SyncError, SyncEvent};
 use frontdesk_store::Checkpoint;
 
@@ -99,13 +99,17 @@ impl SyncEngine {
             Err(error) => return Err(error.into()),
         };
         let mut patients: Vec<Patient> = Vec::new();
+        let mut patient_requests: Vec<Option<String>> = Vec::new();
         let mut appointments: Vec<(Appointment, Option<String>)> = Vec::new();
         let mut references: Vec<Collection> = Vec::new();
         for event in &page.events {
             match event.event.as_str() {
                 "patient.created" | "patient.updated" => {
                     match serde_json::from_value::<Patient>(event.data.clone()) {
-                        Ok(patient) => patients.push(patient),
+                        Ok(patient) => {
+                            patients.push(patient);
+                            patient_requests.push(event.request_id.clone());
+                        }
                         // An event the desk cannot read is caught by the next poll's overlap.
                         Err(error) => tracing::warn!(%error, "a patient event could not be read"),
                     }
@@ -153,15 +157,21 @@ impl SyncEngine {
         }
         // The batch and the cursor after it commit together: a desk stopped anywhere resumes
         // from the last batch it stored.
-        let applied = Patients::apply(
-            &self.inner.store,
-            &patients,
-            Checkpoint {
-                key: FEED_KEY,
-                value: &value,
-            },
-        )
-        .await?;
+        let applied: Vec<String> = self
+            .inner
+            .store
+            .apply_feed_patients(
+                &patients,
+                &patient_requests,
+                Checkpoint {
+                    key: FEED_KEY,
+                    value: &value,
+                },
+            )
+            .await?
+            .into_iter()
+            .map(|id| id.0)
+            .collect();
         changed += applied.len();
         if !applied.is_empty() {
             self.emit(SyncEvent::Changed {
