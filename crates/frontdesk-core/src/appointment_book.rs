@@ -629,9 +629,13 @@ impl Desk {
             .collect();
         let week = !chosen.is_empty();
 
-        // Every appointment that can fall on these local dates, at once.
-        let from_utc = local_instant(chrono_tz::UTC, args.date, NaiveTime::MIN) - Duration::days(1);
-        let to_utc = local_instant(chrono_tz::UTC, last, NaiveTime::MIN) + Duration::days(2);
+        // Every appointment that can start on these local dates, at once: local time is UTC
+        // from 12 hours behind to 14 ahead, so a local date begins at most 14 hours before the
+        // same UTC date and ends at most 12 hours after it.
+        let from_utc =
+            local_instant(chrono_tz::UTC, args.date, NaiveTime::MIN) - Duration::hours(14);
+        let to_utc = local_instant(chrono_tz::UTC, last + Duration::days(1), NaiveTime::MIN)
+            + Duration::hours(12);
         // The reads at once, each on a connection of its own: the clinic, the conflicts, and the
         // appointments with each one's pending mark and patient in one statement (a week reads
         // only the chosen providers'; an empty choice is every provider's). The book's reads go
