@@ -343,31 +343,7 @@ async fn the_book_read_after_the_servers_answer_shows_the_confirmed_booking_at_o
         .expect("patients");
     for n in 0..40u32 {
         let start = at(24, 8, 0) + Duration::minutes(i64::from(n) * 15);
-        let mut local = appointment(
-            1000 + n,
-            "PRV-A",
-            1,
-            (start, start + Duration::minutes(15)),
-            AppointmentStatus::Scheduled,
-        );
-        local.id = AppointmentId(format!("local-appt-{n:04}"));
-        let queued = store
-            .enqueue_appointment_change(
-                &NewOutboxEntry {
-                    idempotency_key: format!("key-{n}"),
-                    request_id: format!("req-{n}"),
-                    author: "reception".to_owned(),
-                    entity_kind: EntityKind::Appointment,
-                    entity_id: local.id.to_string(),
-                    operation: "create".to_owned(),
-                    payload: serde_json::json!({}),
-                    base_version: None,
-                    refs: Vec::new(),
-                },
-                &local,
-            )
-            .await
-            .expect("queued");
+        let (local, seq) = book_here(&store, 1000 + n, start).await;
         let before = store
             .book_entries_between::<Appointment>(at(24, 0, 0), at(25, 0, 0), &[])
             .await
@@ -384,7 +360,7 @@ async fn the_book_read_after_the_servers_answer_shows_the_confirmed_booking_at_o
             AppointmentStatus::Scheduled,
         );
         store
-            .complete_appointment_write(queued.seq, &answer)
+            .complete_appointment_write(seq, &answer)
             .await
             .expect("answered");
         let after = store
