@@ -43,12 +43,13 @@ say "package contents"
 [ "$(dpkg-deb -f "$DEB" Package)" = frontdesk ] || fail "the .deb is not named frontdesk"
 [ "$(dpkg-deb -f "$DEB" Version)" = "$VERSION" ] || fail "the .deb's version is not $VERSION"
 dpkg-deb -f "$DEB" Depends | grep -q libwebkit2gtk-4.1 || fail "the .deb does not depend on WebKitGTK 4.1"
-dpkg-deb -c "$DEB" >"$WORK/deb-files"
-for f in ./usr/bin/frontdesk ./usr/share/doc/frontdesk/config.toml.example \
-  ./usr/share/icons/hicolor/128x128/apps/frontdesk.png; do
+# The member names, without the leading "./" some tar writers add (the Tauri bundler's do not).
+dpkg-deb -c "$DEB" | sed 's| \./| |' >"$WORK/deb-files"
+for f in usr/bin/frontdesk usr/share/doc/frontdesk/config.toml.example \
+  usr/share/icons/hicolor/128x128/apps/frontdesk.png; do
   grep -q " $f\$" "$WORK/deb-files" || fail "the .deb has no $f"
 done
-DESKTOP=$(sed -n 's|.* \(\./usr/share/applications/.*\.desktop\)$|\1|p' "$WORK/deb-files")
+DESKTOP=$(sed -n 's|.* \(usr/share/applications/.*\.desktop\)$|\1|p' "$WORK/deb-files")
 [ -n "$DESKTOP" ] || fail "the .deb has no desktop entry"
 dpkg-deb -x "$DEB" "$WORK/root"
 desktop-file-validate "$WORK/root/$DESKTOP" || fail "the desktop entry is not valid"

@@ -92,6 +92,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", config.render());
         return Ok(());
     }
+    // Said before anything else is checked (a display, the data directory): no setting of the
+    // machine makes `--demo` work in this build.
+    #[cfg(not(feature = "demo"))]
+    if cli.demo {
+        anyhow::bail!(
+            "this build has no embedded demo server (built without the `demo` feature); \
+             use --api-url or the configuration file"
+        );
+    }
     let mode = cli.mode()?;
     let version = context().package_info().version.to_string();
     let relaunched = std::env::var_os(updater::RELAUNCHED).is_some();
@@ -129,13 +138,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         None
     };
-    #[cfg(not(feature = "demo"))]
-    if cli.demo {
-        anyhow::bail!(
-            "this build has no embedded demo server (built without the `demo` feature); \
-             use --api-url or the configuration file"
-        );
-    }
 
     let clock: Arc<dyn Clock> = match cli.demo_today {
         Some(day) => Arc::new(PinnedDayClock::new(day)),
