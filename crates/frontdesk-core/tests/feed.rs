@@ -232,3 +232,85 @@ async fn a_quiet_long_poll_outlasts_the_clients_own_timeout() {
         .expect("a quiet poll");
     assert_eq!(outcome, FeedOutcome::Applied(0));
 }
+
+/// Waits for an event that `check` accepts, for at most `within`.
+async fn event_within(
+    events: &mut broadcast::Receiver<SyncEvent>,
+    within: Duration,
+    check: impl Fn(&SyncEvent) -> bool,
+) -> bool {
+    tokio::time::timeout(within, async {
+        loop {
+            match events.recv().await {
+                Ok(event) if check(&event) => return true,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn after_a_failed_long_poll_the_feed_is_followed_again_soon_not_after_a_whole_poll_interval()
+{
+    // The loop's poll interval is two minutes here: a desk that waited that long after one
+    // dropped long poll would miss this test's deadline by far.
+    let server = server(10).await;
+    let proxy = FaultProxy::start(&server.url()).await;
+    let desk = desk_with(
+        &proxy.url,
+        frontdesk_core::SyncOptions {
+            poll_every: Duration::from_secs(120),
+            feed_wait: Duration::from_secs(1),
+            retry_base: Duration::from_millis(200),
+            ..options()
+        },
+    )
+    .await;
+    let mut events = desk.engine.subscribe();
+    let _tasks = desk.engine.start();
+    assert!(
+        event_within(&mut events, Duration::from_secs(60), |e| matches!(
+            e,
+            SyncEvent::FirstSyncDone
+        ))
+        .await,
+        "first sync"
+    );
+    let follows = |proxy: &FaultProxy| {
+        proxy
+            .requests()
+            .iter()
+            .filter(|(_, path)| path.starts_with("/api/v2/events"))
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while follows(&proxy) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the desk follows the feed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The network drops for longer than a long poll: the one under way ends and the next fail.
+    proxy.set_down(true);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.set_down(false);
+    let created = client_as(&server.url(), RECEPTION)
+        .patients()
+        .create(&new_patient("Renata", "Retrysoon"))
+        .await
+        .expect("create elsewhere");
+    let id = created.id.to_string();
+    assert!(
+        event_within(&mut events, Duration::from_secs(30), |e| matches!(
+            e,
+            SyncEvent::Changed { collection: Collection::Patients, ids } if ids.contains(&id)
+        ))
+        .await,
+        "the change made while the desk was retrying arrives within seconds"
+    );
+}

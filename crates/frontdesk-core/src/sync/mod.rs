@@ -72,7 +72,8 @@ pub struct SyncOptions {
     /// moment after a later one was already read is still seen. Re-read rows cost nothing: the
     /// store skips a version it already has.
     pub poll_overlap: chrono::Duration,
-    /// Between two polls (when the server has no change feed), and after a failure.
+    /// Between two polls (when the server has no change feed), and the longest wait after a
+    /// failed pass (those start at `retry_base` and double).
     pub poll_every: Duration,
     /// How long one long poll of the change feed waits for an event (the server allows 30 s).
     pub feed_wait: Duration,
@@ -84,7 +85,7 @@ pub struct SyncOptions {
     /// The retries of one send inside the SDK; the outbox retries again later on its own.
     pub send_retry: RetryPolicy,
     /// The outbox's own back-off after a retryable failure: the first wait, doubling per attempt
-    /// up to `retry_max`.
+    /// up to `retry_max`. The sync loop's first wait after a failed pass, too.
     pub retry_base: Duration,
     pub retry_max: Duration,
     /// How many times a write whose 2xx answer could not be read is resent with the same key
@@ -867,6 +868,10 @@ impl SyncEngine {
 
     async fn sync_loop(&self) {
         let every = self.inner.options.poll_every;
+        // After a failed pass the loop tries again soon, then less and less often, never less
+        // often than a poll: one dropped long poll must not leave the book stale for a whole
+        // poll interval while the server is there again.
+        let mut failures: u32 = 0;
         let mut connected = false;
         let mut prefetched: Option<std::time::Instant> = None;
         loop {
@@ -878,7 +883,9 @@ impl SyncEngine {
                     Err(error) => {
                         tracing::info!(%error, "the server's features could not be read yet");
                         if !matches!(self.known_features().await, Ok(Some(_))) {
-                            tokio::time::sleep(every).await;
+                            failures = failures.saturating_add(1);
+                            let wait = retry_wait(self.inner.options.retry_base, every, failures);
+                            tokio::time::sleep(wait).await;
                             continue;
                         }
                     }
@@ -905,11 +912,20 @@ impl SyncEngine {
                 }
             }
             match result {
-                Ok(true) => {}
-                Ok(false) => tokio::time::sleep(every).await,
+                Ok(true) => failures = 0,
+                Ok(false) => {
+                    failures = 0;
+                    tokio::time::sleep(every).await
+                }
                 Err(error) => {
-                    tracing::info!(%error, "sync paused; trying again later");
-                    tokio::time::sleep(every).await;
+                    failures = failures.saturating_add(1);
+                    let wait = retry_wait(self.inner.options.retry_base, every, failures);
+                    tracing::info!(
+                        %error,
+                        retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "sync paused; trying again soon"
+                    );
+                    tokio::time::sleep(wait).await;
                 }
             }
         }
@@ -932,6 +948,13 @@ impl SyncEngine {
             }
         }
     }
+}
+
+/// How long the loop waits after its `failures`-th failed pass in a row: `base` doubled each
+/// time, at most `cap`.
+fn retry_wait(base: Duration, cap: Duration, failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    base.saturating_mul(1 << doublings).min(cap)
 }
 
 /// Returns the memory a first sync used and freed (pages, JSON, the cache's page cache) to the
@@ -988,4 +1011,21 @@ pub(crate) fn encode<T: Serialize>(key: &str, value: &T) -> Result<String, SyncE
         key: key.to_owned(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_wait;
+    use std::time::Duration;
+
+    #[test]
+    fn the_loops_wait_after_failures_doubles_from_the_base_up_to_the_poll_interval() {
+        let base = Duration::from_secs(1);
+        let cap = Duration::from_secs(30);
+        let waits: Vec<u64> = (1..=8)
+            .map(|n| retry_wait(base, cap, n).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(retry_wait(base, cap, u32::MAX), cap);
+    }
 }
