@@ -225,7 +225,27 @@ test.describe.serial("two desks on one server", () => {
     const offerThere = offers
       .getByRole("status")
       .filter({ hasText: `${hhmm(slotThere.startMinute)}–${hhmm(slotThere.startMinute + 60)}` });
-    await expect(offerThere).toBeVisible({ timeout: 30_000 });
+    // Desk A hears of it from the change feed. Should it not show, the failure says what desk A
+    // holds, so a run in CI can be read without the desks' logs.
+    await expect(offerThere)
+      .toBeVisible({ timeout: 45_000 })
+      .catch(async (error: unknown) => {
+        const offersAtA = await ask(a, deskA, "slot_offers", {}).catch((e: unknown) => String(e));
+        const syncAtA = await ask(a, deskA, "sync_status", {}).catch((e: unknown) => String(e));
+        const book = await ask<{ columns: Array<{ appointments: Array<{ appointment: { id: string; status: string } }> }> }>(
+          a,
+          deskA,
+          "book_view",
+          { date: slotThere.date },
+        ).catch(() => ({ columns: [] }));
+        const cancelled = book.columns
+          .flatMap((c) => c.appointments)
+          .find((e) => e.appointment.id === (there?.id ?? atBooking.appointment.id));
+        throw new Error(
+          `${String(error)}\nslot offers at desk A: ${JSON.stringify(offersAtA)}\nsync at desk A: ${JSON.stringify(syncAtA)}` +
+            `\nthe cancelled booking in desk A's book: ${cancelled ? cancelled.appointment.status : "not there"}`,
+        );
+      });
     await expect(offerThere).toContainText("asked for this provider");
     await offerThere.getByRole("button", { name: `Offer to ${later.lastName}, ${later.firstName}` }).click();
     await expect(form.getByText(/^Free: /)).toBeVisible();
