@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The in-app updater end to end (issue 12), a stage of `make test`:
-#   1. builds Front Desk N and N+1 as release packages (scripts/package.sh, profile dist-fast,
-#      throwaway keys from scripts/package-test-keys.sh); the versions differ only in the Tauri
-#      configuration, so the second build recompiles only the app crate;
-#   2. prepares what a loopback HTTP server (python3 http.server) serves: latest.json for N+1
-#      (as package.sh writes it), and two bad updates: an altered package, and a package signed by
-#      another key;
+#   1. builds Front Desk N, N+1 and N+2 as release packages (scripts/package.sh, profile
+#      dist-fast, throwaway keys from scripts/package-test-keys.sh); the versions differ only in
+#      the Tauri configuration, so the later builds recompile only the app crate;
+#   2. prepares what a loopback HTTP server (python3 http.server) serves: latest.json for N+1 and
+#      for N+2 (as package.sh writes them), and two bad updates: an altered package, and a package
+#      signed by another key;
 #   3. in a private mount namespace (unshare -m) with throwaway overlays over /usr, /etc and /var,
 #      installs N from its .deb with dpkg (so the updater sees a deb install), puts a `pkexec` that
 #      runs its command as is first on PATH (we are root in the namespace), and runs
@@ -57,6 +57,7 @@ N=99.0.0
 N1=99.0.1
 TAMPERED=99.0.2
 OTHER=99.0.3
+N2=99.0.4
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
 SERVE=$WORK/serve
@@ -65,13 +66,15 @@ mkdir -p "$SERVE/packages" "$SERVE/updates/stable" "$SERVE/manifests"
 # shellcheck disable=SC1091
 source "$(scripts/package-test-keys.sh "$WORK/keys")"
 export PACKAGE_PROFILE=dist-fast FRONTDESK_CHANNEL=stable FRONTDESK_UPDATE_BASE_URL=$BASE/packages
-for version in "$N" "$N1"; do
+for version in "$N" "$N1" "$N2"; do
+  case $version in "$N") name=N ;; "$N1") name=N+1 ;; *) name=N+2 ;; esac
   say "building version $version (profile dist-fast)"
-  PACKAGE_VERSION=$version PACKAGE_OUT=$WORK/out-$version FRONTDESK_RELEASE_NOTES="Signed test release $([ "$version" = "$N" ] && echo N || echo N+1)" \
+  PACKAGE_VERSION=$version PACKAGE_OUT=$WORK/out-$version FRONTDESK_RELEASE_NOTES="Signed test release $name" \
     scripts/package.sh
   cp "$WORK/out-$version/frontdesk_${version}_amd64.deb" "$SERVE/packages/"
 done
 cp "$WORK/out-$N1/updates/stable/latest.json" "$SERVE/manifests/n1.json"
+cp "$WORK/out-$N2/updates/stable/latest.json" "$SERVE/manifests/n2.json"
 DEB_N1=$SERVE/packages/frontdesk_${N1}_amd64.deb
 
 # Two bad updates, announced as newer versions:
@@ -118,7 +121,7 @@ export PRACTICE_STUDIO_BIN=$TARGET_DIR/debug/practice-studio-server
 [ -d tests/e2e/node_modules ] || (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 say "installing $N in a private mount namespace and updating it from the desk"
-export UPDATE_E2E_N=$N UPDATE_E2E_N1=$N1 UPDATE_E2E_URL=$BASE/updates UPDATE_E2E_SERVE=$SERVE
+export UPDATE_E2E_N=$N UPDATE_E2E_N1=$N1 UPDATE_E2E_N2=$N2 UPDATE_E2E_URL=$BASE/updates UPDATE_E2E_SERVE=$SERVE
 export UPDATE_E2E_TAMPERED=$TAMPERED UPDATE_E2E_OTHER=$OTHER
 export UPDATE_E2E_LOG=$ROOT/target/e2e-artifacts/updater-desk.log
 mkdir -p "$ROOT/target/e2e-artifacts"

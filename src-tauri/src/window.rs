@@ -133,6 +133,26 @@ pub(crate) fn run(desk: Desk, updates: Option<url::Url>) -> anyhow::Result<()> {
                     }
                 }
             });
+            // A desk asked to stop (SIGTERM when the session ends or the machine shuts down,
+            // SIGINT, SIGHUP) closes like a closed window: through `RunEvent::Exit`, so a waiting
+            // update still goes in. Without this the process would die where it stood.
+            // A second signal ends the desk at once, as a stop signal did before.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let mut signals = match StopSignals::new() {
+                    Ok(signals) => signals,
+                    Err(error) => {
+                        tracing::warn!(%error, "stop signals cannot be watched; they end the desk at once");
+                        return;
+                    }
+                };
+                let name = signals.next().await;
+                tracing::info!(signal = name, "asked to stop: closing the desk");
+                handle.exit(0);
+                let name = signals.next().await;
+                tracing::warn!(signal = name, "asked to stop again: ending the desk now");
+                std::process::exit(1);
+            });
             if app.get_webview_window("main").is_none() {
                 tracing::warn!("the main window was not created");
             }
@@ -148,4 +168,31 @@ pub(crate) fn run(desk: Desk, updates: Option<url::Url>) -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// SIGTERM, SIGINT and SIGHUP, watched.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for the next one and names it.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+            _ = self.hup.recv() => "SIGHUP",
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //      and verifies it, and it waits; locking the desk lets it install (dpkg -i through pkexec);
 //      the desk starts again by itself, and reports N+1;
 //   2. an update whose package was altered, then one signed by another key: both are refused
-//      with a message an administrator can read, and N+1 stays installed.
+//      with a message an administrator can read, and N+1 stays installed;
+//   3. N+2 downloaded and waiting while the administrator works, then the desk is told to stop
+//      (SIGTERM, as when the session ends or the machine shuts down): N+2 installs as it closes.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
@@ -23,6 +25,7 @@ const env = (/** @type {string} */ name) => {
 const installed = "/usr/bin/frontdesk";
 const versionN = env("UPDATE_E2E_N");
 const versionN1 = env("UPDATE_E2E_N1");
+const versionN2 = env("UPDATE_E2E_N2");
 const updateUrl = env("UPDATE_E2E_URL");
 const serveDir = env("UPDATE_E2E_SERVE");
 const logFile = env("UPDATE_E2E_LOG");
@@ -237,4 +240,40 @@ test("an altered package and a package signed by another key are refused; N+1 st
     assert.equal(dpkgVersion(), versionN1, `N+1 is still installed after the ${name} update`);
   }
   await win.deleteSession().catch(() => {});
+});
+
+test("an update still waiting when the desk is told to stop installs as it closes", async () => {
+  const win = await openDesk();
+  await typeInto(win, "#unlock-secret", "demo-password");
+  await win.keys(["Enter"]);
+  await (await win.$('[data-testid="signed-in-user"]')).waitForExist({ timeout: 60_000 });
+
+  publish("n2.json");
+  await checkNow(win);
+  const notice = await noticeIn(win, "available", 60_000);
+  assert.match(await notice.getText(), new RegExp(`Update available: ${versionN2.replaceAll(".", "\\.")}`));
+  await (await notice.$("//button[normalize-space()='Install']")).click();
+  await noticeIn(win, "waiting", 120_000);
+  await shot(win, "waiting-n2");
+  assert.equal(dpkgVersion(), versionN1, "nothing is installed while the desk is in use");
+
+  // The desk is told to stop while the update waits: it closes through the app's exit, and the
+  // update goes in on the way out. It does not start again by itself.
+  const logBefore = readFileSync(logFile, "utf8").length;
+  const desks = installedDesks();
+  assert.equal(desks.length, 1, "one installed desk runs");
+  for (const { pid } of desks) process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 120_000;
+  while (installedDesks().length > 0) {
+    assert.ok(Date.now() < deadline, "the desk did not close after SIGTERM");
+    await sleep(200);
+  }
+  await win.deleteSession().catch(() => {});
+  assert.equal(dpkgVersion(), versionN2, "N+2 was installed as the desk closed");
+  const log = readFileSync(logFile, "utf8").slice(logBefore);
+  assert.match(log, /asked to stop: closing the desk/);
+  assert.match(log, /installing the waiting update as the desk closes/);
+  assert.match(log, /update installed; it starts next time/);
+  await sleep(2_000);
+  assert.equal(installedDesks().length, 0, "the desk did not start again by itself");
 });
