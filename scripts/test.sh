@@ -42,8 +42,8 @@ stage "end-to-end type check" bash -c 'cd tests/e2e && npm run --silent typechec
 stage "end-to-end: browser mode (Playwright, Debian chromium)" bash -c 'cd tests/e2e && npx playwright test'
 stage "end-to-end: real window (tauri-driver, Xvfb)" \
   xvfb-run -a -s "-screen 0 1366x768x24" dbus-run-session -- bash -c 'cd tests/e2e && node --test --test-reporter=spec window/'
-# Builds N and N+1 as packages (profile dist-fast, throwaway keys), installs N from its .deb in a
-# private mount namespace and updates it from the desk; see the README's "Packages and updates".
-stage "end-to-end: in-app updater (N to N+1 from its .deb, refused bad updates)" scripts/update-e2e.sh
+# Builds N, N+1 and N+2 as packages (profile dist-fast, throwaway keys), installs N from its .deb
+# in a private mount namespace and updates it from the desk; see the README's "Packages and updates".
+stage "end-to-end: in-app updater (N to N+1 from its .deb, refused bad updates, N+2 as the desk closes)" scripts/update-e2e.sh
 
 printf '\nAll checks passed in %ss. Screenshots: target/e2e-artifacts/\n' "$(($(date +%s) - started))"

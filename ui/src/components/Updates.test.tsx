@@ -70,7 +70,7 @@ describe("UpdateNotice", () => {
     expect(bar.getAttribute("aria-valuenow")).toBe("50");
     expect(screen.getByText("3.0 MB of 6.0 MB")).toBeTruthy();
     act(() => desk.send({ ...offered, state: "waiting" }));
-    expect(await screen.findByText(/installs when this desk\s+is locked or closed/)).toBeTruthy();
+    expect(await screen.findByText(/installs when this desk\s+is locked \(Front Desk then starts again\) or when Front Desk closes/)).toBeTruthy();
     expect(screen.queryByRole("button", { name: "Install" })).toBeNull();
   });
 

@@ -96,7 +96,7 @@ export function UpdateNotice() {
       {view.state === "waiting" && (
         <p role="status">
           <strong>Front Desk {version} is downloaded and its signature verified.</strong> It installs when this desk
-          is locked or closed, then Front Desk starts again. Nobody is interrupted.
+          is locked (Front Desk then starts again) or when Front Desk closes. Nobody is interrupted.
         </p>
       )}
       {(view.state === "installing" || view.state === "relaunching") && (
