@@ -3,17 +3,16 @@
 // PIN, and an administrator removing the device's data after being told what is on it.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { artifactsDir, freeLoopbackPort, startApiServer, startServe } from "../support/desk.mjs";
+import { artifactsDir, freeLoopbackPort, startApiServer, startServe, scratchDir } from "../support/desk.mjs";
 
 let api: Awaited<ReturnType<typeof startApiServer>>;
 
 test.describe.configure({ mode: "serial", timeout: 180_000 });
 test.beforeAll(async () => {
   const port = await freeLoopbackPort();
-  const database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
+  const database = join(scratchDir("frontdesk-api-"), "practice-studio.db");
   api = await startApiServer({ port, database, patients: 120 });
 });
 test.afterAll(async () => api?.stop());

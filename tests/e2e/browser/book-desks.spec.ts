@@ -4,10 +4,8 @@
 // book; and with the server stopped, a booking, a move, a cancellation and a check-in made at a
 // desk are each sent exactly once when it is back.
 import { expect, type Page, test } from "@playwright/test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { artifactsDir, freeLoopbackPort, startApiServer, startServe } from "../support/desk.mjs";
+import { artifactsDir, freeLoopbackPort, startApiServer, startServe, scratchDir } from "../support/desk.mjs";
 
 type Desk = Awaited<ReturnType<typeof startServe>>;
 
@@ -117,7 +115,7 @@ test("two desks: a booking at one appears at the other; the same slot taken twic
 }) => {
   test.setTimeout(300_000);
   const port = await freeLoopbackPort();
-  const database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
+  const database = join(scratchDir("frontdesk-api-"), "practice-studio.db");
   const api = await startApiServer({ port, database, today: machineToday() });
   const deskA = await startServe(["--api-url", api.url], { demo: false });
   const deskB = await startServe(["--api-url", api.url], { demo: false });
@@ -194,7 +192,7 @@ test("offline: a booking, a move, a cancellation and a check-in made with the se
 }) => {
   test.setTimeout(300_000);
   const port = await freeLoopbackPort();
-  const database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
+  const database = join(scratchDir("frontdesk-api-"), "practice-studio.db");
   let api = await startApiServer({ port, database, today: machineToday() });
   const desk = await startServe(["--api-url", api.url], { demo: false });
   try {

@@ -3,14 +3,13 @@
 // loopback redirect; the person signs in there; the desk receives the code on its loopback port,
 // exchanges it, and shows the signed-in desk.
 import { expect, test } from "@playwright/test";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { artifactsDir, repoRoot, startServe } from "../support/desk.mjs";
+import { artifactsDir, repoRoot, startServe, scratchDir } from "../support/desk.mjs";
 
 test("a clinician signs in through the browser; the desk never sees the password", async ({ page, context }) => {
   test.setTimeout(120_000);
-  const opened = join(mkdtempSync(join(tmpdir(), "frontdesk-opened-")), "urls.txt");
+  const opened = join(scratchDir("frontdesk-opened-"), "urls.txt");
   const recorder = join(repoRoot, "tests", "e2e", "support", "record-url.mjs");
   const desk = await startServe([], {
     env: { BROWSER: `${process.execPath} ${recorder} %s`, FRONTDESK_E2E_OPENED: opened },

@@ -5,10 +5,9 @@
 // until an administrator sends it again; the audit log shows every opening, filtered and as CSV.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { artifactsDir, freeLoopbackPort, startApiServer, startServe } from "../support/desk.mjs";
+import { artifactsDir, freeLoopbackPort, startApiServer, startServe, scratchDir } from "../support/desk.mjs";
 
 type Desk = Awaited<ReturnType<typeof startServe>>;
 
@@ -24,7 +23,7 @@ const today = new Date().toISOString().slice(0, 10);
 
 test.beforeAll(async () => {
   port = await freeLoopbackPort();
-  database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
+  database = join(scratchDir("frontdesk-api-"), "practice-studio.db");
   api = await startApiServer({ port, database, today });
   desk = await startServe(["--api-url", api.url], { demo: false });
 });

@@ -1,14 +1,13 @@
 // Desktop notifications: the desk tells the session bus's org.freedesktop.Notifications when the
 // first sync is complete, and no patient's name or id travels in any notification.
 import { expect, test } from "@playwright/test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServe } from "../support/desk.mjs";
+import { startServe, scratchDir } from "../support/desk.mjs";
 
 test("the first sync's completion is a desktop notification without patient details", async ({ page }) => {
   test.setTimeout(180_000);
-  const log = join(mkdtempSync(join(tmpdir(), "frontdesk-bus-")), "notifications.log");
+  const log = join(scratchDir("frontdesk-bus-"), "notifications.log");
   const desk = await startServe([], { busMonitor: log });
   try {
     await page.goto(desk.url);

@@ -2,10 +2,8 @@
 // search, and confirmed once the server is back. The server here runs on its own, on a file, so it
 // can be stopped and started again with its data.
 import { expect, test } from "@playwright/test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { artifactsDir, freeLoopbackPort, startApiServer, startServe } from "../support/desk.mjs";
+import { artifactsDir, freeLoopbackPort, startApiServer, startServe, scratchDir } from "../support/desk.mjs";
 
 
 test("a registration made while the server is down is pending, searchable, and confirmed when it is back", async ({
@@ -13,7 +11,7 @@ test("a registration made while the server is down is pending, searchable, and c
 }) => {
   test.setTimeout(240_000);
   const port = await freeLoopbackPort();
-  const database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
+  const database = join(scratchDir("frontdesk-api-"), "practice-studio.db");
   let api = await startApiServer({ port, database });
   const desk = await startServe(["--api-url", api.url], { demo: false });
   try {

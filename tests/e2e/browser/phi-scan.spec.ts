@@ -7,7 +7,7 @@
 import { chromium, expect, type Page, test } from "@playwright/test";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { artifactsDir, startServe } from "../support/desk.mjs";
+import { artifactsDir, startServe, scratchDir } from "../support/desk.mjs";
 
 const ENCRYPTED = /^(cache|audit)\.db(-wal|-shm|-journal)?$/;
 
@@ -31,9 +31,7 @@ function filesUnder(dir: string): string[] {
 
 test("a full session leaves no token and no patient name outside the encrypted databases", async () => {
   test.setTimeout(300_000);
-  const { mkdtempSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const root = mkdtempSync(join(tmpdir(), "frontdesk-scan-"));
+  const root = scratchDir("frontdesk-scan-");
   const deskTmp = join(root, "tmp");
   const profile = join(root, "browser-profile");
   const log = join(root, "desk.log");

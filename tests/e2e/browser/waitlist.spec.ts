@@ -6,10 +6,8 @@
 // `B` on a chart opens the booking form with that patient chosen.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { artifactsDir, freeLoopbackPort, startApiServer, startServe } from "../support/desk.mjs";
+import { artifactsDir, freeLoopbackPort, startApiServer, startServe, scratchDir } from "../support/desk.mjs";
 
 type Desk = Awaited<ReturnType<typeof startServe>>;
 
@@ -106,7 +104,7 @@ test.describe.serial("two desks on one server", () => {
   test.beforeAll(async ({ browser }) => {
     test.setTimeout(300_000);
     const port = await freeLoopbackPort();
-    const database = join(mkdtempSync(join(tmpdir(), "frontdesk-api-")), "practice-studio.db");
+    const database = join(scratchDir("frontdesk-api-"), "practice-studio.db");
     api = await startApiServer({ port, database, today: machineToday() });
     deskA = await startServe(["--api-url", api.url], { demo: false });
     deskB = await startServe(["--api-url", api.url], { demo: false });

@@ -1,7 +1,7 @@
 // Shared by both end-to-end suites: where the app binary is, where screenshots go, and how to start
 // `frontdesk serve` in a private home directory.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -21,13 +21,38 @@ mkdirSync(artifactsDir, { recursive: true });
 /** A Monday, so the demo shows a full clinic day whatever the calendar says. */
 export const DEMO_TODAY = "2026-11-23";
 
+/** Scratch directories this process made, removed when it exits. */
+const scratch = new Set();
+process.once("exit", () => {
+  // FRONTDESK_E2E_KEEP=1 keeps them, to look at a failed run's homes and databases.
+  if (process.env.FRONTDESK_E2E_KEEP === "1") return;
+  for (const dir of scratch) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A desk still closing may hold a file; the directory stays, as before.
+    }
+  }
+});
+
+/**
+ * A new directory under the system's temporary directory, named `<prefix>XXXXXX`, removed when
+ * this test process exits (unless FRONTDESK_E2E_KEEP=1).
+ * @param {string} prefix
+ */
+export function scratchDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.add(dir);
+  return dir;
+}
+
 /**
  * A fresh HOME with XDG directories, so no user configuration leaks into a test (or `existing`
  * again, for a restart).
  * @param {string | undefined} [existing]
  */
 export function privateHome(existing) {
-  const home = existing ?? mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
+  const home = existing ?? scratchDir("frontdesk-e2e-");
   // The developer's own API address must not reach the demo desk under test.
   const { FRONTDESK_API_URL: _ignored, ...inherited } = process.env;
   return {
