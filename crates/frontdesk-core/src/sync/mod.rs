@@ -884,7 +884,11 @@ impl SyncEngine {
                         tracing::info!(%error, "the server's features could not be read yet");
                         if !matches!(self.known_features().await, Ok(Some(_))) {
                             failures = failures.saturating_add(1);
-                            let wait = retry_wait(self.inner.options.retry_base, every, failures);
+                            let wait = jittered(retry_wait(
+                                self.inner.options.retry_base,
+                                every,
+                                failures,
+                            ));
                             tokio::time::sleep(wait).await;
                             continue;
                         }
@@ -919,7 +923,7 @@ impl SyncEngine {
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);
-                    let wait = retry_wait(self.inner.options.retry_base, every, failures);
+                    let wait = jittered(retry_wait(self.inner.options.retry_base, every, failures));
                     tracing::info!(
                         %error,
                         retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
@@ -950,11 +954,17 @@ impl SyncEngine {
     }
 }
 
-/// How long the loop waits after its `failures`-th failed pass in a row: `base` doubled each
-/// time, at most `cap`.
-fn retry_wait(base: Duration, cap: Duration, failures: u32) -> Duration {
+/// The longest wait after the `failures`-th failure in a row: `base` doubled each time, at most
+/// `cap`. The outbox's back-off and the sync loop's both use it.
+pub(super) fn retry_wait(base: Duration, cap: Duration, failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(16);
     base.saturating_mul(1 << doublings).min(cap)
+}
+
+/// Somewhere between half of `ceiling` and all of it, so desks that failed together (a server
+/// restart) do not all try again at the same moment.
+pub(super) fn jittered(ceiling: Duration) -> Duration {
+    ceiling.mul_f64(0.5 + rand::random::<f64>() / 2.0)
 }
 
 /// Returns the memory a first sync used and freed (pages, JSON, the cache's page cache) to the

@@ -468,13 +468,9 @@ impl SyncEngine {
     /// together do not retry together; never sooner than the server's `Retry-After`.
     fn backoff_of(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
         let options = &self.inner.options;
-        let exponent = u32::try_from(attempts.clamp(1, 16) - 1).unwrap_or(0);
-        let ceiling = options
-            .retry_base
-            .saturating_mul(2u32.saturating_pow(exponent))
-            .min(options.retry_max);
-        let jittered = ceiling.mul_f64(0.5 + rand::random::<f64>() / 2.0);
-        jittered.max(retry_after.unwrap_or_default())
+        let failures = u32::try_from(attempts.clamp(1, 16)).unwrap_or(1);
+        let ceiling = super::retry_wait(options.retry_base, options.retry_max, failures);
+        super::jittered(ceiling).max(retry_after.unwrap_or_default())
     }
 
     /// The request an entry stands for, read from its stored payload (a booking's local patient
