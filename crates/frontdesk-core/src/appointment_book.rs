@@ -938,18 +938,25 @@ impl Desk {
             }),
             Err(BookError::Clash(ClashWith::Appointment {
                 appointment_id,
+                patient_id,
                 start,
                 end,
             })) => {
                 let store = cache.engine.store();
-                let other = store.appointment(&appointment_id).await?;
-                let who = match &other {
-                    Some(a) => store
-                        .patient(&a.patient_id)
-                        .await?
-                        .map(|p| format!("{}, {}", p.last_name, p.first_name)),
-                    None => None,
-                };
+                // The patient comes with the clash: a pending booking met here may be confirmed
+                // (and re-keyed under the server's id) between the check and this lookup.
+                let patient_id = store
+                    .mapped_id(EntityKind::Patient, &patient_id)
+                    .await?
+                    .unwrap_or(patient_id);
+                let who = store
+                    .patient(&PatientId(patient_id))
+                    .await?
+                    .map(|p| format!("{}, {}", p.last_name, p.first_name));
+                let appointment_id = store
+                    .mapped_id(EntityKind::Appointment, &appointment_id)
+                    .await?
+                    .unwrap_or(appointment_id);
                 let zone: Tz = match store
                     .locations()
                     .await?

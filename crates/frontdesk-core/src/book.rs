@@ -59,6 +59,9 @@ pub enum ClashWith {
     #[serde(rename_all = "camelCase")]
     Appointment {
         appointment_id: String,
+        /// Whose it is, carried here because the appointment's id can change under the caller
+        /// (a pending booking's local id becomes the server's once it is confirmed).
+        patient_id: String,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     },
@@ -255,13 +258,14 @@ async fn check_clash(
     match check_booking(&availability, &wanted) {
         Ok(()) => Ok(()),
         Err(Clash::Overlaps(span)) => {
-            let other = others
+            let (appointment_id, patient_id) = others
                 .iter()
                 .find(|a| a.span().ok() == Some(span))
-                .map(|a| a.id.to_string())
+                .map(|a| (a.id.to_string(), a.patient_id.to_string()))
                 .unwrap_or_default();
             Err(BookError::Clash(ClashWith::Appointment {
-                appointment_id: other,
+                appointment_id,
+                patient_id,
                 start: span.start,
                 end: span.end,
             }))

@@ -221,8 +221,14 @@ async fn a_booking_made_offline_is_cached_at_once_and_sent_once_under_the_server
     let report = desk.engine.drain_outbox().await.expect("drain");
     assert_eq!((report.sent, report.waiting), (0, 1));
     match book::book(&desk.engine, RECEPTION, &booking(&patient, &slot)).await {
-        Err(BookError::Clash(ClashWith::Appointment { appointment_id, .. })) => {
-            assert_eq!(appointment_id, local_id)
+        Err(BookError::Clash(ClashWith::Appointment {
+            appointment_id,
+            patient_id,
+            ..
+        })) => {
+            assert_eq!(appointment_id, local_id);
+            // Whose it is travels with the clash: the local id may be re-keyed at any moment.
+            assert_eq!(patient_id, patient.as_str());
         }
         other => panic!("expected a clash with the pending booking, got {other:?}"),
     }
