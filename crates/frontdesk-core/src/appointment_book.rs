@@ -945,18 +945,14 @@ impl Desk {
                 let store = cache.engine.store();
                 // The patient comes with the clash: a pending booking met here may be confirmed
                 // (and re-keyed under the server's id) between the check and this lookup.
-                let patient_id = store
-                    .mapped_id(EntityKind::Patient, &patient_id)
-                    .await?
-                    .unwrap_or(patient_id);
                 let who = store
-                    .patient(&PatientId(patient_id))
+                    .patient_by_any_id(&patient_id)
                     .await?
                     .map(|p| format!("{}, {}", p.last_name, p.first_name));
-                let appointment_id = store
-                    .mapped_id(EntityKind::Appointment, &appointment_id)
-                    .await?
-                    .unwrap_or(appointment_id);
+                let appointment_id = match store.appointment_by_any_id(&appointment_id).await? {
+                    Some(now) => now.id.to_string(),
+                    None => appointment_id,
+                };
                 let zone: Tz = match store
                     .locations()
                     .await?
@@ -1003,20 +999,14 @@ impl Desk {
     ) -> Result<PendingAppointment, CoreError> {
         let (author, cache) = self.book_writer().await?;
         let store = cache.engine.store();
-        let id = match store
-            .mapped_id(EntityKind::Appointment, &args.appointment_id)
-            .await?
-        {
-            Some(server_id) => server_id,
-            None => args.appointment_id.clone(),
-        };
         let current = store
-            .appointment(&id)
+            .appointment_by_any_id(&args.appointment_id)
             .await?
             .ok_or_else(|| CoreError::NotFound {
                 what: "appointment",
-                id: id.clone(),
+                id: args.appointment_id.clone(),
             })?;
+        let id = current.id.to_string();
         let location = store
             .locations()
             .await?

@@ -277,15 +277,11 @@ async fn check_clash(
 /// The cached appointment under `id` (a screen may still hold the local id of a booking the
 /// server has since named).
 async fn cached(engine: &SyncEngine, id: &str) -> Result<Appointment, BookError> {
-    let store = engine.store();
-    let id = match store.mapped_id(EntityKind::Appointment, id).await? {
-        Some(server_id) => server_id,
-        None => id.to_owned(),
-    };
-    store
-        .appointment(&id)
+    engine
+        .store()
+        .appointment_by_any_id(id)
         .await?
-        .ok_or(BookError::UnknownAppointment(id))
+        .ok_or_else(|| BookError::UnknownAppointment(id.to_owned()))
 }
 
 /// Free slots of `minutes` for a provider at a location between two dates (inclusive, calendar

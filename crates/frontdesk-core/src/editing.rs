@@ -3,7 +3,7 @@
 //! `contactInfo` as the API takes it) through the outbox, based on that version, so a change made
 //! elsewhere meanwhile becomes a visible conflict instead of a silent overwrite.
 
-use practice_studio::model::{NewPatient, PatientId};
+use practice_studio::model::NewPatient;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use ts_rs::TS;
@@ -93,20 +93,15 @@ impl Desk {
         }
         let cache = self.cache()?;
         let store = cache.engine.store();
-        let id = match store
-            .mapped_id(frontdesk_store::EntityKind::Patient, patient_id)
-            .await?
-        {
-            Some(server_id) => PatientId(server_id),
-            None => PatientId(patient_id.to_owned()),
-        };
-        let current = store
-            .patient(&id)
-            .await?
-            .ok_or_else(|| CoreError::NotFound {
-                what: "patient",
-                id: id.0.clone(),
-            })?;
+        let current =
+            store
+                .patient_by_any_id(patient_id)
+                .await?
+                .ok_or_else(|| CoreError::NotFound {
+                    what: "patient",
+                    id: patient_id.to_owned(),
+                })?;
+        let id = current.id.clone();
         if current.version != version_read {
             return Err(CoreError::StaleEdit);
         }

@@ -194,6 +194,20 @@ impl Store {
             .transpose()
     }
 
+    /// The cached appointment under `id`, or under the server's id when `id` is the local id of
+    /// a booking the server has since accepted (a screen may still hold it). Read in that order
+    /// on purpose: accepting re-keys the row and records the mapping in one transaction, so a
+    /// miss under the local id means the mapping is there; the other order can miss both.
+    pub async fn appointment_by_any_id(&self, id: &str) -> Result<Option<Appointment>, CacheError> {
+        if let Some(found) = self.appointment(id).await? {
+            return Ok(Some(found));
+        }
+        match self.mapped_id(EntityKind::Appointment, id).await? {
+            Some(server_id) => self.appointment(&server_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Whether the cached appointment shows a change not yet accepted by the server.
     pub async fn appointment_pending(&self, id: &str) -> Result<Option<bool>, CacheError> {
         sqlx::query_scalar!(

@@ -98,6 +98,19 @@ impl Store {
         Ok(())
     }
 
+    /// The cached patient under `id`, or under the server's id when `id` is the local id of a
+    /// registration the server has since accepted. By id first, then through the mapping: the
+    /// re-key and the mapping are written in one transaction (see `appointment_by_any_id`).
+    pub async fn patient_by_any_id(&self, id: &str) -> Result<Option<Patient>, CacheError> {
+        if let Some(found) = self.patient(&PatientId(id.to_owned())).await? {
+            return Ok(Some(found));
+        }
+        match self.mapped_id(crate::EntityKind::Patient, id).await? {
+            Some(server_id) => self.patient(&PatientId(server_id)).await,
+            None => Ok(None),
+        }
+    }
+
     /// The cached patient with this id.
     pub async fn patient(&self, id: &PatientId) -> Result<Option<Patient>, CacheError> {
         let id = id.as_str();

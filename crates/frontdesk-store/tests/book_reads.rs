@@ -487,6 +487,15 @@ async fn a_bookings_event_that_arrives_before_its_answer_does_not_show_it_twice(
         shown_at(&store, ours_at).await,
         vec![(server_copy.id.to_string(), false)]
     );
+    // The local id the screen may still hold finds the server's copy.
+    assert_eq!(
+        store
+            .appointment_by_any_id(local.id.as_str())
+            .await
+            .expect("read")
+            .map(|a| a.id),
+        Some(server_copy.id.clone())
+    );
     let shown = store
         .book_entries_between::<Appointment>(at(24, 0, 0), at(25, 0, 0), &[])
         .await

@@ -978,6 +978,15 @@ async fn a_registration_polled_before_its_answer_is_recorded_keeps_the_newer_ver
             .as_deref(),
         Some(v2.id.as_str())
     );
+    // A screen still holding the local id finds the patient under the server's.
+    assert_eq!(
+        store.patient_by_any_id("local-1").await.expect("read"),
+        Some(v2.clone())
+    );
+    assert_eq!(
+        store.patient_by_any_id("local-2").await.expect("read"),
+        None
+    );
     assert_eq!(store.patient_count().await.expect("count"), 1);
 }
 
