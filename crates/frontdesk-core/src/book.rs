@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use practice_studio::model::{
     Appointment, AppointmentId, AppointmentLinks, AppointmentLocation, AppointmentPatch,
-    AppointmentStatus, ErrorDetail, NewAppointment, PatientId, PatientStatus,
+    AppointmentStatus, ErrorDetail, NewAppointment, PatientStatus,
 };
 use practice_studio::rules::appointments::{check_transition, TransitionError};
 use practice_studio::rules::slots::{
@@ -380,19 +380,16 @@ async fn draft(
         return Err(BookError::Invalid(problems));
     }
     // The patient: cached (a registration made here may have its server id by now).
-    let mut patient_id = booking.patient_id.clone();
-    if let Some(server_id) = store
-        .mapped_id(EntityKind::Patient, patient_id.as_str())
+    let patient = store
+        .patient_by_any_id(booking.patient_id.as_str())
         .await?
-    {
-        patient_id = PatientId(server_id);
-    }
-    let patient = store.patient(&patient_id).await?.ok_or_else(|| {
-        BookError::Invalid(vec![problem(
-            "patientId",
-            format!("no patient {patient_id}"),
-        )])
-    })?;
+        .ok_or_else(|| {
+            BookError::Invalid(vec![problem(
+                "patientId",
+                format!("no patient {}", booking.patient_id),
+            )])
+        })?;
+    let patient_id = patient.id.clone();
     if patient.status != PatientStatus::Active {
         return Err(BookError::Invalid(vec![problem(
             "patientId",

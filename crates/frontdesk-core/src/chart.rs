@@ -124,17 +124,16 @@ impl Desk {
     async fn chart(&self, patient_id: &str, opening: bool) -> Result<Chart, CoreError> {
         let (me, _) = self.signed_in().await?;
         let cache = self.cache()?;
-        let id = self.current_patient_id(patient_id).await?;
-        let patient =
-            cache
-                .engine
-                .store()
-                .patient(&id)
-                .await?
-                .ok_or_else(|| CoreError::NotFound {
-                    what: "patient",
-                    id: id.0.clone(),
-                })?;
+        let patient = cache
+            .engine
+            .store()
+            .patient_by_any_id(patient_id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound {
+                what: "patient",
+                id: patient_id.to_owned(),
+            })?;
+        let id = patient.id.clone();
         let pending = cache
             .engine
             .store()

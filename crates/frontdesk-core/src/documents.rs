@@ -246,18 +246,24 @@ impl Desk {
         let store = self.cache()?.engine.store().clone();
         let mut server_id = payment_id.to_owned();
         if payment_id.starts_with(LOCAL_PAYMENT_PREFIX) {
-            match store.mapped_id(EntityKind::Payment, payment_id).await? {
-                Some(id) => server_id = id,
+            // The pending payment first, then the mapping: accepting the payment removes the one
+            // and records the other in one transaction, so this order cannot miss both.
+            let pending = store
+                .pending_payments(invoice_id)
+                .await?
+                .into_iter()
+                .find(|p| p.id.as_str() == payment_id);
+            match pending {
                 None => {
-                    let pending = store
-                        .pending_payments(invoice_id)
+                    server_id = store
+                        .mapped_id(EntityKind::Payment, payment_id)
                         .await?
-                        .into_iter()
-                        .find(|p| p.id.as_str() == payment_id)
                         .ok_or_else(|| CoreError::NotFound {
                             what: "payment",
                             id: payment_id.to_owned(),
-                        })?;
+                        })?
+                }
+                Some(pending) => {
                     let invoice =
                         store
                             .invoice(invoice_id)

@@ -267,14 +267,11 @@ impl SyncEngine {
     ) -> Result<PendingWrite, WriteError> {
         let store = &self.inner.store;
         // A screen may still hold the local id of a registration the server has since named.
-        let id = match store.mapped_id(EntityKind::Patient, id.as_str()).await? {
-            Some(server_id) => PatientId(server_id),
-            None => id.clone(),
-        };
         let current = store
-            .patient(&id)
+            .patient_by_any_id(id.as_str())
             .await?
             .ok_or_else(|| WriteError::UnknownPatient(id.clone()))?;
+        let id = current.id.clone();
         let valid = validate_patch(&current, patch, self.inner.clock.today())?;
         let local = shown(&current, valid, self.inner.clock.now());
         let entry = self.new_entry(
