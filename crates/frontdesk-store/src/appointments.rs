@@ -2,7 +2,7 @@
 //! versions (never a row with a change of ours still waiting); reads are by time span (the book)
 //! and by patient (the chart).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use practice_studio::model::{Appointment, AppointmentId};
@@ -96,7 +96,10 @@ pub(crate) async fn release_unclaimed_holds_in(
 
 impl Store {
     /// Stores the appointments not cached at their version (and not waiting on a change of
-    /// ours), with the checkpoint, in one transaction; the ids stored.
+    /// ours), with the checkpoint, in one transaction; the ids stored. The server's copy of a
+    /// booking of ours still in flight (a pending create of the same provider, patient and
+    /// start) is held aside as the change feed's is (see [`Store::apply_feed_appointments`]),
+    /// so a poll landing before the answer does not show the booking twice.
     pub async fn apply_remote_appointments(
         &self,
         appointments: &[Appointment],
@@ -138,6 +141,25 @@ impl Store {
                 newest.insert(a.id.as_str(), a);
             }
         }
+        // A poll's copy names no request. A booking of ours in flight is recognised by what it
+        // books instead: the provider, the patient and the start of a create still pending.
+        let creates_in_flight: HashSet<(String, String, String)> =
+            if appointments.iter().any(|(_, request)| request.is_none()) {
+                sqlx::query!(
+                    "SELECT l.provider_id, l.patient_id, l.starts_at
+                     FROM outbox o JOIN appointments l ON l.id = o.entity_id
+                     WHERE o.entity_kind = 'appointment' AND o.operation = 'create'
+                       AND o.state = 'pending'"
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(query("read the bookings in flight"))?
+                .into_iter()
+                .map(|r| (r.provider_id, r.patient_id, r.starts_at))
+                .collect()
+            } else {
+                HashSet::new()
+            };
         let mut applied = Vec::new();
         for &(a, request) in appointments {
             if !newest
@@ -164,6 +186,11 @@ impl Store {
                 .await
                 .map_err(query("match an event to a pending write"))?
                     > 0,
+                (None, None) => creates_in_flight.contains(&(
+                    a.provider_id.to_string(),
+                    a.patient_id.to_string(),
+                    stamp(a.start_time),
+                )),
                 _ => false,
             };
             match known {

@@ -511,6 +511,58 @@ async fn a_bookings_event_that_arrives_before_its_answer_does_not_show_it_twice(
     );
 }
 
+/// A poll (which names no request) can also bring the server's copy of a booking of ours before
+/// the answer: it is recognised by its provider, patient and start, and held the same way. A
+/// booking of another patient at the same time and another provider is shown at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polled_copy_of_a_booking_in_flight_does_not_show_it_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_data, store) = open(&dir).await;
+    store
+        .upsert_patients(&[
+            patient(1, "Ada", "Lovelace", None),
+            patient(2, "Alan", "Turing", None),
+        ])
+        .await
+        .expect("patients");
+    let ours_at = at(24, 9, 0);
+    let (local, seq) = book_here(&store, 1, ours_at).await;
+    let span = (ours_at, ours_at + Duration::minutes(15));
+    let server_copy = appointment(2001, "PRV-A", 1, span, AppointmentStatus::Scheduled);
+    let another_patient = appointment(3001, "PRV-B", 2, span, AppointmentStatus::Scheduled);
+    let applied = store
+        .apply_remote_appointments(&[server_copy.clone(), another_patient.clone()], None)
+        .await
+        .expect("polled");
+    assert_eq!(applied, vec![another_patient.id.clone()]);
+    assert_eq!(
+        shown_at(&store, ours_at).await,
+        vec![
+            (another_patient.id.to_string(), false),
+            (local.id.to_string(), true)
+        ]
+    );
+    store
+        .complete_appointment_write(seq, &server_copy)
+        .await
+        .expect("answered");
+    assert_eq!(
+        shown_at(&store, ours_at).await,
+        vec![
+            (server_copy.id.to_string(), false),
+            (another_patient.id.to_string(), false)
+        ]
+    );
+    // Once answered, the next poll's copy is simply the cached one.
+    assert_eq!(
+        store
+            .apply_remote_appointments(std::slice::from_ref(&server_copy), None)
+            .await
+            .expect("polled again"),
+        Vec::<AppointmentId>::new()
+    );
+}
+
 /// If a write whose request made an event is refused after all (a server answering a replay
 /// with an error), the copy held for it is not hidden for good: it is shown once no booking of
 /// this desk is waiting.
