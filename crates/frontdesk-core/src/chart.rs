@@ -100,6 +100,19 @@ fn is_local(id: &str) -> bool {
 }
 
 impl Desk {
+    /// The cached patient a screen names, by its id or by the local id it was registered under.
+    pub(crate) async fn cached_patient(&self, id: &str) -> Result<Patient, CoreError> {
+        self.cache()?
+            .engine
+            .store()
+            .patient_by_any_id(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound {
+                what: "patient",
+                id: id.to_owned(),
+            })
+    }
+
     /// The id a patient now has: a registration's local id becomes the server's once accepted.
     async fn current_patient_id(&self, id: &str) -> Result<PatientId, CoreError> {
         let cache = self.cache()?;
@@ -124,15 +137,7 @@ impl Desk {
     async fn chart(&self, patient_id: &str, opening: bool) -> Result<Chart, CoreError> {
         let (me, _) = self.signed_in().await?;
         let cache = self.cache()?;
-        let patient = cache
-            .engine
-            .store()
-            .patient_by_any_id(patient_id)
-            .await?
-            .ok_or_else(|| CoreError::NotFound {
-                what: "patient",
-                id: patient_id.to_owned(),
-            })?;
+        let patient = self.cached_patient(patient_id).await?;
         let id = patient.id.clone();
         let pending = cache
             .engine

@@ -92,15 +92,7 @@ impl Desk {
             )));
         }
         let cache = self.cache()?;
-        let store = cache.engine.store();
-        let current =
-            store
-                .patient_by_any_id(patient_id)
-                .await?
-                .ok_or_else(|| CoreError::NotFound {
-                    what: "patient",
-                    id: patient_id.to_owned(),
-                })?;
+        let current = self.cached_patient(patient_id).await?;
         let id = current.id.clone();
         if current.version != version_read {
             return Err(CoreError::StaleEdit);
