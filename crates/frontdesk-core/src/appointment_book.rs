@@ -949,10 +949,10 @@ impl Desk {
                     .patient_by_any_id(&patient_id)
                     .await?
                     .map(|p| format!("{}, {}", p.last_name, p.first_name));
-                let appointment_id = match store.appointment_by_any_id(&appointment_id).await? {
-                    Some(now) => now.id.to_string(),
-                    None => appointment_id,
-                };
+                let appointment_id = store
+                    .mapped_id(EntityKind::Appointment, &appointment_id)
+                    .await?
+                    .unwrap_or(appointment_id);
                 let zone: Tz = match store
                     .locations()
                     .await?
