@@ -38,7 +38,7 @@ pub(crate) async fn run(app: AppState, every: Duration, seed: u64) {
         if !held {
             continue;
         }
-        match step(&app, &mut rng).await {
+        match step(&app, &mut rng, seed).await {
             Ok(Some(what)) => tracing::info!(what, "demo activity"),
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "demo activity step failed"),
@@ -64,7 +64,11 @@ fn next_move(
     })
 }
 
-async fn step(app: &AppState, rng: &mut ChaCha8Rng) -> Result<Option<&'static str>, String> {
+async fn step(
+    app: &AppState,
+    rng: &mut ChaCha8Rng,
+    seed: u64,
+) -> Result<Option<&'static str>, String> {
     let now = app.clock.now();
     let today = app.clock.today();
     let query = AppointmentQuery {
@@ -138,7 +142,7 @@ async fn step(app: &AppState, rng: &mut ChaCha8Rng) -> Result<Option<&'static st
         });
     }
     if rng.random_bool(0.3) {
-        let patient = crate::demo::patient(rng, today);
+        let patient = crate::demo::patient(&mut newcomer_draw(app, seed).await?, today);
         app.storage
             .create_patient(&patient, now, None)
             .await
@@ -146,6 +150,21 @@ async fn step(app: &AppState, rng: &mut ChaCha8Rng) -> Result<Option<&'static st
         return Ok(Some("a new patient registered"));
     }
     Ok(None)
+}
+
+/// Who registers next is drawn from the seed and how many patients the clinic already has, not
+/// from the player's own sequence. That sequence starts again whenever an instance starts playing
+/// (a restart on the same database, or another instance taking the turn over), and drawing
+/// newcomers from it would register the previous player's "new" patients a second time.
+async fn newcomer_draw(app: &AppState, seed: u64) -> Result<ChaCha8Rng, String> {
+    let registered = app
+        .storage
+        .count_patients()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ChaCha8Rng::seed_from_u64(
+        seed ^ 0x9a71_e700_0000_0000 ^ registered.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    ))
 }
 
 /// The clinician's note of a completed visit.

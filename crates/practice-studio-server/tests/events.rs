@@ -468,6 +468,77 @@ async fn demo_activity_plays_the_day_through_the_same_events() {
     }
 }
 
+/// Every patient on the server as (first name, last name, date of birth), read through the API.
+async fn registered(api: &Api, auth: &str) -> Vec<(String, String, String)> {
+    let page: Value = api
+        .get("/api/v1/patients?limit=100", auth)
+        .await
+        .json()
+        .await
+        .expect("json");
+    page["patients"]
+        .as_array()
+        .expect("patients")
+        .iter()
+        .map(|p| {
+            let field = |name: &str| p[name].as_str().expect("field").to_owned();
+            (field("firstName"), field("lastName"), field("dateOfBirth"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restarted_demo_day_registers_new_patients_not_the_last_runs_again() {
+    // 06:00 in Chicago on the demo's Monday: nothing is due, so the day only registers newcomers.
+    let clock = Arc::new(ManualClock::new(
+        "2026-11-23T12:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("time"),
+    ));
+    let dir = tempfile::tempdir().expect("dir");
+    let (database, _guard) = support::database_in(dir.path(), "practice.db").await;
+    let mut seen = 20;
+    for run in 0..2 {
+        let server = practice_studio_server::Server::builder()
+            .storage(database.clone())
+            .demo(true)
+            .demo_patients(20)
+            .clock(clock.clone())
+            .demo_activity(Some(std::time::Duration::from_millis(20)))
+            .start()
+            .await
+            .expect("server");
+        let api = Api {
+            server,
+            http: reqwest::Client::new(),
+            clock: clock.clone(),
+            database: None,
+        };
+        let auth = bearer(&api.user_token("admin@demo.clinic").await);
+        let mut patients = registered(&api, &auth).await;
+        for _ in 0..500 {
+            if patients.len() >= seen + 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            patients = registered(&api, &auth).await;
+        }
+        assert!(
+            patients.len() >= seen + 3,
+            "run {run}: newcomers register ({} patients)",
+            patients.len()
+        );
+        seen = patients.len();
+        let distinct: HashSet<_> = patients.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            patients.len(),
+            "run {run}: a patient registered twice: {patients:?}"
+        );
+        api.server.shutdown().await.expect("stops");
+    }
+}
+
 #[tokio::test]
 async fn records_and_payments_make_their_events_for_those_who_may_read_them() {
     let api = Api::demo(10).await;
