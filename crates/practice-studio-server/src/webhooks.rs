@@ -454,8 +454,11 @@ pub(crate) async fn run(app: AppState) {
 }
 
 async fn work(app: &AppState, http: &reqwest::Client) -> Result<(), crate::storage::StorageError> {
-    while app.storage.dispatch_events(500, app.clock.now()).await? > 0 {}
     loop {
+        // New events are fanned out before every batch, not once per round: while retries keep
+        // deliveries due, a round can last a long time, and an event that arrived meanwhile
+        // would otherwise wait for every retry to settle before its first attempt.
+        while app.storage.dispatch_events(500, app.clock.now()).await? > 0 {}
         let due = app
             .storage
             .due_deliveries(app.clock.now(), PARALLEL_DELIVERIES as u32)

@@ -337,10 +337,13 @@ async fn a_receiver_that_is_down_then_slow_gets_everything_after_retries() {
     for _ in 0..3 {
         caller.register_patient().await;
     }
-    // Failures are recorded while it is down.
+    // Failures are recorded while it is down: every one of the three has
+    // failed at least once before the receiver changes, so none of them can
+    // get through on its first attempt (on a busy machine a first attempt may
+    // otherwise come late, after the receiver is up again).
     let id = hook["id"].as_str().expect("id");
     let mut failing = false;
-    for _ in 0..100 {
+    for _ in 0..200 {
         let (_, history) = caller
             .call(
                 reqwest::Method::GET,
@@ -348,17 +351,17 @@ async fn a_receiver_that_is_down_then_slow_gets_everything_after_retries() {
                 None,
             )
             .await;
-        failing = history["deliveries"]
-            .as_array()
-            .expect("deliveries")
-            .iter()
-            .any(|d| d["lastResponseCode"] == 503 && d["status"] == "pending");
+        let deliveries = history["deliveries"].as_array().expect("deliveries");
+        failing = deliveries.len() == 3
+            && deliveries
+                .iter()
+                .all(|d| d["lastResponseCode"] == 503 && d["status"] == "pending");
         if failing {
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
-    assert!(failing, "no failed attempt was recorded");
+    assert!(failing, "not every delivery recorded a failed attempt");
     // Slower than the server waits: each try times out, and is retried.
     receiver.set(Mode::Slow(StdDuration::from_millis(1_500)));
     tokio::time::sleep(StdDuration::from_millis(1_600)).await;
