@@ -415,7 +415,7 @@ impl Desk {
             let keychain = keychain.clone();
             blocking(move || crate::keychain::key_of(&*keychain, CACHE_KEY_ENTRY)).await?
         };
-        let cache = self.open_cache(cache_key).await?;
+        let cache = self.open_cache(cache_key, &client).await?;
         cache.engine.set_reader(Some(client.clone())).await;
         cache
             .engine

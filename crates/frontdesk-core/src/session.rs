@@ -242,7 +242,7 @@ impl Desk {
         info: &SessionInfo,
         client: Client,
     ) -> Result<(), CoreError> {
-        let cache = self.open_cache(cache_key).await?;
+        let cache = self.open_cache(cache_key, &client).await?;
         cache.engine.set_reader(Some(client.clone())).await;
         cache
             .engine
@@ -387,7 +387,14 @@ impl Desk {
         }
     }
 
-    pub(crate) async fn open_cache(&self, key: [u8; 32]) -> Result<Arc<Cache>, CoreError> {
+    /// Opens the device's cache (once; later calls return the open one), with `reader` as sync's
+    /// client from its first pass: set before sync starts, so the first attempt to read the
+    /// server's features does not find nobody signed in.
+    pub(crate) async fn open_cache(
+        &self,
+        key: [u8; 32],
+        reader: &Client,
+    ) -> Result<Arc<Cache>, CoreError> {
         let _one_at_a_time = self.inner.cache_opening.lock().await;
         if let Ok(cache) = self.cache() {
             return Ok(cache);
@@ -423,6 +430,7 @@ impl Desk {
         };
         let audit = Arc::new(audit);
         let engine = SyncEngine::new(store, self.inner.clock.clone(), SyncOptions::default());
+        engine.set_reader(Some(reader.clone())).await;
         let tasks = engine.start();
         let forward = self.forward_sync_events(&engine);
         let waitlist_watch = AbortOnDrop(vec![crate::waitlist::watch(self, &engine)]);

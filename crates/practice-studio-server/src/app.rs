@@ -74,4 +74,7 @@ pub struct AppState {
     pub(crate) patient_pages: Arc<crate::page_cache::PageCache>,
     /// The v2 patient search's in-memory index.
     pub(crate) patient_index: Arc<crate::search::PatientIndex>,
+    /// `GET /openapi.json`'s body, rendered on the first request: it depends on the settings
+    /// alone, and rendering it takes tens of milliseconds that every desk's start would pay.
+    pub(crate) openapi: Arc<std::sync::OnceLock<axum::body::Bytes>>,
 }

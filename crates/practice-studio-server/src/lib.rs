@@ -314,6 +314,7 @@ impl ServerBuilder {
             settings: Arc::new(settings),
             patient_pages: Arc::new(page_cache::PageCache::default()),
             patient_index: Arc::new(search::PatientIndex::default()),
+            openapi: Arc::default(),
         };
         let purge = tokio::spawn(purge_idempotency_keys(state.clone()));
         let deliveries = tokio::spawn(webhooks::run(state.clone()));

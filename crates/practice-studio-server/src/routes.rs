@@ -1,6 +1,7 @@
 //! The HTTP surface: `/health`, the OAuth endpoints, and `/api/v1`.
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header;
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -116,9 +117,14 @@ pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Json<Me> {
 }
 
 async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
-    Json(crate::openapi::document(
-        state.settings.idempotency_retention,
-    ))
+    let body = state
+        .openapi
+        .get_or_init(|| {
+            let document = crate::openapi::document(state.settings.idempotency_retention);
+            serde_json::to_vec(&document).unwrap_or_default().into()
+        })
+        .clone();
+    ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
 async fn not_found() -> ApiError {

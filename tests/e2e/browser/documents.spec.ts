@@ -90,8 +90,15 @@ test("a clinician opens a record's PDF attachment inside the desk, saves it and 
   if (!found) throw new Error("no record with an attachment");
   await openChartById(page, found.patient);
   await page.getByRole("tab", { name: "Records" }).click();
-  await page.getByRole("button", { name: new RegExp(found.record.title) }).first().click();
+  // The record with the attachment: a patient can have several records of the same title.
+  const title = found.record.title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  await page
+    .getByRole("list", { name: "Records" })
+    .getByRole("button", { name: new RegExp(`^${title} .*\\d+ attachments?$`) })
+    .first()
+    .click();
   const open = page.getByRole("button", { name: /^Open .+\.pdf$/ }).first();
+  await expect(open).toBeVisible({ timeout: 20_000 });
   const fileName = ((await open.textContent()) ?? "").replace(/^Open /, "");
   await open.click();
 

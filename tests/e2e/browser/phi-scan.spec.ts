@@ -98,8 +98,14 @@ test("a full session leaves no token and no patient name outside the encrypted d
     if (!withRecord) throw new Error("no record");
     await openChart(page, withRecord.patient);
     await page.getByRole("tab", { name: "Records" }).click();
-    await page.getByRole("button", { name: new RegExp(withRecord.record.title) }).first().click();
-    await page.getByRole("button", { name: /^Open .+\.pdf$/ }).first().click();
+    // The record with the attachment: a patient can have several records of the same title.
+    const title = withRecord.record.title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    await page
+      .getByRole("list", { name: "Records" })
+      .getByRole("button", { name: new RegExp(`^${title} .*\\d+ attachments?$`) })
+      .first()
+      .click();
+    await page.getByRole("button", { name: /^Open .+\.pdf$/ }).first().click({ timeout: 20_000 });
     await expect(page.getByRole("img", { name: /^Page 1 of \d+$/ })).toBeVisible({ timeout: 20_000 });
     await page.getByRole("button", { name: "Close" }).click();
 

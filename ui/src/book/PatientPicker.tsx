@@ -6,6 +6,7 @@ import { type KeyboardEvent, useDeferredValue, useId, useState } from "react";
 import { useBackend } from "../backend/context";
 import type { PatientMatch } from "../bindings/PatientMatch";
 import { formatDate } from "../format";
+import { useSettledEnter } from "../components/settledEnter";
 import { StatusBadge } from "../components/StatusBadge";
 
 export function PatientPicker({
@@ -40,8 +41,14 @@ export function PatientPicker({
     setOpen(false);
     setQuery("");
   };
+  // The list shows the results of what is typed now (not an earlier query's, still on screen).
+  const settled = typed === query.trim() && (typed === "" || (!results.isPlaceholderData && !results.isPending));
+  const enter = useSettledEnter(settled, () => choose(items[activeIndex]));
   const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
-    if (event.key === "ArrowDown") {
+    if (event.key === "Enter" && !settled) {
+      event.preventDefault();
+      enter.wait();
+    } else if (event.key === "ArrowDown") {
       event.preventDefault();
       setOpen(true);
       setActive((i) => Math.min(i + 1, items.length - 1));
@@ -102,6 +109,7 @@ export function PatientPicker({
           setQuery(e.target.value);
           setOpen(true);
           setActive(0);
+          enter.cancel();
         }}
         onKeyDown={onKeyDown}
       />

@@ -70,4 +70,44 @@ describe("PatientSearch", () => {
     expect(onOpen).toHaveBeenCalledWith("PAT-2");
     expect(box).toHaveValue("");
   });
+
+  it("chooses from the results of what is typed now when Enter comes before they are back", async () => {
+    const sanchez: PatientMatch = { ...smith, id: "PAT-3", firstName: "John", lastName: "Sanchez", highlights: [] };
+    const johnson: PatientMatch = { ...smith, id: "PAT-4", firstName: "Ivan", lastName: "Johnson", highlights: [] };
+    let release: () => void = () => {};
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const backend: Backend = {
+      transport: "http",
+      async invoke(command, args) {
+        if (command === "recent_patients") return [] as never;
+        if (command !== "search_patients") throw new Error(`unexpected ${command}`);
+        // Every shorter query answers at once with John Sanchez; "johnson" itself takes a while.
+        if ((args as { query: string }).query !== "johnson") return [sanchez] as never;
+        await slow;
+        return [johnson, sanchez] as never;
+      },
+      subscribe: () => () => {},
+    };
+    const onOpen = vi.fn();
+    const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    render(
+      <BackendProvider backend={backend}>
+        <QueryClientProvider client={client}>
+          <PatientSearch inputRef={createRef()} onOpen={onOpen} />
+        </QueryClientProvider>
+      </BackendProvider>,
+    );
+    const user = userEvent.setup();
+    const box = screen.getByRole("combobox", { name: "Search patients" });
+    await user.type(box, "johnson");
+    // The earlier query's list is still on screen, John Sanchez first: Enter waits.
+    expect(await screen.findByRole("option", { name: /Sanchez, John/ })).toBeVisible();
+    await user.keyboard("{Enter}");
+    expect(onOpen).not.toHaveBeenCalled();
+    release();
+    await vi.waitFor(() => expect(onOpen).toHaveBeenCalledWith("PAT-4"));
+    expect(onOpen).toHaveBeenCalledTimes(1);
+  });
 });

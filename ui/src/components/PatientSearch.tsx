@@ -7,6 +7,7 @@ import { useBackend } from "../backend/context";
 import type { PatientMatch } from "../bindings/PatientMatch";
 import { formatDate } from "../format";
 import { Highlighted } from "./Highlighted";
+import { useSettledEnter } from "./settledEnter";
 import { StatusBadge } from "./StatusBadge";
 
 /** The desk answers with at most this many (what fits on screen without scrolling). */
@@ -53,6 +54,10 @@ export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputEle
     onOpen(patient.id);
   };
 
+  // The list shows the results of what is typed now (not an earlier query's, still on screen).
+  const settled = typed === query.trim() && (showingRecent || (!results.isPlaceholderData && !results.isPending));
+  const enter = useSettledEnter(settled, () => choose(items[activeIndex]));
+
   const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
     switch (event.key) {
       case "ArrowDown":
@@ -65,7 +70,10 @@ export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputEle
         setActive(items.length === 0 ? 0 : (activeIndex - 1 + items.length) % items.length);
         break;
       case "Enter":
-        if (expanded) {
+        if (!settled) {
+          event.preventDefault();
+          enter.wait();
+        } else if (expanded) {
           event.preventDefault();
           choose(items[activeIndex]);
         }
@@ -101,6 +109,7 @@ export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputEle
           setQuery(e.target.value);
           setActive(0);
           setOpen(true);
+          enter.cancel();
         }}
         onFocus={() => setOpen(true)}
         onBlur={() => setOpen(false)}

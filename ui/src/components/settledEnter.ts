@@ -1,0 +1,21 @@
+// Enter in a list that searches as you type chooses from the results of what is typed now. The
+// list on screen can still belong to an earlier query for a moment (the search runs a keystroke
+// behind): "johnson" typed fast and Enter must not take the John Sanchez that "john" listed
+// first. Pressed while the results are behind the text, Enter waits for them, then chooses.
+import { useEffect, useState } from "react";
+
+export function useSettledEnter(settled: boolean, choose: () => void) {
+  const [waiting, setWaiting] = useState(false);
+  useEffect(() => {
+    if (waiting && settled) {
+      setWaiting(false);
+      choose();
+    }
+  }, [waiting, settled, choose]);
+  return {
+    /** Enter was pressed before the results caught up: choose once they have. */
+    wait: () => setWaiting(true),
+    /** The person typed on: the Enter they pressed was for text that is gone. */
+    cancel: () => setWaiting(false),
+  };
+}
