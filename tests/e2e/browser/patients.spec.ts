@@ -195,7 +195,9 @@ test("reception edits a patient's phone: only that is sent, pending until the se
   const patient = await cachedPatient(page, "garcia");
   await page.keyboard.press("Control+K");
   await page.getByRole("combobox", { name: "Search patients" }).pressSequentially(`${patient.firstName} ${patient.lastName}`);
-  await page.getByRole("option").first().click();
+  // That patient's option (while typing, the list can still show an earlier query's first).
+  await page.getByRole("option", { name: new RegExp(`${patient.lastName}, ${patient.firstName}`) }).first().click();
+  await expect(page.getByRole("heading", { level: 1, name: `${patient.firstName} ${patient.lastName}` })).toBeVisible();
   await page.getByRole("button", { name: "Edit details" }).click();
   await expect(page.getByRole("heading", { level: 1, name: /^Edit / })).toBeVisible();
   await expect(page.getByLabel("First name")).not.toHaveValue("");
