@@ -7,7 +7,7 @@ import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { artifactsDir, freeLoopbackPort, startApiServer, startServe, scratchDir } from "../support/desk.mjs";
+import { artifactsDir, recordWithAttachment, freeLoopbackPort, startApiServer, startServe, scratchDir } from "../support/desk.mjs";
 
 type Desk = Awaited<ReturnType<typeof startServe>>;
 
@@ -90,13 +90,7 @@ test("a clinician opens a record's PDF attachment inside the desk, saves it and 
   if (!found) throw new Error("no record with an attachment");
   await openChartById(page, found.patient);
   await page.getByRole("tab", { name: "Records" }).click();
-  // The record with the attachment: a patient can have several records of the same title.
-  const title = found.record.title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  await page
-    .getByRole("list", { name: "Records" })
-    .getByRole("button", { name: new RegExp(`^${title} .*\\d+ attachments?$`) })
-    .first()
-    .click();
+  await recordWithAttachment(page, found.record.title).click();
   const open = page.getByRole("button", { name: /^Open .+\.pdf$/ }).first();
   await expect(open).toBeVisible({ timeout: 20_000 });
   const fileName = ((await open.textContent()) ?? "").replace(/^Open /, "");

@@ -7,7 +7,7 @@
 import { chromium, expect, type Page, test } from "@playwright/test";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { artifactsDir, startServe, scratchDir } from "../support/desk.mjs";
+import { artifactsDir, recordWithAttachment, startServe, scratchDir } from "../support/desk.mjs";
 
 const ENCRYPTED = /^(cache|audit)\.db(-wal|-shm|-journal)?$/;
 
@@ -98,13 +98,7 @@ test("a full session leaves no token and no patient name outside the encrypted d
     if (!withRecord) throw new Error("no record");
     await openChart(page, withRecord.patient);
     await page.getByRole("tab", { name: "Records" }).click();
-    // The record with the attachment: a patient can have several records of the same title.
-    const title = withRecord.record.title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    await page
-      .getByRole("list", { name: "Records" })
-      .getByRole("button", { name: new RegExp(`^${title} .*\\d+ attachments?$`) })
-      .first()
-      .click();
+    await recordWithAttachment(page, withRecord.record.title).click();
     await page.getByRole("button", { name: /^Open .+\.pdf$/ }).first().click({ timeout: 20_000 });
     await expect(page.getByRole("img", { name: /^Page 1 of \d+$/ })).toBeVisible({ timeout: 20_000 });
     await page.getByRole("button", { name: "Close" }).click();

@@ -199,3 +199,17 @@ export async function startApiServer({ port, database, patients = 300, today = D
     });
   return { url, stop };
 }
+
+/**
+ * A chart's record that has an attachment, by its title, in the Records tab: a patient can have
+ * several records of one title, and only this one offers the PDF.
+ * @param {import("@playwright/test").Page} page
+ * @param {string} title
+ */
+export function recordWithAttachment(page, title) {
+  const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return page
+    .getByRole("list", { name: "Records" })
+    .getByRole("button", { name: new RegExp(`^${escaped} .*\\d+ attachments?$`) })
+    .first();
+}

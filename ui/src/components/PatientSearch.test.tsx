@@ -22,9 +22,10 @@ const smith: PatientMatch = {
 const smyth: PatientMatch = { ...smith, id: "PAT-2", mrn: "MRN-100002", lastName: "Smyth", status: "deceased", highlights: [] };
 const recent: PatientMatch = { ...smith, id: "PAT-9", firstName: "Ada", lastName: "Recent", highlights: [] };
 
-function setup() {
+/** The search box over `backend`, or over one that answers every query with Smith and Smyth. */
+function setup(given?: Backend) {
   const asked: string[] = [];
-  const backend: Backend = {
+  const backend: Backend = given ?? {
     transport: "http",
     async invoke(command, args) {
       if (command === "search_patients") {
@@ -90,15 +91,7 @@ describe("PatientSearch", () => {
       },
       subscribe: () => () => {},
     };
-    const onOpen = vi.fn();
-    const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-    render(
-      <BackendProvider backend={backend}>
-        <QueryClientProvider client={client}>
-          <PatientSearch inputRef={createRef()} onOpen={onOpen} />
-        </QueryClientProvider>
-      </BackendProvider>,
-    );
+    const { onOpen } = setup(backend);
     const user = userEvent.setup();
     const box = screen.getByRole("combobox", { name: "Search patients" });
     await user.type(box, "johnson");
