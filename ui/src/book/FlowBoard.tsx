@@ -119,21 +119,23 @@ export function FlowBoard({ today, canBook }: { today: string; canBook: boolean 
                 </td>
                 <td className="flow-nowrap">{what(r)}</td>
                 {canBook && (
-                  <td className="flow-actions">
-                    {r.entry.nextStatuses
-                      .filter((s) => s !== "cancelled")
-                      .map((to) => (
-                        <button
-                          key={to}
-                          type="button"
-                          className="secondary"
-                          aria-keyshortcuts={STATUS_KEY[to]}
-                          aria-label={`${moveLabel(r.entry.appointment.status, to)}: ${r.entry.patientName}`}
-                          onClick={() => void move(r, to)}
-                        >
-                          {moveLabel(r.entry.appointment.status, to)}
-                        </button>
-                      ))}
+                  <td>
+                    <div className="flow-actions">
+                      {r.entry.nextStatuses
+                        .filter((s) => s !== "cancelled")
+                        .map((to) => (
+                          <button
+                            key={to}
+                            type="button"
+                            className="secondary"
+                            aria-keyshortcuts={STATUS_KEY[to]}
+                            aria-label={`${moveLabel(r.entry.appointment.status, to)}: ${r.entry.patientName}`}
+                            onClick={() => void move(r, to)}
+                          >
+                            {moveLabel(r.entry.appointment.status, to)}
+                          </button>
+                        ))}
+                    </div>
                   </td>
                 )}
               </tr>
