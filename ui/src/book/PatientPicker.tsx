@@ -62,6 +62,7 @@ export function PatientPicker({
       event.preventDefault();
       event.stopPropagation();
       setOpen(false);
+      enter.cancel();
     }
   };
 

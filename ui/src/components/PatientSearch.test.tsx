@@ -73,24 +73,7 @@ describe("PatientSearch", () => {
   });
 
   it("chooses from the results of what is typed now when Enter comes before they are back", async () => {
-    const sanchez: PatientMatch = { ...smith, id: "PAT-3", firstName: "John", lastName: "Sanchez", highlights: [] };
-    const johnson: PatientMatch = { ...smith, id: "PAT-4", firstName: "Ivan", lastName: "Johnson", highlights: [] };
-    let release: () => void = () => {};
-    const slow = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const backend: Backend = {
-      transport: "http",
-      async invoke(command, args) {
-        if (command === "recent_patients") return [] as never;
-        if (command !== "search_patients") throw new Error(`unexpected ${command}`);
-        // Every shorter query answers at once with John Sanchez; "johnson" itself takes a while.
-        if ((args as { query: string }).query !== "johnson") return [sanchez] as never;
-        await slow;
-        return [johnson, sanchez] as never;
-      },
-      subscribe: () => () => {},
-    };
+    const { backend, release } = lateJohnson();
     const { onOpen } = setup(backend);
     const user = userEvent.setup();
     const box = screen.getByRole("combobox", { name: "Search patients" });
@@ -103,4 +86,42 @@ describe("PatientSearch", () => {
     await vi.waitFor(() => expect(onOpen).toHaveBeenCalledWith("PAT-4"));
     expect(onOpen).toHaveBeenCalledTimes(1);
   });
+
+  it("forgets a waiting Enter once Escape is pressed", async () => {
+    const { backend, release } = lateJohnson();
+    const { onOpen } = setup(backend);
+    const user = userEvent.setup();
+    const box = screen.getByRole("combobox", { name: "Search patients" });
+    await user.type(box, "johnson");
+    expect(await screen.findByRole("option", { name: /Sanchez, John/ })).toBeVisible();
+    await user.keyboard("{Enter}{Escape}");
+    release();
+    // The current results arrive (the list is closed, so they are not shown); nothing opens.
+    await vi.waitFor(() => expect(box).toHaveAttribute("aria-expanded", "false"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(onOpen).not.toHaveBeenCalled();
+  });
 });
+
+/** A backend whose every shorter query answers at once with John Sanchez, while "johnson" itself
+ * answers (Ivan Johnson first) only once released. */
+function lateJohnson() {
+  const sanchez: PatientMatch = { ...smith, id: "PAT-3", firstName: "John", lastName: "Sanchez", highlights: [] };
+  const johnson: PatientMatch = { ...smith, id: "PAT-4", firstName: "Ivan", lastName: "Johnson", highlights: [] };
+  let release: () => void = () => {};
+  const slow = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const backend: Backend = {
+    transport: "http",
+    async invoke(command, args) {
+      if (command === "recent_patients") return [] as never;
+      if (command !== "search_patients") throw new Error(`unexpected ${command}`);
+      if ((args as { query: string }).query !== "johnson") return [sanchez] as never;
+      await slow;
+      return [johnson, sanchez] as never;
+    },
+    subscribe: () => () => {},
+  };
+  return { backend, release };
+}

@@ -79,6 +79,7 @@ export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputEle
         }
         break;
       case "Escape":
+        enter.cancel();
         if (open) {
           event.preventDefault();
           setOpen(false);
@@ -112,7 +113,10 @@ export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputEle
           enter.cancel();
         }}
         onFocus={() => setOpen(true)}
-        onBlur={() => setOpen(false)}
+        onBlur={() => {
+          setOpen(false);
+          enter.cancel();
+        }}
         onKeyDown={onKeyDown}
       />
       <kbd className="search-shortcut" id={hintId} aria-label="Shortcut: Control K or slash">

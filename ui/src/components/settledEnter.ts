@@ -15,7 +15,7 @@ export function useSettledEnter(settled: boolean, choose: () => void) {
   return {
     /** Enter was pressed before the results caught up: choose once they have. */
     wait: () => setWaiting(true),
-    /** The person typed on: the Enter they pressed was for text that is gone. */
+    /** The person typed on, pressed Escape or left the field: the Enter no longer stands. */
     cancel: () => setWaiting(false),
   };
 }
