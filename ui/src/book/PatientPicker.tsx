@@ -6,7 +6,7 @@ import { type KeyboardEvent, useDeferredValue, useId, useState } from "react";
 import { useBackend } from "../backend/context";
 import type { PatientMatch } from "../bindings/PatientMatch";
 import { formatDate } from "../format";
-import { useSettledEnter } from "../components/settledEnter";
+import { resultsAreCurrent, useSettledEnter } from "../components/settledEnter";
 import { StatusBadge } from "../components/StatusBadge";
 
 export function PatientPicker({
@@ -42,7 +42,7 @@ export function PatientPicker({
     setQuery("");
   };
   // The list shows the results of what is typed now (not an earlier query's, still on screen).
-  const settled = typed === query.trim() && (typed === "" || (!results.isPlaceholderData && !results.isPending));
+  const settled = resultsAreCurrent(query, typed, results);
   const enter = useSettledEnter(settled, () => choose(items[activeIndex]));
   const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
     if (event.key === "Enter" && !settled) {

@@ -73,13 +73,8 @@ describe("PatientSearch", () => {
   });
 
   it("chooses from the results of what is typed now when Enter comes before they are back", async () => {
-    const { backend, release } = lateJohnson();
-    const { onOpen } = setup(backend);
-    const user = userEvent.setup();
-    const box = screen.getByRole("combobox", { name: "Search patients" });
-    await user.type(box, "johnson");
+    const { onOpen, user, release } = await typedAheadOfResults();
     // The earlier query's list is still on screen, John Sanchez first: Enter waits.
-    expect(await screen.findByRole("option", { name: /Sanchez, John/ })).toBeVisible();
     await user.keyboard("{Enter}");
     expect(onOpen).not.toHaveBeenCalled();
     release();
@@ -88,12 +83,7 @@ describe("PatientSearch", () => {
   });
 
   it("forgets a waiting Enter once Escape is pressed", async () => {
-    const { backend, release } = lateJohnson();
-    const { onOpen } = setup(backend);
-    const user = userEvent.setup();
-    const box = screen.getByRole("combobox", { name: "Search patients" });
-    await user.type(box, "johnson");
-    expect(await screen.findByRole("option", { name: /Sanchez, John/ })).toBeVisible();
+    const { onOpen, user, box, release } = await typedAheadOfResults();
     await user.keyboard("{Enter}{Escape}");
     release();
     // The current results arrive (the list is closed, so they are not shown); nothing opens.
@@ -124,4 +114,16 @@ function lateJohnson() {
     subscribe: () => () => {},
   };
   return { backend, release };
+}
+
+/** "johnson" typed into the search box over `lateJohnson`'s backend; the list still shows the
+ * earlier queries' answer (John Sanchez) and the current one is held back until `release`. */
+async function typedAheadOfResults() {
+  const { backend, release } = lateJohnson();
+  const { onOpen } = setup(backend);
+  const user = userEvent.setup();
+  const box = screen.getByRole("combobox", { name: "Search patients" });
+  await user.type(box, "johnson");
+  expect(await screen.findByRole("option", { name: /Sanchez, John/ })).toBeVisible();
+  return { onOpen, user, box, release };
 }

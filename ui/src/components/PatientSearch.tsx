@@ -7,7 +7,7 @@ import { useBackend } from "../backend/context";
 import type { PatientMatch } from "../bindings/PatientMatch";
 import { formatDate } from "../format";
 import { Highlighted } from "./Highlighted";
-import { useSettledEnter } from "./settledEnter";
+import { resultsAreCurrent, useSettledEnter } from "./settledEnter";
 import { StatusBadge } from "./StatusBadge";
 
 /** The desk answers with at most this many (what fits on screen without scrolling). */
@@ -55,7 +55,7 @@ export function PatientSearch({ inputRef, onOpen }: { inputRef: Ref<HTMLInputEle
   };
 
   // The list shows the results of what is typed now (not an earlier query's, still on screen).
-  const settled = typed === query.trim() && (showingRecent || (!results.isPlaceholderData && !results.isPending));
+  const settled = resultsAreCurrent(query, typed, results);
   const enter = useSettledEnter(settled, () => choose(items[activeIndex]));
 
   const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {

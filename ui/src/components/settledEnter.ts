@@ -4,6 +4,16 @@
 // first. Pressed while the results are behind the text, Enter waits for them, then chooses.
 import { useEffect, useState } from "react";
 
+/** Whether the list on screen answers what is in the field: the deferred text has caught up with
+ * it and the results are that text's own (not the previous query's, kept while it loads). */
+export function resultsAreCurrent(
+  query: string,
+  typed: string,
+  results: { isPlaceholderData: boolean; isPending: boolean },
+): boolean {
+  return typed === query.trim() && (typed === "" || (!results.isPlaceholderData && !results.isPending));
+}
+
 export function useSettledEnter(settled: boolean, choose: () => void) {
   const [waiting, setWaiting] = useState(false);
   useEffect(() => {
