@@ -9,6 +9,7 @@ import { LockScreen } from "./components/LockScreen";
 import { SignIn } from "./components/SignIn";
 import { StatusBar } from "./components/StatusBar";
 import { APP_STATUS_KEY, LOCK_KEY, SESSION_KEY, SHELL_KEYS } from "./queries";
+import { markOnce } from "./timing";
 
 export { APP_STATUS_KEY } from "./queries";
 
@@ -51,7 +52,12 @@ export function App() {
     [backend, queryClient],
   );
 
-  if (status.isPending || session.isPending || (signedIn && lock.isPending)) {
+  const starting = status.isPending || session.isPending || (signedIn && lock.isPending);
+  useEffect(() => {
+    if (!starting) markOnce("frontdesk:first-screen");
+  }, [starting]);
+
+  if (starting) {
     return (
       <div className="splash" role="status">
         Starting Front Desk…

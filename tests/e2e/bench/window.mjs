@@ -6,11 +6,15 @@
 //   restored session starts locked), the bench enters the password the moment the field is there,
 //   and the clock stops when the search box is on screen and enabled. Median of 5 starts. The
 //   process's start is the kernel's (`/proc/<pid>/stat`, in clock ticks since boot, compared with
-//   `/proc/uptime`: both 10 ms resolution); the end is seen by WebDriver polling every 20 ms, so
-//   the figure errs long. Each start's phases go to stderr (the field there, the typing, the
-//   search box after Enter). `cold_start_less_typing_ms`: the same starts less the time WebDriver
-//   took to type the password and press Enter. `empty_app_start_ms`: the empty app below, process
-//   start to its page's text, measured the same way (what a WebKitGTK window alone costs here).
+//   `/proc/uptime`: both 10 ms resolution); the end is read on the page's clock, one frame after
+//   the search box came (see `shownAt`), and the bench types as soon as the page says the field
+//   is there. Each start's phases go to stderr (the field there, the typing, the
+//   search box after Enter), with where they fell inside the window (WebKit beginning the page,
+//   the desk's first screen up, the desk shown: see `pagePhases`). `cold_start_less_typing_ms`:
+//   the same starts less the time WebDriver took to type the password and press Enter.
+//   `empty_app_start_ms`: the empty app below, process start to its page's text, measured the
+//   same way (what a WebKitGTK window alone costs here).
+// - Each process's PSS, and its anonymous and file-backed parts, go to stderr as well.
 // - `app_pss_mb`: proportional set size (`/proc/<pid>/smaps_rollup`) of the desk and every process
 //   it started (WebKit's web and network processes) after signing in, the first sync and opening a
 //   chart; `empty_app_pss_mb` the same for an empty Tauri 2 app (`bench/empty-app`, EMPTY_APP_BIN)
@@ -80,6 +84,22 @@ function family(pid) {
   return [...all];
 }
 
+/** Each process of `pid`'s family: its name, PSS, and the anonymous and file-backed parts (MiB). */
+function pssByProcess(pid) {
+  const kib = (rollup, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? 0) / 1024;
+  const rows = [];
+  for (const p of family(pid)) {
+    try {
+      const rollup = readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
+      const name = readFileSync(`/proc/${p}/comm`, "utf8").trim();
+      rows.push(`${name} ${kib(rollup, "Pss").toFixed(1)} (anon ${kib(rollup, "Pss_Anon").toFixed(1)}, file ${kib(rollup, "Pss_File").toFixed(1)})`);
+    } catch {
+      // Gone.
+    }
+  }
+  return rows.join("; ");
+}
+
 /** Summed PSS of `pid` and its descendants, in MiB. */
 function pssMiB(pid) {
   let kib = 0;
@@ -110,6 +130,68 @@ function startedSinceBoot(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
   return (ticks * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/**
+ * Where a start's time went inside the window, in ms after the process started: when WebKit began
+ * loading the page (its `performance.timeOrigin`), and the User Timing marks the desk's page sets
+ * (`ui/src/timing.ts`): its first screen up, the desk shown after the unlock.
+ */
+async function pagePhases(win, processStart) {
+  const wallMinusBoot = Date.now() - sinceBoot();
+  const page = await win.execute(() => ({
+    origin: performance.timeOrigin,
+    marks: performance.getEntriesByType("mark").map((m) => [m.name, m.startTime]),
+  }));
+  const pageStart = page.origin - wallMinusBoot - processStart;
+  const mark = (name) => {
+    const found = page.marks.find(([n]) => n === name);
+    return found ? Math.round(pageStart + found[1]) : "-";
+  };
+  return {
+    pageStart: Math.round(pageStart),
+    firstScreen: mark("frontdesk:first-screen"),
+    deskShown: mark("frontdesk:desk-shown"),
+  };
+}
+
+/**
+ * Waits inside the page until an element matching `selector` (and holding `text`, when given) is
+ * there and enabled, and resolves with when that was, in ms since boot: the page's own clock
+ * (`performance.timeOrigin` + `now()`), read one frame after the element came (so it has been
+ * painted). WebDriver's own polling (a find every 20 ms, each a round trip through tauri-driver and
+ * WebKitWebDriver to the page) saw it 100–150 ms later than that on this machine, which made the
+ * figure err long by as much. A page not loaded yet, or replaced while waiting, is waited for again.
+ */
+async function shownAt(win, selector, text = "") {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const at = await win.executeAsync(
+        (selector, text, done) => {
+          const there = () => {
+            const element = document.querySelector(selector);
+            return !!element && !element.disabled && (element.textContent ?? "").includes(text);
+          };
+          const answer = () =>
+            requestAnimationFrame(() => setTimeout(() => done(performance.timeOrigin + performance.now()), 0));
+          if (there()) return answer();
+          const watch = new MutationObserver(() => {
+            if (!there()) return;
+            watch.disconnect();
+            answer();
+          });
+          watch.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+        },
+        selector,
+        text,
+      );
+      return at - (Date.now() - sinceBoot());
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 async function waitFor(check, what, timeout = 60_000) {
@@ -208,6 +290,7 @@ try {
   if (!deskPid) throw new Error("the desk's process was not found");
   const appPss = pssMiB(deskPid);
   log(`desk: ${family(deskPid).length} processes, ${appPss.toFixed(1)} MiB PSS`);
+  log(`desk's processes (MiB): ${pssByProcess(deskPid)}`);
   await win.deleteSession();
   await waitFor(() => pidsOf(deskExe).length === 0, "the desk to close", 30_000);
 
@@ -216,15 +299,13 @@ try {
   const withoutTyping = [];
   for (let i = 0; i < STARTS; i++) {
     win = await open(driver.port, deskExe, deskArgs);
-    const unlock = await win.$("#unlock-secret");
-    await unlock.waitForExist({ timeout: 60_000, interval: 20 });
+    await win.setTimeout({ script: 60_000 });
+    const fieldShown = await shownAt(win, "#unlock-secret");
     const field = sinceBoot();
-    await unlock.setValue("demo-password");
+    await (await win.$("#unlock-secret")).setValue("demo-password");
     await win.keys(["Enter"]);
     const typed = sinceBoot();
-    const search = await win.$('[role="combobox"]');
-    await search.waitForEnabled({ timeout: 60_000, interval: 20 });
-    const ready = sinceBoot();
+    const ready = await shownAt(win, '[role="combobox"]');
     const [pid] = pidsOf(deskExe);
     if (!pid) throw new Error("the desk's process was not found");
     const started = startedSinceBoot(pid);
@@ -232,9 +313,12 @@ try {
     // The same start less the time WebDriver took to type the password and press Enter (the
     // person's part of the path; the desk handles each key as it comes in that time).
     withoutTyping.push(ready - started - (typed - field));
+    const page = await pagePhases(win, started);
     log(
-      `start ${i + 1}: field at ${Math.round(field - started)} ms, typed in ${Math.round(typed - field)} ms, ` +
-        `search box ${Math.round(ready - typed)} ms after Enter`,
+      `start ${i + 1}: page begun at ${page.pageStart} ms, its first screen up at ${page.firstScreen} ms, ` +
+        `the field shown at ${Math.round(fieldShown - started)} ms and known to WebDriver at ${Math.round(field - started)} ms; ` +
+        `typed in ${Math.round(typed - field)} ms; desk shown at ${page.deskShown} ms, ` +
+        `the search box ${Math.round(ready - typed)} ms after Enter, at ${Math.round(ready - started)} ms`,
     );
     await win.deleteSession();
     await waitFor(() => pidsOf(deskExe).length === 0, "the desk to close", 30_000);
@@ -248,11 +332,13 @@ try {
   const emptyStarts = [];
   for (let i = 0; i < STARTS; i++) {
     win = await open(driver.port, emptyExe, []);
-    await (await win.$("body*=Empty")).waitForExist({ timeout: 60_000, interval: 20 });
-    const shown = sinceBoot();
+    await win.setTimeout({ script: 60_000 });
+    const shown = await shownAt(win, "body", "Empty");
     const [pid] = pidsOf(emptyExe);
     if (!pid) throw new Error("the empty app's process was not found");
-    emptyStarts.push(shown - startedSinceBoot(pid));
+    const emptyStarted = startedSinceBoot(pid);
+    emptyStarts.push(shown - emptyStarted);
+    log(`empty app start ${i + 1}: page begun at ${(await pagePhases(win, emptyStarted)).pageStart} ms`);
     await win.deleteSession();
     await waitFor(() => pidsOf(emptyExe).length === 0, "the empty app to close", 30_000);
   }
@@ -267,6 +353,7 @@ try {
   if (!emptyPid) throw new Error("the empty app's process was not found");
   const emptyPss = pssMiB(emptyPid);
   log(`empty app: ${family(emptyPid).length} processes, ${emptyPss.toFixed(1)} MiB PSS`);
+  log(`empty app's processes (MiB): ${pssByProcess(emptyPid)}`);
   await win.deleteSession();
 
   figure("cold_start_ms", starts[Math.floor(starts.length / 2)], "ms");

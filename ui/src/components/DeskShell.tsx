@@ -22,6 +22,7 @@ import { RegisterPatient } from "./RegisterPatient";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { type FirstSyncProgress, StatusBar } from "./StatusBar";
 import { UpdateNotice } from "./Updates";
+import { markOnce } from "../timing";
 
 const ROLE_NAME: Record<string, string> = {
   reception: "Reception",
@@ -58,6 +59,7 @@ export function DeskShell({
   const navigation = useMemo(() => ({ openConflicts: () => setView({ kind: "conflicts" }) }), []);
   const [progress, setProgress] = useState<FirstSyncProgress | null>(null);
   const [showShortcuts, setShowShortcuts] = useState(false);
+  useEffect(() => markOnce("frontdesk:desk-shown"), []);
   const searchRef = useRef<HTMLInputElement>(null);
   const viewRef = useRef(view);
   viewRef.current = view;
