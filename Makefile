@@ -54,18 +54,22 @@ bench:
 	@$(MAKE) --no-print-directory desk-bench
 	@$(MAKE) --no-print-directory package-bench
 
-# The desk's own figures (issue 9): release builds of the desk, the server and an empty Tauri app;
-# keystroke_to_results_ms, and the book's week_view_render_ms and desk_to_desk_ms (issue 10), in browser mode, cold_start_ms and app_pss_mb in the real window under
-# Xvfb. The end-to-end suite's node packages (Playwright, WebdriverIO) drive them.
+# The desk's own figures (issue 9): keystroke_to_results_ms, and the book's week_view_render_ms and
+# desk_to_desk_ms (issue 10), in browser mode on release builds (with the demo feature);
+# cold_start_ms and app_pss_mb in the real window under Xvfb on the build clinics install: profile
+# `dist` without the demo feature, linked as `make package` links it, beside an empty Tauri app
+# built with the same profile. The end-to-end suite's node packages (Playwright, WebdriverIO)
+# drive them.
 desk-bench: ui-build
 	@[ -d tests/e2e/node_modules ] || (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-	cargo build --release --quiet -p frontdesk -p practice-studio-server -p empty-tauri-app
+	cargo build --release --quiet -p frontdesk -p practice-studio-server
+	FRONTDESK_PACK_RELATIVE_RELOCS=1 cargo build --profile dist --quiet --no-default-features -p frontdesk -p empty-tauri-app
 	cd tests/e2e && FRONTDESK_BIN=$(TARGET_DIR)/release/frontdesk PRACTICE_STUDIO_BIN=$(TARGET_DIR)/release/practice-studio-server \
 	  node bench/keystroke.mjs
 	cd tests/e2e && FRONTDESK_BIN=$(TARGET_DIR)/release/frontdesk PRACTICE_STUDIO_BIN=$(TARGET_DIR)/release/practice-studio-server \
 	  node bench/book.mjs
-	cd tests/e2e && FRONTDESK_BIN=$(TARGET_DIR)/release/frontdesk PRACTICE_STUDIO_BIN=$(TARGET_DIR)/release/practice-studio-server \
-	  EMPTY_APP_BIN=$(TARGET_DIR)/release/empty-tauri-app \
+	cd tests/e2e && FRONTDESK_BIN=$(TARGET_DIR)/dist/frontdesk PRACTICE_STUDIO_BIN=$(TARGET_DIR)/release/practice-studio-server \
+	  EMPTY_APP_BIN=$(TARGET_DIR)/dist/empty-tauri-app \
 	  xvfb-run -a -s "-screen 0 1366x768x24" dbus-run-session -- node bench/window.mjs
 
 # Release packages (issue 12), built without the demo server; see scripts/package.sh and the README's

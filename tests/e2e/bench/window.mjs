@@ -1,25 +1,26 @@
 // `make bench`: the real window's start-up time and memory, under Xvfb and a private D-Bus session
 // (the Makefile runs this inside `xvfb-run` and `dbus-run-session`, like the window tests).
 //
-// - `cold_start_ms`: the release `frontdesk` (FRONTDESK_BIN) on a desk whose user signed in
-//   before, as on a Monday morning: the process starts, the window opens on the lock screen (a
-//   restored session starts locked), the bench enters the password the moment the field is there,
-//   and the clock stops when the search box is on screen and enabled. Median of 5 starts. The
-//   process's start is the kernel's (`/proc/<pid>/stat`, in clock ticks since boot, compared with
-//   `/proc/uptime`: both 10 ms resolution); the end is read on the page's clock, one frame after
-//   the search box came (see `shownAt`), and the bench types as soon as the page says the field
-//   is there. Each start's phases go to stderr (the field there, the typing, the
-//   search box after Enter), with where they fell inside the window (WebKit beginning the page,
-//   the desk's first screen up, the desk shown: see `pagePhases`). `cold_start_less_typing_ms`:
-//   the same starts less the time WebDriver took to type the password and press Enter.
-//   `empty_app_start_ms`: the empty app below, process start to its page's text, measured the
-//   same way (what a WebKitGTK window alone costs here).
-// - Each process's PSS, and its anonymous and file-backed parts, go to stderr as well.
+// - `cold_start_ms`: the `frontdesk` of FRONTDESK_BIN (`make bench` gives it the build clinics
+//   install: profile `dist`, no demo feature) on a desk whose user signed in before, as on a
+//   Monday morning: the process starts, the window opens on the lock screen (a restored session
+//   starts locked), the bench enters the password the moment the field is there, and the clock
+//   stops when the search box is on screen and enabled. Median of 5 starts. The process's start
+//   is the kernel's (`/proc/<pid>/stat`, in clock ticks since boot, compared with `/proc/uptime`:
+//   both 10 ms resolution); the end is read on the page's clock, one frame after the search box
+//   came (see `shownAt`), and the bench types as soon as the page says the field is there. Each
+//   start's phases go to stderr (the field there, the typing, the search box after Enter), with
+//   where they fell inside the window (WebKit beginning the page, the desk's first screen up, the
+//   desk shown: see `pagePhases`). `cold_start_less_typing_ms`: the same starts less the time
+//   WebDriver took to type the password and press Enter. `empty_app_start_ms`: the empty app
+//   below, process start to its page's text, measured the same way (what a WebKitGTK window alone
+//   costs here).
 // - `app_pss_mb`: proportional set size (`/proc/<pid>/smaps_rollup`) of the desk and every process
 //   it started (WebKit's web and network processes) after signing in, the first sync and opening a
-//   chart; `empty_app_pss_mb` the same for an empty Tauri 2 app (`bench/empty-app`, EMPTY_APP_BIN)
-//   showing its one page, with the desk's WebKit rendering (compositing off, as the desk sets
-//   it); `app_pss_vs_empty_ratio` the quotient.
+//   chart; `empty_app_pss_mb` the same for an empty Tauri 2 app (`bench/empty-app`, EMPTY_APP_BIN,
+//   built with the same profile) showing its one page, with the desk's WebKit rendering
+//   (compositing off, as the desk sets it); `app_pss_vs_empty_ratio` the quotient. Each
+//   process's PSS, and its anonymous and file-backed parts, go to stderr as well.
 //
 // The API is a Practice Studio server on loopback with the demo data in a file (so the session the
 // desk remembers is still valid when it starts again). Prints JSON lines; progress on stderr.
