@@ -99,16 +99,21 @@ test("a clinician opens a record's PDF attachment inside the desk, saves it and 
   const viewer = page.getByRole("dialog", { name: fileName });
   await expect(viewer).toBeVisible();
   await expect(viewer.getByRole("img", { name: /^Page 1 of \d+$/ })).toBeVisible({ timeout: 20_000 });
-  // pdf.js drew something: the canvas is not blank.
-  const inked = await viewer.locator("canvas").first().evaluate((canvas: HTMLCanvasElement) => {
-    const context = canvas.getContext("2d");
-    if (!context) return 0;
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    let dark = 0;
-    for (let i = 0; i < data.length; i += 4) if ((data[i] ?? 255) < 128) dark++;
-    return dark;
-  });
-  expect(inked).toBeGreaterThan(100);
+  // pdf.js draws something: the canvas does not stay blank. (A page's canvas is in the viewer from
+  // the moment pdf.js starts drawing it, so it is blank for a moment: hence the poll.)
+  const inked = () =>
+    viewer
+      .locator("canvas")
+      .first()
+      .evaluate((canvas: HTMLCanvasElement) => {
+        const context = canvas.getContext("2d");
+        if (!context) return 0;
+        const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+        let dark = 0;
+        for (let i = 0; i < data.length; i += 4) if ((data[i] ?? 255) < 128) dark++;
+        return dark;
+      });
+  await expect.poll(inked, { timeout: 20_000 }).toBeGreaterThan(100);
   // Once every page is drawn the viewer says how many there are and no longer that it is rendering.
   await expect(viewer.getByText(/^\d+ pages?$/)).toBeVisible();
   await expect(viewer.getByText("Rendering…")).toHaveCount(0);
