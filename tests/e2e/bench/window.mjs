@@ -85,34 +85,27 @@ function family(pid) {
   return [...all];
 }
 
-/** Each process of `pid`'s family: its name, PSS, and the anonymous and file-backed parts (MiB). */
-function pssByProcess(pid) {
-  const kib = (rollup, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? 0) / 1024;
-  const rows = [];
+/**
+ * The PSS of `pid` and its descendants, read once: the sum (MiB), and each process's name, PSS and
+ * its anonymous and file-backed parts, for the log.
+ */
+function memoryOf(pid) {
+  const mib = (rollup, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? 0) / 1024;
+  let total = 0;
+  const processes = [];
   for (const p of family(pid)) {
     try {
       const rollup = readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
       const name = readFileSync(`/proc/${p}/comm`, "utf8").trim();
-      rows.push(`${name} ${kib(rollup, "Pss").toFixed(1)} (anon ${kib(rollup, "Pss_Anon").toFixed(1)}, file ${kib(rollup, "Pss_File").toFixed(1)})`);
+      total += mib(rollup, "Pss");
+      processes.push(
+        `${name} ${mib(rollup, "Pss").toFixed(1)} (anon ${mib(rollup, "Pss_Anon").toFixed(1)}, file ${mib(rollup, "Pss_File").toFixed(1)})`,
+      );
     } catch {
       // Gone.
     }
   }
-  return rows.join("; ");
-}
-
-/** Summed PSS of `pid` and its descendants, in MiB. */
-function pssMiB(pid) {
-  let kib = 0;
-  for (const p of family(pid)) {
-    try {
-      const rollup = readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
-      kib += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
-    } catch {
-      // Gone.
-    }
-  }
-  return kib / 1024;
+  return { total, processes: processes.join("; ") };
 }
 
 const CLOCK_TICKS_PER_S = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
@@ -289,9 +282,9 @@ try {
   await new Promise((r) => setTimeout(r, 2000)); // Let the chart's fresh data arrive and settle.
   const [deskPid] = pidsOf(deskExe);
   if (!deskPid) throw new Error("the desk's process was not found");
-  const appPss = pssMiB(deskPid);
-  log(`desk: ${family(deskPid).length} processes, ${appPss.toFixed(1)} MiB PSS`);
-  log(`desk's processes (MiB): ${pssByProcess(deskPid)}`);
+  const desk = memoryOf(deskPid);
+  const appPss = desk.total;
+  log(`desk: ${appPss.toFixed(1)} MiB PSS; by process (MiB): ${desk.processes}`);
   await win.deleteSession();
   await waitFor(() => pidsOf(deskExe).length === 0, "the desk to close", 30_000);
 
@@ -352,9 +345,9 @@ try {
   await new Promise((r) => setTimeout(r, 2000));
   const [emptyPid] = pidsOf(emptyExe);
   if (!emptyPid) throw new Error("the empty app's process was not found");
-  const emptyPss = pssMiB(emptyPid);
-  log(`empty app: ${family(emptyPid).length} processes, ${emptyPss.toFixed(1)} MiB PSS`);
-  log(`empty app's processes (MiB): ${pssByProcess(emptyPid)}`);
+  const empty = memoryOf(emptyPid);
+  const emptyPss = empty.total;
+  log(`empty app: ${emptyPss.toFixed(1)} MiB PSS; by process (MiB): ${empty.processes}`);
   await win.deleteSession();
 
   figure("cold_start_ms", starts[Math.floor(starts.length / 2)], "ms");
